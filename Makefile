@@ -1,0 +1,60 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets up what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run start stop status test test-fast lint format setup venv broker migrate topology clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+venv: $(STAMP)
+
+broker:
+	@scripts/ensure_broker.sh
+
+migrate: venv
+	$(BIN)/python -m shared.migrations
+
+topology: venv broker
+	$(BIN)/python -m shared.topology
+
+setup: venv broker migrate topology
+
+run: setup ## start all five services in the foreground; Ctrl-C stops them
+	@$(BIN)/python -m ops.launcher banner
+	$(BIN)/honcho start -f Procfile
+
+start: setup ## the same in the background; pid and logs under var/
+	@$(BIN)/python -m ops.launcher start
+
+stop:
+	@$(BIN)/python -m ops.launcher stop
+
+status: venv
+	@$(BIN)/python -m ops.launcher status
+
+test: venv broker ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
+	$(BIN)/python -m pytest -q
+
+test-fast: venv broker
+	$(BIN)/python -m pytest -q -m "not e2e and not slow"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var/*.db var/*.db-* var/log var/run

@@ -1,0 +1,1 @@
+"""events: Community activities, registration, waitlist and check-in."""

@@ -1,0 +1,1 @@
+"""events's own DependencyProviders (clients of what leaves the process)."""

@@ -1,0 +1,1 @@
+"""marshmallow schemas of events's RPC input and output."""

@@ -1,0 +1,1 @@
+"""housing: Affordable rental housing, the rent subsidy and operator subsidies."""

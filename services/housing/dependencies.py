@@ -1,0 +1,1 @@
+"""housing's own DependencyProviders (clients of what leaves the process)."""

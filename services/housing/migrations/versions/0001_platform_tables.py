@@ -1,0 +1,22 @@
+"""platform tables: outbox and processed events
+
+Revision ID: housing_0001
+Revises:
+"""
+
+from alembic import op
+
+from shared.migrations import create_platform_tables, drop_platform_tables
+
+revision = "housing_0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    create_platform_tables(op)
+
+
+def downgrade():
+    drop_platform_tables(op)

@@ -1,0 +1,1 @@
+"""marshmallow schemas of housing's RPC input and output."""

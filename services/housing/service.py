@@ -1,0 +1,12 @@
+"""The housing service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
+
+from shared.db import Database
+from shared.outbox import Outbox
+from shared.service import PlatformService
+
+
+class HousingService(PlatformService):
+    name = "housing"
+
+    db = Database()
+    outbox = Outbox()

@@ -1,0 +1,1 @@
+"""insurance: Pension and medical enrolment, elderly-care eligibility answers."""

@@ -1,0 +1,1 @@
+"""insurance's own DependencyProviders (clients of what leaves the process)."""

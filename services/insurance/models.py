@@ -1,0 +1,7 @@
+"""insurance's tables. Only this service reads or writes them."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    pass

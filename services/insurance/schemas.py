@@ -1,0 +1,1 @@
+"""marshmallow schemas of insurance's RPC input and output."""

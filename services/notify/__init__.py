@@ -1,0 +1,1 @@
+"""notify: Contacts, preferences, templates, SMS and WeChat delivery."""

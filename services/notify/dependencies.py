@@ -1,0 +1,1 @@
+"""notify's own DependencyProviders (clients of what leaves the process)."""

@@ -1,0 +1,1 @@
+"""marshmallow schemas of notify's RPC input and output."""

@@ -1,0 +1,12 @@
+"""The notify service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
+
+from shared.db import Database
+from shared.outbox import Outbox
+from shared.service import PlatformService
+
+
+class NotifyService(PlatformService):
+    name = "notify"
+
+    db = Database()
+    outbox = Outbox()

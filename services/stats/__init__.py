@@ -1,0 +1,1 @@
+"""stats: Read model of the Center's figures, built only from events."""

@@ -1,0 +1,1 @@
+"""stats's own DependencyProviders (clients of what leaves the process)."""

@@ -1,0 +1,1 @@
+"""marshmallow schemas of stats's RPC input and output."""

@@ -1,0 +1,150 @@
+"""Caller identity: signed JWTs carried raw in nameko context data under `authorization`.
+
+    python -m shared.auth issue --sub NAME --roles reviewer,caseworker
+
+prints a token signed with the secret of the local config (the dev default unless `JWT_SECRET` is set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import jwt
+from nameko.extensions import DependencyProvider
+
+from shared.errors import Forbidden, NotAuthenticated
+
+CONTEXT_KEY = "authorization"
+ALGORITHM = "HS256"
+DEV_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 (refused when ENV=production)
+ROLES = frozenset({"resident", "caseworker", "reviewer", "admin", "service"})
+STAFF_ROLES = frozenset({"caseworker", "reviewer"})
+DEFAULT_TTL_SECONDS = 8 * 3600
+
+
+def resolve_secret(config: dict) -> str:
+    secret = config.get("JWT_SECRET") or DEV_SECRET
+    if str(config.get("ENV", "development")).lower() == "production" and secret == DEV_SECRET:
+        raise RuntimeError("JWT_SECRET must be set in production; the dev default is refused")
+    return secret
+
+
+def issue_token(
+    sub: str, roles: Iterable[str], secret: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None
+) -> str:
+    roles = sorted(set(roles))
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
+    issued = int(now if now is not None else time.time())
+    claims = {"sub": sub, "roles": roles, "iat": issued, "exp": issued + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str
+    roles: frozenset[str]
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        wanted = set(roles)
+        # admin may do whatever the staff roles may; resident-only and service-only calls stay theirs
+        if "admin" in self.roles and wanted & (STAFF_ROLES | {"admin"}):
+            return True
+        return bool(self.roles & wanted)
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & (STAFF_ROLES | {"admin", "service"}))
+
+
+def decode_token(token: str | None, secret: str) -> Caller:
+    if not token:
+        raise NotAuthenticated("no caller token in context data 'authorization'")
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise NotAuthenticated("caller token has expired") from None
+    except jwt.InvalidTokenError:
+        raise NotAuthenticated("caller token is invalid") from None
+    roles = claims.get("roles") or []
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise NotAuthenticated("caller token has malformed roles")
+    return Caller(subject=str(claims["sub"]), roles=frozenset(roles))
+
+
+class CallerAuth:
+    """What a worker sees as `self.auth`: the caller, checked lazily so public RPCs need no token."""
+
+    def __init__(self, token: str | None, secret: str):
+        self._token = token
+        self._secret = secret
+        self._caller: Caller | None = None
+
+    @property
+    def caller(self) -> Caller:
+        if self._caller is None:
+            self._caller = decode_token(self._token, self._secret)
+        return self._caller
+
+    @property
+    def token(self) -> str | None:
+        return self._token
+
+    def require(self, *roles: str) -> Caller:
+        caller = self.caller
+        if roles and not caller.has_any(roles):
+            raise Forbidden(f"requires one of the roles: {', '.join(roles)}")
+        return caller
+
+
+class Auth(DependencyProvider):
+    """Injects a `CallerAuth` built from the worker's context data."""
+
+    def setup(self):
+        self.secret = resolve_secret(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return CallerAuth(worker_ctx.context_data.get(CONTEXT_KEY), self.secret)
+
+
+def requires(*roles: str) -> Callable:
+    """Declare the roles an RPC needs: `@rpc` above, `@requires("reviewer")` below it."""
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
+
+    def decorate(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            self.auth.require(*roles)
+            return method(self, *args, **kwargs)
+
+        wrapper.required_roles = roles
+        return wrapper
+
+    return decorate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.auth")
+    commands = parser.add_subparsers(dest="command", required=True)
+    issue = commands.add_parser("issue", help="print a signed caller token")
+    issue.add_argument("--sub", required=True)
+    issue.add_argument("--roles", required=True, help="comma-separated: " + ",".join(sorted(ROLES)))
+    issue.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds")
+    args = parser.parse_args(argv)
+    config = {"JWT_SECRET": os.environ.get("JWT_SECRET"), "ENV": os.environ.get("ENV", "development")}
+    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+    print(issue_token(args.sub, roles, resolve_secret(config), ttl_seconds=args.ttl))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Reliable, idempotent event consumers.
+
+    @event_consumer("housing", "subsidy_approved")
+    def on_subsidy_approved(self, event): ...   # event = validated envelope, event["data"] loaded
+
+* The envelope and its data are validated against `shared.contracts` before the handler runs; an
+  invalid, undecodable or oversized message goes to `<service>.dlq` at once, with the reason.
+* `(consumer, event_id)` is added to the worker's session before the handler runs, so it commits in
+  the same transaction as the handler's effect; a duplicate delivery finds it and is skipped.
+* Any other exception is transient: the message is re-published to a delay queue (TTL, then
+  dead-lettered back to the work queue) and tried again; after the last delay it is dead-lettered.
+* A message is acked only after its retry or dead-letter copy is confirmed by the broker. nameko's
+  default (`requeue_on_error=False`) would ack a failed event away; this never does.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import UTC, datetime
+
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.messaging import Consumer, QueueConsumer
+from sqlalchemy.exc import IntegrityError
+
+from shared.contracts import load_all, validate_envelope
+from shared.errors import PermanentError, ValidationError
+from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from shared.models import ProcessedEvent
+from shared.pii import mask_text
+from shared.topology import consumer_declarations, consumer_queue, dead_letter_queue_name, retry_delays, retry_exchange
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-newcitizen-attempts"
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+
+
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """kombu raises out of the consumer loop on an undecodable body; route it to the dead-letter queue."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = functools.partial(self._on_decode_error, provider)
+        return consumers
+
+    def _on_decode_error(self, provider, message, exc):
+        provider.dead_letter(message, f"undecodable: {type(exc).__name__}", attempts=0)
+
+
+class ReliableEventHandler(EventHandler):
+    queue_consumer = DeadLetteringQueueConsumer()
+
+    def __init__(self, source_service: str, event_type: str, **kwargs):
+        super().__init__(
+            source_service,
+            event_type,
+            handler_type=SERVICE_POOL,
+            reliable_delivery=True,
+            requeue_on_error=False,
+            **kwargs,
+        )
+
+    @property
+    def consumer_name(self) -> str:
+        return f"{self.container.service_name}.{self.method_name}"
+
+    def setup(self):
+        config = self.container.config
+        service = self.container.service_name
+        load_all()
+        self.queue = consumer_queue(self.source_service, self.event_type, service, config)
+        self.delays = retry_delays(config)
+        self.max_body = int(config.get("EVENT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+        self.publisher = Publisher(
+            config[AMQP_URI_CONFIG_KEY], use_confirms=True, declare=consumer_declarations(service, config)
+        )
+        Consumer.setup(self)  # EventHandler.setup would rebuild the queue with nameko's own name
+
+    def handle_message(self, body, message):
+        if len(message.body or b"") > self.max_body:
+            self.dead_letter(message, f"oversized: {len(message.body)} bytes > {self.max_body}")
+            return
+        try:
+            envelope, data = validate_envelope(body)
+            if (envelope["source"], envelope["event_type"]) != (self.source_service, self.event_type):
+                raise ValidationError(
+                    {"event_type": [f"{envelope['source']}.{envelope['event_type']} arrived on {self.queue.name}"]}
+                )
+        except ValidationError as exc:
+            self.dead_letter(message, f"invalid: {exc}")
+            return
+        envelope["data"] = data
+        super().handle_message(envelope, message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            EVENTS_CONSUMED.labels(self.container.service_name, self.consumer_name, "success").inc()
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        exc = exc_info[1]
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, (PermanentError, ValidationError)):
+            self.dead_letter(message, f"permanent: {reason}", attempts=attempts)
+        elif attempts <= len(self.delays):
+            self.retry(message, attempts)
+        else:
+            self.dead_letter(message, f"exhausted {attempts} attempts: {reason}", attempts=attempts)
+        return result, exc_info
+
+    def retry(self, message, attempts: int):
+        delay = self.delays[attempts - 1]
+        try:
+            self._republish(
+                message,
+                exchange=retry_exchange(self.container.service_name, delay),
+                routing_key=self.queue.name,
+                headers={ATTEMPTS_HEADER: attempts},
+            )
+        except Exception:
+            log.exception("could not schedule a retry; requeueing instead")
+            self.queue_consumer.requeue_message(message)
+            return
+        EVENTS_RETRIED.labels(self.container.service_name, self.consumer_name).inc()
+        self.queue_consumer.ack_message(message)
+
+    def dead_letter(self, message, reason: str, attempts: int = 0):
+        reason = mask_text(reason)[:1000]
+        service = self.container.service_name
+        headers = {
+            "x-dead-letter-reason": reason,
+            "x-original-exchange": message.delivery_info.get("exchange", ""),
+            "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+            "x-original-queue": self.queue.name,
+            "x-consumer": self.consumer_name,
+            ATTEMPTS_HEADER: attempts,
+            "x-dead-lettered-at": datetime.now(UTC).isoformat(),
+        }
+        try:
+            self._republish(message, exchange="", routing_key=dead_letter_queue_name(service), headers=headers)
+        except Exception:
+            log.exception("could not dead-letter; requeueing instead")
+            self.queue_consumer.requeue_message(message)
+            return
+        EVENTS_DEAD_LETTERED.labels(service, self.consumer_name, reason.split(":", 1)[0]).inc()
+        log.warning("dead-lettered a message from %s: %s", self.queue.name, reason)
+        self.queue_consumer.ack_message(message)
+
+    def _republish(self, message, exchange, routing_key: str, headers: dict):
+        merged = dict(message.headers or {})
+        merged.update(headers)
+        # the raw body goes as it came, so a poison message is kept byte for byte for inspection
+        self.publisher.publish(
+            message.body,
+            exchange=exchange,
+            routing_key=routing_key,
+            headers=merged,
+            serializer=None,
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+        )
+
+
+def event_consumer(source: str, event_type: str):
+    """Decorate a service method as an idempotent, retried, dead-lettering handler of one event type."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def handle(self, event: dict):
+            consumer = f"{self.name}.{method.__name__}"
+            session = self.db
+            if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:
+                EVENTS_CONSUMED.labels(self.name, consumer, "duplicate").inc()
+                return None
+            session.add(ProcessedEvent(consumer=consumer, event_id=event["event_id"]))
+            try:
+                result = method(self, event)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:
+                    EVENTS_CONSUMED.labels(self.name, consumer, "duplicate").inc()
+                    return None  # a concurrent delivery of the same event won the race
+                raise
+            except Exception:
+                session.rollback()
+                raise
+            return result
+
+        return ReliableEventHandler.decorator(source, event_type)(handle)
+
+    return decorate

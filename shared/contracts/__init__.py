@@ -1,0 +1,172 @@
+"""Event contracts: the envelope every event travels in and a registry of data schemas.
+
+A schema is registered per (source, event_type, version) together with the services that consume it,
+so the topology (exchanges and consumer queues) can be declared from the contracts before the first
+publish; nameko drops an event that has no queue bound yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import ValidationError as MarshmallowValidationError
+
+from shared.errors import ValidationError
+
+ENVELOPE_VERSION_FIELD = "version"
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,63}$"))
+    source = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True)
+    correlation_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=200))
+    data = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    event_type: str
+    version: int
+    schema: type[Schema]
+    consumers: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.source, self.event_type, self.version)
+
+
+class ContractRegistry:
+    def __init__(self):
+        self._contracts: dict[tuple[str, str, int], Contract] = {}
+
+    def register(
+        self, source: str, event_type: str, version: int, schema: type[Schema], consumers: tuple[str, ...] = ()
+    ) -> Contract:
+        contract = Contract(source, event_type, version, schema, tuple(consumers))
+        if contract.key in self._contracts:
+            raise ValueError(f"contract {contract.key} registered twice")
+        self._contracts[contract.key] = contract
+        return contract
+
+    def get(self, source: str, event_type: str, version: int) -> Contract | None:
+        return self._contracts.get((source, event_type, version))
+
+    def latest(self, source: str, event_type: str) -> Contract | None:
+        versions = [c for c in self._contracts.values() if (c.source, c.event_type) == (source, event_type)]
+        return max(versions, key=lambda c: c.version, default=None)
+
+    def all(self) -> list[Contract]:
+        return sorted(self._contracts.values(), key=lambda c: c.key)
+
+    def published_by(self, source: str) -> list[Contract]:
+        return [c for c in self.all() if c.source == source]
+
+    def consumed_by(self, consumer: str) -> list[Contract]:
+        return [c for c in self.all() if consumer in c.consumers]
+
+
+registry = ContractRegistry()
+
+
+def register(source: str, event_type: str, version: int = 1, consumers: tuple[str, ...] = ()):
+    """Class decorator: `@register("housing", "subsidy_approved", consumers=("notify", "stats"))`."""
+
+    def decorate(schema: type[Schema]) -> type[Schema]:
+        registry.register(source, event_type, version, schema, consumers)
+        return schema
+
+    return decorate
+
+
+class DataSchema(Schema):
+    """Base for event data: unknown keys are refused so a typo never ships silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_envelope(
+    source: str,
+    event_type: str,
+    data: dict,
+    version: int | None = None,
+    correlation_id: str | None = None,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> dict:
+    """Validate `data` against its contract and wrap it; raises ValidationError if it does not fit."""
+    contract = registry.get(source, event_type, version) if version else registry.latest(source, event_type)
+    if contract is None:
+        raise ValidationError({"event_type": [f"no contract for {source}.{event_type} v{version or 'latest'}"]})
+    schema = contract.schema()
+    try:
+        clean = schema.dump(schema.load(data))
+    except MarshmallowValidationError as exc:
+        raise ValidationError({"data": exc.messages}) from None
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "event_type": event_type,
+        "source": source,
+        "version": contract.version,
+        "occurred_at": (occurred_at or utcnow()).isoformat(),
+        "correlation_id": correlation_id,
+        "data": clean,
+    }
+
+
+def validate_envelope(body: object) -> tuple[dict, dict]:
+    """Return (envelope, loaded data) or raise ValidationError naming every problem."""
+    if not isinstance(body, dict):
+        raise ValidationError({"_envelope": [f"expected a JSON object, got {type(body).__name__}"]})
+    try:
+        envelope = EnvelopeSchema().load(body)
+    except MarshmallowValidationError as exc:
+        raise ValidationError(exc.messages) from None
+    contract = registry.get(envelope["source"], envelope["event_type"], envelope["version"])
+    if contract is None:
+        raise ValidationError(
+            {"version": [f"no contract for {envelope['source']}.{envelope['event_type']} v{envelope['version']}"]}
+        )
+    try:
+        data = contract.schema().load(envelope["data"])
+    except MarshmallowValidationError as exc:
+        raise ValidationError({"data": exc.messages}) from None
+    envelope["event_id"] = str(envelope["event_id"])
+    return envelope, data
+
+
+def load_all() -> ContractRegistry:
+    """Import every contract module so the registry is complete (topology, contract tests)."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return registry
+
+
+__all__ = [
+    "DataSchema",
+    "EXCLUDE",
+    "build_envelope",
+    "fields",
+    "load_all",
+    "register",
+    "registry",
+    "validate",
+    "validate_envelope",
+]

@@ -1,0 +1,94 @@
+"""SQLAlchemy 2 engine and a per-worker session dependency (nameko-sqlalchemy stops at 1.x)."""
+
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalise_url(url: str) -> str:
+    """PostgreSQL goes through pg8000: pure Python, so eventlet can switch greenlets on its socket I/O."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+pg8000://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **kwargs
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # pysqlite's default transaction handling is kept on purpose: it opens a write transaction only at
+    # the first DML statement, so a read never holds a lock while its greenlet waits on network I/O
+    # (sqlite's busy wait blocks the whole eventlet hub, so a lock held across a yield would stall it).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def ping(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:  # health reports the fact, not the cause
+        return False
+
+
+class Database(DependencyProvider):
+    """`self.db` is a Session for the worker's lifetime; the service commits, teardown closes."""
+
+    def __init__(self, url_key: str = "DATABASE_URL"):
+        self.url_key = url_key
+        self.sessions: WeakKeyDictionary = WeakKeyDictionary()
+
+    def setup(self):
+        self.engine = make_engine(self.container.config[self.url_key])
+        self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def stop(self):
+        self.engine.dispose()
+
+    def kill(self):
+        self.engine.dispose()
+
+    def session_for(self, worker_ctx) -> Session:
+        session = self.sessions.get(worker_ctx)
+        if session is None:
+            session = self.sessions[worker_ctx] = self.Session()
+        return session
+
+    def get_dependency(self, worker_ctx) -> Session:
+        return self.session_for(worker_ctx)
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()
+
+    def healthy(self) -> bool:
+        return ping(self.engine)

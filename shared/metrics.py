@@ -1,0 +1,60 @@
+"""Prometheus metrics. Labels name services, entrypoints and outcomes only, never personal data."""
+
+from __future__ import annotations
+
+import time
+from weakref import WeakKeyDictionary
+
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUESTS = Counter(
+    "newcitizen_entrypoint_requests_total", "Entrypoint calls by outcome", ["service", "entrypoint", "outcome"]
+)
+LATENCY = Histogram(
+    "newcitizen_entrypoint_latency_seconds",
+    "Entrypoint latency",
+    ["service", "entrypoint", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30),
+)
+OUTBOX_BACKLOG = Gauge("newcitizen_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_PUBLISHED = Counter("newcitizen_outbox_published_total", "Outbox rows published", ["service"])
+OUTBOX_PUBLISH_FAILURES = Counter("newcitizen_outbox_publish_failures_total", "Failed outbox publishes", ["service"])
+EVENTS_CONSUMED = Counter(
+    "newcitizen_events_consumed_total", "Events handled by a consumer", ["service", "consumer", "outcome"]
+)
+EVENTS_RETRIED = Counter(
+    "newcitizen_events_retried_total", "Events sent to a retry delay queue", ["service", "consumer"]
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "newcitizen_events_dead_lettered_total", "Events sent to the dead-letter queue", ["service", "consumer", "reason"]
+)
+
+
+def outcome_of(exc_info) -> str:
+    if exc_info is None:
+        return "success"
+    from shared.errors import DomainError
+
+    return "rejected" if isinstance(exc_info[1], DomainError) else "error"
+
+
+class EntrypointMetrics(DependencyProvider):
+    """Counts and times every worker of the service it is attached to."""
+
+    def __init__(self):
+        self.started: WeakKeyDictionary = WeakKeyDictionary()
+
+    def worker_setup(self, worker_ctx):
+        self.started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self.started.pop(worker_ctx, None)
+        if started is None:
+            return
+        labels = (self.container.service_name, worker_ctx.entrypoint.method_name, outcome_of(exc_info))
+        REQUESTS.labels(*labels).inc()
+        LATENCY.labels(*labels).observe(time.perf_counter() - started)
+
+    def get_dependency(self, worker_ctx):
+        return None

@@ -1,0 +1,203 @@
+"""Transactional outbox: events are rows written in the business transaction, then relayed to RabbitMQ.
+
+`self.outbox.add(event_type, data)` validates the data against its contract and adds the row to the
+worker's session; the service's own commit makes the change and the event durable together. After the
+worker ends, the relay publishes the rows with publisher confirms, in nameko's event wire format, and
+marks them published. A sweep republishes rows a crash left behind. Publishing twice is allowed:
+consumers are idempotent on `event_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from weakref import WeakKeyDictionary
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from kombu import Connection
+from nameko.amqp.publish import Publisher
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.extensions import DependencyProvider
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shared.contracts import build_envelope, load_all
+from shared.db import Database
+from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from shared.models import OutboxMessage, utcnow
+from shared.topology import event_exchange, publisher_declarations
+
+log = logging.getLogger(__name__)
+
+RELAY_BATCH = 200
+
+
+class OutboxWriter:
+    """What a worker sees as `self.outbox`."""
+
+    def __init__(self, session: Session, source: str, correlation_id: str | None, pending: list):
+        self._session = session
+        self._source = source
+        self._correlation_id = correlation_id
+        self._pending = pending
+
+    def add(self, event_type: str, data: dict, version: int | None = None) -> dict:
+        envelope = build_envelope(self._source, event_type, data, version=version, correlation_id=self._correlation_id)
+        self._session.add(
+            OutboxMessage(
+                event_id=envelope["event_id"],
+                exchange=f"{self._source}.events",
+                routing_key=event_type,
+                body=json.dumps(envelope, ensure_ascii=False),
+                created_at=utcnow(),
+                attempts=0,
+            )
+        )
+        self._pending.append(envelope["event_id"])
+        return envelope
+
+    def add_many(self, event_type: str, items: list[dict]) -> list[dict]:
+        return [self.add(event_type, data) for data in items]
+
+
+class Outbox(DependencyProvider):
+    def __init__(self, database_attr: str = "db"):
+        self.database_attr = database_attr
+        self.pending: WeakKeyDictionary = WeakKeyDictionary()
+
+    def setup(self):
+        config = self.container.config
+        self.service = self.container.service_name
+        self.sweep_seconds = float(config.get("OUTBOX_SWEEP_SECONDS", 5))
+        self.grace = timedelta(seconds=float(config.get("OUTBOX_SWEEP_GRACE_SECONDS", 2)))
+        self.database = next(
+            dep
+            for dep in self.container.dependencies
+            if isinstance(dep, Database) and dep.attr_name == self.database_attr
+        )
+        self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
+        self.declarations = publisher_declarations(self.service, config)
+        self.publisher = Publisher(self.amqp_uri, use_confirms=True, declare=self.declarations)
+        self.exchange = event_exchange(self.service)
+        self.queue: LightQueue = LightQueue()
+        load_all()
+
+    def start(self):
+        self.declare_topology()
+        self.container.spawn_managed_thread(self._relay_loop, identifier=f"{self.service}.outbox_relay")
+        self.container.spawn_managed_thread(self._sweep_loop, identifier=f"{self.service}.outbox_sweep")
+
+    def declare_topology(self):
+        with Connection(self.amqp_uri) as connection:
+            channel = connection.channel()
+            for entity in self.declarations:
+                entity.maybe_bind(channel)
+                entity.declare()
+
+    def get_dependency(self, worker_ctx) -> OutboxWriter:
+        pending = self.pending.setdefault(worker_ctx, [])
+        return OutboxWriter(self.database.session_for(worker_ctx), self.service, correlation_id_of(worker_ctx), pending)
+
+    def worker_teardown(self, worker_ctx):
+        pending = self.pending.pop(worker_ctx, None)
+        if pending:
+            # rows of a rolled-back transaction do not exist; the relay simply finds nothing for them
+            self.queue.put(pending)
+
+    def _relay_loop(self):
+        while True:
+            ids = list(self.queue.get())
+            while len(ids) < RELAY_BATCH:
+                try:
+                    ids.extend(self.queue.get_nowait())
+                except Empty:
+                    break
+            try:
+                self.publish_ids(ids)
+            except Exception:
+                log.exception("outbox relay failed; the sweep will retry")
+
+    def _sweep_loop(self):
+        while True:
+            eventlet.sleep(self.sweep_seconds)
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("outbox sweep failed; retrying next interval")
+
+    def publish_ids(self, ids: list[str]) -> int:
+        with self.database.Session() as session:
+            rows = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.event_id.in_(ids), OutboxMessage.published_at.is_(None))
+            ).all()
+            return self._publish_rows(session, rows)
+
+    def sweep(self, limit: int = 1000) -> int:
+        """Publish rows older than the grace period that are still unpublished; returns how many."""
+        published = 0
+        while True:
+            with self.database.Session() as session:
+                query = (
+                    select(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None), OutboxMessage.created_at < utcnow() - self.grace)
+                    .order_by(OutboxMessage.created_at)
+                    .limit(RELAY_BATCH)
+                )
+                if session.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)  # replicas sweep disjoint rows
+                rows = session.scalars(query).all()
+                count = self._publish_rows(session, rows)
+            published += count
+            if count < RELAY_BATCH or published >= limit:
+                break
+        self.refresh_backlog()
+        return published
+
+    def refresh_backlog(self) -> int:
+        with self.database.Session() as session:
+            backlog = (
+                session.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+                )
+                or 0
+            )
+        OUTBOX_BACKLOG.labels(self.service).set(backlog)
+        return backlog
+
+    def _publish_rows(self, session: Session, rows: list[OutboxMessage]) -> int:
+        done: list[str] = []
+        failed: list[OutboxMessage] = []
+        for row in rows:
+            try:
+                self.publisher.publish(
+                    json.loads(row.body), exchange=self.exchange, routing_key=row.routing_key, message_id=row.event_id
+                )
+                done.append(row.event_id)
+            except Exception as exc:
+                failed.append(row)
+                OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                log.warning("outbox publish failed for %s: %s", row.event_id, type(exc).__name__)
+                break  # the broker is likely down: keep the order, leave the rest to the sweep
+        if done:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.event_id.in_(done))
+                .values(published_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+            )
+            OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
+        for row in failed:
+            row.attempts += 1
+            row.last_error = "publish failed"
+        session.commit()
+        return len(done)
+
+
+def correlation_id_of(worker_ctx) -> str:
+    """An explicit correlation id from the caller wins; otherwise the root of nameko's call-id stack."""
+    explicit = worker_ctx.context_data.get("correlation_id")
+    if explicit:
+        return str(explicit)
+    stack = worker_ctx.call_id_stack or [worker_ctx.call_id]
+    return stack[0]

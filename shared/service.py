@@ -1,0 +1,81 @@
+"""The base every service class extends: health over RPC and HTTP, Prometheus metrics, caller auth.
+
+nameko collects entrypoints and dependencies from the class and its bases, so each service declares
+only its own domain entrypoints and its `db` / `outbox`.
+"""
+
+from __future__ import annotations
+
+from kombu import Connection
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from shared import __version__
+from shared.auth import Auth
+from shared.metrics import EntrypointMetrics
+from shared.web import http, json_response
+
+BROKER_CHECK_TIMEOUT_SECONDS = 2
+
+
+class PlatformService:
+    name = "platform"
+
+    auth = Auth()
+    config = Config()
+    metrics = EntrypointMetrics()
+
+    def _db_ok(self) -> bool:
+        try:
+            self.db.execute(text("SELECT 1"))
+            self.db.rollback()
+            return True
+        except Exception:  # reported as "error", never as a stack trace
+            return False
+
+    @rpc
+    def health(self) -> dict:
+        db_ok = self._db_ok()
+        return {
+            "service": self.name,
+            "status": "ok" if db_ok else "degraded",
+            "db": "ok" if db_ok else "error",
+            "version": __version__,
+        }
+
+    @http("GET", "/health")
+    def http_health(self, request) -> Response:
+        db_ok = self._db_ok()
+        broker_ok = broker_reachable(self.config[AMQP_URI_CONFIG_KEY])
+        ready = db_ok and broker_ok
+        body = {
+            "service": self.name,
+            "status": "ok" if ready else "unavailable",
+            "db": "ok" if db_ok else "error",
+            "broker": "ok" if broker_ok else "error",
+            "version": __version__,
+        }
+        return json_response(body, status=200 if ready else 503)
+
+    @http("GET", "/metrics")
+    def http_metrics(self, request) -> Response:
+        self.refresh_gauges()
+        return Response(
+            generate_latest(), mimetype=CONTENT_TYPE_LATEST.split(";")[0], headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    def refresh_gauges(self) -> None:
+        """Services with gauges computed from their database override this."""
+
+
+def broker_reachable(amqp_uri: str) -> bool:
+    try:
+        with Connection(amqp_uri, connect_timeout=BROKER_CHECK_TIMEOUT_SECONDS) as connection:
+            connection.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False
