@@ -1,0 +1,94 @@
+"""Events published by housing. Personal data travels only as `resident_id` (a keyed pseudonym) or,
+for the contact notify needs, encrypted with the platform's field-encryption key."""
+
+from shared.contracts import DataSchema, fields, register, validate
+
+CATEGORIES = ("new_graduate", "talent", "outstanding_migrant", "frontline_worker")
+
+NOTIFY_AND_STATS = ("notify", "stats")
+
+
+class _Case(DataSchema):
+    application_id = fields.String(required=True)
+    resident_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    town = fields.String(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+
+
+@register("housing", "contact_provided", consumers=("notify",))
+class ContactProvided(DataSchema):
+    """A resident's contact as given on an application, so notify (which owns contacts) can reach them."""
+
+    resident_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    phone_encrypted = fields.String(required=True, validate=validate.Length(min=16, max=512))
+    town = fields.String(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+
+
+@register("housing", "subsidy_application_submitted", consumers=("stats",))
+class SubsidyApplicationSubmitted(_Case):
+    household_size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    status = fields.String(required=True, validate=validate.OneOf(("submitted", "ineligible")))
+    reasons = fields.List(fields.String(), required=True)
+    submitted_at = fields.AwareDateTime(required=True)
+
+
+@register("housing", "subsidy_approved", consumers=NOTIFY_AND_STATS)
+class SubsidyApproved(_Case):
+    household_size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    monthly_subsidy_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    approved_at = fields.AwareDateTime(required=True)
+    policy_ref = fields.String(required=True)
+
+
+@register("housing", "subsidy_rejected", consumers=NOTIFY_AND_STATS)
+class SubsidyRejected(_Case):
+    reasons = fields.List(fields.String(), required=True)
+    rejected_at = fields.AwareDateTime(required=True)
+
+
+@register("housing", "subsidy_disbursed", consumers=NOTIFY_AND_STATS)
+class SubsidyDisbursed(_Case):
+    disbursement_id = fields.String(required=True)
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    disbursed_at = fields.AwareDateTime(required=True)
+
+
+@register("housing", "subsidy_ended", consumers=NOTIFY_AND_STATS)
+class SubsidyEnded(_Case):
+    reason = fields.String(required=True)
+    ended_at = fields.AwareDateTime(required=True)
+
+
+@register("housing", "tenancy_started", consumers=NOTIFY_AND_STATS)
+class TenancyStarted(DataSchema):
+    tenancy_id = fields.String(required=True)
+    project_id = fields.String(required=True)
+    unit_id = fields.String(required=True)
+    resident_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    town = fields.String(required=True)
+    monthly_rent_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+
+
+@register("housing", "tenancy_ended", consumers=NOTIFY_AND_STATS)
+class TenancyEnded(DataSchema):
+    tenancy_id = fields.String(required=True)
+    resident_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    town = fields.String(required=True)
+    reason = fields.String(required=True)
+    ended_at = fields.AwareDateTime(required=True)
+
+
+@register("housing", "operator_subsidy_approved", consumers=("stats",))
+class OperatorSubsidyApproved(DataSchema):
+    assessment_id = fields.String(required=True)
+    project_id = fields.String(required=True)
+    town = fields.String(required=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    units = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    policy_ref = fields.String(required=True)
+    approved_at = fields.AwareDateTime(required=True)

@@ -1,0 +1,99 @@
+"""Fixtures for every layer. Real parts only: a RabbitMQ vhost per test (nameko's `rabbit_config`),
+SQLite files, and a throw-away PostgreSQL database per test where the local server answers."""
+
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402  (before anything imports socket or threading)
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urlparse  # noqa: E402
+
+import pytest  # noqa: E402
+from nameko.testing.utils import find_free_port  # noqa: E402
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
+
+
+def postgres_reachable() -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+_PG = postgres_reachable()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database, dropped afterwards. Without a reachable server the test is skipped, visibly."""
+    if not _PG:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}")
+    from sqlalchemy import create_engine, text
+
+    name = f"nc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    parts = urlparse(POSTGRES_ADMIN_URL)
+    yield f"{parts.scheme}://{parts.netloc}/{name}"
+    with admin.connect() as connection:
+        connection.execute(
+            text(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+        )
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request):
+    """Runs the test once on SQLite (the embedded default) and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def service_config(rabbit_config):
+    """Build a service config as config.yaml would, pointed at this test's vhost and database."""
+
+    def build(database_url: str, **overrides) -> dict:
+        config = {
+            "AMQP_URI": rabbit_config["AMQP_URI"],
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}",
+            "DATABASE_URL": database_url,
+            "ENV": "test",
+            "JWT_SECRET": "test-secret-for-the-suite-0123456789",
+            "PII_HMAC_KEY": "test-hmac-key",
+            "PII_ENCRYPTION_KEY": "test-encryption-key",
+            "EVENT_RETRY_DELAYS_MS": [100, 200],
+            "OUTBOX_SWEEP_SECONDS": 0.5,
+            "OUTBOX_SWEEP_GRACE_SECONDS": 0.2,
+            "max_workers": 10,
+        }
+        config.update(overrides)
+        return config
+
+    return build
+
+
+@pytest.fixture
+def token_for():
+    from shared.auth import issue_token
+
+    def issue(sub: str, *roles: str, secret: str = "test-secret-for-the-suite-0123456789", **kwargs) -> str:
+        return issue_token(sub, roles, secret, **kwargs)
+
+    return issue
