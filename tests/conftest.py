@@ -52,7 +52,8 @@ def postgres_url():
     with admin.connect() as connection:
         connection.execute(
             text(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
             )
         )
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
