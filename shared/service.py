@@ -23,7 +23,7 @@ BROKER_CHECK_TIMEOUT_SECONDS = 2
 
 
 class PlatformService:
-    name = "platform"
+    """Not a service on its own: it has no `name`; Procfile entries name the concrete class."""
 
     auth = Auth()
     config = Config()

@@ -1,0 +1,72 @@
+"""Two small services that exercise the shared mechanisms the way the real ones do."""
+
+from collections import Counter
+
+from nameko.rpc import rpc
+from sqlalchemy import String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.auth import requires
+from shared.consumer import event_consumer
+from shared.contracts import DataSchema, fields, register, registry
+from shared.db import Database
+from shared.outbox import Outbox
+from shared.service import PlatformService
+
+ATTEMPTS: Counter = Counter()  # handler invocations per key, in this test process
+
+
+class SampleBase(DeclarativeBase):
+    pass
+
+
+class Received(SampleBase):
+    __tablename__ = "received"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+if registry.get("sampler", "thing_happened", 1) is None:
+
+    @register("sampler", "thing_happened", consumers=("listener",))
+    class ThingHappened(DataSchema):
+        key = fields.String(required=True)
+        fail_times = fields.Integer(required=True, strict=True)
+        permanent = fields.Boolean(load_default=False)
+
+
+class SamplerService(PlatformService):
+    name = "sampler"
+
+    db = Database()
+    outbox = Outbox()
+
+    @rpc
+    def make(self, key: str, fail_times: int = 0, permanent: bool = False) -> str:
+        envelope = self.outbox.add("thing_happened", {"key": key, "fail_times": fail_times, "permanent": permanent})
+        self.db.commit()
+        return envelope["event_id"]
+
+    @rpc
+    @requires("reviewer")
+    def approve(self, case: str) -> dict:
+        return {"case": case, "by": self.auth.caller.subject}
+
+
+class ListenerService(PlatformService):
+    name = "listener"
+
+    db = Database()
+
+    @event_consumer("sampler", "thing_happened")
+    def on_thing_happened(self, event):
+        from shared.errors import PermanentError
+
+        data = event["data"]
+        ATTEMPTS[data["key"]] += 1
+        if data["permanent"]:
+            raise PermanentError("this thing can never be handled")
+        if ATTEMPTS[data["key"]] <= data["fail_times"]:
+            raise RuntimeError("flaky downstream")
+        self.db.add(Received(key=data["key"], event_id=event["event_id"]))

@@ -1,0 +1,34 @@
+"""Talking to the test vhost directly, as an outside publisher or an operator would."""
+
+import json
+
+from kombu import Connection
+
+from shared.topology import dead_letter_queue, event_exchange
+
+
+def publish_raw(amqp_uri: str, source: str, routing_key: str, body, content_type="application/json", headers=None):
+    payload = body if isinstance(body, bytes | str) else json.dumps(body)
+    with Connection(amqp_uri) as connection:
+        producer = connection.Producer()
+        producer.publish(
+            payload,
+            exchange=event_exchange(source),
+            routing_key=routing_key,
+            content_type=content_type,
+            content_encoding="utf-8",
+            headers=headers or {},
+            delivery_mode=2,
+            declare=[event_exchange(source)],
+        )
+
+
+def drain_dead_letters(amqp_uri: str, service: str, config: dict | None = None) -> list:
+    """Every message now in `<service>.dlq`, as (headers, raw body); the queue is left empty."""
+    messages = []
+    with Connection(amqp_uri) as connection:
+        queue = dead_letter_queue(service, config or {})(connection.channel())
+        queue.declare()
+        while (message := queue.get(no_ack=True)) is not None:
+            messages.append((dict(message.headers or {}), message.body))
+    return messages
