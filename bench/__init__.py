@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures and compare them with a baseline measured in the same run."""

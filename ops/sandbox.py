@@ -1,0 +1,85 @@
+"""A throw-away platform: all five services as processes, started the way `make start` does, but isolated
+in their own RabbitMQ vhost, their own SQLite files (or PostgreSQL databases) and their own HTTP ports.
+The end-to-end tests, the fault suite and the benchmarks each run one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nameko.testing.rabbit import Client
+from nameko.testing.utils import find_free_port
+
+from ops.launcher import start_platform, stop_platform
+from shared.config import REPO_ROOT, SERVICES
+
+RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://guest:guest@localhost:15672")
+SECRET = "e2e-secret-0123456789abcdef0123456789"
+
+
+@dataclass
+class RunningPlatform:
+    amqp_uri: str
+    env: dict
+    run_dir: Path
+    ports: dict = field(default_factory=dict)
+
+    def base_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def token(self, sub: str, *roles: str) -> str:
+        from shared.auth import issue_token
+
+        return issue_token(sub, roles, SECRET)
+
+    def rpc_config(self) -> dict:
+        return {"AMQP_URI": self.amqp_uri}
+
+
+@contextmanager
+def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env: dict | None = None):
+    rabbit = Client(RABBIT_API)
+    vhost = f"nc_e2e_{uuid.uuid4().hex[:10]}"
+    rabbit.create_vhost(vhost)
+    rabbit.set_vhost_permissions(vhost, "guest", ".*", ".*", ".*")
+    amqp_uri = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"
+    env = {
+        "AMQP_URI": amqp_uri,
+        "JWT_SECRET": SECRET,
+        "ENV": "test",
+        "OUTBOX_SWEEP_SECONDS": "1",
+        "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
+    }
+    ports = {}
+    for service in SERVICES:
+        ports[service] = find_free_port()
+        prefix = service.upper()
+        env[f"{prefix}_HTTP_ADDRESS"] = f"127.0.0.1:{ports[service]}"
+        env[f"{prefix}_DATABASE_URL"] = (database_urls or {}).get(service) or f"sqlite:///{tmp_dir / service}.db"
+    env.update(extra_env or {})
+    subprocess.run(
+        [sys.executable, "-m", "shared.migrations"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "shared.topology"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    platform = RunningPlatform(amqp_uri=amqp_uri, env=env, run_dir=tmp_dir, ports=ports)
+    try:
+        start_platform(env, run_dir=tmp_dir)
+        yield platform
+    finally:
+        stop_platform(tmp_dir)
+        rabbit.delete_vhost(vhost)
