@@ -76,6 +76,34 @@ def create_platform_tables(op) -> None:
     )
 
 
+def create_audit_table(op) -> None:
+    """The append-only case audit trail, with its database-level guard."""
+    from shared.audit import install_append_only_guard
+
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("case_type", sa.String(50), nullable=False),
+        sa.Column("case_id", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(50), nullable=False),
+        sa.Column("from_state", sa.String(50), nullable=True),
+        sa.Column("to_state", sa.String(50), nullable=True),
+        sa.Column("changes", sa.Text, nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("actor_roles", sa.String(200), nullable=False),
+        sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("policy_ref", sa.String(200), nullable=True),
+        sa.Column("correlation_id", sa.String(200), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_audit_case", "audit_log", ["case_type", "case_id", "id"])
+    install_append_only_guard(op.get_bind())
+
+
+def drop_audit_table(op) -> None:
+    op.drop_table("audit_log")
+
+
 def drop_platform_tables(op) -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")

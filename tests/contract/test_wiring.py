@@ -50,8 +50,11 @@ def test_every_handler_subscribes_to_a_contract_naming_it(service):
     orphans = [
         f"{service} handles {source}.{event_type} but no contract names it as a consumer"
         for source, event_type in handlers_of(service)
-        if not any(service in contract.consumers for contract in registry.all()
-                   if (contract.source, contract.event_type) == (source, event_type))
+        if not any(
+            service in contract.consumers
+            for contract in registry.all()
+            if (contract.source, contract.event_type) == (source, event_type)
+        )
     ]
     assert orphans == []
 

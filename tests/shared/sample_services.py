@@ -6,6 +6,7 @@ from nameko.rpc import rpc
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.audit import Audit, case_history
 from shared.auth import requires
 from shared.consumer import event_consumer
 from shared.contracts import DataSchema, fields, register, registry
@@ -18,6 +19,13 @@ ATTEMPTS: Counter = Counter()  # handler invocations per key, in this test proce
 
 class SampleBase(DeclarativeBase):
     pass
+
+
+class Case(SampleBase):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
 
 
 class Received(SampleBase):
@@ -48,10 +56,38 @@ class SamplerService(PlatformService):
         self.db.commit()
         return envelope["event_id"]
 
+    audit = Audit()
+
     @rpc
     @requires("reviewer")
     def approve(self, case: str) -> dict:
         return {"case": case, "by": self.auth.caller.subject}
+
+    @rpc
+    @requires("caseworker")
+    def move_case(self, case_id: str, to_state: str, note: str | None = None, fail_after: bool = False) -> dict:
+        case = self.db.get(Case, case_id) or Case(id=case_id, state="new")
+        self.db.add(case)
+        self.audit.record(
+            "sample_case",
+            case_id,
+            "moved",
+            from_state=case.state,
+            to_state=to_state,
+            changes={"state": to_state, "note": note},
+            reason=note,
+            policy_ref="sample-policy-v1",
+        )
+        case.state = to_state
+        self.db.flush()
+        if fail_after:
+            raise RuntimeError("failure after the change")
+        self.db.commit()
+        return {"id": case.id, "state": case.state}
+
+    @rpc
+    def history(self, case_id: str) -> list:
+        return case_history(self.db, "sample_case", case_id)
 
 
 class ListenerService(PlatformService):

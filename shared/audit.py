@@ -1,0 +1,178 @@
+"""Case audit trail: who changed which case from what to what, when, why, under which rule.
+
+    self.audit.record("subsidy_application", app.id, "approved", from_state="submitted",
+                      to_state="approved", reason=note, policy_ref=row.ref, changes={"monthly_subsidy_fen": 81200})
+
+The record joins the worker's session, so it commits (or rolls back) with the change it describes. The
+table is append-only: no code path updates or deletes it, and a trigger refuses UPDATE and DELETE at the
+database (PostgreSQL and SQLite alike). Changed values are masked: an ID number or phone in a change or a
+reason never reaches the trail in the clear.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import BigInteger, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared.auth import CONTEXT_KEY, decode_token, resolve_secret
+from shared.errors import NotAuthenticated
+from shared.models import SharedBase, UtcDateTime, utcnow
+from shared.outbox import correlation_id_of
+from shared.pii import mask_text
+
+APPEND_ONLY_MESSAGE = "audit records are append-only"
+
+
+class AuditRecord(SharedBase):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    case_type: Mapped[str] = mapped_column(String(50))
+    case_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(50))
+    from_state: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    to_state: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_roles: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    policy_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_audit_case", "case_type", "case_id", "id"),)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "case_type": self.case_type,
+            "case_id": self.case_id,
+            "action": self.action,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "changes": json.loads(self.changes or "{}"),
+            "actor": self.actor,
+            "actor_roles": [r for r in self.actor_roles.split(",") if r],
+            "reason": self.reason,
+            "policy_ref": self.policy_ref,
+            "correlation_id": self.correlation_id,
+            "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
+        }
+
+
+def mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: mask_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class AuditTrail:
+    """What a worker sees as `self.audit`."""
+
+    def __init__(self, session: Session, actor: str, roles: tuple[str, ...], correlation_id: str | None):
+        self._session = session
+        self.actor = actor
+        self.roles = roles
+        self.correlation_id = correlation_id
+
+    def record(
+        self,
+        case_type: str,
+        case_id: str,
+        action: str,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        changes: dict | None = None,
+        reason: str | None = None,
+        policy_ref: str | None = None,
+    ) -> AuditRecord:
+        entry = AuditRecord(
+            case_type=case_type,
+            case_id=str(case_id),
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            changes=json.dumps(mask_value(changes or {}), ensure_ascii=False, sort_keys=True, default=str),
+            actor=self.actor,
+            actor_roles=",".join(self.roles),
+            reason=mask_text(reason) if reason else None,
+            policy_ref=policy_ref,
+            correlation_id=self.correlation_id,
+            recorded_at=utcnow(),
+        )
+        self._session.add(entry)
+        return entry
+
+
+def case_history(session: Session, case_type: str, case_id: str) -> list[dict]:
+    rows = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.case_type == case_type, AuditRecord.case_id == str(case_id))
+        .order_by(AuditRecord.id)
+    )
+    return [row.as_dict() for row in rows]
+
+
+class Audit(DependencyProvider):
+    """`self.audit`; the actor is the caller token's subject, or `system:<entrypoint>` for timers and events."""
+
+    def __init__(self, database_attr: str = "db"):
+        self.database_attr = database_attr
+        self.trails: WeakKeyDictionary = WeakKeyDictionary()
+
+    def setup(self):
+        from shared.db import Database
+
+        self.secret = resolve_secret(self.container.config)
+        self.database = next(
+            dep
+            for dep in self.container.dependencies
+            if isinstance(dep, Database) and dep.attr_name == self.database_attr
+        )
+
+    def get_dependency(self, worker_ctx) -> AuditTrail:
+        actor, roles = f"system:{worker_ctx.entrypoint.method_name}", ()
+        token = worker_ctx.context_data.get(CONTEXT_KEY)
+        if token:
+            try:
+                caller = decode_token(token, self.secret)
+                actor, roles = caller.subject, tuple(sorted(caller.roles))
+            except NotAuthenticated:
+                pass  # the entrypoint's own @requires refuses it; the trail never records a forged name
+        return AuditTrail(self.database.session_for(worker_ctx), actor, roles, correlation_id_of(worker_ctx))
+
+
+POSTGRES_GUARD = [
+    f"""CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END; $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+    "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log",
+    """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
+]
+SQLITE_GUARD = [
+    f"""CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""",
+]
+
+
+def install_append_only_guard(connection) -> None:
+    statements = POSTGRES_GUARD if connection.dialect.name == "postgresql" else SQLITE_GUARD
+    for statement in statements:
+        connection.exec_driver_sql(statement)
