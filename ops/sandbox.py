@@ -19,7 +19,7 @@ from ops.launcher import start_platform, stop_platform
 from shared.config import REPO_ROOT, SERVICES
 
 RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://guest:guest@localhost:15672")
-SECRET = "e2e-secret-0123456789abcdef0123456789"
+SECRET = "e2e-secret-0123456789abcdef0123456789"  # noqa: S105 (a throw-away sandbox's own)
 
 
 @dataclass
