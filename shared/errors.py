@@ -70,5 +70,10 @@ class Conflict(DomainError):
     """The request clashes with the current state (duplicate, wrong state, taken resource)."""
 
 
+@deserialize_to_instance
+class InternalError(DomainError):
+    """Something unexpected failed inside the service; the message carries only a reference to quote."""
+
+
 class PermanentError(Exception):
     """Raised inside an event handler: retrying cannot help, dead-letter the message at once."""

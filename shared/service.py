@@ -9,7 +9,6 @@ from __future__ import annotations
 from kombu import Connection
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -17,6 +16,7 @@ from werkzeug.wrappers import Response
 from shared import __version__
 from shared.auth import Auth
 from shared.metrics import EntrypointMetrics
+from shared.rpc import rpc
 from shared.web import http, json_response
 
 BROKER_CHECK_TIMEOUT_SECONDS = 2

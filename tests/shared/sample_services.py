@@ -2,7 +2,6 @@
 
 from collections import Counter
 
-from nameko.rpc import rpc
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -12,6 +11,7 @@ from shared.consumer import event_consumer
 from shared.contracts import DataSchema, fields, register, registry
 from shared.db import Database
 from shared.outbox import Outbox
+from shared.rpc import rpc
 from shared.service import PlatformService
 
 ATTEMPTS: Counter = Counter()  # handler invocations per key, in this test process
@@ -84,6 +84,10 @@ class SamplerService(PlatformService):
             raise RuntimeError("failure after the change")
         self.db.commit()
         return {"id": case.id, "state": case.state}
+
+    @rpc
+    def divide(self, a, b):
+        return a / b
 
     @rpc
     def history(self, case_id: str) -> list:

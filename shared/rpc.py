@@ -1,0 +1,40 @@
+"""The RPC entrypoint every service uses: unexpected failures reach the caller as a typed `InternalError`.
+
+nameko would send any exception's type and text to the caller, so a bug would leak internals (an SQL
+statement, a value that failed to parse) and leave the caller with an untyped failure. Domain errors and
+nameko's own request errors (bad signature, malformed request) pass through unchanged; anything else is
+logged here, masked, and replaced by `InternalError` carrying only the call id to quote to an operator.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nameko.exceptions import BadRequest
+from nameko.rpc import Rpc
+
+from shared.errors import DomainError, InternalError
+from shared.pii import mask_text
+
+log = logging.getLogger(__name__)
+
+PASSED_THROUGH = (DomainError, BadRequest)
+
+
+class SafeRpc(Rpc):
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None and not isinstance(exc_info[1], PASSED_THROUGH):
+            error = exc_info[1]
+            log.error(
+                "rpc %s.%s failed (call %s): %s",
+                self.container.service_name,
+                self.method_name,
+                worker_ctx.call_id,
+                mask_text(f"{type(error).__name__}: {error}"),
+                exc_info=exc_info,
+            )
+            exc_info = (InternalError, InternalError(f"internal error; quote call {worker_ctx.call_id}"), None)
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = SafeRpc.decorator
