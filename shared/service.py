@@ -9,17 +9,24 @@ from __future__ import annotations
 from kombu import Connection
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
+from nameko.timer import timer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
 from werkzeug.wrappers import Response
 
 from shared import __version__
-from shared.auth import Auth
+from shared.auth import Auth, requires
+from shared.errors import ValidationError
 from shared.metrics import EntrypointMetrics
+from shared.models import utcnow
+from shared.retention import purge
 from shared.rpc import rpc
 from shared.web import http, json_response
 
 BROKER_CHECK_TIMEOUT_SECONDS = 2
+PURGE_INTERVAL_SECONDS = 3600
+PURGE_MAX_BATCHES_PER_RUN = 200
 
 
 class PlatformService:
@@ -70,6 +77,26 @@ class PlatformService:
 
     def refresh_gauges(self) -> None:
         """Services with gauges computed from their database override this."""
+
+    retention_rules: tuple = ()
+
+    @rpc
+    @requires("admin")
+    def purge_personal_data(self, dry_run: bool = True) -> dict:
+        """What the retention rules would erase now (dry run), or erase it."""
+        if not isinstance(dry_run, bool):
+            raise ValidationError({"dry_run": ["must be true or false"]})
+        return self._purge(dry_run=dry_run)
+
+    @timer(interval=PURGE_INTERVAL_SECONDS)
+    def scheduled_purge(self) -> None:
+        if self.retention_rules and self.config.get("RETENTION_PURGE_ENABLED", True):
+            self._purge(dry_run=False, max_batches=PURGE_MAX_BATCHES_PER_RUN)
+
+    def _purge(self, dry_run: bool, max_batches: int | None = None) -> dict:
+        database = self.db  # a session; its factory is on the dependency
+        factory = sessionmaker(bind=database.get_bind(), expire_on_commit=False)
+        return purge(factory, self.retention_rules, self.config, utcnow(), dry_run=dry_run, max_batches=max_batches)
 
 
 def broker_reachable(amqp_uri: str) -> bool:

@@ -1,8 +1,9 @@
 """Two small services that exercise the shared mechanisms the way the real ones do."""
 
 from collections import Counter
+from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import Audit, case_history
@@ -10,7 +11,9 @@ from shared.auth import requires
 from shared.consumer import event_consumer
 from shared.contracts import DataSchema, fields, register, registry
 from shared.db import Database
+from shared.models import UtcDateTime
 from shared.outbox import Outbox
+from shared.retention import RetentionRule
 from shared.rpc import rpc
 from shared.service import PlatformService
 
@@ -26,6 +29,14 @@ class Case(SampleBase):
 
     id: Mapped[str] = mapped_column(String(50), primary_key=True)
     state: Mapped[str] = mapped_column(String(20))
+
+
+class Contact(SampleBase):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Received(SampleBase):
@@ -57,6 +68,16 @@ class SamplerService(PlatformService):
         return envelope["event_id"]
 
     audit = Audit()
+
+    retention_rules = (
+        RetentionRule(
+            "closed_contact_phone",
+            30,
+            due=lambda cutoff: select(Contact.id).where(Contact.phone.is_not(None), Contact.closed_at < cutoff),
+            erase=lambda session, ids: session.execute(update(Contact).where(Contact.id.in_(ids)).values(phone=None)),
+            description="phones of closed contacts",
+        ),
+    )
 
     @rpc
     @requires("reviewer")
