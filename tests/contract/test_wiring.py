@@ -68,3 +68,12 @@ def test_migrations_apply_from_empty_and_match_the_models(service, sqlite_url):
     engine.dispose()
     expected = set(models.Base.metadata.tables) | {"outbox", "processed_events", "alembic_version"}
     assert expected <= tables
+
+
+def test_event_catalogue_in_docs_is_current():
+    from shared.config import REPO_ROOT
+    from shared.contracts.catalogue import render
+
+    assert (REPO_ROOT / "docs" / "events.md").read_text(encoding="utf-8") == render(), (
+        "docs/events.md is stale: python -m shared.contracts.catalogue > docs/events.md"
+    )
