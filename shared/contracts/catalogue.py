@@ -8,6 +8,7 @@ from __future__ import annotations
 from marshmallow import fields as mfields
 from marshmallow import validate
 
+from shared.config import SERVICES
 from shared.contracts import EnvelopeSchema, load_all
 
 HEADER = """# Event catalogue
@@ -51,7 +52,7 @@ def render() -> str:
     for name, field in EnvelopeSchema().fields.items():
         lines.append(f"| `{name}` | {describe_field(field)} |")
     registry = load_all()
-    for source in sorted({contract.source for contract in registry.all()}):
+    for source in [service for service in SERVICES if registry.published_by(service)]:
         lines += ["", f"## {source}", ""]
         for contract in registry.published_by(source):
             consumers = ", ".join(contract.consumers) or "none yet"
