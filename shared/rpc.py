@@ -8,9 +8,10 @@ logged here, masked, and replaced by `InternalError` carrying only the call id t
 
 from __future__ import annotations
 
+import inspect
 import logging
 
-from nameko.exceptions import BadRequest
+from nameko.exceptions import BadRequest, IncorrectSignature
 from nameko.rpc import Rpc
 
 from shared.errors import DomainError, InternalError
@@ -22,6 +23,15 @@ PASSED_THROUGH = (DomainError, BadRequest)
 
 
 class SafeRpc(Rpc):
+    def check_signature(self, args, kwargs):
+        # nameko uses inspect.getcallargs, which sees a decorator's (*args, **kwargs) and accepts anything;
+        # inspect.signature follows __wrapped__ to the real method, so a wrong call is refused up front
+        method = getattr(self.container.service_cls, self.method_name)
+        try:
+            inspect.signature(method).bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise IncorrectSignature(str(exc)) from None
+
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None and not isinstance(exc_info[1], PASSED_THROUGH):
             error = exc_info[1]

@@ -29,5 +29,19 @@ def test_a_bug_becomes_internal_error_with_only_a_reference(sampler, caplog):
 
 
 def test_wrong_signature_stays_a_typed_request_error(sampler):
-    with pytest.raises(IncorrectSignature, match="missing 1 required positional argument"):
+    with pytest.raises(IncorrectSignature, match="missing a required argument: 'b'"):
         sampler.divide(1)
+
+
+@pytest.fixture
+def reviewer_sampler(container_factory, service_config, sqlite_url, token_for):
+    config = service_config(sqlite_url)
+    container_factory(SamplerService, config).start()
+    with ServiceRpcProxy("sampler", config, context_data={"authorization": token_for("r", "reviewer")}) as proxy:
+        yield proxy
+
+
+def test_signature_is_checked_through_decorators(reviewer_sampler):
+    with pytest.raises(IncorrectSignature, match="too many positional arguments"):
+        reviewer_sampler.approve("case", "extra")
+    assert reviewer_sampler.approve("case") == {"case": "case", "by": "r"}
