@@ -2,14 +2,17 @@
 
     python -m ops.launcher start|stop|status|banner
 
-`start` runs honcho with the Procfile in its own process group, logs to `var/log/platform.log`, keeps
-the pid in `var/run/platform.pid`, and waits until every service answers `GET /health`.
-The end-to-end tests call `start_platform` with their own environment and run directory.
+`start` runs each service's Procfile command as its own background process (its own session, so a
+signal to it reaches only that service), logs to `var/log/<service>.log`, keeps its pid in
+`var/run/<service>.pid`, and waits until every service answers `GET /health`. The Procfile stays the one
+place that says how a service is started: `make run` hands it to honcho in the foreground. The end-to-end
+and fault suites use the same functions with their own environment and run directory.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -24,6 +27,15 @@ DEFAULT_RUN_DIR = REPO_ROOT / "var"
 READY_TIMEOUT_SECONDS = 90
 
 
+def procfile_commands(procfile: Path = REPO_ROOT / "Procfile") -> dict[str, list[str]]:
+    commands = {}
+    for line in procfile.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            commands[name.strip()] = shlex.split(command)
+    return commands
+
+
 def http_address(service: str, env: dict | None = None) -> str:
     saved = dict(os.environ)
     try:
@@ -34,7 +46,7 @@ def http_address(service: str, env: dict | None = None) -> str:
         os.environ.clear()
         os.environ.update(saved)
     host, port = address.rsplit(":", 1)
-    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"  # noqa: S104 (reading, not binding)
 
 
 def health_of(service: str, env: dict | None = None, timeout: float = 2) -> dict | None:
@@ -45,69 +57,111 @@ def health_of(service: str, env: dict | None = None, timeout: float = 2) -> dict
         return None
 
 
-def start_platform(
-    env: dict | None = None, run_dir: Path = DEFAULT_RUN_DIR, timeout: float = READY_TIMEOUT_SECONDS
-) -> subprocess.Popen:
+def _pid_file(run_dir: Path, service: str) -> Path:
+    return run_dir / "run" / f"{service}.pid"
+
+
+def start_service(service: str, env: dict | None = None, run_dir: Path = DEFAULT_RUN_DIR) -> int:
     (run_dir / "log").mkdir(parents=True, exist_ok=True)
     (run_dir / "run").mkdir(parents=True, exist_ok=True)
-    pid_file = run_dir / "run" / "platform.pid"
+    pid_file = _pid_file(run_dir, service)
     if pid_file.exists() and _alive(int(pid_file.read_text())):
-        raise RuntimeError(f"already running (pid {pid_file.read_text().strip()}); `make stop` first")
-    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+        raise RuntimeError(f"{service} already running (pid {pid_file.read_text().strip()}); `make stop` first")
     bin_dir = Path(sys.executable).parent
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
     full_env["PATH"] = f"{bin_dir}{os.pathsep}{full_env.get('PATH', '')}"
-    log = open(run_dir / "log" / "platform.log", "ab")  # noqa: SIM115 (the child owns it from here)
-    process = subprocess.Popen(
-        [str(bin_dir / "honcho"), "start", "-f", str(REPO_ROOT / "Procfile")],
-        cwd=REPO_ROOT,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    command = procfile_commands()[service]
+    command[0] = str(bin_dir / command[0]) if (bin_dir / command[0]).exists() else command[0]
+    with open(run_dir / "log" / f"{service}.log", "ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     pid_file.write_text(str(process.pid))
+    return process.pid
+
+
+def wait_healthy(
+    services, env: dict | None = None, timeout: float = READY_TIMEOUT_SECONDS, run_dir: Path = DEFAULT_RUN_DIR
+) -> set[str]:
+    """Wait until each service answers /health; returns the ones that did not in time."""
     deadline = time.time() + timeout
-    waiting = set(SERVICES)
+    waiting = set(services)
     while waiting and time.time() < deadline:
-        if process.poll() is not None:
-            break
         waiting = {service for service in waiting if health_of(service, env) is None}
-        time.sleep(0.5)
+        dead = {service for service in waiting if not _alive(service_pid(service, run_dir) or -1)}
+        if dead:
+            return waiting
+        if waiting:
+            time.sleep(0.3)
+    return waiting
+
+
+def start_platform(
+    env: dict | None = None, run_dir: Path = DEFAULT_RUN_DIR, timeout: float = READY_TIMEOUT_SECONDS
+) -> None:
+    for service in SERVICES:
+        start_service(service, env, run_dir)
+    waiting = wait_healthy(SERVICES, env, timeout, run_dir)
     if waiting:
         stop_platform(run_dir)
-        raise RuntimeError(
-            f"not healthy after {timeout:.0f}s: {', '.join(sorted(waiting))}; see {run_dir / 'log' / 'platform.log'}"
-        )
-    return process
+        raise RuntimeError(f"not healthy after {timeout:.0f}s: {', '.join(sorted(waiting))}; see {run_dir / 'log'}")
 
 
-def stop_platform(run_dir: Path = DEFAULT_RUN_DIR, timeout: float = 20) -> bool:
-    pid_file = run_dir / "run" / "platform.pid"
-    if not pid_file.exists():
+def service_pid(service: str, run_dir: Path = DEFAULT_RUN_DIR) -> int | None:
+    pid_file = _pid_file(run_dir, service)
+    return int(pid_file.read_text()) if pid_file.exists() else None
+
+
+def signal_service(service: str, sig: int, run_dir: Path = DEFAULT_RUN_DIR) -> bool:
+    pid = service_pid(service, run_dir)
+    if pid is None or not _alive(pid):
         return False
-    pid = int(pid_file.read_text())
+    os.killpg(pid, sig)
+    return True
+
+
+def stop_service(service: str, run_dir: Path = DEFAULT_RUN_DIR, timeout: float = 20) -> bool:
+    pid = service_pid(service, run_dir)
+    if pid is None:
+        return False
     if _alive(pid):
         os.killpg(pid, signal.SIGTERM)
         deadline = time.time() + timeout
         while _alive(pid) and time.time() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.1)
         if _alive(pid):
             os.killpg(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
+            while _alive(pid):
+                time.sleep(0.05)
+    _pid_file(run_dir, service).unlink(missing_ok=True)
     return True
 
 
+def stop_platform(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
+    stopped = [stop_service(service, run_dir) for service in SERVICES]
+    return any(stopped)
+
+
 def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:  # reap it if it is our exited child, so a zombie does not count as alive
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
-        os.killpg(pid, 0)
+        os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    try:  # a zombie child of ours still "exists"; reap it
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
+    return True
 
 
 def banner(env: dict | None = None) -> str:
@@ -115,7 +169,7 @@ def banner(env: dict | None = None) -> str:
     for service in SERVICES:
         base = http_address(service, env)
         lines.append(f"  {service:<10} health {base}/health   metrics {base}/metrics")
-    lines += ["", "  RPC over RabbitMQ: see README.md (nameko shell, or a ClusterRpcProxy with a token)."]
+    lines += ["", "  RPC over RabbitMQ: see README.md (a ClusterRpcProxy with a token from `python -m shared.auth`)."]
     return "\n".join(lines)
 
 
@@ -133,7 +187,7 @@ def main(argv: list[str]) -> int:
     if command == "start":
         start_platform()
         print(banner())
-        print(f"\nlogs: {DEFAULT_RUN_DIR / 'log' / 'platform.log'}   stop: make stop")
+        print(f"\nlogs: {DEFAULT_RUN_DIR / 'log'}/<service>.log   stop: make stop")
         return 0
     if command == "stop":
         print("stopped" if stop_platform() else "not running")

@@ -15,7 +15,7 @@ from pathlib import Path
 from nameko.testing.rabbit import Client
 from nameko.testing.utils import find_free_port
 
-from ops.launcher import start_platform, stop_platform
+from ops.launcher import signal_service, start_platform, start_service, stop_platform, wait_healthy
 from shared.config import REPO_ROOT, SERVICES
 
 RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://guest:guest@localhost:15672")
@@ -39,6 +39,21 @@ class RunningPlatform:
 
     def rpc_config(self) -> dict:
         return {"AMQP_URI": self.amqp_uri}
+
+    def kill(self, service: str, sig: int = 9) -> bool:
+        return signal_service(service, sig, self.run_dir)
+
+    def restart(self, service: str) -> None:
+        from ops.launcher import stop_service
+
+        stop_service(service, self.run_dir)
+        start_service(service, self.env, self.run_dir)
+        waiting = wait_healthy([service], self.env, run_dir=self.run_dir)
+        if waiting:
+            raise RuntimeError(f"{service} did not come back; see {self.run_dir / 'log' / service}.log")
+
+    def logs(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted((self.run_dir / "log").glob("*.log")))
 
 
 @contextmanager

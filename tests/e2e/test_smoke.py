@@ -50,3 +50,11 @@ def test_http_errors_do_not_echo_exception_text(platform):
     assert response.status_code == 200
     missing = requests.get(f"{platform.base_url('housing')}/no-such-page", timeout=5)
     assert missing.status_code == 404 and "Traceback" not in missing.text
+
+
+def test_a_killed_service_restarts_alone(platform):
+    assert platform.kill("stats", 9)
+    platform.restart("stats")
+    with ClusterRpcProxy(platform.rpc_config(), timeout=15) as rpc:
+        assert rpc.stats.health()["status"] == "ok"
+        assert rpc.housing.health()["status"] == "ok"
