@@ -22,7 +22,7 @@ class ReportQuery(Schema):
     to_year = fields.Integer(strict=True, required=True, validate=YEARS)
 
     @validates_schema
-    def ordered(self, data, **_kwargs):
+    def from_year_not_after_to_year(self, data, **_kwargs):
         if data["from_year"] > data["to_year"]:
             raise ValidationError("must not be after to_year", field_name="from_year")
 
