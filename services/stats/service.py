@@ -17,12 +17,12 @@ from services.stats.figures import report_text, wan_yuan
 from services.stats.fold import FoldError, counter_name, town_of
 from services.stats.gauges import publish
 from services.stats.schemas import RebuildQuery, ReportQuery, SummaryQuery
+from shared import service as platform  # not the class itself: `nameko run` would start it as a service too
 from shared.auth import requires
 from shared.consumer import event_consumer
 from shared.contracts import load_all
 from shared.db import Database
 from shared.errors import PermanentError, ValidationError
-from shared.service import PlatformService
 
 SERVICE_NAME = "stats"
 READERS = ("caseworker", "reviewer", "service")  # every staff role; admin passes any staff check
@@ -48,7 +48,7 @@ def _keyed(groups: dict) -> dict:
     return {str(group) if group != "" else "unknown": figures for group, figures in groups.items()}
 
 
-class StatsService(PlatformService):
+class StatsService(platform.PlatformService):
     name = SERVICE_NAME
 
     db = Database()

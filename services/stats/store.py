@@ -7,11 +7,12 @@ order, so two consumers touching the same rows on PostgreSQL lock them in the sa
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 
-from sqlalchemy import Select, delete, distinct, func, insert, select, text
+from sqlalchemy import Insert, Select, delete, distinct, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -46,36 +47,41 @@ def record(session: Session, envelope: Mapping) -> Facts:
     """Archive the envelope and add its facts to the live figures, in the caller's transaction."""
     facts = facts_of(envelope)
     occurred_at = envelope["occurred_at"]
-    session.add(
-        ArchivedEvent(
-            event_id=str(envelope["event_id"]),
-            source=envelope["source"],
-            event_type=envelope["event_type"],
-            version=envelope["version"],
-            occurred_at=occurred_at if isinstance(occurred_at, datetime) else datetime.fromisoformat(occurred_at),
-            archived_at=utcnow(),
-            body=archive_body(envelope),
-        )
+    archive, total, member = statements(session.get_bind().dialect.name)
+    session.execute(
+        archive,
+        {
+            "event_id": str(envelope["event_id"]),
+            "source": envelope["source"],
+            "event_type": envelope["event_type"],
+            "version": envelope["version"],
+            "occurred_at": occurred_at if isinstance(occurred_at, datetime) else datetime.fromisoformat(occurred_at),
+            "archived_at": utcnow(),
+            "body": archive_body(envelope),
+        },
     )
     apply(session, facts)
     return facts
 
 
-def _upsert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+@functools.cache
+def statements(dialect: str) -> tuple[Insert, Insert, Insert]:
+    """Core statements built once per dialect, so SQLAlchemy compiles each once (the per-event path)."""
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    total = upsert(FigureTotal.__table__)
+    total = total.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS), set_={"value": FigureTotal.__table__.c.value + total.excluded.value}
+    )
+    member = upsert(FigureMember.__table__).on_conflict_do_nothing()
+    return insert(ArchivedEvent.__table__), total, member
 
 
 def apply(session: Session, facts: Facts) -> None:
-    upsert = _upsert(session)
+    _archive, total, member = statements(session.get_bind().dialect.name)
     for key, value in sorted(facts.totals):
-        statement = upsert(FigureTotal).values(**dict(zip(KEY_COLUMNS, key, strict=True)), value=value)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(KEY_COLUMNS), set_={"value": FigureTotal.value + statement.excluded.value}
-        )
-        session.execute(statement)
-    for key, member in sorted(facts.members):
-        statement = upsert(FigureMember).values(**dict(zip(KEY_COLUMNS, key, strict=True)), member=member)
-        session.execute(statement.on_conflict_do_nothing())
+        session.execute(total, {**dict(zip(KEY_COLUMNS, key, strict=True)), "value": value})
+    for key, name in sorted(facts.members):
+        session.execute(member, {**dict(zip(KEY_COLUMNS, key, strict=True)), "member": name})
 
 
 def _where(statement: Select, model, years: tuple[int, int] | None, town: str | None) -> Select:
