@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime
 
-from shared.contracts import build_envelope, load_all
+from shared.contracts import build_envelope, load_all, validate_envelope
 
 load_all()
 
@@ -115,3 +115,10 @@ def history_of_three_households() -> list[dict]:
         operator_subsidy("proj-1", 2024, 200, 2_000_000),
         operator_subsidy("proj-2", 2024, 100, 1_000_000, town="周巷镇"),
     ]
+
+
+def loaded(envelope: dict) -> dict:
+    """The envelope as a consumer receives it: validated, its data loaded by the contract (datetimes, dates)."""
+    envelope, data = validate_envelope(envelope)
+    envelope["data"] = data
+    return envelope

@@ -145,3 +145,20 @@ def test_figures_need_a_staff_token(stats, token_for):
         anonymous.summary()
     with rpc(stats, token_for("res-1", "resident")) as resident, pytest.raises(Forbidden):
         resident.report(2019, 2024)
+
+
+def test_concurrent_deliveries_to_the_same_figures_lose_nothing(stats, token_for):
+    towns = ("观海卫镇", "周巷镇", "浒山街道")
+    envelopes = []
+    for n in range(120):
+        town = towns[n % 3]
+        envelopes.append(f.approved(f.resident(n), f.shanghai(2024, 1 + n % 12, 5), town=town))
+        envelopes.append(f.disbursed(f.resident(n), f"2024-{1 + n % 12:02d}", 50_000 + n, town=town))
+    deliver(stats["AMQP_URI"], envelopes + envelopes[:20])  # ten handlers at a time, hot rows, some duplicates
+    with rpc(stats, token_for("ad-1", "admin")) as admin:
+        summary = admin.summary(year=2024)
+        assert summary["counters"]["housing.subsidy_approved"] == 120
+        assert summary["households"] == 120
+        assert summary["subsidy_paid_fen"] == sum(50_000 + n for n in range(120))
+        assert {town: figures["households"] for town, figures in summary["by_town"].items()} == dict.fromkeys(towns, 40)
+        assert admin.rebuild()["equal"] is True

@@ -3,33 +3,18 @@
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import sessionmaker
 
 from services.stats import store
 from services.stats.figures import headline
 from services.stats.fold import fold
 from services.stats.models import ArchivedEvent, ArchiveIsAppendOnly, FigureTotal
-from shared.contracts import validate_envelope
-from shared.db import make_engine
-from shared.migrations import upgrade
-from tests.services.stats.factories import history_of_three_households
-
-
-@pytest.fixture
-def session(db_url):
-    upgrade("stats", db_url)
-    engine = make_engine(db_url)
-    with sessionmaker(bind=engine, expire_on_commit=False)() as session:
-        yield session
-    engine.dispose()
+from tests.services.stats.factories import history_of_three_households, loaded
 
 
 def consume(session, envelopes):
     """What the consumer does with each delivery: a validated envelope recorded in its own transaction."""
     for envelope in envelopes:
-        loaded, data = validate_envelope(envelope)
-        loaded["data"] = data
-        store.record(session, loaded)
+        store.record(session, loaded(envelope))
         session.commit()
 
 
