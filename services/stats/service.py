@@ -1,10 +1,122 @@
-"""The stats service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
+"""The stats service: a read model of the Center's figures, built only from the other services' events.
 
+Handlers are generated from the contract registry: every contract that lists "stats" among its consumers
+gets one `@event_consumer` method, `on_<source>_<event_type>`, that archives the envelope and applies its
+facts to the live figures in one transaction. A new event kind needs only "stats" in its contract's
+`consumers` (and, if it contributes more than its counter, a line in `fold.RULES`).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
+from nameko.rpc import rpc
+
+from services.stats import store
+from services.stats.figures import report_text, wan_yuan
+from services.stats.fold import FoldError, counter_name, town_of
+from services.stats.gauges import publish
+from services.stats.schemas import RebuildQuery, ReportQuery, SummaryQuery
+from shared import service as platform  # not the class itself: `nameko run` would start it as a service too
+from shared.auth import requires
+from shared.consumer import event_consumer
+from shared.contracts import load_all
 from shared.db import Database
-from shared.service import PlatformService
+from shared.errors import PermanentError, ValidationError
+
+SERVICE_NAME = "stats"
+READERS = ("caseworker", "reviewer", "service")  # every staff role; admin passes any staff check
 
 
-class StatsService(PlatformService):
-    name = "stats"
+def consumed_kinds() -> list[tuple[str, str]]:
+    """(source, event_type) of every contract that names stats as a consumer, any version, once each."""
+    return sorted({(c.source, c.event_type) for c in load_all().consumed_by(SERVICE_NAME)})
+
+
+def handler_name(source: str, event_type: str) -> str:
+    return f"on_{source}_{event_type}"
+
+
+def _load(schema: Schema, values: dict) -> dict:
+    try:
+        return schema.load(values)
+    except SchemaError as exc:
+        raise ValidationError(exc.messages) from None
+
+
+def _keyed(groups: dict) -> dict:
+    return {str(group) if group != "" else "unknown": figures for group, figures in groups.items()}
+
+
+class StatsService(platform.PlatformService):
+    name = SERVICE_NAME
 
     db = Database()
+
+    @rpc
+    @requires(*READERS)
+    def summary(self, year: int | None = None, town: str | None = None) -> dict:
+        query = _load(SummaryQuery(), {"year": year, "town": town})
+        years = (query["year"], query["year"]) if query["year"] is not None else None
+        town = town_of(query["town"]) if query["town"] is not None else None
+        figures = store.figures_for(self.db, years, town)
+        counters = {counter_name(*kind): 0 for kind in consumed_kinds()}
+        counters.update(figures.pop("counters"))
+        result = {
+            "year": query["year"],
+            "town": town,
+            "counters": dict(sorted(counters.items())),
+            **figures,
+            "by_year": _keyed(store.breakdown(self.db, "year", years, town)),
+            "by_town": _keyed(store.breakdown(self.db, "town", years, town)),
+            "by_category": _keyed(store.breakdown(self.db, "category", years, town)),
+            "events_archived": store.archived_count(self.db),
+        }
+        self.db.rollback()
+        return result
+
+    @rpc
+    @requires(*READERS)
+    def report(self, from_year: int, to_year: int) -> dict:
+        query = _load(ReportQuery(), {"from_year": from_year, "to_year": to_year})
+        years = (query["from_year"], query["to_year"])
+        figures = store.figures_for(self.db, years)
+        by_year = store.breakdown(self.db, "year", years)
+        self.db.rollback()
+        return {
+            "from_year": years[0],
+            "to_year": years[1],
+            "figures": figures,
+            "by_year": _keyed(by_year),
+            "subsidy_paid_wan_yuan": wan_yuan(figures["subsidy_paid_fen"]),
+            "operator_subsidy_wan_yuan": wan_yuan(figures["operator_subsidy"]["amount_fen"]),
+            "text": report_text(years[0], years[1], figures, by_year),
+        }
+
+    @rpc
+    @requires("admin")
+    def rebuild(self, repair: bool = False) -> dict:
+        query = _load(RebuildQuery(), {"repair": repair})
+        return store.rebuild(self.db, repair=query["repair"])
+
+    def refresh_gauges(self) -> None:
+        overall = store.figures_for(self.db)
+        overall.pop("counters")
+        publish(overall, store.breakdown(self.db, "year"), store.archived_count(self.db))
+        self.db.rollback()
+
+
+def _consumer_of(source: str, event_type: str):
+    def handle(self, event: dict) -> None:
+        try:
+            store.record(self.db, event)
+        except FoldError as exc:
+            raise PermanentError(str(exc)) from exc
+
+    handle.__name__ = handle.__qualname__ = handler_name(source, event_type)
+    handle.__doc__ = f"Archive a {source}.{event_type} envelope and add its facts to the live figures."
+    return event_consumer(source, event_type)(handle)
+
+
+for _source, _event_type in consumed_kinds():
+    setattr(StatsService, handler_name(_source, _event_type), _consumer_of(_source, _event_type))

@@ -1,0 +1,228 @@
+"""The fold: a pure function from consumed envelopes to the Center's figures.
+
+Every envelope becomes a handful of *facts*, each filed under (year, town, category):
+
+* a count of 1 under its own counter `"<source>.<event_type>"`, for every event, ruled or not;
+* the sums its rule names (`subsidy_paid_fen` += `amount_fen`, ...);
+* the members of the distinct counts its rule names (`households` ∋ `resident_id`, ...).
+
+`fold(envelopes)` adds the facts of many envelopes into `Figures`; the service applies the facts of one
+envelope to its live tables as the envelope arrives, and `rebuild()` checks the two agree. The live
+path passes envelopes whose data the contract schema has loaded (datetimes, dates); the archive path
+passes the stored JSON (ISO strings). Both must give the same facts, so every reader here accepts both.
+
+The year of a fact is the year of the event's *business* time in Asia/Shanghai (approval time,
+disbursement period, assessment year ...), named by the rule; `occurred_at` is only the fallback. So
+back-dated history lands in the year it describes, and a 2024-12-31 23:30 Beijing approval is 2024's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from shared.towns import resolve_town
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UNKNOWN = ""  # the town or category of an event that does not carry one
+LABEL_MAX = 50
+
+Key = tuple[int, str, str, str]  # (year, town, category, metric)
+
+
+class FoldError(ValueError):
+    """The envelope lacks what its rule needs: retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A summed quantity read from `data[field]`; `default` applies when the field is absent (None: required)."""
+
+    field: str
+    default: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    when: tuple[str, ...] = ()  # data fields holding the business time, first present wins; else occurred_at
+    category: tuple[str, ...] = ("category",)  # data fields naming the category, first present wins
+    sums: Mapping[str, Amount] = field(default_factory=dict)  # metric -> quantity
+    distinct: Mapping[str, str] = field(default_factory=dict)  # metric -> data field identifying a member
+
+
+GENERIC = Rule()
+
+# One line per event kind that contributes more than its counter. Kinds without a rule are still counted
+# (under "<source>.<event_type>", by occurred_at, town and category when the data carries them).
+RULES: dict[tuple[str, str], Rule] = {
+    ("housing", "subsidy_application_submitted"): Rule(when=("submitted_at",)),
+    ("housing", "subsidy_approved"): Rule(when=("approved_at",), distinct={"households": "resident_id"}),
+    ("housing", "subsidy_rejected"): Rule(when=("rejected_at",)),
+    ("housing", "subsidy_disbursed"): Rule(when=("period",), sums={"subsidy_paid_fen": Amount("amount_fen")}),
+    ("housing", "subsidy_ended"): Rule(when=("ended_at",)),
+    ("housing", "tenancy_started"): Rule(when=("start_date",)),
+    ("housing", "tenancy_ended"): Rule(when=("ended_at",)),
+    ("housing", "operator_subsidy_approved"): Rule(
+        when=("year",),
+        sums={"operator_subsidy_units": Amount("units"), "operator_subsidy_fen": Amount("amount_fen")},
+        distinct={"operator_subsidy_projects": "project_id"},
+    ),
+    # notify, insurance and events: written ahead of their contracts, so they read only optional fields
+    ("notify", "notification_sent"): Rule(when=("sent_at",), category=("channel", "category")),
+    ("notify", "notification_delivered"): Rule(when=("delivered_at",), category=("channel", "category")),
+    ("notify", "notification_failed"): Rule(when=("failed_at",), category=("channel", "category")),
+    ("insurance", "enrolment_activated"): Rule(
+        when=("activated_at", "coverage_start", "effective_from"), category=("scheme", "route", "category")
+    ),
+    ("events", "attendance_recorded"): Rule(
+        when=("attended_on", "attended_at", "checked_in_at", "date"),
+        category=("kind", "activity_kind", "category"),
+        sums={"participations": Amount("participants", default=1)},  # 人次: one per attendance unless counted
+    ),
+}
+
+
+def counter_name(source: str, event_type: str) -> str:
+    return f"{source}.{event_type}"
+
+
+def is_counter(metric: str) -> bool:
+    return "." in metric
+
+
+def rule_for(source: str, event_type: str) -> Rule:
+    return RULES.get((source, event_type), GENERIC)
+
+
+@dataclass(frozen=True)
+class Facts:
+    totals: tuple[tuple[Key, int], ...]
+    members: tuple[tuple[Key, str], ...]
+
+
+def facts_of(envelope: Mapping) -> Facts:
+    source, event_type = envelope["source"], envelope["event_type"]
+    data = envelope["data"]
+    rule = rule_for(source, event_type)
+    year = year_of(next((data[name] for name in rule.when if data.get(name) is not None), envelope["occurred_at"]))
+    town = town_of(data.get("town"))
+    category = category_of(data, rule)
+    totals = [((year, town, category, counter_name(source, event_type)), 1)]
+    for metric, amount in rule.sums.items():
+        value = amount_of(data, amount, f"{source}.{event_type}")
+        if value:
+            totals.append(((year, town, category, metric), value))
+    members = []
+    for metric, name in rule.distinct.items():
+        member = data.get(name)
+        if member is None or member == "":
+            raise FoldError(f"{source}.{event_type} has no {name!r} to count {metric}")
+        members.append(((year, town, category, metric), str(member)))
+    return Facts(tuple(totals), tuple(members))
+
+
+def amount_of(data: Mapping, amount: Amount, kind: str) -> int:
+    value = data.get(amount.field, amount.default)
+    if value is None:
+        raise FoldError(f"{kind} has no {amount.field!r}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FoldError(f"{kind} {amount.field!r} is not an integer")
+    return value
+
+
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def year_of(value: object) -> int:
+    """The Asia/Shanghai calendar year of a business time: datetime, date, year, "YYYY-MM" or ISO text."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(SHANGHAI).year
+    if isinstance(value, date):
+        return value.year
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if _YEAR.match(text) or _MONTH.match(text) or _DATE.match(text):
+            return int(text[:4])  # a calendar period is already local: no time-zone shift
+        try:
+            return year_of(datetime.fromisoformat(text))
+        except ValueError:
+            pass
+    raise FoldError(f"cannot tell the year of {value!r}")
+
+
+def town_of(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        return UNKNOWN
+    town = resolve_town(value)
+    return town.name if town else value.strip()[:LABEL_MAX]
+
+
+def category_of(data: Mapping, rule: Rule) -> str:
+    for name in rule.category:
+        value = data.get(name)
+        if isinstance(value, str) and value:
+            return value[:LABEL_MAX]
+    return UNKNOWN
+
+
+@dataclass
+class Figures:
+    """Sums and distinct-count members keyed by (year, town, category, metric)."""
+
+    totals: dict[Key, int] = field(default_factory=dict)
+    members: set[tuple[Key, str]] = field(default_factory=set)
+
+    def add(self, facts: Facts) -> None:
+        for key, value in facts.totals:
+            self.totals[key] = self.totals.get(key, 0) + value
+        self.members.update(facts.members)
+
+    def sums(self, years: tuple[int, int] | None = None, town: str | None = None) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for key, value in self.totals.items():
+            if _selected(key, years, town):
+                result[key[3]] = result.get(key[3], 0) + value
+        return result
+
+    def distinct(self, years: tuple[int, int] | None = None, town: str | None = None) -> dict[str, int]:
+        seen: dict[str, set[str]] = {}
+        for key, member in self.members:
+            if _selected(key, years, town):
+                seen.setdefault(key[3], set()).add(member)
+        return {metric: len(members) for metric, members in seen.items()}
+
+    def differences(self, other: Figures, limit: int = 20) -> list[str]:
+        """What differs between self (live) and other (refolded), for a person to read."""
+        found: list[str] = []
+        for key in sorted(set(self.totals) | set(other.totals)):
+            mine, theirs = self.totals.get(key, 0), other.totals.get(key, 0)
+            if mine != theirs:
+                found.append(f"total {'/'.join(map(str, key))}: live {mine}, refolded {theirs}")
+        for label, members in (
+            ("only live", self.members - other.members),
+            ("only refolded", other.members - self.members),
+        ):
+            by_key: dict[Key, int] = {}
+            for key, _member in members:
+                by_key[key] = by_key.get(key, 0) + 1
+            found += [f"members {'/'.join(map(str, key))}: {n} {label}" for key, n in sorted(by_key.items())]
+        return found[:limit]
+
+
+def _selected(key: Key, years: tuple[int, int] | None, town: str | None) -> bool:
+    return (years is None or years[0] <= key[0] <= years[1]) and (town is None or key[1] == town)
+
+
+def fold(envelopes: Iterable[Mapping]) -> Figures:
+    figures = Figures()
+    for envelope in envelopes:
+        figures.add(facts_of(envelope))
+    return figures
