@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
-from nameko.rpc import rpc
 
 from services.stats import store
 from services.stats.figures import report_text, wan_yuan
@@ -23,6 +22,7 @@ from shared.consumer import event_consumer
 from shared.contracts import load_all
 from shared.db import Database
 from shared.errors import PermanentError, ValidationError
+from shared.rpc import rpc
 
 SERVICE_NAME = "stats"
 READERS = ("caseworker", "reviewer", "service")  # every staff role; admin passes any staff check
