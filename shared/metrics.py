@@ -30,6 +30,20 @@ EVENTS_DEAD_LETTERED = Counter(
     "newcitizen_events_dead_lettered_total", "Events sent to the dead-letter queue", ["service", "consumer", "reason"]
 )
 
+# Declared here so the alert rules and the dashboard (deploy/) name metrics that exist before the
+# services fill them: notify counts each notification as it reaches a status (GOV.UK Notify's taxonomy),
+# stats sets its headline figures in `refresh_gauges`. Labels are names from fixed sets, never personal data.
+NOTIFICATIONS = Counter(
+    "newcitizen_notifications_total",
+    "Notifications reaching a status (created, sending, delivered, *-failure)",
+    ["service", "channel", "status"],
+)
+HEADLINE_FIGURES = Gauge(
+    "newcitizen_stats_figure",
+    "The Center's headline figures as stats has folded them (households, amounts in fen, participations...)",
+    ["figure"],
+)
+
 
 def outcome_of(exc_info) -> str:
     if exc_info is None:
