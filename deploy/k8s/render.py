@@ -236,7 +236,10 @@ def network_policy(name: str) -> dict:
     notify also reaches the SMS gateway outside the cluster. Ingress: Prometheus, and for notify the
     gateway's delivery receipts through the ingress controller."""
     egress = egress_to_platform()
-    ingress_from = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    ingress_from = [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ops", **PART_OF}}},  # newcitizen health
+    ]
     if name == "notify":
         egress.append(
             {
@@ -258,11 +261,17 @@ def network_policy(name: str) -> dict:
     }
 
 
-def migrations_job() -> dict:
-    volumes, mounts = scratch_volumes()
+def platform_env() -> list[dict]:
+    """What a tool that works on every service needs: the broker and all five databases."""
     env = [*common_env(), *broker_env()]
     for name in SERVICES:
         env += database_env(name)
+    return env
+
+
+def migrations_job() -> dict:
+    volumes, mounts = scratch_volumes()
+    env = platform_env()
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -311,6 +320,66 @@ def migrations_network_policy() -> dict:
     }
 
 
+def ops_toolbox() -> dict:
+    """A pod to run `newcitizen` in: kubectl -n newcitizen exec deploy/ops -- newcitizen health"""
+    volumes, mounts = scratch_volumes()
+    env = platform_env() + [
+        {"name": f"{name.upper()}_HTTP_ADDRESS", "value": f"{name}:{HTTP_PORT}"} for name in SERVICES
+    ]
+    selector = {"app.kubernetes.io/name": "ops", **PART_OF}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "ops", "namespace": NAMESPACE, "labels": labels("ops", "tools")},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels("ops", "tools")},
+                "spec": {
+                    "securityContext": pod_security(),
+                    "containers": [
+                        {
+                            "name": "ops",
+                            "image": IMAGE,
+                            "args": ["sleep", "infinity"],
+                            "envFrom": [{"configMapRef": {"name": "newcitizen-config"}}],
+                            "env": env,
+                            "resources": {
+                                "requests": {"cpu": "10m", "memory": "64Mi"},
+                                "limits": {"cpu": "1", "memory": "512Mi"},
+                            },
+                            "securityContext": security_context(),
+                            "volumeMounts": mounts,
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def ops_network_policy() -> dict:
+    egress = egress_to_platform() + [
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/component": "service", **PART_OF}}}],
+            "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
+        }
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "ops", "namespace": NAMESPACE, "labels": labels("ops", "tools")},
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ops", **PART_OF}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": egress,
+        },
+    }
+
+
 def prometheus_rule() -> dict:
     rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
     return {
@@ -350,6 +419,7 @@ def documents() -> dict[str, list[dict]]:
         for name, spec in SERVICES.items()
     }
     files["migrate-job.yaml"] = [migrations_job(), migrations_network_policy()]
+    files["ops.yaml"] = [ops_toolbox(), ops_network_policy()]
     files["prometheus-rules.yaml"] = [prometheus_rule()]
     files["grafana-dashboard.yaml"] = [grafana_dashboard()]
     return files

@@ -80,7 +80,7 @@ def test_each_service_is_deployed_probed_scaled_and_protected(k8s_documents):
     services = of_kind(k8s_documents, "Service")
     autoscalers = of_kind(k8s_documents, "HorizontalPodAutoscaler")
     budgets = of_kind(k8s_documents, "PodDisruptionBudget")
-    assert set(deployments) == set(SERVICES)
+    assert set(deployments) == {*SERVICES, "ops"}
     for name in SERVICES:
         deployment = deployments[name]
         pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -106,7 +106,8 @@ def test_each_service_is_deployed_probed_scaled_and_protected(k8s_documents):
 
 def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_documents):
     config_map = of_kind(k8s_documents, "ConfigMap")["newcitizen-config"]["data"]
-    for name, deployment in of_kind(k8s_documents, "Deployment").items():
+    for name in SERVICES:
+        deployment = of_kind(k8s_documents, "Deployment")[name]
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         env = env_of(container)
         upper = name.upper()
@@ -149,6 +150,16 @@ def test_network_policies_limit_services_to_broker_database_and_gateway(k8s_docu
             expected.append(("outside", [80, 443]))
         assert destinations == expected, name
         assert [port["port"] for port in spec["ingress"][0]["ports"]] == [8000]
+    toolbox = policies["ops"]["spec"]
+    assert toolbox["ingress"] == [] and toolbox["egress"][-1]["ports"] == [{"protocol": "TCP", "port": 8000}]
+
+
+def test_the_ops_toolbox_reaches_every_database_and_service(k8s_documents):
+    [container] = of_kind(k8s_documents, "Deployment")["ops"]["spec"]["template"]["spec"]["containers"]
+    env = env_of(container)
+    for name in SERVICES:
+        assert f"{name.upper()}_DATABASE_URL" in env
+        assert env[f"{name.upper()}_HTTP_ADDRESS"]["value"] == f"{name}:8000"
 
 
 def test_broker_is_a_three_node_cluster_and_the_database_has_one_database_per_service(k8s_documents):
@@ -190,4 +201,4 @@ def test_kustomize_builds_the_install_with_the_image_set():
     run = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     built = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
-    assert sum(doc["kind"] == "Deployment" for doc in built) == len(SERVICES)
+    assert sum(doc["kind"] == "Deployment" for doc in built) == len(SERVICES) + 1  # and the ops toolbox
