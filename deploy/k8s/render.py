@@ -269,9 +269,45 @@ def platform_env() -> list[dict]:
     return env
 
 
-def migrations_job() -> dict:
+def tool_pod(name: str, args: list[str], env: list[dict], requests: dict) -> dict:
+    """The pod spec of a one-container tool (the migrations Job, the ops toolbox)."""
     volumes, mounts = scratch_volumes()
-    env = platform_env()
+    return {
+        "securityContext": pod_security(),
+        "containers": [
+            {
+                "name": name,
+                "image": IMAGE,
+                "args": args,
+                "envFrom": [{"configMapRef": {"name": "newcitizen-config"}}],
+                "env": env,
+                "resources": {"requests": requests, "limits": {"cpu": "1", "memory": "512Mi"}},
+                "securityContext": security_context(),
+                "volumeMounts": mounts,
+            }
+        ],
+        "volumes": volumes,
+    }
+
+
+def tool_network_policy(name: str, component: str, extra_egress: list[dict] = ()) -> dict:
+    """No ingress; egress to DNS, the broker and the database server, plus what the tool needs besides."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels(name, component)},
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": name, **PART_OF}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": egress_to_platform() + list(extra_egress),
+        },
+    }
+
+
+def migrations_job() -> dict:
+    # Alembic to head for every service, then the broker topology
+    pod = tool_pod("migrate", ["migrate"], platform_env(), {"cpu": "100m", "memory": "192Mi"})
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -281,51 +317,16 @@ def migrations_job() -> dict:
             "ttlSecondsAfterFinished": 86400,
             "template": {
                 "metadata": {"labels": labels("migrate", "migrations")},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "securityContext": pod_security(),
-                    "containers": [
-                        {
-                            "name": "migrate",
-                            "image": IMAGE,
-                            "args": ["migrate"],  # Alembic to head for every service, then the broker topology
-                            "envFrom": [{"configMapRef": {"name": "newcitizen-config"}}],
-                            "env": env,
-                            "resources": {
-                                "requests": {"cpu": "100m", "memory": "192Mi"},
-                                "limits": {"cpu": "1", "memory": "512Mi"},
-                            },
-                            "securityContext": security_context(),
-                            "volumeMounts": mounts,
-                        }
-                    ],
-                    "volumes": volumes,
-                },
+                "spec": {"restartPolicy": "OnFailure", **pod},
             },
-        },
-    }
-
-
-def migrations_network_policy() -> dict:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "migrate", "namespace": NAMESPACE, "labels": labels("migrate", "migrations")},
-        "spec": {
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "migrate", **PART_OF}},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [],
-            "egress": egress_to_platform(),
         },
     }
 
 
 def ops_toolbox() -> dict:
     """A pod to run `newcitizen` in: kubectl -n newcitizen exec deploy/ops -- newcitizen health"""
-    volumes, mounts = scratch_volumes()
-    env = platform_env() + [
-        {"name": f"{name.upper()}_HTTP_ADDRESS", "value": f"{name}:{HTTP_PORT}"} for name in SERVICES
-    ]
+    addresses = [{"name": f"{name.upper()}_HTTP_ADDRESS", "value": f"{name}:{HTTP_PORT}"} for name in SERVICES]
+    pod = tool_pod("ops", ["sleep", "infinity"], platform_env() + addresses, {"cpu": "10m", "memory": "64Mi"})
     selector = {"app.kubernetes.io/name": "ops", **PART_OF}
     return {
         "apiVersion": "apps/v1",
@@ -334,50 +335,14 @@ def ops_toolbox() -> dict:
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": selector},
-            "template": {
-                "metadata": {"labels": labels("ops", "tools")},
-                "spec": {
-                    "securityContext": pod_security(),
-                    "containers": [
-                        {
-                            "name": "ops",
-                            "image": IMAGE,
-                            "args": ["sleep", "infinity"],
-                            "envFrom": [{"configMapRef": {"name": "newcitizen-config"}}],
-                            "env": env,
-                            "resources": {
-                                "requests": {"cpu": "10m", "memory": "64Mi"},
-                                "limits": {"cpu": "1", "memory": "512Mi"},
-                            },
-                            "securityContext": security_context(),
-                            "volumeMounts": mounts,
-                        }
-                    ],
-                    "volumes": volumes,
-                },
-            },
+            "template": {"metadata": {"labels": labels("ops", "tools")}, "spec": pod},
         },
     }
 
 
 def ops_network_policy() -> dict:
-    egress = egress_to_platform() + [
-        {
-            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/component": "service", **PART_OF}}}],
-            "ports": [{"protocol": "TCP", "port": HTTP_PORT}],
-        }
-    ]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "ops", "namespace": NAMESPACE, "labels": labels("ops", "tools")},
-        "spec": {
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ops", **PART_OF}},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [],
-            "egress": egress,
-        },
-    }
+    services = {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "service", **PART_OF}}}
+    return tool_network_policy("ops", "tools", [{"to": [services], "ports": [{"protocol": "TCP", "port": HTTP_PORT}]}])
 
 
 def prometheus_rule() -> dict:
@@ -418,7 +383,7 @@ def documents() -> dict[str, list[dict]]:
         ]
         for name, spec in SERVICES.items()
     }
-    files["migrate-job.yaml"] = [migrations_job(), migrations_network_policy()]
+    files["migrate-job.yaml"] = [migrations_job(), tool_network_policy("migrate", "migrations")]
     files["ops.yaml"] = [ops_toolbox(), ops_network_policy()]
     files["prometheus-rules.yaml"] = [prometheus_rule()]
     files["grafana-dashboard.yaml"] = [grafana_dashboard()]
