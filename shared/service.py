@@ -6,7 +6,10 @@ only its own domain entrypoints and its `db` / `outbox`.
 
 from __future__ import annotations
 
+import functools
+
 from kombu import Connection
+from nameko.cli.run import is_entrypoint
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
@@ -23,11 +26,26 @@ BROKER_CHECK_TIMEOUT_SECONDS = 2
 
 
 class PlatformService:
+    """Not a service itself: each subclass gets its own `health` RPC and `/health`, `/metrics` routes.
+
+    `nameko run services.housing.service` runs every class with entrypoints that the module names, and
+    every service module imports this base. With decorated methods here, each process also ran a
+    second service, "platform", without a database, which answered half the `/health` requests with
+    503. So the entrypoints are attached to subclasses only (`__init_subclass__`).
+    """
+
     name = "platform"
 
     auth = Auth()
     config = Config()
     metrics = EntrypointMetrics()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for attr, decorator in PLATFORM_ENTRYPOINTS:
+            method = getattr(cls, attr)
+            if not is_entrypoint(method):  # declared or inherited already as an entrypoint: keep it
+                setattr(cls, attr, decorator()(_fresh(method)))
 
     def _db_ok(self) -> bool:
         try:
@@ -37,7 +55,6 @@ class PlatformService:
         except Exception:  # reported as "error", never as a stack trace
             return False
 
-    @rpc
     def health(self) -> dict:
         db_ok = self._db_ok()
         return {
@@ -47,7 +64,6 @@ class PlatformService:
             "version": __version__,
         }
 
-    @http("GET", "/health")
     def http_health(self, request) -> Response:
         db_ok = self._db_ok()
         broker_ok = broker_reachable(self.config[AMQP_URI_CONFIG_KEY])
@@ -61,7 +77,6 @@ class PlatformService:
         }
         return json_response(body, status=200 if ready else 503)
 
-    @http("GET", "/metrics")
     def http_metrics(self, request) -> Response:
         self.refresh_gauges()
         return Response(
@@ -70,6 +85,23 @@ class PlatformService:
 
     def refresh_gauges(self) -> None:
         """Services with gauges computed from their database override this."""
+
+
+PLATFORM_ENTRYPOINTS = (
+    ("health", lambda: rpc),
+    ("http_health", lambda: http("GET", "/health")),
+    ("http_metrics", lambda: http("GET", "/metrics")),
+)
+
+
+def _fresh(method):
+    """A new function per service class, so each class's entrypoint registrations stay its own."""
+
+    @functools.wraps(method)
+    def entrypoint(self, *args, **kwargs):
+        return method(self, *args, **kwargs)
+
+    return entrypoint
 
 
 def broker_reachable(amqp_uri: str) -> bool:
