@@ -390,9 +390,16 @@ def documents() -> dict[str, list[dict]]:
     return files
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a repeated mapping out again instead of as a YAML alias (&id001 / *id001)."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def render() -> dict[str, str]:
     return {
-        name: HEADER + yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True, width=120)
+        name: HEADER + yaml.dump_all(docs, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120)
         for name, docs in documents().items()
     }
 
