@@ -37,11 +37,12 @@ def approved_envelope() -> dict:
     )
 
 
-def declare(uri: str, *names: str) -> None:
+def declare(uri: str, *names: str, queue_type: str = "classic") -> None:
+    arguments = {"x-queue-type": queue_type} if queue_type != "classic" else None
     with Connection(uri) as connection:
         channel = connection.channel()
         for name in names:
-            Queue(name, durable=True, channel=channel).declare()
+            Queue(name, durable=True, channel=channel, queue_arguments=arguments).declare()
 
 
 def put(uri: str, queue: str, body: bytes, headers: dict) -> None:
@@ -112,11 +113,14 @@ def test_list_shows_reason_and_origin_without_consuming(platform_env, rabbit_con
     assert dlq.depths(uri, ["stats"]) == {"stats": 1}  # browsing left the message where it was
 
 
-def test_replay_moves_the_raw_body_back_and_empties_the_dlq(platform_env, rabbit_config, cli):
+@pytest.mark.parametrize("queue_type", ["classic", "quorum"])  # quorum: the Kubernetes install
+def test_replay_moves_the_raw_body_back_and_empties_the_dlq(platform_env, rabbit_config, cli, queue_type):
     uri = rabbit_config["AMQP_URI"]
-    declare(uri, "stats.dlq", ORIGINAL)
+    declare(uri, "stats.dlq", ORIGINAL, queue_type=queue_type)
     body = json.dumps(approved_envelope(), ensure_ascii=False).encode()
     put(uri, "stats.dlq", body, dead_letter_headers())
+    code, out, _ = cli("dlq", "list")  # browsing first must leave the message for the replay
+    assert code == 0 and "permanent: Boom" in out
 
     code, out, _ = cli("dlq", "replay", "--service", "stats")  # without --yes: says what it would do
     assert code == 0 and "would replay up to 1" in out
