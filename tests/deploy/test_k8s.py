@@ -202,3 +202,28 @@ def test_kustomize_builds_the_install_with_the_image_set():
     assert run.returncode == 0, run.stderr
     built = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
     assert sum(doc["kind"] == "Deployment" for doc in built) == len(SERVICES) + 1  # and the ops toolbox
+
+
+KUBERNETES_VERSION = "1.30.0"  # the oldest release the install targets (HPA v2, PDB v1, restricted PSS)
+OPERATOR_KINDS = {"RabbitmqCluster", "Cluster", "Database", "PodMonitor", "ServiceMonitor", "PrometheusRule"}
+
+
+def test_core_manifests_validate_strictly_against_the_kubernetes_schemas(k8s_documents):
+    """kubernetes-validate ships the OpenAPI schemas; strict mode also refuses unknown fields (typos).
+    The operators' kinds have no schema there: the structural tests above cover them."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    checked = 0
+    for doc in k8s_documents:
+        if doc["kind"] in OPERATOR_KINDS:
+            continue
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        checked += 1
+    assert checked >= 30
+
+
+def test_strict_validation_refuses_a_misspelt_field(k8s_documents):
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    deployment = yaml.safe_load(yaml.safe_dump(of_kind(k8s_documents, "Deployment")["housing"]))
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
