@@ -165,24 +165,29 @@ def cmd_dlq_replay(args) -> int:
         console.print(f"would replay up to {total} message(s) from: {', '.join(f'{s}.dlq' for s in depths)}")
         console.print("re-run with --yes to replay (fix the cause first: a message that fails again returns)")
         return 0
-    failures = []
-    replayed = 0
+    results = []
     with _progress(console) as progress:
         task = progress.add_task("replaying", total=total)
         for service in depths:
-            result = dlq.replay(
-                settings.amqp_uri,
-                service,
-                limit=args.limit,
-                original_queue=args.queue,
-                on_progress=lambda _letter, _ok: progress.advance(task),
+            results.append(
+                dlq.replay(
+                    settings.amqp_uri,
+                    service,
+                    limit=args.limit,
+                    original_queue=args.queue,
+                    on_progress=lambda _letter, _ok: progress.advance(task),
+                )
             )
-            replayed += result.replayed
-            failures += result.skipped
-    console.print(f"replayed {replayed} message(s); {len(failures)} left in the dead-letter queue")
-    for letter, problem in failures:
+    kept = [item for result in results for item in result.kept]
+    passed_over = sum(result.passed_over for result in results)
+    console.print(
+        f"replayed {sum(result.replayed for result in results)} message(s); {len(kept)} left in the dead-letter queue"
+    )
+    if passed_over:
+        console.print(f"{passed_over} message(s) from other queues than {args.queue} left as they were")
+    for letter, problem in kept:
         console.print(f"  kept {letter.service}.dlq #{letter.position}: {problem}")
-    return 0 if not failures or args.queue else 1
+    return 1 if kept else 0
 
 
 def _progress(console: Console) -> Progress:

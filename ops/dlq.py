@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
-from amqp.exceptions import ChannelError, NotFound
+from amqp.exceptions import ChannelError, MessageNacked, NotFound
 from kombu import Connection, Producer
 
 from shared.consumer import ATTEMPTS_HEADER
@@ -81,11 +81,8 @@ class DeadLetter:
 @dataclass
 class ReplayResult:
     replayed: int = 0
-    skipped: list[tuple[DeadLetter, str]] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.skipped)
+    kept: list[tuple[DeadLetter, str]] = field(default_factory=list)  # could not be replayed, and why
+    passed_over: int = 0  # not from the queue asked for; left as they were
 
 
 def _to_dead_letter(service: str, position: int, message) -> DeadLetter:
@@ -173,11 +170,16 @@ def replay(
                     if raw is None:
                         break
                     letter = _to_dead_letter(service, position, _KombuView(raw))
-                    problem = _replay_problem(letter, original_queue)
+                    if original_queue and letter.original_queue != original_queue:
+                        result.passed_over += 1  # stays unacked: requeued on close
+                        if on_progress:
+                            on_progress(letter, False)
+                        continue
+                    problem = None if letter.original_queue else "no x-original-queue header"
                     if problem is None:
                         try:
                             _publish(producer, letter)
-                        except (ChannelError, OSError) as exc:
+                        except (ChannelError, MessageNacked, OSError) as exc:
                             problem = f"publish not confirmed: {type(exc).__name__}: {exc}"
                             _close_quietly(publish_channel)
                             publish_channel = connection.channel()
@@ -186,20 +188,12 @@ def replay(
                         channel.basic_ack(raw.delivery_tag)  # only after the broker confirmed the copy
                         result.replayed += 1
                     else:
-                        result.skipped.append((letter, problem))  # stays unacked: requeued on close
+                        result.kept.append((letter, problem))  # stays unacked: requeued on close
                     if on_progress:
                         on_progress(letter, problem is None)
         finally:
             _close_quietly(publish_channel)
     return result
-
-
-def _replay_problem(letter: DeadLetter, only_queue: str | None) -> str | None:
-    if not letter.original_queue:
-        return "no x-original-queue header"
-    if only_queue and letter.original_queue != only_queue:
-        return f"not from {only_queue}"
-    return None
 
 
 def _publish(producer: Producer, letter: DeadLetter) -> None:

@@ -154,6 +154,21 @@ def test_a_message_whose_queue_is_gone_stays_in_the_dlq(platform_env, rabbit_con
     assert bodies == [b'{"event_id": "x"}', b"not json at all"]  # both kept, order kept
 
 
+def test_replay_of_one_queue_leaves_the_others(platform_env, rabbit_config, cli):
+    uri = rabbit_config["AMQP_URI"]
+    other = "evt-housing-subsidy_rejected--stats"
+    declare(uri, "stats.dlq", ORIGINAL, other)
+    put(uri, "stats.dlq", b'{"n": 1}', dead_letter_headers())
+    put(uri, "stats.dlq", b'{"n": 2}', {**dead_letter_headers(), "x-original-queue": other})
+
+    code, out, _ = cli("dlq", "replay", "--service", "stats", "--queue", other, "--yes")
+    assert code == 0, out
+    assert "replayed 1 message(s); 0 left" in out and f"1 message(s) from other queues than {other}" in out
+    assert [message.body for message in drain(uri, other)] == [b'{"n": 2}']
+    assert drain(uri, ORIGINAL) == []
+    assert [letter.original_queue for letter in dlq.list_dead_letters(uri, "stats")] == [ORIGINAL]
+
+
 HANDLED: list[str] = []
 BROKEN = {"on": True}
 
