@@ -227,3 +227,15 @@ def test_strict_validation_refuses_a_misspelt_field(k8s_documents):
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_fully_scaled_services_fit_in_the_database_connections(k8s_documents):
+    """Each replica holds about max_workers connections, plus two for the outbox relay and sweep."""
+    config_map = of_kind(k8s_documents, "ConfigMap")["newcitizen-config"]["data"]
+    scalers = of_kind(k8s_documents, "HorizontalPodAutoscaler")
+    needed = sum(
+        scalers[name]["spec"]["maxReplicas"] * (int(config_map[f"{name.upper()}_MAX_WORKERS"]) + 2) for name in SERVICES
+    )
+    [cluster] = of_kind(k8s_documents, "Cluster").values()
+    assert needed == 484  # docs/operations.md quotes this figure
+    assert needed < int(cluster["spec"]["postgresql"]["parameters"]["max_connections"]) - 20  # room for admins
