@@ -30,6 +30,15 @@ EVENTS_DEAD_LETTERED = Counter(
     "newcitizen_events_dead_lettered_total", "Events sent to the dead-letter queue", ["service", "consumer", "reason"]
 )
 
+# Declared here so the alert rules and the dashboard (deploy/) name a metric that exists before notify
+# fills it: notify counts each notification as it reaches a status (GOV.UK Notify's taxonomy). Labels are
+# names from fixed sets, never personal data. (stats owns its `newcitizen_stats_figure` gauges.)
+NOTIFICATIONS = Counter(
+    "newcitizen_notifications_total",
+    "Notifications reaching a status (created, sending, delivered, *-failure)",
+    ["service", "channel", "status"],
+)
+
 
 def outcome_of(exc_info) -> str:
     if exc_info is None:

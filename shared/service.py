@@ -1,12 +1,16 @@
-"""The base every service class extends: health over RPC and HTTP, Prometheus metrics, caller auth.
+"""The base every service class extends: health over RPC and HTTP, Prometheus metrics, caller auth,
+and the personal-data purge.
 
-nameko collects entrypoints and dependencies from the class and its bases, so each service declares
-only its own domain entrypoints and its `db` / `outbox`.
+nameko collects dependencies from the class and its bases, so each service declares only its own domain
+entrypoints and its `db` / `outbox`.
 """
 
 from __future__ import annotations
 
+import functools
+
 from kombu import Connection
+from nameko.cli.run import is_entrypoint
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
 from nameko.timer import timer
@@ -30,11 +34,28 @@ PURGE_MAX_BATCHES_PER_RUN = 200
 
 
 class PlatformService:
-    """Not a service on its own: it has no `name`; Procfile entries name the concrete class."""
+    """Not a service itself: each subclass gets its own platform entrypoints (`PLATFORM_ENTRYPOINTS`).
+
+    `nameko run services.housing.service` runs every class with entrypoints that the module names, and
+    every service module imports this base. With decorated methods here, each process also ran a
+    second service, "platform", without a database, which answered half the `/health` requests with
+    503. So the entrypoints are attached to subclasses only (`__init_subclass__`).
+    """
+
+    name = "platform"
 
     auth = Auth()
     config = Config()
     metrics = EntrypointMetrics()
+
+    retention_rules: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for attr, decorator in PLATFORM_ENTRYPOINTS:
+            method = getattr(cls, attr)
+            if not is_entrypoint(method):  # declared or inherited already as an entrypoint: keep it
+                setattr(cls, attr, decorator()(_fresh(method)))
 
     def _db_ok(self) -> bool:
         try:
@@ -44,7 +65,6 @@ class PlatformService:
         except Exception:  # reported as "error", never as a stack trace
             return False
 
-    @rpc
     def health(self) -> dict:
         db_ok = self._db_ok()
         return {
@@ -54,7 +74,6 @@ class PlatformService:
             "version": __version__,
         }
 
-    @http("GET", "/health")
     def http_health(self, request) -> Response:
         db_ok = self._db_ok()
         broker_ok = broker_reachable(self.config[AMQP_URI_CONFIG_KEY])
@@ -68,7 +87,6 @@ class PlatformService:
         }
         return json_response(body, status=200 if ready else 503)
 
-    @http("GET", "/metrics")
     def http_metrics(self, request) -> Response:
         self.refresh_gauges()
         return Response(
@@ -78,9 +96,6 @@ class PlatformService:
     def refresh_gauges(self) -> None:
         """Services with gauges computed from their database override this."""
 
-    retention_rules: tuple = ()
-
-    @rpc
     @requires("admin")
     def purge_personal_data(self, dry_run: bool = True) -> dict:
         """What the retention rules would erase now (dry run), or erase it."""
@@ -88,15 +103,32 @@ class PlatformService:
             raise ValidationError({"dry_run": ["must be true or false"]})
         return self._purge(dry_run=dry_run)
 
-    @timer(interval=PURGE_INTERVAL_SECONDS)
     def scheduled_purge(self) -> None:
         if self.retention_rules and self.config.get("RETENTION_PURGE_ENABLED", True):
             self._purge(dry_run=False, max_batches=PURGE_MAX_BATCHES_PER_RUN)
 
     def _purge(self, dry_run: bool, max_batches: int | None = None) -> dict:
-        database = self.db  # a session; its factory is on the dependency
-        factory = sessionmaker(bind=database.get_bind(), expire_on_commit=False)
+        factory = sessionmaker(bind=self.db.get_bind(), expire_on_commit=False)
         return purge(factory, self.retention_rules, self.config, utcnow(), dry_run=dry_run, max_batches=max_batches)
+
+
+PLATFORM_ENTRYPOINTS = (
+    ("health", lambda: rpc),
+    ("http_health", lambda: http("GET", "/health")),
+    ("http_metrics", lambda: http("GET", "/metrics")),
+    ("purge_personal_data", lambda: rpc),
+    ("scheduled_purge", lambda: timer(interval=PURGE_INTERVAL_SECONDS)),
+)
+
+
+def _fresh(method):
+    """A new function per service class, so each class's entrypoint registrations stay its own."""
+
+    @functools.wraps(method)
+    def entrypoint(self, *args, **kwargs):
+        return method(self, *args, **kwargs)
+
+    return entrypoint
 
 
 def broker_reachable(amqp_uri: str) -> bool:

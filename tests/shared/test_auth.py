@@ -30,11 +30,11 @@ def test_token_round_trip():
         (issue_token("x", ["reviewer"], SECRET, ttl_seconds=10, now=time.time() - 3600), "expired"),
         (jwt.encode({"sub": "x", "roles": ["reviewer"]}, SECRET, algorithm="HS256"), "invalid"),  # no exp
         (
-            jwt.encode({"sub": "x", "roles": "reviewer", "exp": time.time() + 60}, SECRET, algorithm="HS256"),
+            jwt.encode({"sub": "x", "roles": "reviewer", "exp": time.time() + 86400}, SECRET, algorithm="HS256"),
             "malformed roles",
         ),
         (
-            jwt.encode({"sub": "x", "roles": ["reviewer"], "exp": time.time() + 60}, SECRET, algorithm="HS512"),
+            jwt.encode({"sub": "x", "roles": ["reviewer"], "exp": time.time() + 86400}, SECRET, algorithm="HS512"),
             "invalid",
         ),
     ],

@@ -1,0 +1,48 @@
+"""Shared readers for the deployment files: every manifest, rule and dashboard as parsed data."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shared.config import REPO_ROOT
+
+DEPLOY = REPO_ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+
+
+def load_yaml_documents(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
+
+
+@pytest.fixture(scope="session")
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def alert_rules() -> dict:
+    return yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def dashboard() -> dict:
+    return json.loads((DEPLOY / "grafana" / "dashboards" / "newcitizen.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def k8s_documents() -> list[dict]:
+    """Every document kustomization.yaml applies, in its order."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    documents = []
+    for resource in kustomization["resources"]:
+        documents += load_yaml_documents(K8S / resource)
+    return documents
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")

@@ -1,0 +1,144 @@
+"""The one-host install: the image's Dockerfile, docker-compose.yml and the PostgreSQL init script,
+checked by parsing and cross-checking against the services' configs (no Docker engine here to build),
+and the init script run for real against the local PostgreSQL."""
+
+import os
+import re
+import shutil
+import subprocess
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shared.config import SERVICES, config_path
+from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
+from tests.deploy.conftest import DEPLOY
+
+SECRETS = ("JWT_SECRET", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY")
+
+
+def config_variables(service: str) -> set[str]:
+    return set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(service).read_text(encoding="utf-8")))
+
+
+def test_dockerfile_pins_its_base_runs_unprivileged_and_checks_health():
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.M).group(1)
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm|python@sha256:[0-9a-f]{64}", base)
+    assert re.findall(r"^FROM (\S+)", dockerfile, re.M) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
+    assert re.search(r"^USER 10001:10001$", dockerfile, re.M)
+    healthcheck = dockerfile[dockerfile.index("HEALTHCHECK") :]
+    assert "/health" in healthcheck.split("ENTRYPOINT")[0]
+    for secret in (*SECRETS, "SMS_GATEWAY_KEY", "PASSWORD"):
+        assert not re.search(rf"{secret}\S*=", dockerfile), f"{secret} must not be baked into the image"
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    assert ignore[1:3] == ["*", "!requirements.lock"] and "!deploy/.env" not in ignore
+
+
+def test_entrypoint_knows_every_service_and_the_migrations():
+    script = (DEPLOY / "docker-entrypoint.sh").read_text(encoding="utf-8")
+    assert "|".join(SERVICES) in script
+    assert 'nameko run --config "services/$1/config.yaml" "services.$1.service"' in script
+    assert "python -m shared.migrations" in script and "python -m shared.topology" in script
+
+
+def test_compose_runs_every_service_with_its_own_database(compose):
+    services = compose["services"]
+    for name in SERVICES:
+        service = services[name]
+        assert service["command"] == [name]
+        env = service["environment"]
+        url = env[f"{name.upper()}_DATABASE_URL"]
+        assert re.fullmatch(rf"postgresql://{name}:\$\{{SERVICE_DB_PASSWORD[^}}]*\}}@postgres:5432/{name}", url), url
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        # every variable the service's config reads for a production run is provided
+        needed = {f"{name.upper()}_DATABASE_URL", "AMQP_URI", "ENV", *SECRETS, "EVENT_QUEUE_TYPE"}
+        assert needed <= config_variables(name) | {"AMQP_URI"}
+        assert needed <= set(env), needed - set(env)
+        assert env["ENV"] == "production"
+    assert services["migrate"]["command"] == ["migrate"]
+    databases = services["postgres"]["environment"]["NEWCITIZEN_DATABASES"].split()
+    assert databases == list(SERVICES)
+
+
+def test_compose_host_ports_match_the_services_default_addresses(compose):
+    # the ops CLI on the host reads the config defaults (0.0.0.0:800N): compose publishes the same ports
+    for name in SERVICES:
+        default = re.search(r"HTTP_ADDRESS:0\.0\.0\.0:(\d+)\}", config_path(name).read_text()).group(1)
+        assert compose["services"][name]["ports"] == [f"127.0.0.1:{default}:8000"]
+
+
+def test_secrets_come_from_the_environment_and_are_documented(compose):
+    text = (DEPLOY / "docker-compose.yml").read_text(encoding="utf-8")
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    assert {*SECRETS, "RABBITMQ_PASSWORD", "POSTGRES_PASSWORD", "SERVICE_DB_PASSWORD"} <= required
+    example = dict(
+        line.split("=", 1) for line in (DEPLOY / ".env.example").read_text().splitlines() if "=" in line[:40]
+    )
+    assert required <= set(example)
+    env = compose["services"]["housing"]["environment"]
+    for secret in SECRETS:
+        assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", env[secret]), f"{secret} must come from the environment"
+
+
+def test_fake_gateway_is_an_optional_profile(compose):
+    fake = compose["services"]["fake-sms"]
+    assert fake["profiles"] == ["fake-sms"]
+    assert fake["command"] == ["python", "-m", "services.notify.fake_gateway"]
+    assert "profiles" not in compose["services"]["notify"]
+
+
+def test_monitoring_is_provisioned_from_files_that_exist(compose):
+    for name in ("prometheus", "grafana", "rabbitmq", "postgres"):
+        for volume in compose["services"][name].get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (DEPLOY / source).exists(), f"{name}: {source} is missing"
+    assert "rabbitmq_prometheus" in (DEPLOY / "rabbitmq" / "enabled_plugins").read_text()
+    assert re.fullmatch(r"\S+:\d+\.\d+\.\d+(-\w+)?", compose["services"]["rabbitmq"]["image"])
+    assert re.fullmatch(r"\S+:v?\d+\.\d+\.\d+(-\w+)?", compose["services"]["prometheus"]["image"])
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql not installed")
+def test_init_script_gives_each_service_a_database_only_it_can_enter():
+    if not postgres_reachable():
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}")
+    prefix = f"nc_init_{uuid.uuid4().hex[:8]}"
+    names = [f"{prefix}_a", f"{prefix}_b"]
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    env = {
+        **os.environ,
+        "POSTGRES_USER": "postgres",
+        "PGHOST": "127.0.0.1",
+        "SERVICE_DB_PASSWORD": "pw-for-test",
+        "NEWCITIZEN_DATABASES": " ".join(names),
+    }
+    try:
+        run = subprocess.run(
+            ["bash", str(DEPLOY / "postgres" / "init-databases.sh")], env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        with admin.connect() as connection:
+            owners = dict(
+                connection.execute(
+                    text("SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE :p ORDER BY 1"),
+                    {"p": f"{prefix}%"},
+                ).all()
+            )
+            assert owners == {name: name for name in names}
+            allowed = connection.execute(
+                text("SELECT has_database_privilege(:role, :db, 'CONNECT')"), {"role": names[0], "db": names[0]}
+            ).scalar()
+            denied = connection.execute(
+                text("SELECT has_database_privilege(:role, :db, 'CONNECT')"), {"role": names[0], "db": names[1]}
+            ).scalar()
+        assert allowed is True and denied is False
+    finally:
+        with admin.connect() as connection:
+            for name in names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+        admin.dispose()

@@ -1,0 +1,241 @@
+"""The Kubernetes install, checked offline: every manifest parses and has the shape its kind needs (no
+cluster or schema bundle here: see deploy/README.md), the generated files are current, kustomize builds
+the whole, and each of the five services gets probes, resources, autoscaling, a disruption budget and a
+network policy limited to the broker, the database and (for notify) the gateway."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from shared.config import SERVICES, config_path
+from tests.deploy.conftest import DEPLOY, K8S
+
+CONTAINER_FIELDS = {
+    "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "volumeMounts",
+    "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "securityContext", "imagePullPolicy",
+}  # fmt: skip
+API_VERSIONS = {
+    "Namespace": "v1",
+    "ConfigMap": "v1",
+    "Service": "v1",
+    "Deployment": "apps/v1",
+    "Job": "batch/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
+    "PodDisruptionBudget": "policy/v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "RabbitmqCluster": "rabbitmq.com/v1beta1",
+    "Cluster": "postgresql.cnpg.io/v1",
+    "Database": "postgresql.cnpg.io/v1",
+    "PodMonitor": "monitoring.coreos.com/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PrometheusRule": "monitoring.coreos.com/v1",
+}
+
+
+def of_kind(documents, kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == kind}
+
+
+def env_of(container: dict) -> dict[str, dict]:
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_generated_manifests_are_current():
+    run = subprocess.run([sys.executable, str(K8S / "render.py"), "--check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_every_document_is_a_known_kind_with_a_name_in_the_namespace(k8s_documents):
+    assert len(k8s_documents) > 30
+    for doc in k8s_documents:
+        assert API_VERSIONS.get(doc["kind"]) == doc["apiVersion"], (doc["kind"], doc["apiVersion"])
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", doc["metadata"]["name"])
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "newcitizen", doc["metadata"]["name"]
+    names = [(doc["kind"], doc["metadata"]["name"]) for doc in k8s_documents]
+    assert len(names) == len(set(names))
+
+
+def test_pod_specs_use_only_container_fields_and_set_resources(k8s_documents):
+    for doc in [*of_kind(k8s_documents, "Deployment").values(), *of_kind(k8s_documents, "Job").values()]:
+        pod = doc["spec"]["template"]["spec"]
+        mounted = {volume["name"] for volume in pod.get("volumes", [])}
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            assert set(container) <= CONTAINER_FIELDS, set(container) - CONTAINER_FIELDS
+            assert container["image"] == "newcitizen/platform:0.1.0"
+            limits, requests = container["resources"]["limits"], container["resources"]["requests"]
+            assert set(limits) == set(requests) == {"cpu", "memory"}
+            security = container["securityContext"]
+            assert security["runAsNonRoot"] and not security["allowPrivilegeEscalation"]
+            assert security["readOnlyRootFilesystem"] and security["capabilities"] == {"drop": ["ALL"]}
+            assert {mount["name"] for mount in container.get("volumeMounts", [])} <= mounted
+
+
+def test_each_service_is_deployed_probed_scaled_and_protected(k8s_documents):
+    deployments = of_kind(k8s_documents, "Deployment")
+    services = of_kind(k8s_documents, "Service")
+    autoscalers = of_kind(k8s_documents, "HorizontalPodAutoscaler")
+    budgets = of_kind(k8s_documents, "PodDisruptionBudget")
+    assert set(deployments) == {*SERVICES, "ops"}
+    for name in SERVICES:
+        deployment = deployments[name]
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items()
+        assert "replicas" not in deployment["spec"]  # the autoscaler owns it
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["args"] == [name]
+        assert container["ports"] == [{"name": "http", "containerPort": 8000}]
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}, probe
+        [wait] = deployment["spec"]["template"]["spec"]["initContainers"]
+        assert wait["command"] == ["python", "-m", "ops.migrated", name, "--wait", "600"]
+
+        assert services[name]["spec"]["selector"].items() <= pod_labels.items()
+        assert services[name]["spec"]["ports"][0]["targetPort"] == "http"
+        scaler = autoscalers[name]["spec"]
+        assert scaler["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert 2 <= scaler["minReplicas"] < scaler["maxReplicas"]
+        assert budgets[name]["spec"]["minAvailable"] == 1
+        assert budgets[name]["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_documents):
+    config_map = of_kind(k8s_documents, "ConfigMap")["newcitizen-config"]["data"]
+    for name in SERVICES:
+        deployment = of_kind(k8s_documents, "Deployment")[name]
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        env = env_of(container)
+        upper = name.upper()
+        assert env[f"{upper}_DATABASE_URL"]["value"] == (
+            f"postgresql://$({upper}_DB_USERNAME):$({upper}_DB_PASSWORD)@newcitizen-pg-rw:5432/{name}"
+        )
+        assert env[f"{upper}_DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"newcitizen-pg-{name}"
+        assert env["AMQP_URI"]["value"].startswith("pyamqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@")
+        names = list(env)  # $(VAR) expands only variables defined earlier in the list
+        assert names.index("RABBITMQ_PASSWORD") < names.index("AMQP_URI")
+        assert names.index(f"{upper}_DB_PASSWORD") < names.index(f"{upper}_DATABASE_URL")
+        for secret in ("JWT_SECRET", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY"):
+            assert env[secret]["valueFrom"]["secretKeyRef"] == {"name": "newcitizen-secrets", "key": secret}
+            assert secret not in config_map
+        # everything the service's config reads is either provided or has a sound default
+        provided = set(env) | set(config_map)
+        variables = set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(name).read_text()))
+        assert {"AMQP_URI", "ENV", "JWT_SECRET", f"{upper}_DATABASE_URL", "EVENT_QUEUE_TYPE"} <= variables & provided
+    assert config_map["EVENT_QUEUE_TYPE"] == "quorum" and config_map["ENV"] == "production"
+
+
+def test_network_policies_limit_services_to_broker_database_and_gateway(k8s_documents):
+    policies = of_kind(k8s_documents, "NetworkPolicy")
+    assert policies["default-deny-platform"]["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    for name in SERVICES:
+        spec = policies[name]["spec"]
+        assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == name
+        destinations = []
+        for rule in spec["egress"]:
+            for peer in rule["to"]:
+                ports = sorted(port["port"] for port in rule["ports"])
+                if "ipBlock" in peer:
+                    destinations.append(("outside", ports))
+                elif "podSelector" in peer:
+                    destinations.append((next(iter(peer["podSelector"]["matchLabels"].values())), ports))
+                else:
+                    destinations.append(("dns", ports))
+        expected = [("dns", [53, 53]), ("newcitizen-rabbitmq", [5672]), ("newcitizen-pg", [5432])]
+        if name == "notify":
+            expected.append(("outside", [80, 443]))
+        assert destinations == expected, name
+        assert [port["port"] for port in spec["ingress"][0]["ports"]] == [8000]
+    toolbox = policies["ops"]["spec"]
+    assert toolbox["ingress"] == [] and toolbox["egress"][-1]["ports"] == [{"protocol": "TCP", "port": 8000}]
+
+
+def test_the_ops_toolbox_reaches_every_database_and_service(k8s_documents):
+    [container] = of_kind(k8s_documents, "Deployment")["ops"]["spec"]["template"]["spec"]["containers"]
+    env = env_of(container)
+    for name in SERVICES:
+        assert f"{name.upper()}_DATABASE_URL" in env
+        assert env[f"{name.upper()}_HTTP_ADDRESS"]["value"] == f"{name}:8000"
+
+
+def test_broker_is_a_three_node_cluster_and_the_database_has_one_database_per_service(k8s_documents):
+    [rabbit] = of_kind(k8s_documents, "RabbitmqCluster").values()
+    assert rabbit["spec"]["replicas"] == 3
+    assert "rabbitmq_prometheus" in rabbit["spec"]["rabbitmq"]["additionalPlugins"]
+    [cluster] = of_kind(k8s_documents, "Cluster").values()
+    owners = {cluster["spec"]["bootstrap"]["initdb"]["database"]: cluster["spec"]["bootstrap"]["initdb"]["owner"]}
+    owners |= {db["spec"]["name"]: db["spec"]["owner"] for db in of_kind(k8s_documents, "Database").values()}
+    assert owners == {name: name for name in SERVICES}
+    roles = {role["name"] for role in cluster["spec"]["managed"]["roles"]} | {"housing"}
+    assert roles == set(SERVICES)
+    hba = cluster["spec"]["postgresql"]["pg_hba"]
+    for name in SERVICES:
+        assert hba.index(f"host {name} {name} all scram-sha-256") < hba.index(f"host {name} all all reject")
+
+
+def test_migrations_job_migrates_every_database_then_declares_the_topology(k8s_documents):
+    job = of_kind(k8s_documents, "Job")["newcitizen-migrate"]
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["migrate"]
+    env = env_of(container)
+    assert {f"{name.upper()}_DATABASE_URL" for name in SERVICES} <= set(env) and "AMQP_URI" in env
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+
+
+def test_monitoring_uses_the_same_job_rules_and_dashboard_as_compose(k8s_documents):
+    [rule] = of_kind(k8s_documents, "PrometheusRule").values()
+    assert rule["spec"] == yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    monitor = of_kind(k8s_documents, "PodMonitor")["newcitizen"]["spec"]
+    assert monitor["jobLabel"] == "app.kubernetes.io/part-of"  # job="newcitizen", as the rules expect
+    assert monitor["podMetricsEndpoints"][0]["relabelings"][0]["targetLabel"] == "service"
+    broker = of_kind(k8s_documents, "ServiceMonitor")["newcitizen-rabbitmq"]["spec"]["endpoints"][0]
+    assert broker["path"] == "/metrics/detailed"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_kustomize_builds_the_install_with_the_image_set():
+    run = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    built = [doc for doc in yaml.safe_load_all(run.stdout) if doc]
+    assert sum(doc["kind"] == "Deployment" for doc in built) == len(SERVICES) + 1  # and the ops toolbox
+
+
+KUBERNETES_VERSION = "1.30.0"  # the oldest release the install targets (HPA v2, PDB v1, restricted PSS)
+OPERATOR_KINDS = {"RabbitmqCluster", "Cluster", "Database", "PodMonitor", "ServiceMonitor", "PrometheusRule"}
+
+
+def test_core_manifests_validate_strictly_against_the_kubernetes_schemas(k8s_documents):
+    """kubernetes-validate ships the OpenAPI schemas; strict mode also refuses unknown fields (typos).
+    The operators' kinds have no schema there: the structural tests above cover them."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    checked = 0
+    for doc in k8s_documents:
+        if doc["kind"] in OPERATOR_KINDS:
+            continue
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        checked += 1
+    assert checked >= 30
+
+
+def test_strict_validation_refuses_a_misspelt_field(k8s_documents):
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    deployment = yaml.safe_load(yaml.safe_dump(of_kind(k8s_documents, "Deployment")["housing"]))
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_fully_scaled_services_fit_in_the_database_connections(k8s_documents):
+    """Each replica holds about max_workers connections, plus two for the outbox relay and sweep."""
+    config_map = of_kind(k8s_documents, "ConfigMap")["newcitizen-config"]["data"]
+    scalers = of_kind(k8s_documents, "HorizontalPodAutoscaler")
+    needed = sum(
+        scalers[name]["spec"]["maxReplicas"] * (int(config_map[f"{name.upper()}_MAX_WORKERS"]) + 2) for name in SERVICES
+    )
+    [cluster] = of_kind(k8s_documents, "Cluster").values()
+    assert needed == 484  # docs/operations.md quotes this figure
+    assert needed < int(cluster["spec"]["postgresql"]["parameters"]["max_connections"]) - 20  # room for admins
