@@ -54,8 +54,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def coverage_period(start: date, months: int) -> tuple[date, date]:
-    """[start, end] inclusive: `months` calendar months from `start`."""
-    return start, add_months(start, months) - timedelta(days=1)
+    """[start, end] inclusive: `months` calendar months from `start`. The period ends the day before the
+    same day of the month; when that month is too short for the day, on its last day (Jan 31 → Feb 28)."""
+    anniversary = add_months(start, months)
+    if anniversary.day < start.day:  # clamped: the month has no such day
+        return start, anniversary
+    return start, anniversary - timedelta(days=1)
 
 
 def renewal_start(current_end: date, status: str, today: date) -> date:

@@ -353,9 +353,19 @@ class Desk:
 
     def decide(self, action: str, payload: dict, caller: Caller) -> dict:
         """activate / reject / suspend / resume / renew / end one enrolment, with its event."""
+        try:
+            return self._decide(action, payload, caller)
+        except Exception:
+            self.db.rollback()  # a refusal must not keep the row locked until the worker ends
+            raise
+
+    def _decide(self, action: str, payload: dict, caller: Caller) -> dict:
         schema = ReasonRequiredSchema() if action in ("reject", "suspend", "end") else DecisionSchema()
         data = load(schema, payload)
-        enrolment = self.db.get(Enrolment, data["enrolment_id"], with_for_update=True)
+        enrolment = self.db.scalar(
+            # the row lock serialises two reviewers deciding at once (PostgreSQL; SQLite serialises writes)
+            select(Enrolment).where(Enrolment.id == data["enrolment_id"]).with_for_update(of=Enrolment)
+        )
         if enrolment is None:
             raise EnrolmentNotFound(f"no enrolment {data['enrolment_id']!r}")
         found = lifecycle.step(action, enrolment.status)
