@@ -186,22 +186,7 @@ class Desk:
             created_at=utcnow(),
         )
         self.db.add(registration)
-        self.outbox.add(
-            "employment_registered",
-            {
-                "registration_id": registration.id,
-                "resident_id": person.resident_id,
-                "kind": registration.kind,
-                "town": registration.town,
-                "start_date": _iso(registration.start_date),
-                "registered_on": _iso(registered_on),
-                "days_after_start": lateness.days_after_start,
-                "late": lateness.late,
-                "registered_at": _iso(registration.created_at),
-            },
-        )
-        self.db.commit()
-        return {
+        fact = {
             "registration_id": registration.id,
             "resident_id": person.resident_id,
             "kind": registration.kind,
@@ -209,11 +194,16 @@ class Desk:
             "start_date": _iso(registration.start_date),
             "registered_on": _iso(registered_on),
             "days_after_start": lateness.days_after_start,
-            "deadline_days": lateness.deadline_days,
             "late": lateness.late,
-            "flags": [f"registered {lateness.days_after_start} days after starting work (> {lateness.deadline_days})"]
-            if lateness.late
-            else [],
+            "registered_at": _iso(registration.created_at),
+        }
+        self.outbox.add("employment_registered", fact)
+        self.db.commit()
+        flag = f"registered {lateness.days_after_start} days after starting work (> {lateness.deadline_days})"
+        return {
+            **fact,
+            "deadline_days": lateness.deadline_days,
+            "flags": [flag] if lateness.late else [],
             "rules": [check.to_dict() for check in checks],
         }
 
