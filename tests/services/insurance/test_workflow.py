@@ -320,3 +320,46 @@ def test_sweep_reminds_once_then_lapses_and_renewal_restores(counter, pending):
     assert types[-3:] == ["renewal_due", "enrolment_lapsed", "enrolment_renewed"]
     for event in counter.events():
         validate_envelope(event)
+
+
+def test_the_database_refuses_a_second_live_enrolment_even_past_the_check(counter):
+    """The partial unique index is what stops two concurrent submissions; a final one does not count."""
+    from sqlalchemy.exc import IntegrityError
+
+    from services.insurance.models import Enrolment
+
+    counter.desk(TODAY).register_employment(registration(), CASEWORKER)
+    first = counter.desk(TODAY).enrol_pension(pension(), CASEWORKER)
+    with counter.Session() as session:
+        original = session.get(Enrolment, first["enrolment_id"])
+
+        def clone(new_id: str, status: str) -> Enrolment:
+            columns = {c.key: getattr(original, c.key) for c in Enrolment.__table__.columns}
+            return Enrolment(**{**columns, "id": new_id, "status": status})
+
+        session.add(clone("ended-one", "ended"))
+        session.commit()
+        session.add(clone("racing-one", "pending"))
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_every_insurance_contract_is_published_by_some_step(counter, pending):
+    from shared.contracts import registry
+
+    desk = counter.desk
+    desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
+    desk(TODAY).decide("suspend", {"enrolment_id": pending, "reason": "contributions unpaid"}, REVIEWER)
+    desk(TODAY).decide("resume", {"enrolment_id": pending}, REVIEWER)
+    desk(date(2027, 2, 15)).sweep()
+    desk(date(2027, 3, 5)).sweep()
+    desk(date(2027, 3, 6)).decide("renew", {"enrolment_id": pending}, CASEWORKER)
+    desk(date(2027, 3, 7)).decide("end", {"enrolment_id": pending, "reason": "moved to Ningbo city"}, REVIEWER)
+    other = desk(TODAY).enrol_medical({"resident": resident(MOTHER), "route": "resident", "town": "宗汉"}, CASEWORKER)
+    desk(TODAY).decide("reject", {"enrolment_id": other["enrolment_id"], "reason": "permit forged"}, REVIEWER)
+
+    published = {event["event_type"] for event in counter.events()}
+    declared = {contract.event_type for contract in registry.published_by("insurance")}
+    assert published == declared
+    for event in counter.events():
+        validate_envelope(event)
