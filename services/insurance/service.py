@@ -3,6 +3,7 @@
 
 from nameko.rpc import rpc
 
+from services.insurance import gauges
 from services.insurance.entrypoints import timer
 from services.insurance.policy import load_book
 from services.insurance.workflow import Desk
@@ -90,6 +91,9 @@ class InsuranceService(PlatformService):
     def get_policy(self) -> list[dict]:
         """The policy figures with their effective years and references (public)."""
         return load_book(self.db).table()
+
+    def refresh_gauges(self) -> None:
+        gauges.refresh(self.db)
 
     @timer("RENEWAL_SWEEP_SECONDS", 300)
     def sweep_coverage(self) -> dict:

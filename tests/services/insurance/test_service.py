@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import requests
 from kombu import Connection
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -92,7 +93,11 @@ def test_errors_reach_the_caller_typed(start, sqlite_url, token_for):
         anonymous.enrol_medical({})
     with rpc(config, token_for("someone", "resident")) as resident, pytest.raises(Forbidden):
         resident.enrol_medical({})
+    with rpc(config, token_for("rv-wang", "reviewer")) as reviewer, pytest.raises(Forbidden):
+        reviewer.enrol_pension({})
     with rpc(config, token_for("cw-li", "caseworker")) as insurance:
+        with pytest.raises(Forbidden):
+            insurance.activate_enrolment("any")
         with pytest.raises(ValidationError) as caught:
             insurance.enrol_medical({"resident": {"id_number": "123"}, "route": "x", "town": "nowhere"})
         assert set(caught.value.errors) == {"resident.id_number", "resident.hukou", "route", "town"}
@@ -133,3 +138,5 @@ def test_the_renewal_timer_emits_through_the_outbox(start, sqlite_url, token_for
     with rpc(config, token_for("rv-wang", "reviewer")) as insurance:
         listed = insurance.list_enrolments({"status": "active"})
     assert listed["total"] == 1
+    metrics = requests.get(f"http://{config['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
+    assert 'newcitizen_insurance_enrolments{route="resident",scheme="medical",status="active"} 1.0' in metrics
