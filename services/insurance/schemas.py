@@ -1,1 +1,185 @@
-"""marshmallow schemas of insurance's RPC input and output."""
+"""marshmallow schemas of insurance's RPC input and output.
+
+`load(schema, payload)` turns marshmallow's nested messages into one `ValidationError` naming every bad
+field, so a caller fixes a form in one round trip.
+"""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, post_load, validate, validates, validates_schema
+from marshmallow import ValidationError as MarshmallowValidationError
+
+from services.insurance.lifecycle import STATUSES
+from services.insurance.rules import ROUTES, base_range
+from shared.errors import ValidationError
+from shared.pii import InvalidIdNumber, normalise_id_number
+from shared.towns import resolve_town
+
+MAX_PAGE = 200
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _check_id_number(value: str) -> None:
+    try:
+        normalise_id_number(value)
+    except InvalidIdNumber as exc:
+        raise MarshmallowValidationError(f"not a valid resident ID number: {exc}") from None
+
+
+class TownField(fields.String):
+    """A Cixi division by name, code or old name; loads as the current full name."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        town = resolve_town(text)
+        if town is None:
+            raise MarshmallowValidationError(f"not a Cixi subdistrict or town: {text!r}")
+        return town.name
+
+
+class IdNumberField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        _check_id_number(text)
+        return normalise_id_number(text)
+
+
+class PermitSchema(_Strict):
+    number = fields.String(required=True, validate=validate.Length(min=4, max=40))
+    issued_in_cixi = fields.Boolean(required=True)
+    valid_until = fields.Date(required=True)
+
+
+class PersonSchema(_Strict):
+    id_number = IdNumberField(required=True)
+    hukou = fields.String(required=True, validate=validate.OneOf(("cixi", "other")))
+    residence_permit = fields.Nested(PermitSchema, load_default=None, allow_none=True)
+
+
+class ParentSchema(PersonSchema):
+    employee_contribution_months = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=1200)
+    )
+
+
+class ResidentSchema(PersonSchema):
+    """The person a question or an enrolment is about; a child's comes with the applying parent."""
+
+    parent = fields.Nested(ParentSchema, load_default=None, allow_none=True)
+    birth_certificate_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(4, 40))
+
+
+class EmploymentSchema(_Strict):
+    resident = fields.Nested(PersonSchema, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("employee", "flexible")))
+    employer_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=2, max=200))
+    start_date = fields.Date(required=True)
+    registered_on = fields.Date(load_default=None, allow_none=True)
+    town = TownField(required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _consistent(self, data, **kwargs):
+        errors: dict[str, list[str]] = {}
+        if data.get("kind") == "employee" and not data.get("employer_name"):
+            errors["employer_name"] = ["required for an employee registration"]
+        if data.get("kind") == "flexible" and data.get("employer_name"):
+            errors["employer_name"] = ["a flexible worker has no employer"]
+        today = self.context["today"]
+        registered_on = data.get("registered_on") or today
+        if registered_on > today:
+            errors["registered_on"] = [f"cannot be after today ({today})"]
+        start = data.get("start_date")
+        if start is not None and start > registered_on:
+            errors["start_date"] = [f"work must have started by the registration date ({registered_on})"]
+        if errors:
+            raise MarshmallowValidationError(errors)
+
+
+class _EnrolmentSchema(_Strict):
+    resident = fields.Nested(ResidentSchema, required=True)
+    town = TownField(required=True)
+    start_date = fields.Date(load_default=None, allow_none=True)
+
+
+class PensionEnrolmentSchema(_EnrolmentSchema):
+    route = fields.String(required=True, validate=validate.OneOf(ROUTES["pension"]))
+    contribution_base_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _base_in_range(self, data, **kwargs):
+        base = data.get("contribution_base_fen")
+        if base is None:
+            return
+        year = (data.get("start_date") or self.context["today"]).year
+        allowed = base_range(self.context["book"], year)
+        if not allowed.min_fen <= base <= allowed.max_fen:
+            raise MarshmallowValidationError(allowed.message(), "contribution_base_fen")
+
+
+class MedicalEnrolmentSchema(_EnrolmentSchema):
+    route = fields.String(required=True, validate=validate.OneOf(ROUTES["medical"]))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _child_routes(self, data, **kwargs):
+        resident = data.get("resident") or {}
+        errors = {}
+        if data.get("route") in ("newborn", "preschool") and not resident.get("parent"):
+            errors["resident.parent"] = ["required for a child's enrolment"]
+        if data.get("route") == "newborn" and not resident.get("birth_certificate_number"):
+            errors["resident.birth_certificate_number"] = ["required for a newborn (出生医学证明)"]
+        if errors:
+            raise MarshmallowValidationError(errors)
+
+
+SCHEME_CHOICES = tuple([*ROUTES] + [f"{scheme}.{route}" for scheme, routes in ROUTES.items() for route in routes])
+
+
+class EligibilitySchema(_Strict):
+    resident = fields.Nested(ResidentSchema, required=True)
+    scheme = fields.String(required=True, validate=validate.OneOf(SCHEME_CHOICES))
+    on = fields.Date(load_default=None, allow_none=True)
+
+    @post_load
+    def _split(self, data, **kwargs):
+        scheme, _, route = data["scheme"].partition(".")
+        data["scheme"], data["routes"] = scheme, (route,) if route else ROUTES[scheme]
+        return data
+
+
+class DecisionSchema(_Strict):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=2, max=500))
+
+
+class ReasonRequiredSchema(DecisionSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+class ListSchema(_Strict):
+    resident_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=8, max=64))
+    id_number = IdNumberField(load_default=None, allow_none=True)
+    scheme = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("pension", "medical")))
+    route = fields.String(load_default=None, allow_none=True)
+    status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES))
+    town = TownField(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=50, strict=True, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+
+    @validates("route")
+    def _route(self, value, **kwargs):
+        if value is not None and not any(value in routes for routes in ROUTES.values()):
+            raise MarshmallowValidationError(f"unknown route {value!r}")
+
+
+def load(schema: Schema, payload, **context) -> dict:
+    if not isinstance(payload, dict):
+        raise ValidationError({"_schema": [f"expected an object, got {type(payload).__name__}"]})
+    schema.context.update(context)
+    try:
+        return schema.load(payload)
+    except MarshmallowValidationError as exc:
+        raise ValidationError(exc.messages) from None

@@ -1,8 +1,19 @@
-"""The insurance service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
+"""The insurance service's entrypoints. Logic longer than a few lines lives in plain modules beside it:
+`rules` (eligibility and contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps)."""
 
+from nameko.rpc import rpc
+
+from services.insurance import gauges
+from services.insurance.entrypoints import timer
+from services.insurance.policy import load_book
+from services.insurance.workflow import Desk
+from shared.auth import requires
 from shared.db import Database
 from shared.outbox import Outbox
+from shared.privacy import Pii
 from shared.service import PlatformService
+
+READERS = ("resident", "caseworker", "reviewer", "service")
 
 
 class InsuranceService(PlatformService):
@@ -10,3 +21,81 @@ class InsuranceService(PlatformService):
 
     db = Database()
     outbox = Outbox()
+    pii = Pii()
+
+    @property
+    def desk(self) -> Desk:
+        return Desk(self.db, self.outbox, self.pii)
+
+    @rpc
+    @requires("caseworker")
+    def register_employment(self, registration: dict) -> dict:
+        return self.desk.register_employment(registration, self.auth.caller)
+
+    @rpc
+    @requires(*READERS)
+    def check_eligibility(self, resident: dict, scheme: str, on: str | None = None) -> dict:
+        return self.desk.check_eligibility(resident, scheme, self.auth.caller, on=on)
+
+    @rpc
+    @requires("caseworker")
+    def enrol_pension(self, enrolment: dict) -> dict:
+        return self.desk.enrol_pension(enrolment, self.auth.caller)
+
+    @rpc
+    @requires("caseworker")
+    def enrol_medical(self, enrolment: dict) -> dict:
+        return self.desk.enrol_medical(enrolment, self.auth.caller)
+
+    @rpc
+    @requires(*READERS)
+    def get_enrolment(self, enrolment_id: str) -> dict:
+        return self.desk.get_enrolment(enrolment_id, self.auth.caller)
+
+    @rpc
+    @requires(*READERS)
+    def list_enrolments(self, filters: dict | None = None) -> dict:
+        return self.desk.list_enrolments(filters, self.auth.caller)
+
+    @rpc
+    @requires("reviewer")
+    def activate_enrolment(self, enrolment_id: str) -> dict:
+        return self.desk.decide("activate", {"enrolment_id": enrolment_id}, self.auth.caller)
+
+    @rpc
+    @requires("reviewer")
+    def reject_enrolment(self, enrolment_id: str, reason: str) -> dict:
+        return self.desk.decide("reject", {"enrolment_id": enrolment_id, "reason": reason}, self.auth.caller)
+
+    @rpc
+    @requires("reviewer")
+    def suspend_enrolment(self, enrolment_id: str, reason: str) -> dict:
+        return self.desk.decide("suspend", {"enrolment_id": enrolment_id, "reason": reason}, self.auth.caller)
+
+    @rpc
+    @requires("reviewer")
+    def resume_enrolment(self, enrolment_id: str) -> dict:
+        return self.desk.decide("resume", {"enrolment_id": enrolment_id}, self.auth.caller)
+
+    @rpc
+    @requires("reviewer")
+    def end_enrolment(self, enrolment_id: str, reason: str) -> dict:
+        return self.desk.decide("end", {"enrolment_id": enrolment_id, "reason": reason}, self.auth.caller)
+
+    @rpc
+    @requires("caseworker")
+    def renew_enrolment(self, enrolment_id: str) -> dict:
+        return self.desk.decide("renew", {"enrolment_id": enrolment_id}, self.auth.caller)
+
+    @rpc
+    def get_policy(self) -> list[dict]:
+        """The policy figures with their effective years and references (public)."""
+        return load_book(self.db).table()
+
+    def refresh_gauges(self) -> None:
+        gauges.refresh(self.db)
+
+    @timer("RENEWAL_SWEEP_SECONDS", 300)
+    def sweep_coverage(self) -> dict:
+        """Renewal reminders and lapses, through the outbox."""
+        return self.desk.sweep()

@@ -1,0 +1,524 @@
+"""What the insurance counter does: registrations, eligibility answers, enrolments and their lifecycle.
+
+`Desk` works on one SQLAlchemy session, one outbox writer and the PII tools, so it runs the same inside a
+nameko worker and in a plain test. Each mutating call commits once: the change and its event together.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.insurance import lifecycle, rules
+from services.insurance.exceptions import (
+    DuplicateEnrolment,
+    DuplicateRegistration,
+    EnrolmentNotFound,
+    NotEligible,
+    SelfApproval,
+)
+from services.insurance.models import LIVE_STATUSES, EmploymentRegistration, Enrolment, Person, utcnow
+from services.insurance.policy import PolicyBook, load_book
+from services.insurance.schemas import (
+    DecisionSchema,
+    EligibilitySchema,
+    EmploymentSchema,
+    ListSchema,
+    MedicalEnrolmentSchema,
+    PensionEnrolmentSchema,
+    ReasonRequiredSchema,
+    load,
+)
+from shared.auth import Caller
+from shared.errors import Forbidden
+from shared.pii import birth_date_from_id, mask_id_number, sex_from_id
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+SWEEP_BATCH = 500
+# who may see any case; everyone else (a resident) sees only their own or their child's
+CASE_READERS = ("caseworker", "reviewer", "service")
+
+
+def local_today() -> date:
+    """Business dates (start of work, coverage) are Cixi's calendar days."""
+    return datetime.now(LOCAL_TZ).date()
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class Desk:
+    def __init__(self, session: Session, outbox, pii, today: date | None = None):
+        self.db = session
+        self.outbox = outbox
+        self.pii = pii
+        self.today = today or local_today()
+        self._book: PolicyBook | None = None
+
+    @property
+    def book(self) -> PolicyBook:
+        if self._book is None:
+            self._book = load_book(self.db)
+        return self._book
+
+    # --- persons and facts ---------------------------------------------------------------------------
+
+    def find_person(self, id_number: str) -> Person | None:
+        return self.db.scalar(select(Person).where(Person.id_index == self.pii.index(id_number, "id_number")))
+
+    def save_person(self, data: dict) -> Person:
+        """Create or refresh a person from what was just presented at the counter."""
+        id_number = data["id_number"]
+        person = self.find_person(id_number)
+        if person is None:
+            person = Person(
+                resident_id=self.pii.resident_id(id_number),
+                id_index=self.pii.index(id_number, "id_number"),
+                id_number_encrypted=self.pii.encrypt(id_number),
+                id_number_masked=mask_id_number(id_number),
+                birth_date=birth_date_from_id(id_number),
+                sex=sex_from_id(id_number),
+            )
+            self.db.add(person)
+        person.hukou = data["hukou"]
+        permit = data.get("residence_permit")
+        person.permit_number_encrypted = self.pii.encrypt(permit["number"]) if permit else None
+        person.permit_issued_in_cixi = permit["issued_in_cixi"] if permit else None
+        person.permit_valid_until = permit["valid_until"] if permit else None
+        self.db.flush()
+        return person
+
+    @staticmethod
+    def person_facts(data: dict) -> rules.PersonFacts:
+        permit = data.get("residence_permit")
+        return rules.PersonFacts(
+            birth_date=birth_date_from_id(data["id_number"]),
+            sex=sex_from_id(data["id_number"]),
+            hukou=data["hukou"],
+            permit=rules.Permit(permit["issued_in_cixi"], permit["valid_until"]) if permit else None,
+        )
+
+    def latest_employment(self, person: Person | None) -> rules.EmploymentFacts | None:
+        if person is None:
+            return None
+        row = self.db.scalar(
+            select(EmploymentRegistration)
+            .where(EmploymentRegistration.person_id == person.id)
+            .order_by(EmploymentRegistration.registered_on.desc(), EmploymentRegistration.created_at.desc())
+            .limit(1)
+        )
+        return rules.EmploymentFacts(row.kind, row.town, row.start_date, row.late) if row else None
+
+    def live_enrolment(self, person: Person | None, scheme: str) -> Enrolment | None:
+        if person is None:
+            return None
+        return self.db.scalar(
+            select(Enrolment).where(
+                Enrolment.person_id == person.id, Enrolment.scheme == scheme, Enrolment.status.in_(LIVE_STATUSES)
+            )
+        )
+
+    def facts_for(self, resident: dict) -> rules.Facts:
+        """The presented facts, plus what this service's records say (registration, parent's cover)."""
+        parent_facts = None
+        parent = resident.get("parent")
+        if parent:
+            cover = self.live_enrolment(self.find_person(parent["id_number"]), "medical")
+            parent_facts = rules.ParentFacts(
+                person=self.person_facts(parent),
+                medical_status=cover.status if cover else None,
+                contribution_months=parent.get("employee_contribution_months"),
+            )
+        return rules.Facts(
+            person=self.person_facts(resident),
+            employment=self.latest_employment(self.find_person(resident["id_number"])),
+            parent=parent_facts,
+            birth_certificate=bool(resident.get("birth_certificate_number")),
+        )
+
+    def _require_self(self, caller: Caller, *id_numbers: str | None) -> None:
+        if caller.has_any(CASE_READERS):
+            return
+        own = {self.pii.resident_id(number) for number in id_numbers if number}
+        if caller.subject not in own:
+            raise Forbidden("a resident may ask only about themselves or their own child")
+
+    # --- employment registration ---------------------------------------------------------------------
+
+    def register_employment(self, payload: dict, caller: Caller) -> dict:
+        data = load(EmploymentSchema(), payload, today=self.today)
+        registered_on = data["registered_on"] or self.today
+        facts = self.person_facts(data["resident"])
+        checks = rules.employment_rules(facts, self.book, registered_on)
+        if not all(check.passed for check in checks):
+            raise NotEligible(_refusal(checks))
+        lateness = rules.registration_lateness(self.book, data["start_date"], registered_on)
+        known = self.find_person(data["resident"]["id_number"])
+        if known is not None and self.db.scalar(
+            select(func.count())
+            .select_from(EmploymentRegistration)
+            .where(
+                EmploymentRegistration.person_id == known.id,
+                EmploymentRegistration.kind == data["kind"],
+                EmploymentRegistration.start_date == data["start_date"],
+            )
+        ):
+            raise DuplicateRegistration(f"already registered as {data['kind']} from {data['start_date']}")
+        person = self.save_person(data["resident"])
+        registration = EmploymentRegistration(
+            id=str(uuid.uuid4()),
+            person_id=person.id,
+            kind=data["kind"],
+            employer_name=data["employer_name"],
+            start_date=data["start_date"],
+            registered_on=registered_on,
+            town=data["town"],
+            days_after_start=lateness.days_after_start,
+            late=lateness.late,
+            registered_by=caller.subject,
+            created_at=utcnow(),
+        )
+        self.db.add(registration)
+        fact = {
+            "registration_id": registration.id,
+            "resident_id": person.resident_id,
+            "kind": registration.kind,
+            "town": registration.town,
+            "start_date": _iso(registration.start_date),
+            "registered_on": _iso(registered_on),
+            "days_after_start": lateness.days_after_start,
+            "late": lateness.late,
+            "registered_at": _iso(registration.created_at),
+        }
+        self.outbox.add("employment_registered", fact)
+        self.db.commit()
+        flag = f"registered {lateness.days_after_start} days after starting work (> {lateness.deadline_days})"
+        return {
+            **fact,
+            "deadline_days": lateness.deadline_days,
+            "flags": [flag] if lateness.late else [],
+            "rules": [check.to_dict() for check in checks],
+        }
+
+    # --- eligibility ---------------------------------------------------------------------------------
+
+    def check_eligibility(self, resident: dict, scheme: str, caller: Caller, on: str | None = None) -> dict:
+        data = load(EligibilitySchema(), {"resident": resident, "scheme": scheme, "on": on})
+        person = data["resident"]
+        self._require_self(caller, person["id_number"], (person.get("parent") or {}).get("id_number"))
+        day = data["on"] or self.today
+        facts = self.facts_for(person)
+        answers = [rules.evaluate(data["scheme"], route, facts, self.book, day) for route in data["routes"]]
+        open_routes = [a.route for a in answers if a.eligible]
+        if len(answers) == 1:
+            answer = answers[0].answer
+        elif open_routes:
+            answer = "eligible through: " + ", ".join(open_routes)
+        else:
+            answer = "not eligible through any route"
+        result = {
+            "scheme": data["scheme"],
+            "on": day.isoformat(),
+            "eligible": bool(open_routes),
+            "answer": answer,
+            "routes": [a.to_dict() for a in answers],
+        }
+        if data["scheme"] == "elderly_care" and not open_routes:
+            result["answer_zh"] = _elderly_answer_zh(answers[0])
+        return result
+
+    # --- enrolment -----------------------------------------------------------------------------------
+
+    def enrol_pension(self, payload: dict, caller: Caller) -> dict:
+        data = load(PensionEnrolmentSchema(), payload, today=self.today, book=self.book)
+        year = (data["start_date"] or self.today).year
+        contribution = rules.pension_contribution(self.book, year, data["route"], data["contribution_base_fen"])
+        return self._enrol("pension", data, contribution, caller)
+
+    def enrol_medical(self, payload: dict, caller: Caller) -> dict:
+        data = load(MedicalEnrolmentSchema(), payload)
+        start = data["start_date"] or self.today
+        facts = self.person_facts(data["resident"])
+        contribution = rules.medical_contribution(self.book, start.year, data["route"], facts, start)
+        return self._enrol("medical", data, contribution, caller)
+
+    def _enrol(self, scheme: str, data: dict, contribution: rules.Contribution, caller: Caller) -> dict:
+        resident, route = data["resident"], data["route"]
+        # eligibility is judged on the day of application; the start date only picks the policy year
+        answer = rules.evaluate(scheme, route, self.facts_for(resident), self.book, self.today)
+        if not answer.eligible:
+            raise NotEligible(_refusal(answer.rules))
+        if self.live_enrolment(self.find_person(resident["id_number"]), scheme) is not None:
+            raise DuplicateEnrolment(f"already holds a pending, active or suspended {scheme} enrolment")
+        person = self.save_person(resident)
+        guardian = self.save_person(resident["parent"]) if resident.get("parent") else None
+        certificate = resident.get("birth_certificate_number")
+        enrolment = Enrolment(
+            id=str(uuid.uuid4()),
+            person_id=person.id,
+            guardian_id=guardian.id if guardian else None,
+            scheme=scheme,
+            route=route,
+            status="pending",
+            town=data["town"],
+            policy_year=(data["start_date"] or self.today).year,
+            contribution_base_fen=contribution.base_fen,
+            monthly_contribution_fen=contribution.monthly_fen,
+            personal_account_fen=contribution.personal_account_fen,
+            employer_contribution_fen=contribution.employer_fen,
+            yearly_contribution_fen=contribution.yearly_fen,
+            policy_ref="; ".join(contribution.policy_refs),
+            birth_certificate_encrypted=self.pii.encrypt(certificate) if certificate else None,
+            eligibility=json.dumps([rule.to_dict() for rule in answer.rules], ensure_ascii=False),
+            requested_start=data["start_date"],
+            submitted_by=caller.subject,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        enrolment.person, enrolment.guardian = person, guardian
+        self.db.add(enrolment)
+        self.outbox.add(
+            "enrolment_created",
+            {
+                **_event_base(enrolment),
+                "policy_year": enrolment.policy_year,
+                "submitted_at": _iso(enrolment.created_at),
+            },
+        )
+        try:
+            self.db.commit()
+        except IntegrityError:
+            self.db.rollback()  # a concurrent submission for the same person and scheme won
+            raise DuplicateEnrolment(f"already holds a pending, active or suspended {scheme} enrolment") from None
+        return enrolment_view(enrolment)
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def _visible(self, enrolment: Enrolment | None, caller: Caller) -> bool:
+        if enrolment is None:
+            return False
+        if caller.has_any(CASE_READERS):
+            return True
+        own = {enrolment.person.resident_id, enrolment.guardian.resident_id if enrolment.guardian else None}
+        return "resident" in caller.roles and caller.subject in own
+
+    def get_enrolment(self, enrolment_id: str, caller: Caller) -> dict:
+        enrolment = self.db.get(Enrolment, str(enrolment_id)) if isinstance(enrolment_id, str) else None
+        if not self._visible(enrolment, caller):
+            raise EnrolmentNotFound(f"no enrolment {enrolment_id!r}")
+        return enrolment_view(enrolment)
+
+    def list_enrolments(self, filters: dict | None, caller: Caller) -> dict:
+        data = load(ListSchema(), filters or {})
+        query = select(Enrolment).join(Person, Enrolment.person_id == Person.id)
+        if not caller.has_any(CASE_READERS):
+            guardian_ids = select(Person.id).where(Person.resident_id == caller.subject)
+            query = query.where(or_(Person.resident_id == caller.subject, Enrolment.guardian_id.in_(guardian_ids)))
+        if data["resident_id"]:
+            query = query.where(Person.resident_id == data["resident_id"])
+        if data["id_number"]:
+            query = query.where(Person.id_index == self.pii.index(data["id_number"], "id_number"))
+        for name in ("scheme", "route", "status", "town"):
+            if data[name]:
+                query = query.where(getattr(Enrolment, name) == data[name])
+        total = self.db.scalar(select(func.count()).select_from(query.subquery()))
+        rows = self.db.scalars(
+            query.order_by(Enrolment.created_at.desc(), Enrolment.id).limit(data["limit"]).offset(data["offset"])
+        ).all()
+        return {
+            "total": total,
+            "limit": data["limit"],
+            "offset": data["offset"],
+            "items": [enrolment_view(e) for e in rows],
+        }
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    def decide(self, action: str, payload: dict, caller: Caller) -> dict:
+        """activate / reject / suspend / resume / renew / end one enrolment, with its event."""
+        try:
+            return self._decide(action, payload, caller)
+        except Exception:
+            self.db.rollback()  # a refusal must not keep the row locked until the worker ends
+            raise
+
+    def _decide(self, action: str, payload: dict, caller: Caller) -> dict:
+        schema = ReasonRequiredSchema() if action in ("reject", "suspend", "end") else DecisionSchema()
+        data = load(schema, payload)
+        enrolment = self.db.scalar(
+            # the row lock serialises two reviewers deciding at once (PostgreSQL; SQLite serialises writes)
+            select(Enrolment).where(Enrolment.id == data["enrolment_id"]).with_for_update(of=Enrolment)
+        )
+        if enrolment is None:
+            raise EnrolmentNotFound(f"no enrolment {data['enrolment_id']!r}")
+        found = lifecycle.step(action, enrolment.status)
+        if action in ("activate", "reject") and enrolment.submitted_by == caller.subject:
+            raise SelfApproval("the caseworker who submitted an enrolment cannot decide on it")
+        now = utcnow()
+        extra: dict = {}
+        if action == "activate":
+            months = self.book.integer("coverage.period_months", self.today.year)
+            start = max(enrolment.requested_start or self.today, self.today)
+            enrolment.coverage_start, enrolment.coverage_end = lifecycle.coverage_period(start, months)
+            extra = {
+                "policy_year": enrolment.policy_year,
+                "contribution_base_fen": enrolment.contribution_base_fen,
+                "monthly_contribution_fen": enrolment.monthly_contribution_fen,
+                "yearly_contribution_fen": enrolment.yearly_contribution_fen,
+                "policy_ref": enrolment.policy_ref,
+                "activated_at": _iso(now),
+            }
+        elif action == "renew":
+            months = self.book.integer("coverage.period_months", self.today.year)
+            start = lifecycle.renewal_start(enrolment.coverage_end, enrolment.status, self.today)
+            enrolment.coverage_start, enrolment.coverage_end = lifecycle.coverage_period(start, months)
+            extra = {"renewed_at": _iso(now)}
+        elif action == "reject":
+            extra = {"reasons": [data["reason"]], "rejected_at": _iso(now)}
+        elif action == "suspend":
+            extra = {"reason": data["reason"], "suspended_at": _iso(now)}
+        elif action == "resume":
+            extra = {"resumed_at": _iso(now)}
+        elif action == "end":
+            extra = {"reason": data["reason"], "ended_at": _iso(now)}
+        enrolment.status = found.target
+        enrolment.reason = data["reason"] or enrolment.reason
+        enrolment.decided_by = caller.subject
+        enrolment.updated_at = now
+        self.outbox.add(found.event, {**_event_data(enrolment, found.event), **extra})
+        self.db.commit()
+        return enrolment_view(enrolment)
+
+    def sweep(self, limit: int = SWEEP_BATCH) -> dict:
+        """Remind of periods ending soon, lapse periods that ended unrenewed. Safe to run on every replica:
+        each row changes by a conditional UPDATE, so only one run emits its event."""
+        today, now = self.today, utcnow()
+        horizon = today + timedelta(days=self.book.integer("renewal.reminder_days", today.year))
+        due = self.db.scalars(
+            select(Enrolment)
+            .where(
+                Enrolment.status == "active",
+                Enrolment.coverage_end >= today,
+                Enrolment.coverage_end <= horizon,
+                or_(Enrolment.reminded_for_end.is_(None), Enrolment.reminded_for_end != Enrolment.coverage_end),
+            )
+            .order_by(Enrolment.coverage_end)
+            .limit(limit)
+        ).all()
+        reminded = 0
+        for enrolment in due:
+            claimed = self.db.execute(
+                update(Enrolment)
+                .where(
+                    Enrolment.id == enrolment.id,
+                    Enrolment.status == "active",
+                    Enrolment.coverage_end == enrolment.coverage_end,
+                    or_(Enrolment.reminded_for_end.is_(None), Enrolment.reminded_for_end != enrolment.coverage_end),
+                )
+                .values(reminded_for_end=enrolment.coverage_end)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed:
+                days_left = (enrolment.coverage_end - today).days
+                self.outbox.add("renewal_due", {**_event_data(enrolment, "renewal_due"), "days_left": days_left})
+                reminded += 1
+        expired = self.db.scalars(
+            select(Enrolment)
+            .where(Enrolment.status == "active", Enrolment.coverage_end < today)
+            .order_by(Enrolment.coverage_end)
+            .limit(limit)
+        ).all()
+        lapsed = 0
+        for enrolment in expired:
+            claimed = self.db.execute(
+                update(Enrolment)
+                .where(Enrolment.id == enrolment.id, Enrolment.status == "active")
+                .values(status="lapsed", updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed:
+                self.outbox.add(
+                    "enrolment_lapsed", {**_event_data(enrolment, "enrolment_lapsed"), "lapsed_at": _iso(now)}
+                )
+                lapsed += 1
+        self.db.commit()
+        return {"on": today.isoformat(), "reminded": reminded, "lapsed": lapsed}
+
+
+# --- shapes ------------------------------------------------------------------------------------------
+
+COVERAGE_EVENTS = frozenset(
+    {
+        "enrolment_activated",
+        "enrolment_suspended",
+        "enrolment_resumed",
+        "enrolment_lapsed",
+        "enrolment_renewed",
+        "renewal_due",
+    }
+)
+
+
+def _event_base(enrolment: Enrolment) -> dict:
+    return {
+        "enrolment_id": enrolment.id,
+        "resident_id": enrolment.person.resident_id,
+        "guardian_resident_id": enrolment.guardian.resident_id if enrolment.guardian else None,
+        "scheme": enrolment.scheme,
+        "route": enrolment.route,
+        "town": enrolment.town,
+    }
+
+
+def _event_data(enrolment: Enrolment, event: str) -> dict:
+    data = _event_base(enrolment)
+    if event in COVERAGE_EVENTS:
+        data["coverage_start"] = _iso(enrolment.coverage_start)
+        data["coverage_end"] = _iso(enrolment.coverage_end)
+    return data
+
+
+def enrolment_view(enrolment: Enrolment) -> dict:
+    return {
+        **_event_base(enrolment),
+        "id_number_masked": enrolment.person.id_number_masked,
+        "status": enrolment.status,
+        "policy_year": enrolment.policy_year,
+        "contribution_base_fen": enrolment.contribution_base_fen,
+        "monthly_contribution_fen": enrolment.monthly_contribution_fen,
+        "personal_account_fen": enrolment.personal_account_fen,
+        "employer_contribution_fen": enrolment.employer_contribution_fen,
+        "yearly_contribution_fen": enrolment.yearly_contribution_fen,
+        "policy_ref": enrolment.policy_ref,
+        "requested_start": _iso(enrolment.requested_start),
+        "coverage_start": _iso(enrolment.coverage_start),
+        "coverage_end": _iso(enrolment.coverage_end),
+        "reason": enrolment.reason,
+        "submitted_by": enrolment.submitted_by,
+        "decided_by": enrolment.decided_by,
+        "created_at": _iso(enrolment.created_at),
+        "updated_at": _iso(enrolment.updated_at),
+        "eligibility": json.loads(enrolment.eligibility),
+    }
+
+
+def _refusal(results: list[rules.RuleResult]) -> str:
+    failed = [r for r in results if not r.passed]
+    return "not eligible: " + "; ".join(f"{r.reason} ({r.detail})" for r in failed)
+
+
+def _elderly_answer_zh(answer: rules.RouteAnswer) -> str:
+    failed = {r.rule for r in answer.failed}
+    parts = []
+    if "elderly_age" in failed:
+        parts.append("未达到补贴年龄")
+    if "cixi_hukou" in failed:
+        parts.append("需具有慈溪户籍")
+    return "不符合补贴条件：" + "；".join(parts) + "；" + rules.SELF_PAID_ALTERNATIVE_ZH

@@ -1,0 +1,99 @@
+"""Events published by insurance. A person travels only as `resident_id` (the keyed pseudonym); no ID,
+permit, birth-certificate or phone number is ever in an event.
+
+Consumers: stats counts enrolment facts. notify is expected to message on employment_registered,
+enrolment_activated, enrolment_rejected, enrolment_suspended, enrolment_lapsed and renewal_due once it
+has handlers; it is listed here only when it does (a listed consumer must have a handler).
+"""
+
+from shared.contracts import DataSchema, fields, register, validate
+
+SCHEMES = ("pension", "medical")
+ROUTES = ("employee", "flexible", "employee_points", "resident", "newborn", "preschool")
+STATS = ("stats",)
+
+
+def _resident_id(**kwargs):
+    return fields.String(validate=validate.Length(min=8, max=64), **kwargs)
+
+
+class _Enrolment(DataSchema):
+    enrolment_id = fields.String(required=True)
+    resident_id = _resident_id(required=True)
+    # for a child's enrolment, the parent who applied (the one to notify)
+    guardian_resident_id = _resident_id(required=True, allow_none=True)
+    scheme = fields.String(required=True, validate=validate.OneOf(SCHEMES))
+    route = fields.String(required=True, validate=validate.OneOf(ROUTES))
+    town = fields.String(required=True)
+
+
+class _Coverage(_Enrolment):
+    coverage_start = fields.Date(required=True)
+    coverage_end = fields.Date(required=True)
+
+
+@register("insurance", "employment_registered", consumers=STATS)
+class EmploymentRegistered(DataSchema):
+    registration_id = fields.String(required=True)
+    resident_id = _resident_id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("employee", "flexible")))
+    town = fields.String(required=True)
+    start_date = fields.Date(required=True)
+    registered_on = fields.Date(required=True)
+    days_after_start = fields.Integer(required=True, strict=True)
+    late = fields.Boolean(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_created", consumers=STATS)
+class EnrolmentCreated(_Enrolment):
+    policy_year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    submitted_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_activated", consumers=STATS)
+class EnrolmentActivated(_Coverage):
+    policy_year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    contribution_base_fen = fields.Integer(required=True, strict=True, allow_none=True)
+    monthly_contribution_fen = fields.Integer(required=True, strict=True, allow_none=True)
+    yearly_contribution_fen = fields.Integer(required=True, strict=True, allow_none=True)
+    policy_ref = fields.String(required=True)
+    activated_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_rejected", consumers=STATS)
+class EnrolmentRejected(_Enrolment):
+    reasons = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    rejected_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_suspended", consumers=STATS)
+class EnrolmentSuspended(_Coverage):
+    reason = fields.String(required=True)
+    suspended_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_resumed", consumers=STATS)
+class EnrolmentResumed(_Coverage):
+    resumed_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_lapsed", consumers=STATS)
+class EnrolmentLapsed(_Coverage):
+    lapsed_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_renewed", consumers=STATS)
+class EnrolmentRenewed(_Coverage):
+    renewed_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "enrolment_ended", consumers=STATS)
+class EnrolmentEnded(_Enrolment):
+    reason = fields.String(required=True)
+    ended_at = fields.AwareDateTime(required=True)
+
+
+@register("insurance", "renewal_due", consumers=STATS)
+class RenewalDue(_Coverage):
+    days_left = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))

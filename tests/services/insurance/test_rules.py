@@ -1,0 +1,244 @@
+"""Rule tables for every route, with the age edges, on the policy figures the migration seeds."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from services.insurance import rules
+from services.insurance.exceptions import PolicyMissing
+from services.insurance.rules import EmploymentFacts, Facts, ParentFacts, Permit, PersonFacts
+
+from .conftest import years_before
+
+ON = date(2026, 6, 15)
+CIXI_PERMIT = Permit(issued_in_cixi=True, valid_until=date(2027, 6, 30))
+ZHEJIANG_PERMIT = Permit(issued_in_cixi=False, valid_until=date(2027, 6, 30))
+EXPIRED_PERMIT = Permit(issued_in_cixi=True, valid_until=ON - timedelta(days=1))
+FLEXIBLE = EmploymentFacts("flexible", "浒山街道", date(2026, 1, 5), late=False)
+EMPLOYEE = EmploymentFacts("employee", "宗汉街道", date(2026, 1, 5), late=False)
+
+
+def person(age: int = 30, sex: str = "male", hukou: str = "other", permit: Permit | None = CIXI_PERMIT, days=0):
+    """Someone who turns `age` on ON; days=-1 makes them one day short of it."""
+    return PersonFacts(years_before(ON, age, days), sex, hukou, permit)
+
+
+def baby(days_old: int, **kwargs) -> PersonFacts:
+    return PersonFacts(ON - timedelta(days=days_old), "female", "other", None)
+
+
+def parent(status="active", months=24, hukou="other", permit=CIXI_PERMIT) -> ParentFacts:
+    return ParentFacts(person(hukou=hukou, permit=permit), medical_status=status, contribution_months=months)
+
+
+def failed(answer: rules.RouteAnswer) -> set[str]:
+    return {r.rule for r in answer.failed}
+
+
+MEDICAL = [
+    # (case, route, facts, failed rules)
+    ("points: non-local flexible worker", "employee_points", Facts(person(), FLEXIBLE), set()),
+    ("points: local hukou", "employee_points", Facts(person(hukou="cixi"), FLEXIBLE), {"non_local_hukou"}),
+    ("points: registered as employee", "employee_points", Facts(person(), EMPLOYEE), {"flexible_registration"}),
+    ("points: not registered", "employee_points", Facts(person(), None), {"flexible_registration"}),
+    ("points: 16 tomorrow", "employee_points", Facts(person(16, days=-1), FLEXIBLE), {"working_age"}),
+    ("points: 16 today", "employee_points", Facts(person(16), FLEXIBLE), set()),
+    ("points: man 60 tomorrow", "employee_points", Facts(person(60, days=-1), FLEXIBLE), set()),
+    ("points: man turning 60 today", "employee_points", Facts(person(60), FLEXIBLE), {"working_age"}),
+    ("points: woman 55 tomorrow", "employee_points", Facts(person(55, "female", days=-1), FLEXIBLE), set()),
+    ("points: woman 55 today", "employee_points", Facts(person(55, "female"), FLEXIBLE), {"working_age"}),
+    ("resident: Cixi permit", "resident", Facts(person()), set()),
+    ("resident: permit from elsewhere", "resident", Facts(person(permit=ZHEJIANG_PERMIT)), {"cixi_residence"}),
+    ("resident: permit expired yesterday", "resident", Facts(person(permit=EXPIRED_PERMIT)), {"cixi_residence"}),
+    ("resident: no permit", "resident", Facts(person(permit=None)), {"cixi_residence"}),
+    ("resident: Cixi hukou", "resident", Facts(person(hukou="cixi", permit=None)), set()),
+    ("newborn: 0 days", "newborn", Facts(baby(0), parent=parent(), birth_certificate=True), set()),
+    ("newborn: 183 days", "newborn", Facts(baby(183), parent=parent(), birth_certificate=True), set()),
+    ("newborn: 184 days", "newborn", Facts(baby(184), parent=parent(), birth_certificate=True), {"newborn_age"}),
+    ("newborn: no certificate", "newborn", Facts(baby(10), parent=parent()), {"birth_certificate"}),
+    (
+        "newborn: parent suspended",
+        "newborn",
+        Facts(baby(10), parent=parent(status="suspended"), birth_certificate=True),
+        {"parent_insured"},
+    ),
+    (
+        "newborn: parent not insured here",
+        "newborn",
+        Facts(baby(10), parent=parent(status=None), birth_certificate=True),
+        {"parent_insured"},
+    ),
+    (
+        "newborn: parent 11 months",
+        "newborn",
+        Facts(baby(10), parent=parent(months=11), birth_certificate=True),
+        {"parent_contribution_months"},
+    ),
+    ("newborn: parent 12 months", "newborn", Facts(baby(10), parent=parent(months=12), birth_certificate=True), set()),
+    (
+        "newborn: parent's permit from elsewhere",
+        "newborn",
+        Facts(baby(10), parent=parent(permit=ZHEJIANG_PERMIT), birth_certificate=True),
+        {"parent_cixi_permit"},
+    ),
+    (
+        "newborn: no parent given",
+        "newborn",
+        Facts(baby(10), birth_certificate=True),
+        {"parent_insured", "parent_contribution_months", "parent_cixi_permit"},
+    ),
+    ("preschool: 7 tomorrow", "preschool", Facts(person(7, days=-1), parent=parent(status=None)), set()),
+    ("preschool: 7 today", "preschool", Facts(person(7), parent=parent(status=None)), {"preschool_age"}),
+    (
+        "preschool: parent's permit expired",
+        "preschool",
+        Facts(person(3), parent=parent(permit=EXPIRED_PERMIT)),
+        {"parent_cixi_permit"},
+    ),
+    (
+        "preschool: parent with Cixi hukou",
+        "preschool",
+        Facts(person(3), parent=parent(hukou="cixi", permit=None)),
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize("case, route, facts, expected", MEDICAL, ids=[row[0] for row in MEDICAL])
+def test_medical_routes(book, case, route, facts, expected):
+    answer = rules.evaluate("medical", route, facts, book, ON)
+    assert failed(answer) == expected
+    assert answer.eligible is (not expected)
+    # every rule of the route is reported, passed or failed, each with a reason and a detail
+    assert [r.rule for r in answer.rules] == [
+        rule(facts, book, ON).rule for rule in rules.ROUTE_RULES[("medical", route)]
+    ]
+    assert all(r.reason and r.detail for r in answer.rules)
+
+
+PENSION = [
+    ("flexible: registered flexible worker", "flexible", Facts(person(), FLEXIBLE), set()),
+    ("flexible: no registration", "flexible", Facts(person(), None), {"flexible_registration"}),
+    ("flexible: local hukou too", "flexible", Facts(person(hukou="cixi"), FLEXIBLE), set()),
+    ("flexible: past working age", "flexible", Facts(person(61), FLEXIBLE), {"working_age"}),
+    ("employee: registered employee", "employee", Facts(person(), EMPLOYEE), set()),
+    ("employee: registered flexible", "employee", Facts(person(), FLEXIBLE), {"employee_registration"}),
+]
+
+
+@pytest.mark.parametrize("case, route, facts, expected", PENSION, ids=[row[0] for row in PENSION])
+def test_pension_routes(book, case, route, facts, expected):
+    answer = rules.evaluate("pension", route, facts, book, ON)
+    assert failed(answer) == expected
+    hukou_rule = next(r for r in answer.rules if r.rule == "hukou_not_required")
+    assert hukou_rule.passed and "2021-12" in hukou_rule.detail
+
+
+ELDERLY = [
+    (
+        "60 tomorrow, non-hukou",
+        person(60, days=-1),
+        "not eligible: aged under 60; hukou required; self-paid service available",
+    ),
+    ("60 today, non-hukou", person(60), "not eligible: hukou required; self-paid service available"),
+    (
+        "60 tomorrow, Cixi hukou",
+        person(60, days=-1, hukou="cixi"),
+        "not eligible: aged under 60; self-paid service available",
+    ),
+    ("60 today, Cixi hukou", person(60, hukou="cixi"), "eligible"),
+]
+
+
+@pytest.mark.parametrize("case, facts, expected", ELDERLY, ids=[row[0] for row in ELDERLY])
+def test_elderly_care_never_a_bare_no(book, case, facts, expected):
+    answer = rules.evaluate("elderly_care", "subsidy", Facts(facts), book, ON)
+    assert answer.answer == expected
+    assert answer.to_dict()["alternatives"] == ([] if answer.eligible else ["self-paid service available"])
+
+
+# --- pension base range and contributions (2026 average wage 7,437.00 yuan: 60 % = 4,462.20, 300 % = 22,311.00)
+
+
+def test_base_range_comes_from_the_year_table(book):
+    r2026, r2025 = rules.base_range(book, 2026), rules.base_range(book, 2025)
+    assert (r2026.min_fen, r2026.max_fen) == (446_220, 2_231_100)
+    assert (r2025.min_fen, r2025.max_fen) == (434_580, 2_172_900)
+    assert "446220" in r2026.message() and "2231100" in r2026.message() and "60 %–300 %" in r2026.message()
+
+
+@pytest.mark.parametrize(
+    "route, base, monthly, personal, employer",
+    [
+        ("flexible", 446_220, 89_244, 35_698, None),  # 20 % of the lowest base; 8 % to the account
+        ("flexible", 446_223, 89_245, 35_698, None),  # 89,244.6 fen rounds half up
+        ("flexible", 500_000, 100_000, 40_000, None),
+        ("flexible", 2_231_100, 446_220, 178_488, None),
+        ("employee", 500_000, 40_000, 40_000, 80_000),  # employee 8 %, employer 16 %
+    ],
+)
+def test_pension_contribution(book, route, base, monthly, personal, employer):
+    contribution = rules.pension_contribution(book, 2026, route, base)
+    assert (contribution.monthly_fen, contribution.personal_account_fen, contribution.employer_fen) == (
+        monthly,
+        personal,
+        employer,
+    )
+    assert any("pension.average_wage_monthly_fen=743700" in ref for ref in contribution.policy_refs)
+
+
+def test_medical_contribution_is_one_table_for_everyone(book):
+    adult_local = rules.medical_contribution(book, 2026, "resident", person(hukou="cixi"), ON)
+    adult_migrant = rules.medical_contribution(book, 2026, "resident", person(hukou="other"), ON)
+    child = rules.medical_contribution(book, 2026, "newborn", baby(3), ON)
+    assert adult_local.yearly_fen == adult_migrant.yearly_fen == 68_000
+    assert child.yearly_fen == 43_000
+
+
+# --- employment registration -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days, late", [(0, False), (60, False), (61, True), (200, True)])
+def test_registration_later_than_60_days_is_flagged(book, days, late):
+    lateness = rules.registration_lateness(book, ON - timedelta(days=days), ON)
+    assert (lateness.days_after_start, lateness.late, lateness.deadline_days) == (days, late, 60)
+
+
+@pytest.mark.parametrize(
+    "facts, failed_rules",
+    [
+        (person(), set()),
+        (person(permit=ZHEJIANG_PERMIT), set()),  # any Zhejiang permit will do for registration
+        (person(permit=None), {"zhejiang_permit"}),
+        (person(permit=EXPIRED_PERMIT), {"zhejiang_permit"}),
+        (person(hukou="cixi", permit=None), set()),
+        (person(16, days=-1), {"minimum_age"}),
+        (person(16), set()),
+    ],
+)
+def test_employment_registration_rules(book, facts, failed_rules):
+    assert {r.rule for r in rules.employment_rules(facts, book, ON) if not r.passed} == failed_rules
+
+
+# --- the policy book ---------------------------------------------------------------------------------
+
+
+def test_a_figure_is_in_force_from_its_year_until_superseded(book):
+    assert book.figure("pension.average_wage_monthly_fen", 2025).as_int == 724_300
+    assert book.figure("pension.average_wage_monthly_fen", 2030).effective_year == 2026  # latest known
+    assert book.figure("pension.flexible_rate_pct", 2026).policy_ref.startswith("Zhejiang HRSS")
+    with pytest.raises(PolicyMissing, match="2023"):
+        book.figure("pension.average_wage_monthly_fen", 2023)
+
+
+def test_every_seeded_figure_has_a_reference(book):
+    table = book.table()
+    assert len(table) >= 20
+    assert all(row["policy_ref"] and row["effective_year"] >= 2022 for row in table)
+
+
+def test_the_edge_helpers_mean_what_they_say():
+    assert person(60, days=-1).age_years(ON) == 59 and person(60).age_years(ON) == 60
+    assert baby(183).age_days(ON) == 183
