@@ -1,8 +1,6 @@
 """The insurance service's entrypoints. Logic longer than a few lines lives in plain modules beside it:
 `rules` (eligibility and contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps)."""
 
-from nameko.rpc import rpc
-
 from services.insurance import gauges
 from services.insurance.entrypoints import timer
 from services.insurance.policy import load_book
@@ -11,6 +9,7 @@ from shared.auth import requires
 from shared.db import Database
 from shared.outbox import Outbox
 from shared.privacy import Pii
+from shared.rpc import rpc
 from shared.service import PlatformService
 
 READERS = ("resident", "caseworker", "reviewer", "service")
