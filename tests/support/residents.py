@@ -1,0 +1,32 @@
+"""Synthetic residents with valid GB 11643 ID numbers and mainland mobiles (never real people)."""
+
+import random
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_number(birth: str = "19920315", area: str = "330282", rng: random.Random | None = None) -> str:
+    rng = rng or random
+    body = f"{area}{birth}{rng.randint(100, 999):03d}"
+    return body + "10X98765432"[sum(int(a) * w for a, w in zip(body, WEIGHTS, strict=True)) % 11]
+
+
+def phone(rng: random.Random | None = None) -> str:
+    rng = rng or random
+    return "139" + str(rng.randint(10**7, 10**8 - 1))
+
+
+def application(**overrides) -> dict:
+    values = {
+        "id_number": id_number(),
+        "name": "王五",
+        "phone": phone(),
+        "town": "观海卫镇",
+        "category": "talent",
+        "household_size": 3,
+        "monthly_rent_yuan": 1800,
+        "has_residence_permit": True,
+        "owns_home_in_cixi": False,
+    }
+    values.update(overrides)
+    return values
