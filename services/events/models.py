@@ -165,6 +165,7 @@ class Registration(Base):
     status: Mapped[str] = mapped_column(String(20))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     queued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    queue_seq: Mapped[int] = mapped_column(Integer)  # the activity's lock_version when queued: arrival order
     hold_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -176,7 +177,7 @@ class Registration(Base):
 
     __table_args__ = (
         CheckConstraint("seats > 0", name="ck_registrations_seats"),
-        Index("ix_registrations_queue", "activity_id", "status", "priority", "queued_at"),
+        Index("ix_registrations_queue", "activity_id", "status", "priority", "queue_seq"),
         Index("ix_registrations_hold", "status", "hold_expires_at"),
     )
 

@@ -88,9 +88,9 @@ def _age(id_number: str, on: date) -> int:
         return 0  # born after the activity day: counts as age 0, which any minimum age refuses
 
 
-def waitlist_order(priority: int, queued_at: datetime, registration_id: str) -> tuple:
-    """Higher priority first, then earlier, then by id so the order is total."""
-    return (-priority, queued_at, registration_id)
+def waitlist_order(priority: int, queue_seq: int) -> tuple:
+    """Higher priority first, then arrival order (a per-activity sequence taken under the activity lock)."""
+    return (-priority, queue_seq)
 
 
 def hold_expiry(now: datetime, hold_minutes: int, starts_at: datetime) -> datetime:

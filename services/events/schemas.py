@@ -138,7 +138,7 @@ class ListActivitiesInput(Input):
     offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
 
     @validates_schema(skip_on_field_errors=False)
-    def ordered(self, data, **kwargs):
+    def check_dates(self, data, **kwargs):
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             raise ValidationError({"date_to": ["must not be before date_from"]})
 

@@ -328,7 +328,7 @@ class EventsService(PlatformService):
     def list_registrations(self, activity_id=None, status=None, limit=500, offset=0) -> list[dict]:
         args = {"activity_id": activity_id, "status": status, "limit": limit, "offset": offset}
         data = load(s.ListRegistrationsInput(), args)
-        query = select(m.Registration).order_by(m.Registration.created_at, m.Registration.id)
+        query = select(m.Registration).order_by(m.Registration.created_at, m.Registration.queue_seq, m.Registration.id)
         if not self.auth.caller.is_staff:
             query = query.where(m.Registration.resident_id == self.auth.caller.subject)
         if data["activity_id"]:

@@ -167,11 +167,13 @@ def register(
         status=status,
         priority=priority,
         queued_at=now,
+        queue_seq=activity.lock_version,
         created_by=created_by,
         created_at=now,
         updated_at=now,
     )
     session.add(registration)
+    session.flush()  # no relationship() between the two: the registration row must exist first
     session.add_all(
         m.Participant(
             id=new_id(),
@@ -212,10 +214,7 @@ def waitlist_position(session: Session, registration: m.Registration) -> int | N
             or_(
                 m.Registration.priority > registration.priority,
                 (m.Registration.priority == registration.priority)
-                & (
-                    (m.Registration.queued_at < registration.queued_at)
-                    | ((m.Registration.queued_at == registration.queued_at) & (m.Registration.id < registration.id))
-                ),
+                & (m.Registration.queue_seq < registration.queue_seq),
             ),
         )
     )
@@ -237,7 +236,7 @@ def promote(session: Session, outbox, activity: m.Activity, now: datetime, hold_
     queue = session.scalars(
         select(m.Registration).where(m.Registration.activity_id == activity.id, m.Registration.status == m.WAITLISTED)
     ).all()
-    for registration in sorted(queue, key=lambda r: waitlist_order(r.priority, r.queued_at, r.id)):
+    for registration in sorted(queue, key=lambda r: waitlist_order(r.priority, r.queue_seq)):
         if free <= 0:
             break
         if registration.seats > free or not take_seats(session, activity, registration.seats):

@@ -66,11 +66,9 @@ def test_a_hold_never_outlasts_the_start():
     assert hold_expiry(now, 60 * 48, now + timedelta(days=1)) == now + timedelta(days=1)
 
 
-def test_waitlist_order_is_priority_then_time_then_id():
-    t0 = datetime(2025, 7, 1, tzinfo=UTC)
-    entries = [(0, t0, "b"), (1, t0 + timedelta(hours=1), "c"), (0, t0, "a"), (0, t0 - timedelta(hours=1), "d")]
-    ordered = sorted(entries, key=lambda e: waitlist_order(*e))
-    assert [e[2] for e in ordered] == ["c", "d", "a", "b"]
+def test_waitlist_order_is_priority_then_arrival():
+    entries = {"a": (0, 7), "b": (0, 9), "c": (1, 12), "d": (0, 3)}
+    assert sorted(entries, key=lambda name: waitlist_order(*entries[name])) == ["c", "d", "a", "b"]
 
 
 def test_local_days_follow_asia_shanghai():

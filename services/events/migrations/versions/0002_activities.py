@@ -120,6 +120,7 @@ def upgrade():
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
         ts("queued_at"),
+        sa.Column("queue_seq", sa.Integer, nullable=False),
         ts("hold_expires_at", nullable=True),
         sa.Column("decided_by", sa.String(100), nullable=True),
         sa.Column("decision_reason", sa.String(500), nullable=True),
@@ -130,7 +131,7 @@ def upgrade():
         ts("reminded_at", nullable=True),
         sa.CheckConstraint("seats > 0", name="ck_registrations_seats"),
     )
-    op.create_index("ix_registrations_queue", "registrations", ["activity_id", "status", "priority", "queued_at"])
+    op.create_index("ix_registrations_queue", "registrations", ["activity_id", "status", "priority", "queue_seq"])
     op.create_index("ix_registrations_hold", "registrations", ["status", "hold_expires_at"])
     op.create_table(
         "participants",
