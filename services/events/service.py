@@ -255,6 +255,8 @@ class EventsService(PlatformService):
         caller = self.auth.caller
         if data["priority"] and not caller.is_staff:
             raise ValidationError({"priority": ["only staff may set a waitlist priority"]})
+        registrant_id = self.pii.resident_id(data["id_number"])
+        self._ensure_acting_for(registrant_id)
         activity = self._activity(data["activity_id"])
         ensure_open(activity, now)
         policy = current_policy(self.db, local_date(now))
@@ -268,8 +270,6 @@ class EventsService(PlatformService):
         )
         if problems:
             raise NotEligible(problems)
-        registrant_id = self.pii.resident_id(data["id_number"])
-        self._ensure_acting_for(registrant_id)
         seats = [Seat(self.pii.resident_id(member.id_number), member.is_child, member.age) for member in members]
         row = workflow.register(
             self.db, self.outbox, activity.id, registrant_id, seats, data["priority"], caller.subject, now
