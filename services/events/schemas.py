@@ -7,6 +7,9 @@ in the past.
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.contracts.events import KINDS
@@ -15,6 +18,42 @@ from shared.towns import resolve_town
 
 VENUE_KINDS = ("city_library", "children_library", "town_branch", "reading_room", "school", "community_centre", "other")
 REVIEW_DECISIONS = ("approve", "reject")
+
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class Text(fields.String):
+    """A string without control characters (PostgreSQL refuses NUL; none belong in names or reasons)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(ord(char) < 32 and char not in "\n\t" for char in text):
+            raise ValidationError("must not contain control characters")
+        return text
+
+
+class Id(fields.String):
+    """An id this service issued (a UUID)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not is_id(text):
+            raise ValidationError("not a known id")
+        return text
+
+
+def is_id(value) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_in_range = validate.Range(min=EARLIEST, max=LATEST, error="must be between 2000 and 2100")
+
+
+def _moment_in_range(value) -> None:
+    if not EARLIEST <= value.date() <= LATEST:
+        raise ValidationError("must be between 2000 and 2100")
 
 
 def _id_number(value: str) -> None:
@@ -42,17 +81,17 @@ class Input(Schema):
 
 
 class ActivityInput(Input):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
-    venue_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    venue_id = Id(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=_moment_in_range)
+    ends_at = fields.AwareDateTime(required=True, validate=_moment_in_range)
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
     min_age = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=120))
     max_age = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=120))
-    organiser = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    organiser_team_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    organiser = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    organiser_team_id = Id(load_default=None, allow_none=True)
     moderated = fields.Boolean(load_default=False)
 
     @validates_schema(skip_on_field_errors=False)
@@ -72,11 +111,11 @@ class ActivityInput(Input):
 
 
 class CancelActivityInput(Input):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
 
 
 class RegisterInput(Input):
-    activity_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    activity_id = Id(required=True)
     id_number = fields.String(required=True, validate=_id_number)
     phone = fields.String(load_default=None, allow_none=True, validate=_phone)
     children = fields.List(fields.String(validate=_id_number), load_default=list, validate=validate.Length(max=20))
@@ -109,7 +148,7 @@ def _normalised(raw) -> str | None:
 
 class ReviewInput(Input):
     decision = fields.String(required=True, validate=validate.OneOf(REVIEW_DECISIONS))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @validates_schema(skip_on_field_errors=False)
     def reason_for_rejection(self, data, **kwargs):
@@ -121,7 +160,7 @@ class AttendeeInput(Input):
     """Who is checking in or out: their ID number (scanned) or the participant id from the registration."""
 
     id_number = fields.String(load_default=None, allow_none=True, validate=_id_number)
-    participant_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
+    participant_id = Id(load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
     def exactly_one(self, data, **kwargs):
@@ -132,10 +171,10 @@ class AttendeeInput(Input):
 class ListActivitiesInput(Input):
     town = fields.String(load_default=None, allow_none=True, validate=_town)
     kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(KINDS))
-    date_from = fields.Date(load_default=None, allow_none=True)
-    date_to = fields.Date(load_default=None, allow_none=True)
+    date_from = fields.Date(load_default=None, allow_none=True, validate=_in_range)
+    date_to = fields.Date(load_default=None, allow_none=True, validate=_in_range)
     limit = fields.Integer(load_default=500, strict=True, validate=validate.Range(min=1, max=2000))
-    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
 
     @validates_schema(skip_on_field_errors=False)
     def check_dates(self, data, **kwargs):
@@ -144,25 +183,25 @@ class ListActivitiesInput(Input):
 
 
 class ListRegistrationsInput(Input):
-    activity_id = fields.String(load_default=None, allow_none=True)
+    activity_id = Id(load_default=None, allow_none=True)
     status = fields.String(
         load_default=None,
         allow_none=True,
         validate=validate.OneOf(("pending", "confirmed", "waitlisted", "offered", "rejected", "cancelled", "expired")),
     )
     limit = fields.Integer(load_default=500, strict=True, validate=validate.Range(min=1, max=5000))
-    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
 
 
 class VenueInput(Input):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(VENUE_KINDS))
     town = fields.String(required=True, validate=_town)
-    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    address = Text(load_default=None, allow_none=True, validate=validate.Length(max=300))
 
 
 class TeamInput(Input):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
     town = fields.String(required=True, validate=_town)
 
 
@@ -172,11 +211,11 @@ class VolunteerInput(Input):
 
 
 class ServiceHoursInput(Input):
-    team_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    service_date = fields.Date(required=True)
+    team_id = Id(required=True)
+    service_date = fields.Date(required=True, validate=_in_range)
     people_served = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
     volunteers = fields.List(fields.Nested(VolunteerInput), required=True, validate=validate.Length(min=1, max=500))
-    activity_id = fields.String(load_default=None, allow_none=True)
+    activity_id = Id(load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
     def distinct_volunteers(self, data, **kwargs):

@@ -218,6 +218,7 @@ class EventsService(PlatformService):
     @transactional
     def cancel_activity(self, activity_id: str, reason: str | None = None) -> dict:
         data = load(s.CancelActivityInput(), {"reason": reason} if reason is not None else {})
+        self._activity(activity_id)
         row = workflow.cancel_activity(self.db, self.outbox, activity_id, data["reason"], self.clock.now())
         return self._activity_out(row)
 
@@ -397,6 +398,7 @@ class EventsService(PlatformService):
 
     def _attendance(self, action, activity_id: str, attendee: dict) -> dict:
         data = load(s.AttendeeInput(), attendee)
+        self._activity(activity_id)
         now = self.clock.now()
         policy = current_policy(self.db, local_date(now))
         resident_id = self.pii.resident_id(data["id_number"]) if data["id_number"] else None
@@ -424,9 +426,9 @@ class EventsService(PlatformService):
             raise Forbidden("a resident may only act on their own registrations")
 
     def _activity(self, activity_id) -> m.Activity:
-        row = self.db.get(m.Activity, activity_id) if isinstance(activity_id, str) else None
+        row = self.db.get(m.Activity, activity_id) if s.is_id(activity_id) else None
         if row is None:
-            raise ActivityNotFound(str(activity_id))
+            raise ActivityNotFound("no such activity")
         return row
 
     def _venue(self, venue_id: str) -> m.Venue:
@@ -440,12 +442,12 @@ class EventsService(PlatformService):
             raise TeamNotFound(team_id)
 
     def _registration(self, registration_id) -> m.Registration:
-        row = self.db.get(m.Registration, registration_id) if isinstance(registration_id, str) else None
+        row = self.db.get(m.Registration, registration_id) if s.is_id(registration_id) else None
         if row is None:
-            raise RegistrationNotFound(str(registration_id))
+            raise RegistrationNotFound("no such registration")
         caller = self.auth.caller
         if not caller.is_staff and caller.subject != row.resident_id:
-            raise RegistrationNotFound(registration_id)  # a resident does not learn that others' exist
+            raise RegistrationNotFound("no such registration")  # a resident does not learn that others' exist
         return row
 
     def _activity_out(self, row: m.Activity) -> dict:

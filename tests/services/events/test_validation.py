@@ -10,7 +10,7 @@ from tests.services.events.conftest import ADULTS, CHILDREN, START_OF_TESTS
 GOOD_ACTIVITY = {
     "title": "防溺水安全讲座",
     "kind": "drowning_prevention",
-    "venue_id": "v-1",
+    "venue_id": "00000000-0000-4000-8000-000000000001",
     "starts_at": "2025-07-03T10:00:00+08:00",
     "ends_at": "2025-07-03T11:00:00+08:00",
     "capacity": 40,
@@ -31,6 +31,9 @@ GOOD_ACTIVITY = {
         ({"min_age": 12, "max_age": 6}, {"max_age"}),
         ({"min_age": -1}, {"min_age"}),
         ({"colour": "red"}, {"colour"}),
+        ({"title": "讲座\x00"}, {"title"}),
+        ({"starts_at": "0001-01-01T00:00:00+08:00"}, {"starts_at"}),
+        ({"venue_id": "../etc"}, {"venue_id"}),
         (
             {"title": "", "kind": "party", "capacity": -5, "ends_at": "2025-07-03T09:00:00+08:00", "extra": 1},
             {"title", "kind", "capacity", "ends_at", "extra"},
@@ -74,7 +77,7 @@ def test_missing_activity_fields_are_all_named():
     ],
 )
 def test_register_input(changes, bad_fields):
-    payload = {"activity_id": "a-1", "id_number": ADULTS[0], **changes}
+    payload = {"activity_id": "00000000-0000-4000-8000-000000000002", "id_number": ADULTS[0], **changes}
     if not bad_fields:
         load(s.RegisterInput(), payload)
         return
@@ -98,6 +101,12 @@ def test_register_input(changes, bad_fields):
         ),
         (s.ListActivitiesInput, {"date_from": "2025-07-10", "date_to": "2025-07-01"}, {"date_to"}),
         (
+            s.ListActivitiesInput,
+            {"date_from": "0001-01-01", "date_to": "9999-12-31", "offset": 10**30},
+            {"date_from", "date_to", "offset"},
+        ),
+        (s.ListRegistrationsInput, {"activity_id": "x\x00", "status": "lost"}, {"activity_id", "status"}),
+        (
             s.ServiceHoursInput,
             {
                 "team_id": "t",
@@ -105,12 +114,12 @@ def test_register_input(changes, bad_fields):
                 "people_served": -1,
                 "volunteers": [{"id_number": "1", "hours": 30}],
             },
-            {"people_served", "volunteers.0.id_number", "volunteers.0.hours"},
+            {"team_id", "people_served", "volunteers.0.id_number", "volunteers.0.hours"},
         ),
         (
             s.ServiceHoursInput,
             {
-                "team_id": "t",
+                "team_id": "00000000-0000-4000-8000-000000000000",
                 "service_date": "2025-07-01",
                 "people_served": 3,
                 "volunteers": [{"id_number": ADULTS[0], "hours": 2}, {"id_number": ADULTS[0], "hours": 1}],
@@ -137,5 +146,5 @@ def test_rpc_callers_get_every_bad_field(staff, venue):
     assert set(listing.value.errors) == {"town", "date_from"}
     with pytest.raises(ValidationError) as registering:
         staff.register({"activity_id": "a", "id_number": "123", "children": ["456"]})
-    assert set(registering.value.errors) == {"id_number", "children.0"}
+    assert set(registering.value.errors) == {"activity_id", "id_number", "children.0"}
     assert "456" not in str(registering.value)  # messages never echo what was typed

@@ -48,7 +48,7 @@ def test_names_are_unique_and_teams_must_exist(staff, venue):
     with pytest.raises(RemoteError) as missing:
         staff.record_service_hours(
             {
-                "team_id": "no-such-team",
+                "team_id": "00000000-0000-4000-8000-000000000000",
                 "service_date": "2025-06-28",
                 "people_served": 1,
                 "volunteers": [{"id_number": ADULTS[0], "hours": 1}],
