@@ -96,7 +96,9 @@ def test_only_confirmed_participants_check_in_and_only_while_the_activity_runs(s
         staff.check_in(activity["id"], {"id_number": ADULTS[1]})
     assert queued.value.exc_type == "ParticipantNotFound"
     with pytest.raises(ValidationError) as both:
-        staff.check_in(activity["id"], {"id_number": ADULTS[0], "participant_id": "x"})
+        staff.check_in(
+            activity["id"], {"id_number": ADULTS[0], "participant_id": "00000000-0000-4000-8000-000000000000"}
+        )
     assert set(both.value.errors) == {"id_number"}
 
 
