@@ -9,6 +9,7 @@ import logging
 
 from marshmallow import ValidationError as MarshmallowValidationError
 from nameko.rpc import rpc
+from prometheus_client import Gauge
 from sqlalchemy import func, select
 
 from services.events import models as m
@@ -52,6 +53,10 @@ from shared.service import PlatformService
 from shared.towns import resolve_town
 
 log = logging.getLogger(__name__)
+
+REGISTRATIONS_BY_STATUS = Gauge(
+    "newcitizen_events_registrations", "Registrations of scheduled activities by status", ["status"]
+)
 
 STAFF = ("caseworker", "reviewer")
 
@@ -380,6 +385,19 @@ class EventsService(PlatformService):
             ended_activities(self.db, now),
             lambda activity_id: 1 if close_activity(self.db, self.outbox, activity_id, now) else 0,
         )
+
+    def refresh_gauges(self) -> None:
+        counts = dict(
+            self.db.execute(
+                select(m.Registration.status, func.count())
+                .join(m.Activity, m.Activity.id == m.Registration.activity_id)
+                .where(m.Activity.status == m.SCHEDULED)
+                .group_by(m.Registration.status)
+            ).all()
+        )
+        self.db.rollback()
+        for status in m.ACTIVE:
+            REGISTRATIONS_BY_STATUS.labels(status).set(counts.get(status, 0))
 
     # --- helpers ----------------------------------------------------------------------------------
 

@@ -54,3 +54,14 @@ def test_every_events_contract_names_only_real_consumers():
         "reminder_due",
     }
     assert {consumer for c in contracts for consumer in c.consumers} <= {"stats"}
+
+
+def test_metrics_show_registrations_by_status(staff, make_activity, events_config):
+    import requests
+
+    activity = make_activity(capacity=1)
+    staff.register({"activity_id": activity["id"], "id_number": ADULTS[0]})
+    staff.register({"activity_id": activity["id"], "id_number": ADULTS[1]})
+    body = requests.get(f"http://{events_config['WEB_SERVER_ADDRESS']}/metrics", timeout=10).text
+    assert 'newcitizen_events_registrations{status="confirmed"} 1.0' in body
+    assert 'newcitizen_events_registrations{status="waitlisted"} 1.0' in body
