@@ -83,3 +83,21 @@ def test_one_person_registered_by_many_callers_at_once_gets_one_place(
     assert sum(1 for r in results if isinstance(r, dict)) == 1
     assert [r for r in results if not isinstance(r, dict)] == ["AlreadyRegistered"] * 7
     assert seat_counts(events_config["DATABASE_URL"], activity["id"]) == (1, 1)
+
+
+def test_parallel_cancellations_offer_each_freed_seat_once(replicas, staff, make_activity, events_config, token_for):
+    activity = make_activity(capacity=5)
+    holders = [staff.register({"activity_id": activity["id"], "id_number": ADULTS[n]}) for n in range(5)]
+    queued = [staff.register({"activity_id": activity["id"], "id_number": ADULTS[n]}) for n in range(5, 15)]
+    assert {r["status"] for r in queued} == {"waitlisted"}
+    token = token_for("cw-1", "caseworker")
+
+    def cancel(registration_id):
+        with ServiceRpcProxy("events", events_config, context_data={"authorization": token}, timeout=60) as proxy:
+            return proxy.cancel_registration(registration_id)["status"]
+
+    pool = eventlet.GreenPool(5)
+    assert list(pool.imap(cancel, [r["id"] for r in holders])) == ["cancelled"] * 5
+    statuses = [staff.get_registration(r["id"])["status"] for r in queued]
+    assert statuses == ["offered"] * 5 + ["waitlisted"] * 5  # the first five in line, once each
+    assert seat_counts(events_config["DATABASE_URL"], activity["id"]) == (5, 5)
