@@ -248,7 +248,7 @@ class EventsService(PlatformService):
         if data["date_to"]:
             query = query.where(m.Activity.starts_at < local_day_bounds(data["date_to"])[1])
         rows = self.db.scalars(query.limit(data["limit"]).offset(data["offset"])).all()
-        return [self._activity_out(row) for row in rows]
+        return self._activities_out(rows) if rows else []
 
     # --- registration -----------------------------------------------------------------------------
 
@@ -469,15 +469,28 @@ class EventsService(PlatformService):
         return row
 
     def _activity_out(self, row: m.Activity) -> dict:
-        out = s.ActivityOut().dump(row)
-        venue = self.db.get(m.Venue, row.venue_id)
-        out["venue_name"] = venue.name if venue else None
-        out["waitlisted"] = self.db.scalar(
-            select(func.count())
-            .select_from(m.Registration)
-            .where(m.Registration.activity_id == row.id, m.Registration.status == m.WAITLISTED)
+        return self._activities_out([row])[0]
+
+    def _activities_out(self, rows: list[m.Activity]) -> list[dict]:
+        ids = [row.id for row in rows]
+        venues = dict(
+            self.db.execute(select(m.Venue.id, m.Venue.name).where(m.Venue.id.in_({r.venue_id for r in rows}))).all()
         )
-        return out
+        waitlisted = dict(
+            self.db.execute(
+                select(m.Registration.activity_id, func.count())
+                .where(m.Registration.activity_id.in_(ids), m.Registration.status == m.WAITLISTED)
+                .group_by(m.Registration.activity_id)
+            ).all()
+        )
+        return [
+            {
+                **s.ActivityOut().dump(row),
+                "venue_name": venues.get(row.venue_id),
+                "waitlisted": waitlisted.get(row.id, 0),
+            }
+            for row in rows
+        ]
 
     def _registration_out(self, row: m.Registration) -> dict:
         return self._registrations_out([row])[0]
