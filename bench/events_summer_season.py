@@ -91,7 +91,7 @@ def plan_season(rng: random.Random, scale: float, venues: list[dict]) -> list[di
         monday = date(2024, 7, 1) + timedelta(weeks=n % 8)
         plan.append(("summer_class", "暑期假日学校·小候鸟课堂", monday, 5, 30, (6, 12)))
     for _ in range(round(6 * scale)):  # drowning-prevention talks in six towns' holiday schools
-        plan.append(("drowning_prevention", "小候鸟防溺水专项宣讲", rng.choice(weekdays), 1, 50, (6, 14)))
+        plan.append(("drowning_prevention", "小候鸟防溺水专项宣讲", rng.choice(weekdays), 1, 55, (6, 14)))
     others = (
         ("story_hour", "童乐故事会", 40, (3, 8)),
         ("workshop", "图图工场", 30, (6, 12)),
@@ -208,7 +208,7 @@ def run(args) -> dict:
             for day in range(plan["days"]):
                 clock.current = first + timedelta(days=day, minutes=5)
                 for participant in confirmed:
-                    if rng.random() < 0.92:
+                    if rng.random() < 0.95:
                         call("check_in", activity["id"], {"participant_id": participant["participant_id"]})
                 clock.current = first + timedelta(days=day, hours=6, minutes=50)
         clock.current = local(date(2024, 9, 1), 9)
