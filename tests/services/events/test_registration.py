@@ -1,7 +1,7 @@
 """Registration through RPC against a running container: confirm, waitlist, family groups, offers and holds,
 moderation, age rules, cancellation cascade. Each test runs on SQLite and on PostgreSQL."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from nameko.exceptions import RemoteError
@@ -247,3 +247,25 @@ def test_moving_an_activity_tells_its_registrants_and_rearms_the_reminder(events
     assert moved[0]["previous_starts_at"] == "2025-07-03T02:00:00+00:00"
     reminders = outbox("reminder_due")
     assert len(reminders) == 2 and reminders[-1]["starts_at"] == "2025-07-03T06:00:00+00:00"
+
+
+def test_holds_end_at_the_start_and_nothing_is_offered_once_it_has_begun(events, staff, make_activity, clock, outbox):
+    activity = make_activity(capacity=1)  # 10:00 local on 3 July
+    holder = register(staff, ADULTS[0], activity_id=activity["id"])
+    waiting = register(staff, ADULTS[1], activity_id=activity["id"])
+    last = register(staff, ADULTS[2], activity_id=activity["id"])
+    clock.set(datetime(2025, 7, 2, 20, 0, tzinfo=UTC))  # 04:00 local, six hours before the start
+    staff.cancel_registration(holder["id"])
+    assert staff.get_registration(waiting["id"])["hold_expires_at"] == "2025-07-03T02:00:00+00:00"
+    clock.set(datetime(2025, 7, 3, 2, 30, tzinfo=UTC))  # started
+    with pytest.raises(RemoteError) as late:
+        register(staff, ADULTS[3], activity_id=activity["id"])
+    assert late.value.exc_type == "ActivityNotOpen"
+    with pytest.raises(RemoteError) as lapsed:
+        staff.accept_offer(waiting["id"])
+    assert lapsed.value.exc_type == "InvalidTransition"
+    with entrypoint_hook(events, "expire_holds") as expire:
+        assert expire() == 1
+    assert staff.get_registration(waiting["id"])["status"] == "expired"
+    assert len(outbox("seat_offered")) == 1  # the freed seat is not offered after the start
+    assert staff.get_registration(last["id"])["status"] == "waitlisted"
