@@ -1,1 +1,37 @@
-"""events's own DependencyProviders (clients of what leaves the process)."""
+"""events's own DependencyProviders and entrypoints: the clock (replaceable in tests) and config-driven timers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Clock(DependencyProvider):
+    """`self.clock.now()`: the one source of "now" for holds, reminders and check-in, so tests can freeze it."""
+
+    def setup(self):
+        self.clock = SystemClock()
+
+    def get_dependency(self, worker_ctx) -> SystemClock:
+        return self.clock
+
+
+class ConfiguredTimer(Timer):
+    """nameko's timer with its interval read from the service config (`config_key`, seconds)."""
+
+    def __init__(self, config_key: str, default: float, **kwargs):
+        self.config_key = config_key
+        super().__init__(interval=default, **kwargs)
+
+    def setup(self):
+        self.interval = float(self.container.config.get(self.config_key, self.interval))
+
+
+timer = ConfiguredTimer.decorator

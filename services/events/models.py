@@ -1,7 +1,225 @@
-"""events's tables. Only this service reads or writes them."""
+"""events's tables. Only this service reads or writes them.
 
-from sqlalchemy.orm import DeclarativeBase
+Seats are a counter on the activity (`seats_taken`), changed only by conditional UPDATEs while the activity
+row is locked, and guarded by a CHECK constraint: capacity can never be exceeded, whatever the callers do.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out on every backend (SQLite hands back naive values otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused; use UTC-aware values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
     pass
+
+
+# Registration statuses. Seats are held (counted in seats_taken) in HOLDING_SEATS.
+PENDING, CONFIRMED, WAITLISTED, OFFERED = "pending", "confirmed", "waitlisted", "offered"
+REJECTED, CANCELLED, EXPIRED = "rejected", "cancelled", "expired"
+HOLDING_SEATS = (PENDING, CONFIRMED, OFFERED)
+ACTIVE = (PENDING, CONFIRMED, OFFERED, WAITLISTED)
+
+SCHEDULED, ACTIVITY_CANCELLED, COMPLETED = "scheduled", "cancelled", "completed"
+
+
+class Policy(Base):
+    """Operational rules that officials change ([assumed] values), one row per version."""
+
+    __tablename__ = "events_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    effective_from: Mapped[date] = mapped_column(Date, unique=True)
+    policy_ref: Mapped[str] = mapped_column(String(200))
+    hold_minutes: Mapped[int] = mapped_column(Integer)
+    reminder_lead_hours: Mapped[int] = mapped_column(Integer)
+    max_party_size: Mapped[int] = mapped_column(Integer)
+    check_in_opens_minutes: Mapped[int] = mapped_column(Integer)
+    child_max_age: Mapped[int] = mapped_column(Integer)
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    town: Mapped[str] = mapped_column(String(20), index=True)
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VolunteerTeam(Base):
+    __tablename__ = "volunteer_teams"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    town: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ServiceRecord(Base):
+    """A team's service on one day: who served, for how long, and how many people (人次) they served."""
+
+    __tablename__ = "service_records"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("volunteer_teams.id"), index=True)
+    activity_id: Mapped[str | None] = mapped_column(ForeignKey("activities.id"), nullable=True)
+    service_date: Mapped[date] = mapped_column(Date)
+    people_served: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ServiceHours(Base):
+    __tablename__ = "service_hours"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("service_records.id"), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("minutes > 0", name="ck_service_hours_positive"),)
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    venue_id: Mapped[str] = mapped_column(ForeignKey("venues.id"))
+    town: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    min_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    organiser: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    organiser_team_id: Mapped[str | None] = mapped_column(ForeignKey("volunteer_teams.id"), nullable=True)
+    moderated: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=SCHEDULED)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="ck_activities_seats"),
+        CheckConstraint("capacity > 0", name="ck_activities_capacity"),
+        Index("ix_activities_town_start", "town", "starts_at"),
+        Index("ix_activities_status_start", "status", "starts_at"),
+    )
+
+
+class Registration(Base):
+    """One request for seats: a resident alone, or a parent with children (all seats or none)."""
+
+    __tablename__ = "registrations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activities.id"))
+    resident_id: Mapped[str] = mapped_column(String(64), index=True)
+    seats: Mapped[int] = mapped_column(Integer)
+    children: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    queue_seq: Mapped[int] = mapped_column(Integer)  # the activity's lock_version when queued: arrival order
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("seats > 0", name="ck_registrations_seats"),
+        Index("ix_registrations_queue", "activity_id", "status", "priority", "queue_seq"),
+        Index("ix_registrations_hold", "status", "hold_expires_at"),
+    )
+
+
+class Participant(Base):
+    """A person holding (or queueing for) one seat. `active` rows are unique per activity and person."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    registration_id: Mapped[str] = mapped_column(ForeignKey("registrations.id"), index=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activities.id"))
+    resident_id: Mapped[str] = mapped_column(String(64))
+    is_child: Mapped[bool] = mapped_column(Boolean)
+    age: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    no_show: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+    __table_args__ = (
+        Index(
+            "ux_participants_active",
+            "activity_id",
+            "resident_id",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
+
+
+class Attendance(Base):
+    """One row per participant per activity day (a multi-day summer class has one per day attended)."""
+
+    __tablename__ = "attendance"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activities.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    checked_in_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    checked_in_by: Mapped[str] = mapped_column(String(100))
+    checked_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    checked_out_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (Index("ux_attendance_day", "participant_id", "day", unique=True),)

@@ -1,1 +1,292 @@
-"""marshmallow schemas of events's RPC input and output."""
+"""marshmallow schemas of events's RPC input and output.
+
+Input schemas refuse unknown keys and run their cross-field checks even when single fields fail, so a
+ValidationError names every bad field at once. `context["now"]` (the service clock) lets them refuse times
+in the past.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from shared.contracts.events import KINDS
+from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.towns import resolve_town
+
+VENUE_KINDS = ("city_library", "children_library", "town_branch", "reading_room", "school", "community_centre", "other")
+REVIEW_DECISIONS = ("approve", "reject")
+
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class Text(fields.String):
+    """A string without control characters (PostgreSQL refuses NUL; none belong in names or reasons)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(ord(char) < 32 and char not in "\n\t" for char in text):
+            raise ValidationError("must not contain control characters")
+        return text
+
+
+class Id(fields.String):
+    """An id this service issued (a UUID)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not is_id(text):
+            raise ValidationError("not a known id")
+        return text
+
+
+def is_id(value) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_in_range = validate.Range(min=EARLIEST, max=LATEST, error="must be between 2000 and 2100")
+
+
+def _moment_in_range(value) -> None:
+    if not EARLIEST <= value.date() <= LATEST:
+        raise ValidationError("must be between 2000 and 2100")
+
+
+def _id_number(value: str) -> None:
+    try:
+        normalise_id_number(value)
+    except InvalidIdNumber as exc:
+        raise ValidationError(f"not a valid resident ID number: {exc}") from None
+
+
+def _phone(value: str) -> None:
+    try:
+        normalise_phone(value)
+    except InvalidPhone:
+        raise ValidationError("not a valid mainland mobile number") from None
+
+
+def _town(value: str) -> None:
+    if resolve_town(value) is None:
+        raise ValidationError("not one of Cixi's 20 divisions")
+
+
+class Input(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ActivityInput(Input):
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    venue_id = Id(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=_moment_in_range)
+    ends_at = fields.AwareDateTime(required=True, validate=_moment_in_range)
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+    min_age = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=120))
+    max_age = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=120))
+    organiser = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    organiser_team_id = Id(load_default=None, allow_none=True)
+    moderated = fields.Boolean(load_default=False)
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_ranges(self, data, **kwargs):
+        errors: dict[str, list[str]] = {}
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            errors["ends_at"] = ["must be after starts_at"]
+        now = self.context.get("now")
+        if starts and now and starts <= now and self.context.get("check_future", True):
+            errors["starts_at"] = ["must be in the future"]
+        low, high = data.get("min_age"), data.get("max_age")
+        if low is not None and high is not None and low > high:
+            errors["max_age"] = ["must not be below min_age"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class CancelActivityInput(Input):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RegisterInput(Input):
+    activity_id = Id(required=True)
+    id_number = fields.String(required=True, validate=_id_number)
+    phone = fields.String(load_default=None, allow_none=True, validate=_phone)
+    children = fields.List(fields.String(validate=_id_number), load_default=list, validate=validate.Length(max=20))
+    registrant_attends = fields.Boolean(load_default=True)
+    priority = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=9))
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_party(self, data, **kwargs):
+        errors: dict[str, list[str]] = {}
+        children = data.get("children") or []
+        if not data.get("registrant_attends", True) and not children:
+            errors["children"] = ["name at least one child when the registrant does not attend"]
+        seen: set[str] = set()
+        registrant = _normalised(data.get("id_number"))
+        for index, raw in enumerate(children):
+            number = _normalised(raw)
+            if number and (number in seen or number == registrant):
+                errors[f"children.{index}"] = ["listed twice (or is the registrant)"]
+            seen.add(number)
+        if errors:
+            raise ValidationError(errors)
+
+
+def _normalised(raw) -> str | None:
+    try:
+        return normalise_id_number(raw) if isinstance(raw, str) else None
+    except InvalidIdNumber:
+        return None
+
+
+class ReviewInput(Input):
+    decision = fields.String(required=True, validate=validate.OneOf(REVIEW_DECISIONS))
+    reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+    @validates_schema(skip_on_field_errors=False)
+    def reason_for_rejection(self, data, **kwargs):
+        if data.get("decision") == "reject" and not data.get("reason"):
+            raise ValidationError({"reason": ["a rejection needs a reason"]})
+
+
+class AttendeeInput(Input):
+    """Who is checking in or out: their ID number (scanned) or the participant id from the registration."""
+
+    id_number = fields.String(load_default=None, allow_none=True, validate=_id_number)
+    participant_id = Id(load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def exactly_one(self, data, **kwargs):
+        if bool(data.get("id_number")) == bool(data.get("participant_id")):
+            raise ValidationError({"id_number": ["give exactly one of id_number and participant_id"]})
+
+
+class ListActivitiesInput(Input):
+    town = fields.String(load_default=None, allow_none=True, validate=_town)
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(KINDS))
+    date_from = fields.Date(load_default=None, allow_none=True, validate=_in_range)
+    date_to = fields.Date(load_default=None, allow_none=True, validate=_in_range)
+    limit = fields.Integer(load_default=500, strict=True, validate=validate.Range(min=1, max=2000))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_dates(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ValidationError({"date_to": ["must not be before date_from"]})
+
+
+class ListRegistrationsInput(Input):
+    activity_id = Id(load_default=None, allow_none=True)
+    status = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(("pending", "confirmed", "waitlisted", "offered", "rejected", "cancelled", "expired")),
+    )
+    limit = fields.Integer(load_default=500, strict=True, validate=validate.Range(min=1, max=5000))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1_000_000))
+
+
+class VenueInput(Input):
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(VENUE_KINDS))
+    town = fields.String(required=True, validate=_town)
+    address = Text(load_default=None, allow_none=True, validate=validate.Length(max=300))
+
+
+class TeamInput(Input):
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    town = fields.String(required=True, validate=_town)
+
+
+class VolunteerInput(Input):
+    id_number = fields.String(required=True, validate=_id_number)
+    hours = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.25, max=24))
+
+
+class ServiceHoursInput(Input):
+    team_id = Id(required=True)
+    service_date = fields.Date(required=True, validate=_in_range)
+    people_served = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    volunteers = fields.List(fields.Nested(VolunteerInput), required=True, validate=validate.Length(min=1, max=500))
+    activity_id = Id(load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def distinct_volunteers(self, data, **kwargs):
+        numbers = [_normalised(v.get("id_number")) for v in data.get("volunteers") or [] if isinstance(v, dict)]
+        numbers = [n for n in numbers if n]
+        if len(numbers) != len(set(numbers)):
+            raise ValidationError({"volunteers": ["a volunteer is listed twice"]})
+        today = self.context.get("today")
+        if today and data.get("service_date") and data["service_date"] > today:
+            raise ValidationError({"service_date": ["must not be in the future"]})
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+class VenueOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    town = fields.String()
+    address = fields.String(allow_none=True)
+
+
+class ActivityOut(Schema):
+    id = fields.String()
+    title = fields.String()
+    kind = fields.String()
+    description = fields.String(allow_none=True)
+    venue_id = fields.String()
+    town = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    capacity = fields.Integer()
+    seats_taken = fields.Integer()
+    seats_free = fields.Method("free")
+    min_age = fields.Integer(allow_none=True)
+    max_age = fields.Integer(allow_none=True)
+    organiser = fields.String(allow_none=True)
+    organiser_team_id = fields.String(allow_none=True)
+    moderated = fields.Boolean()
+    status = fields.String()
+    cancel_reason = fields.String(allow_none=True)
+
+    def free(self, activity) -> int:
+        return activity.capacity - activity.seats_taken
+
+
+class ParticipantOut(Schema):
+    participant_id = fields.String(attribute="id")
+    resident_id = fields.String()
+    is_child = fields.Boolean()
+    age = fields.Integer()
+    no_show = fields.Boolean(allow_none=True)
+
+
+class RegistrationOut(Schema):
+    id = fields.String()
+    activity_id = fields.String()
+    resident_id = fields.String()
+    seats = fields.Integer()
+    children = fields.Integer()
+    status = fields.String()
+    priority = fields.Integer()
+    queued_at = fields.AwareDateTime()
+    hold_expires_at = fields.AwareDateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class TeamOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    town = fields.String()
