@@ -14,7 +14,7 @@ def utcnow() -> datetime:
 
 
 class UtcDateTime(TypeDecorator):
-    """An aware UTC datetime on every engine: SQLite stores no offset, so reads get UTC attached back."""
+    """Aware UTC datetimes in and out on every engine (SQLite stores no offset and hands back naive values)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -23,13 +23,14 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime: store aware UTC datetimes only")
-        return value.astimezone(UTC)
+            raise ValueError("naive datetime refused; use UTC-aware values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class SharedBase(DeclarativeBase):

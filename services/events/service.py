@@ -8,7 +8,6 @@ import functools
 import logging
 
 from marshmallow import ValidationError as MarshmallowValidationError
-from nameko.rpc import rpc
 from prometheus_client import Gauge
 from sqlalchemy import func, select
 
@@ -49,6 +48,7 @@ from shared.errors import Forbidden, ValidationError
 from shared.outbox import Outbox
 from shared.pii import normalise_phone
 from shared.privacy import Pii
+from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.towns import resolve_town
 

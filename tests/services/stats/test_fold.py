@@ -147,7 +147,7 @@ def test_a_kind_without_a_rule_is_counted_by_occurred_at_town_and_category():
                 "source": "events",
                 "event_type": "attendance_recorded",
                 "occurred_at": "2024-07-10T02:00:00+00:00",
-                "data": {"attended_on": "2024-07-09", "kind": "summer_class", "town": "桥头镇"},
+                "data": {"day": "2024-07-09", "kind": "summer_class", "town": "桥头镇", "participations": 1},
             },
             {
                 (2024, "桥头镇", "summer_class", "events.attendance_recorded"): 1,
@@ -159,12 +159,9 @@ def test_a_kind_without_a_rule_is_counted_by_occurred_at_town_and_category():
                 "source": "events",
                 "event_type": "attendance_recorded",
                 "occurred_at": "2025-01-01T02:00:00+00:00",
-                "data": {"attended_on": "2024-12-31", "kind": "lecture", "participants": 3},
+                "data": {"day": "2024-12-31", "kind": "lecture", "participations": 0, "action": "check_out"},
             },
-            {
-                (2024, UNKNOWN, "lecture", "events.attendance_recorded"): 1,
-                (2024, UNKNOWN, "lecture", "participations"): 3,
-            },
+            {(2024, UNKNOWN, "lecture", "events.attendance_recorded"): 1},  # a check-out adds no 人次
         ),
         (
             {
@@ -185,9 +182,9 @@ def test_a_kind_without_a_rule_is_counted_by_occurred_at_town_and_category():
             {(2024, "新浦镇", "pension", "insurance.enrolment_activated"): 1},
         ),
     ],
-    ids=["attendance", "attendance-group", "notification", "enrolment"],
+    ids=["check-in", "check-out", "notification", "enrolment"],
 )
-def test_rules_written_ahead_of_the_other_services_contracts(envelope, expected):
+def test_rules_of_the_other_services_events(envelope, expected):
     assert totals(envelope) == expected
 
 
