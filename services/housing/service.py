@@ -1,8 +1,23 @@
 """The housing service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
 
+from __future__ import annotations
+
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from services.housing import disbursement, rules, subsidy
+from services.housing.cases import PHONE_INDEX, today_local
+from services.housing.policy import list_policies
+from services.housing.schemas import PeriodSchema, RecertificationSchema, SubsidyApplicationSchema, load
+from shared.auth import requires
 from shared.db import Database
+from shared.errors import ValidationError
 from shared.outbox import Outbox
+from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.privacy import Pii
 from shared.service import PlatformService
+
+EXPIRY_SWEEP_SECONDS = 3600
 
 
 class HousingService(PlatformService):
@@ -10,3 +25,89 @@ class HousingService(PlatformService):
 
     db = Database()
     outbox = Outbox()
+    pii = Pii()
+
+    # --- A. rent subsidy ----------------------------------------------------------------------------
+
+    @rpc
+    @requires("caseworker", "resident")
+    def submit_subsidy_application(self, application) -> dict:
+        data = load(SubsidyApplicationSchema(), application)
+        return subsidy.submit(self.db, self.outbox, self.pii, self.auth.caller, data)
+
+    @rpc
+    @requires("reviewer")
+    def review_subsidy_application(self, application_id, decision, note=None) -> dict:
+        return subsidy.review(self.db, self.outbox, self.auth.caller, application_id, decision, note)
+
+    @rpc
+    @requires("caseworker", "reviewer", "resident")
+    def get_subsidy_application(self, application_id) -> dict:
+        return subsidy.get(self.db, self.auth.caller, application_id)
+
+    @rpc
+    @requires("caseworker", "reviewer", "resident")
+    def list_subsidy_applications(self, status=None, town=None, category=None, page=1, page_size=50) -> dict:
+        return subsidy.list_applications(self.db, self.auth.caller, status, town, category, page, page_size)
+
+    @rpc
+    @requires("caseworker", "reviewer")
+    def find_subsidy_applications(self, id_number=None, phone=None, page=1, page_size=50) -> dict:
+        """Look-up by ID number or phone (exact, through keyed indexes); results show both only masked."""
+        return subsidy.list_applications(
+            self.db, self.auth.caller, page=page, page_size=page_size, **self._lookup_index(id_number, phone)
+        )
+
+    @rpc
+    @requires("caseworker")
+    def recertify_subsidy(self, application_id, changes=None) -> dict:
+        data = load(RecertificationSchema(), changes or {}, field="changes")
+        return subsidy.recertify(self.db, self.outbox, self.pii, self.auth.caller, application_id, data)
+
+    @rpc
+    @requires("caseworker")
+    def end_subsidy(self, application_id, reason) -> dict:
+        return subsidy.end_by_caseworker(self.db, self.outbox, self.auth.caller, application_id, reason)
+
+    @rpc
+    @requires("admin")
+    def end_expired_subsidies(self, as_of_period=None) -> dict:
+        period = as_of_period or rules.period_of(today_local())
+        load(PeriodSchema(), {"period": period}, field="as_of_period")
+        return {"as_of_period": period, "ended": subsidy.end_expired(self.db, self.outbox, period)}
+
+    @timer(interval=EXPIRY_SWEEP_SECONDS)
+    def expire_subsidies(self) -> None:
+        subsidy.end_expired(self.db, self.outbox, rules.period_of(today_local()))
+
+    @rpc
+    @requires("admin")
+    def run_disbursement(self, period) -> dict:
+        load(PeriodSchema(), {"period": period}, field="period")
+        return disbursement.run(self.db, self.outbox, period).as_dict()
+
+    @rpc
+    @requires("caseworker", "reviewer")
+    def list_policies(self, programme=None) -> list[dict]:
+        return [
+            {
+                "id": policy.id,
+                "programme": policy.programme,
+                "effective_from": policy.effective_from.isoformat(),
+                "policy_ref": policy.policy_ref,
+                "rules": policy.rules,
+            }
+            for policy in list_policies(self.db, programme)
+        ]
+
+    def _lookup_index(self, id_number, phone) -> dict:
+        if (id_number is None) == (phone is None):
+            raise ValidationError({"id_number": ["Give exactly one of id_number or phone."]})
+        try:
+            if id_number is not None:
+                return {"resident_id": self.pii.resident_id(normalise_id_number(str(id_number)[:32]))}
+            return {"phone_index": self.pii.index(normalise_phone(str(phone)[:24]), PHONE_INDEX)}
+        except InvalidIdNumber:
+            raise ValidationError({"id_number": ["Not a valid resident ID number."]}) from None
+        except InvalidPhone:
+            raise ValidationError({"phone": ["Not a valid mainland mobile number."]}) from None

@@ -1,0 +1,91 @@
+"""What both programmes share: storing an applicant's personal data, the one-open-case rule, caller scoping."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.housing.exceptions import ApplicationNotFound, DuplicateApplication
+from services.housing.models import OpenCase
+from shared.auth import Caller
+from shared.pii import mask_id_number, mask_phone
+from shared.privacy import PiiTools
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PHONE_INDEX = "phone"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def today_local(now: datetime | None = None) -> date:
+    return (now or now_utc()).astimezone(SHANGHAI).date()
+
+
+def applicant_columns(pii: PiiTools, caller: Caller, data: dict) -> dict:
+    """Personal data as stored: encrypted, with masks for display and keyed indexes for look-up."""
+    return {
+        "resident_id": pii.resident_id(data["id_number"]),
+        "id_number_enc": pii.encrypt(data["id_number"]),
+        "id_number_masked": mask_id_number(data["id_number"]),
+        "name": data["name"],
+        "phone_enc": pii.encrypt(data["phone"]),
+        "phone_index": pii.index(data["phone"], PHONE_INDEX),
+        "phone_masked": mask_phone(data["phone"]),
+        "town": data["town"],
+        "submitted_by": caller.subject,
+        "owner_subject": caller.subject if is_resident_only(caller) else None,
+    }
+
+
+def is_resident_only(caller: Caller) -> bool:
+    """A resident without any staff role: sees and submits only their own cases."""
+    return "resident" in caller.roles and not caller.is_staff
+
+
+def visible_to(caller: Caller, case) -> bool:
+    return not is_resident_only(caller) or case.owner_subject == caller.subject
+
+
+def require_visible(caller: Caller, case, kind: str, case_id: str):
+    if case is None or not visible_to(caller, case):
+        raise ApplicationNotFound(f"no {kind} {case_id}")
+    return case
+
+
+def open_case(session: Session, resident_id: str, programme: str, case_id: str) -> None:
+    """Claim the resident's single open-case slot; a held slot raises DuplicateApplication naming the holder.
+
+    The slot is a primary-key row, so two concurrent submissions for one resident cannot both succeed:
+    the loser's flush fails and is reported the same way.
+    """
+    held = session.get(OpenCase, resident_id)
+    if held is not None:
+        raise DuplicateApplication(_held_message(held))
+    session.add(OpenCase(resident_id=resident_id, programme=programme, case_id=case_id, opened_at=now_utc()))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        held = session.get(OpenCase, resident_id)
+        raise DuplicateApplication(_held_message(held) if held else "the resident already has an open case") from None
+
+
+def close_case(session: Session, resident_id: str, case_id: str) -> None:
+    held = session.get(OpenCase, resident_id)
+    if held is not None and held.case_id == case_id:
+        session.delete(held)
+
+
+def _held_message(held: OpenCase) -> str:
+    what = {"subsidy": "rent-subsidy case", "tenancy": "保租房 tenancy case"}.get(held.programme, held.programme)
+    return f"the resident already has an open {what} {held.case_id}"
