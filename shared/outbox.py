@@ -32,7 +32,6 @@ from shared.topology import event_exchange, publisher_declarations
 log = logging.getLogger(__name__)
 
 RELAY_BATCH = 200
-BULK_INSERT_ROWS = 500  # x 7 columns: well under SQLite's and PostgreSQL's bound-parameter limits
 
 
 class OutboxWriter:
@@ -78,8 +77,10 @@ class OutboxWriter:
             for position, envelope in enumerate(envelopes)
         ]
         self._session.flush()  # rows added before these stay ahead of them
-        for start in range(0, len(rows), BULK_INSERT_ROWS):
-            self._session.execute(insert(OutboxMessage.__table__).values(rows[start : start + BULK_INSERT_ROWS]))
+        if rows:
+            # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs on SQLite and pg8000
+            table = OutboxMessage.__table__
+            self._session.execute(insert(table).returning(table.c.event_id), rows)
         self._pending.extend(envelope["event_id"] for envelope in envelopes)
         return envelopes
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -45,6 +47,37 @@ def applicant_columns(pii: PiiTools, caller: Caller, data: dict) -> dict:
         "submitted_by": caller.subject,
         "owner_subject": caller.subject if is_resident_only(caller) else None,
     }
+
+
+def facts_from(facts_type, data: dict):
+    """Build a rules dataclass from loaded input; optional facts not given are None."""
+    return facts_type(**{field.name: data.get(field.name) for field in dataclasses.fields(facts_type)})
+
+
+def new_application(session: Session, model, pii: PiiTools, caller: Caller, data: dict, evaluation: dict, **extra):
+    """Store an application: eligible ones claim the resident's open-case slot, ineligible ones are kept closed.
+
+    `evaluation` holds programme, facts, reasons, policy_id and now.
+    """
+    reasons = evaluation["reasons"]
+    application_id = new_id()
+    columns = applicant_columns(pii, caller, data)
+    status = "ineligible" if reasons else "submitted"
+    if status == "submitted":
+        open_case(session, columns["resident_id"], evaluation["programme"], application_id)
+    facts = {key: value for key, value in dataclasses.asdict(evaluation["facts"]).items() if key != "id_number"}
+    application = model(
+        id=application_id,
+        **columns,
+        **facts,
+        **extra,
+        submitted_at=evaluation["now"],
+        status=status,
+        reasons=json.dumps(reasons),
+        eligibility_policy_id=evaluation["policy_id"],
+    )
+    session.add(application)
+    return application
 
 
 def is_resident_only(caller: Caller) -> bool:

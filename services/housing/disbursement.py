@@ -1,15 +1,15 @@
 """Monthly disbursement: pay every active subsidy once per household per period, streamed in batches.
 
 Each batch is one transaction: the payment rows and their `subsidy_disbursed` outbox rows commit
-together. The unique (resident_id, period) constraint is the guarantee; the NOT EXISTS filter makes a
-re-run (or a run resumed after a crash) skip the households already paid without touching them.
+together. The unique (resident_id, period) constraint is the guarantee; a look-up of the page's
+households already paid makes a re-run (or a run resumed after a crash) skip them without writing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,68 +42,79 @@ class DisbursementResult:
 def run(session: Session, outbox, period: str, batch_size: int = BATCH_SIZE) -> DisbursementResult:
     result = DisbursementResult(period)
     sub = SubsidyApplication
-    paid_already = exists().where(and_(Disbursement.resident_id == sub.resident_id, Disbursement.period == period))
     columns = (sub.id, sub.resident_id, sub.town, sub.category, sub.monthly_subsidy_fen, sub.policy_id)
     after, conflicts = "", 0
     while True:
-        rows = session.execute(
+        # keyset pagination over the active subsidies, then the households of this page already paid:
+        # two index look-ups per page, so the cost per page stays flat however many are paid
+        page = session.execute(
             select(*columns)
-            .where(
-                sub.status == APPROVED,
-                sub.start_period <= period,
-                sub.end_period >= period,
-                sub.id > after,
-                ~paid_already,
-            )
+            .where(sub.status == APPROVED, sub.start_period <= period, sub.end_period >= period, sub.id > after)
             .order_by(sub.id)
             .limit(batch_size)
         ).all()
-        session.rollback()  # end the read transaction: nothing is held while the batch is built
-        if not rows:
-            break
-        now = now_utc()
-        payments, events = [], []
-        for application_id, resident_id, town, category, amount, policy_id in rows:
-            disbursement_id = new_id()
-            payments.append(
-                {
-                    "id": disbursement_id,
-                    "application_id": application_id,
-                    "resident_id": resident_id,
-                    "period": period,
-                    "amount_fen": amount,
-                    "policy_id": policy_id,
-                    "disbursed_at": now,
-                }
-            )
-            events.append(
-                {
-                    "application_id": application_id,
-                    "resident_id": resident_id,
-                    "town": town,
-                    "category": category,
-                    "disbursement_id": disbursement_id,
-                    "period": period,
-                    "amount_fen": amount,
-                    "disbursed_at": now.isoformat(),
-                }
-            )
-        try:
-            session.execute(insert(Disbursement.__table__).values(payments))
-            outbox.add_many("subsidy_disbursed", events)
-            session.commit()
-        except IntegrityError:
-            # a concurrent run paid some of these households first: redo this batch without them
+        if not page:
             session.rollback()
-            conflicts += 1
+            break
+        paid = set(
+            session.scalars(
+                select(Disbursement.resident_id).where(
+                    Disbursement.period == period, Disbursement.resident_id.in_([row[1] for row in page])
+                )
+            )
+        )
+        session.rollback()  # end the read transaction: nothing is held while the batch is built
+        rows = [row for row in page if row[1] not in paid]
+        if rows and not _pay(session, outbox, period, rows, result):
+            conflicts += 1  # a concurrent run paid some of these households first: redo the page
             if conflicts > MAX_CONFLICT_RETRIES:
-                raise
+                raise RuntimeError(f"disbursement of {period} keeps colliding with a concurrent run")
             continue
-        after = rows[-1][0]
-        result.paid += len(rows)
-        result.total_fen += sum(payment["amount_fen"] for payment in payments)
-        result.batches += 1
+        after = page[-1][0]
     total_for_period = session.scalar(select(func.count()).where(Disbursement.period == period)) or 0
     session.rollback()
     result.already_paid = total_for_period - result.paid
     return result
+
+
+def _pay(session: Session, outbox, period: str, rows, result: DisbursementResult) -> bool:
+    """One transaction: the payments and their events. False if the unique constraint refused a payment."""
+    now = now_utc()
+    payments, events = [], []
+    for application_id, resident_id, town, category, amount, policy_id in rows:
+        disbursement_id = new_id()
+        payments.append(
+            {
+                "id": disbursement_id,
+                "application_id": application_id,
+                "resident_id": resident_id,
+                "period": period,
+                "amount_fen": amount,
+                "policy_id": policy_id,
+                "disbursed_at": now,
+            }
+        )
+        events.append(
+            {
+                "application_id": application_id,
+                "resident_id": resident_id,
+                "town": town,
+                "category": category,
+                "disbursement_id": disbursement_id,
+                "period": period,
+                "amount_fen": amount,
+                "disbursed_at": now.isoformat(),
+            }
+        )
+    try:
+        table = Disbursement.__table__
+        session.execute(insert(table).returning(table.c.id), payments)  # batched multi-row INSERTs
+        outbox.add_many("subsidy_disbursed", events)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    result.paid += len(payments)
+    result.total_fen += sum(payment["amount_fen"] for payment in payments)
+    result.batches += 1
+    return True

@@ -37,3 +37,11 @@ class RentCapExceeded(Conflict):
 
 class PolicyMissing(DomainError):
     """No policy row is in force for the programme on that date (the seed migration was not applied?)."""
+
+
+class AssessmentExists(Conflict):
+    """The project already has an operator-subsidy assessment for that year."""
+
+
+class AssessmentNotFound(NotFound):
+    """No such operator-subsidy assessment."""

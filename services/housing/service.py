@@ -5,10 +5,18 @@ from __future__ import annotations
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.housing import disbursement, rules, subsidy
+from services.housing import disbursement, operator_subsidy, rules, subsidy, tenancy
 from services.housing.cases import PHONE_INDEX, today_local
 from services.housing.policy import list_policies
-from services.housing.schemas import PeriodSchema, RecertificationSchema, SubsidyApplicationSchema, load
+from services.housing.schemas import (
+    PeriodSchema,
+    ProjectSchema,
+    RecertificationSchema,
+    SubsidyApplicationSchema,
+    TenancyApplicationSchema,
+    UnitSchema,
+    load,
+)
 from shared.auth import requires
 from shared.db import Database
 from shared.errors import ValidationError
@@ -99,6 +107,68 @@ class HousingService(PlatformService):
             }
             for policy in list_policies(self.db, programme)
         ]
+
+    # --- B. 保障性租赁住房 ------------------------------------------------------------------------------
+
+    @rpc
+    @requires("caseworker")
+    def create_project(self, project) -> dict:
+        return tenancy.create_project(self.db, load(ProjectSchema(), project, field="project"))
+
+    @rpc
+    def list_projects(self) -> list[dict]:
+        return [tenancy.project_dict(project) for project in tenancy.list_projects(self.db)]
+
+    @rpc
+    @requires("caseworker")
+    def list_unit(self, project_id, unit) -> dict:
+        """List a unit for letting; refused with RentCapExceeded above the cap relative to market rent."""
+        return tenancy.list_unit(self.db, project_id, load(UnitSchema(), unit, field="unit"))
+
+    @rpc
+    def list_units(self, project_id, status=None) -> list[dict]:
+        return [tenancy.unit_dict(unit) for unit in tenancy.list_units(self.db, project_id, status)]
+
+    @rpc
+    def unit_counts_by_year(self) -> list[dict]:
+        return tenancy.unit_counts_by_year(self.db)
+
+    @rpc
+    @requires("caseworker", "resident")
+    def submit_tenancy_application(self, application) -> dict:
+        data = load(TenancyApplicationSchema(), application)
+        return tenancy.submit_application(self.db, self.outbox, self.pii, self.auth.caller, data)
+
+    @rpc
+    @requires("caseworker", "reviewer", "resident")
+    def get_tenancy_application(self, application_id) -> dict:
+        return tenancy.get_application(self.db, self.auth.caller, application_id)
+
+    @rpc
+    @requires("reviewer")
+    def allocate_unit(self, application_id, project_id, unit_id=None, start_date=None) -> dict:
+        return tenancy.allocate(self.db, self.outbox, self.auth.caller, application_id, project_id, unit_id, start_date)
+
+    @rpc
+    @requires("caseworker")
+    def end_tenancy(self, tenancy_id, reason) -> dict:
+        return tenancy.end_tenancy(self.db, self.outbox, tenancy_id, reason)
+
+    # --- C. 运营奖补 ---------------------------------------------------------------------------------
+
+    @rpc
+    @requires("caseworker")
+    def assess_operator_subsidy(self, project_id, year) -> dict:
+        return operator_subsidy.assess(self.db, self.auth.caller, project_id, year)
+
+    @rpc
+    @requires("reviewer")
+    def review_operator_subsidy(self, assessment_id, decision, note=None) -> dict:
+        return operator_subsidy.review(self.db, self.outbox, self.auth.caller, assessment_id, decision, note)
+
+    @rpc
+    def operator_subsidy_summary(self, year) -> dict:
+        return operator_subsidy.summary(self.db, year)
 
     def _lookup_index(self, id_number, phone) -> dict:
         if (id_number is None) == (phone is None):

@@ -7,7 +7,6 @@ approved → ended. Only `submitted` and `approved` hold the resident's open-cas
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,12 +14,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services.housing import rules
 from services.housing.cases import (
-    applicant_columns,
     close_case,
+    facts_from,
     is_resident_only,
-    new_id,
+    new_application,
     now_utc,
-    open_case,
     require_visible,
     today_local,
 )
@@ -81,32 +79,10 @@ def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict) 
     """Store a well-formed application, evaluate it, and hand the contact to notify in the same transaction."""
     now = now_utc()
     policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
-    facts = rules.SubsidyFacts(
-        id_number=data["id_number"],
-        category=data["category"],
-        household_size=data["household_size"],
-        monthly_rent_fen=data["monthly_rent_fen"],
-        has_residence_permit=data["has_residence_permit"],
-        owns_home_in_cixi=data["owns_home_in_cixi"],
-        employed_in_cixi=data.get("employed_in_cixi"),
-    )
+    facts = facts_from(rules.SubsidyFacts, data)
     reasons = rules.subsidy_eligibility(facts, policy.rules, today_local(now))
-    status = INELIGIBLE if reasons else SUBMITTED
-    application_id = new_id()
-    columns = applicant_columns(pii, caller, data)
-    if status == SUBMITTED:
-        open_case(session, columns["resident_id"], "subsidy", application_id)
-    fields = {key: value for key, value in asdict(facts).items() if key != "id_number"}
-    application = SubsidyApplication(
-        id=application_id,
-        **columns,
-        **fields,
-        submitted_at=now,
-        status=status,
-        reasons=json.dumps(reasons),
-        eligibility_policy_id=policy.id,
-    )
-    session.add(application)
+    evaluation = {"programme": "subsidy", "facts": facts, "reasons": reasons, "policy_id": policy.id, "now": now}
+    application = new_application(session, SubsidyApplication, pii, caller, data, evaluation)
     outbox.add(
         "contact_provided",
         {
@@ -121,13 +97,13 @@ def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict) 
         {
             **case_data(application),
             "household_size": application.household_size,
-            "status": status,
+            "status": application.status,
             "reasons": reasons,
             "submitted_at": now.isoformat(),
         },
     )
     session.commit()
-    return {"application_id": application_id, "status": status, "reasons": reasons}
+    return {"application_id": application.id, "status": application.status, "reasons": reasons}
 
 
 def load_application(session: Session, caller: Caller, application_id, *, for_update: bool = False):

@@ -99,3 +99,35 @@ def events(housing):
     capture = EventCapture(housing["AMQP_URI"])
     yield capture
     capture.close()
+
+
+def tenancy_application(**overrides) -> dict:
+    application = {
+        "id_number": make_id_number("19970315"),
+        "name": "李四",
+        "phone": "13900001234",
+        "town": "宗汉街道",
+        "household_size": 2,
+        "is_local_hukou": False,
+        "has_residence_permit": True,
+        "owns_home_in_cixi": False,
+        "employed_in_cixi": True,
+    }
+    application.update(overrides)
+    return application
+
+
+def project(**overrides) -> dict:
+    values = {
+        "name": "宗汉人才公寓",
+        "operator": "慈溪安居运营有限公司",
+        "town": "宗汉",
+        "kind": "new_build",
+        "year_raised": 2024,
+    }
+    values.update(overrides)
+    return values
+
+
+def unit(unit_no: str = "101", rent_yuan: int = 1200, market_yuan: int = 1500, area: str = "45.50") -> dict:
+    return {"unit_no": unit_no, "area_m2": area, "monthly_rent_yuan": rent_yuan, "market_rent_yuan": market_yuan}
