@@ -20,11 +20,11 @@ from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shared.contracts import build_envelope, load_all
-from shared.db import Database
+from shared.db import Database, bulk_insert
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.models import OutboxMessage, utcnow
 from shared.topology import event_exchange, publisher_declarations
@@ -77,10 +77,7 @@ class OutboxWriter:
             for position, envelope in enumerate(envelopes)
         ]
         self._session.flush()  # rows added before these stay ahead of them
-        if rows:
-            # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs on SQLite and pg8000
-            table = OutboxMessage.__table__
-            self._session.execute(insert(table).returning(table.c.event_id), rows)
+        bulk_insert(self._session, OutboxMessage.__table__, rows)
         self._pending.extend(envelope["event_id"] for envelope in envelopes)
         return envelopes
 
