@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.housing.cases import new_id, now_utc
 from services.housing.models import Disbursement, SubsidyApplication
 from services.housing.subsidy import APPROVED
+from shared.db import bulk_insert
 
 BATCH_SIZE = 1000
 MAX_CONFLICT_RETRIES = 5
@@ -107,8 +108,7 @@ def _pay(session: Session, outbox, period: str, rows, result: DisbursementResult
             }
         )
     try:
-        table = Disbursement.__table__
-        session.execute(insert(table).returning(table.c.id), payments)  # batched multi-row INSERTs
+        bulk_insert(session, Disbursement.__table__, payments)
         outbox.add_many("subsidy_disbursed", events)
         session.commit()
     except IntegrityError:
