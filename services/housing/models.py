@@ -114,10 +114,7 @@ class Disbursement(Base):
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policy_versions.id"), nullable=True)
     disbursed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    __table_args__ = (
-        UniqueConstraint("resident_id", "period", name="uq_disbursement_household_period"),
-        Index("ix_disbursement_period", "period"),
-    )
+    __table_args__ = (UniqueConstraint("period", "resident_id", name="uq_disbursement_period_household"),)
 
 
 # --- 保障性租赁住房 (affordable rental housing) --------------------------------------------------------

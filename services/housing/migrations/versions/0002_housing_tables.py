@@ -173,9 +173,8 @@ def upgrade():
         sa.Column("amount_fen", sa.Integer, nullable=False),
         sa.Column("policy_id", sa.Integer, sa.ForeignKey("policy_versions.id"), nullable=True),
         sa.Column("disbursed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("resident_id", "period", name="uq_disbursement_household_period"),
+        sa.UniqueConstraint("period", "resident_id", name="uq_disbursement_period_household"),
     )
-    op.create_index("ix_disbursement_period", "disbursements", ["period"])
     op.create_table(
         "projects",
         sa.Column("id", sa.String(36), primary_key=True),
