@@ -144,6 +144,7 @@ class ProjectSchema(Schema):
         required=True, validate=validate.OneOf(("new_build", "conversion", "enterprise_dormitory", "acquired"))
     )
     year_raised = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    planned_units = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=100000))
 
 
 class UnitSchema(Schema):

@@ -49,6 +49,7 @@ def project_dict(project: Project) -> dict:
         "town": project.town,
         "kind": project.kind,
         "year_raised": project.year_raised,
+        "planned_units": project.planned_units,
     }
 
 
@@ -271,15 +272,30 @@ def end_tenancy(session: Session, outbox, tenancy_id, reason) -> dict:
 
 
 def unit_counts_by_year(session: Session) -> list[dict]:
-    """Units raised per year (by the project's year), with how many are let now."""
-    rows = session.execute(
-        select(
-            Project.year_raised,
-            func.count(Unit.id),
-            func.coalesce(func.sum(case((Unit.status == LET, 1), else_=0)), 0),
+    """Per year a project was raised: units listed, units let now, and units planned but not yet listed."""
+    listed = {
+        year: (units, int(let))
+        for year, units, let in session.execute(
+            select(
+                Project.year_raised,
+                func.count(Unit.id),
+                func.coalesce(func.sum(case((Unit.status == LET, 1), else_=0)), 0),
+            )
+            .join(Unit, Unit.project_id == Project.id)
+            .group_by(Project.year_raised)
         )
-        .join(Unit, Unit.project_id == Project.id)
-        .group_by(Project.year_raised)
-        .order_by(Project.year_raised)
-    ).all()
-    return [{"year": year, "units": units, "let": int(let)} for year, units, let in rows]
+    }
+    planned = dict(
+        session.execute(
+            select(Project.year_raised, func.sum(Project.planned_units)).group_by(Project.year_raised)
+        ).all()
+    )
+    return [
+        {
+            "year": year,
+            "units": listed.get(year, (0, 0))[0],
+            "let": listed.get(year, (0, 0))[1],
+            "planned": int(planned.get(year) or 0),
+        }
+        for year in sorted(set(listed) | set(planned))
+    ]

@@ -50,7 +50,11 @@ def test_allocation_lease_and_exit(call, events):
     for event_type in ("tenancy_started", "tenancy_ended"):
         [envelope] = events.of_type(event_type)
         validate_envelope(envelope)
-    assert caseworker.unit_counts_by_year() == [{"year": 2024, "units": 1, "let": 0}]
+    caseworker.create_project(project(name="2025 计划项目", year_raised=2025, planned_units=3800))
+    assert caseworker.unit_counts_by_year() == [
+        {"year": 2024, "units": 1, "let": 0, "planned": 0},
+        {"year": 2025, "units": 0, "let": 0, "planned": 3800},
+    ]
 
 
 def test_subsidy_holder_cannot_apply_for_a_unit(call):

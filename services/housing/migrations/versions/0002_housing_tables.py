@@ -183,6 +183,7 @@ def upgrade():
         sa.Column("town", sa.String(20), nullable=False),
         sa.Column("kind", sa.String(30), nullable=False),
         sa.Column("year_raised", sa.Integer, nullable=False),
+        sa.Column("planned_units", sa.Integer, nullable=False, server_default="0"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
