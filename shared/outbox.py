@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
 import eventlet
@@ -42,6 +42,15 @@ class OutboxWriter:
         self._source = source
         self._correlation_id = correlation_id
         self._pending = pending
+        self._last_created = None
+
+    def _next_created(self, count: int = 1) -> datetime:
+        """Strictly increasing `created_at` per writer, so the relay and the sweep keep the order added."""
+        created = utcnow()
+        if self._last_created is not None and created <= self._last_created:
+            created = self._last_created + timedelta(microseconds=1)
+        self._last_created = created + timedelta(microseconds=count - 1)
+        return created
 
     def add(self, event_type: str, data: dict, version: int | None = None) -> dict:
         envelope = build_envelope(self._source, event_type, data, version=version, correlation_id=self._correlation_id)
@@ -51,7 +60,7 @@ class OutboxWriter:
                 exchange=f"{self._source}.events",
                 routing_key=event_type,
                 body=json.dumps(envelope, ensure_ascii=False),
-                created_at=utcnow(),
+                created_at=self._next_created(),
                 attempts=0,
             )
         )
@@ -63,14 +72,13 @@ class OutboxWriter:
         envelopes = [
             build_envelope(self._source, event_type, data, correlation_id=self._correlation_id) for data in items
         ]
-        created = utcnow()
+        created = self._next_created(len(envelopes))
         rows = [
             {
                 "event_id": envelope["event_id"],
                 "exchange": f"{self._source}.events",
                 "routing_key": event_type,
                 "body": json.dumps(envelope, ensure_ascii=False),
-                # distinct, increasing timestamps keep the relay's and the sweep's order the order added
                 "created_at": created + timedelta(microseconds=position),
                 "attempts": 0,
             }

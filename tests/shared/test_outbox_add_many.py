@@ -43,11 +43,13 @@ def test_add_many_writes_every_row_in_order(session):
     writer = OutboxWriter(session, "housing", "corr-1", pending)
     first = writer.add("subsidy_disbursed", disbursed(0))
     envelopes = writer.add_many("subsidy_disbursed", [disbursed(n) for n in range(1, 1201)])
+    last = writer.add("subsidy_disbursed", disbursed(1201))  # within the same microseconds as the page
     session.commit()
     rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)).all()
-    assert [row.event_id for row in rows] == [first["event_id"]] + [e["event_id"] for e in envelopes]
+    expected = [first["event_id"]] + [e["event_id"] for e in envelopes] + [last["event_id"]]
+    assert [row.event_id for row in rows] == expected
     assert pending == [row.event_id for row in rows]
-    body = json.loads(rows[-1].body)
+    body = json.loads(rows[-2].body)
     envelope, data = validate_envelope(body)
     assert data["application_id"] == "app-01200" and envelope["correlation_id"] == "corr-1"
 
