@@ -122,3 +122,20 @@ def close_case(session: Session, resident_id: str, case_id: str) -> None:
 def _held_message(held: OpenCase) -> str:
     what = {"subsidy": "rent-subsidy case", "tenancy": "保租房 tenancy case"}.get(held.programme, held.programme)
     return f"the resident already has an open {what} {held.case_id}"
+
+
+def end_in_pages(session: Session, query, end_one, page: int = 500) -> int:
+    """End every case `query` selects, a page per transaction; `end_one(case, now)` moves one case on.
+
+    Each ended case leaves the query's result, so the next page starts from the top again.
+    """
+    ended = 0
+    while True:
+        cases = session.scalars(query.limit(page)).all()
+        if not cases:
+            return ended
+        now = now_utc()
+        for case in cases:
+            end_one(case, now)
+        session.commit()
+        ended += len(cases)

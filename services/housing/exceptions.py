@@ -45,3 +45,7 @@ class AssessmentExists(Conflict):
 
 class AssessmentNotFound(NotFound):
     """No such operator-subsidy assessment."""
+
+
+class TenancyNotFound(NotFound):
+    """No such tenancy."""

@@ -133,6 +133,18 @@ class RecertificationSchema(Schema):
     employed_in_cixi = StrictBoolean()
 
 
+class TenancyRenewalSchema(Schema):
+    """Facts that may have changed since admission; what is left out keeps its recorded value."""
+
+    class Meta:
+        unknown = RAISE
+
+    is_local_hukou = StrictBoolean()
+    has_residence_permit = StrictBoolean()
+    owns_home_in_cixi = StrictBoolean()
+    employed_in_cixi = StrictBoolean()
+
+
 class ProjectSchema(Schema):
     class Meta:
         unknown = RAISE

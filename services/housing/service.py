@@ -14,6 +14,7 @@ from services.housing.schemas import (
     RecertificationSchema,
     SubsidyApplicationSchema,
     TenancyApplicationSchema,
+    TenancyRenewalSchema,
     UnitSchema,
     load,
 )
@@ -85,8 +86,11 @@ class HousingService(PlatformService):
         return {"as_of_period": period, "ended": subsidy.end_expired(self.db, self.outbox, period)}
 
     @timer(interval=EXPIRY_SWEEP_SECONDS)
-    def expire_subsidies(self) -> None:
-        subsidy.end_expired(self.db, self.outbox, rules.period_of(today_local()))
+    def expire_terms(self) -> None:
+        """Subsidies not re-certified and leases not renewed end when their term is over."""
+        today = today_local()
+        subsidy.end_expired(self.db, self.outbox, rules.period_of(today))
+        tenancy.end_expired_tenancies(self.db, self.outbox, today)
 
     @rpc
     @requires("admin")
@@ -153,6 +157,18 @@ class HousingService(PlatformService):
     @requires("caseworker")
     def end_tenancy(self, tenancy_id, reason) -> dict:
         return tenancy.end_tenancy(self.db, self.outbox, tenancy_id, reason)
+
+    @rpc
+    @requires("caseworker")
+    def renew_tenancy(self, tenancy_id, changes=None) -> dict:
+        data = load(TenancyRenewalSchema(), changes or {}, field="changes")
+        return tenancy.renew_tenancy(self.db, self.outbox, self.pii, tenancy_id, data)
+
+    @rpc
+    @requires("admin")
+    def end_expired_tenancies(self, as_of=None) -> dict:
+        today = tenancy.parse_date(as_of, "as_of") if as_of else today_local()
+        return {"as_of": today.isoformat(), "ended": tenancy.end_expired_tenancies(self.db, self.outbox, today)}
 
     # --- C. 运营奖补 ---------------------------------------------------------------------------------
 

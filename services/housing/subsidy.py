@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from services.housing import rules
 from services.housing.cases import (
     close_case,
+    end_in_pages,
     facts_from,
     is_resident_only,
     new_application,
@@ -261,20 +262,11 @@ def recertify(session: Session, outbox, pii: PiiTools, caller: Caller, applicati
     return to_dict(application)
 
 
-def end_expired(session: Session, outbox, as_of_period: str, batch: int = 500) -> int:
+def end_expired(session: Session, outbox, as_of_period: str) -> int:
     """End every approved subsidy whose term finished before `as_of_period` (not re-certified in time)."""
-    ended = 0
-    while True:
-        rows = session.scalars(
-            select(SubsidyApplication)
-            .where(SubsidyApplication.status == APPROVED, SubsidyApplication.end_period < as_of_period)
-            .order_by(SubsidyApplication.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return ended
-        now = now_utc()
-        for application in rows:
-            end(session, outbox, application, "term_expired", now)
-        session.commit()
-        ended += len(rows)
+    query = (
+        select(SubsidyApplication)
+        .where(SubsidyApplication.status == APPROVED, SubsidyApplication.end_period < as_of_period)
+        .order_by(SubsidyApplication.id)
+    )
+    return end_in_pages(session, query, lambda application, now: end(session, outbox, application, "term_expired", now))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from services.housing import rules
 from services.housing.cases import (
     close_case,
+    end_in_pages,
     facts_from,
     new_application,
     new_id,
@@ -28,6 +29,7 @@ from services.housing.exceptions import (
     NoVacantUnit,
     ProjectNotFound,
     RentCapExceeded,
+    TenancyNotFound,
     UnitNotFound,
 )
 from services.housing.models import Project, Tenancy, TenancyApplication, Unit
@@ -167,7 +169,7 @@ def allocate(
     session: Session, outbox, caller: Caller, application_id, project_id, unit_id=None, start_date=None
 ) -> dict:
     """Let a vacant unit of the project (or the named unit) to a submitted, eligible application."""
-    start = _parse_start(start_date)
+    start = today_local() if start_date is None else parse_date(start_date, "start_date")
     application = session.get(TenancyApplication, application_id) if isinstance(application_id, str) else None
     require_visible(caller, application, "tenancy application", application_id)
     if application.status != SUBMITTED:
@@ -210,13 +212,11 @@ def allocate(
     return tenancy_dict(tenancy)
 
 
-def _parse_start(start_date) -> date:
-    if start_date is None:
-        return today_local()
+def parse_date(value, field: str) -> date:
     try:
-        return date.fromisoformat(start_date)
+        return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValidationError({"start_date": ["Must be a date as YYYY-MM-DD."]}) from None
+        raise ValidationError({field: ["Must be a date as YYYY-MM-DD."]}) from None
 
 
 def _claim_unit(session: Session, project: Project, unit_id) -> Unit:
@@ -245,16 +245,27 @@ def _claim_unit(session: Session, project: Project, unit_id) -> Unit:
     raise NoVacantUnit(which)
 
 
+def load_tenancy(session: Session, tenancy_id) -> Tenancy:
+    tenancy = session.get(Tenancy, tenancy_id) if isinstance(tenancy_id, str) else None
+    if tenancy is None:
+        raise TenancyNotFound(f"no tenancy {tenancy_id}")
+    return tenancy
+
+
 def end_tenancy(session: Session, outbox, tenancy_id, reason) -> dict:
     if reason not in EXIT_REASONS:
         raise ValidationError({"reason": [f"Must be one of {', '.join(EXIT_REASONS)}."]})
-    tenancy = session.get(Tenancy, tenancy_id) if isinstance(tenancy_id, str) else None
-    if tenancy is None:
-        raise ValidationError({"tenancy_id": ["No such tenancy."]})
+    tenancy = load_tenancy(session, tenancy_id)
+    _end(session, outbox, tenancy, reason)
+    session.commit()
+    return tenancy_dict(tenancy)
+
+
+def _end(session: Session, outbox, tenancy: Tenancy, reason: str, now=None) -> None:
     if tenancy.status != "active":
         raise InvalidTransition(f"tenancy {tenancy.id} is {tenancy.status}")
-    now = now_utc()
-    tenancy.status, tenancy.ended_at, tenancy.end_reason = "ended", now, reason
+    now = now or now_utc()
+    tenancy.status, tenancy.ended_at, tenancy.end_reason = "ended", now, reason[:200]
     session.execute(update(Unit).where(Unit.id == tenancy.unit_id).values(status=VACANT))
     close_case(session, tenancy.resident_id, tenancy.application_id)
     outbox.add(
@@ -263,12 +274,43 @@ def end_tenancy(session: Session, outbox, tenancy_id, reason) -> dict:
             "tenancy_id": tenancy.id,
             "resident_id": tenancy.resident_id,
             "town": tenancy.town,
-            "reason": reason,
+            "reason": tenancy.end_reason,
             "ended_at": now.isoformat(),
         },
     )
+
+
+def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: dict) -> dict:
+    """Renewal after eligibility is checked again: a further lease term, or exit with the reasons."""
+    tenancy = load_tenancy(session, tenancy_id)
+    if tenancy.status != "active":
+        raise InvalidTransition(f"tenancy {tenancy.id} is {tenancy.status}")
+    application = session.get(TenancyApplication, tenancy.application_id)
+    for key, value in changes.items():
+        setattr(application, key, value)
+    today = today_local()
+    policy = policy_in_force(session, TENANCY, today)
+    facts = rules.TenancyFacts(
+        id_number=pii.decrypt(application.id_number_enc),
+        is_local_hukou=application.is_local_hukou,
+        has_residence_permit=application.has_residence_permit,
+        owns_home_in_cixi=application.owns_home_in_cixi,
+        employed_in_cixi=application.employed_in_cixi,
+    )
+    reasons = rules.tenancy_eligibility(facts, policy.rules, today)
+    if reasons:
+        _end(session, outbox, tenancy, "no_longer_eligible: " + ",".join(reasons))
+    else:
+        next_start = tenancy.end_date + timedelta(days=1)
+        tenancy.end_date = rules.add_months(next_start, int(policy["lease_months"])) - timedelta(days=1)
     session.commit()
     return tenancy_dict(tenancy)
+
+
+def end_expired_tenancies(session: Session, outbox, today: date) -> int:
+    """End active tenancies whose lease ended before `today` without renewal; their units become vacant."""
+    query = select(Tenancy).where(Tenancy.status == "active", Tenancy.end_date < today).order_by(Tenancy.id)
+    return end_in_pages(session, query, lambda tenancy, now: _end(session, outbox, tenancy, "lease_expired", now))
 
 
 def unit_counts_by_year(session: Session) -> list[dict]:

@@ -142,3 +142,29 @@ def test_operator_subsidy_withheld_below_occupancy(call):
     with pytest.raises(RemoteError) as raised:
         call("rv-1", "reviewer").review_operator_subsidy(assessment["assessment_id"], "approve")
     assert raised.value.exc_type == "InvalidTransition"
+
+
+def test_renewal_and_lease_expiry(call):
+    caseworker, reviewer, admin = call("cw-1", "caseworker"), call("rv-1", "reviewer"), call("ops", "admin")
+    project_id = caseworker.create_project(project())["project_id"]
+    for number in range(3):
+        caseworker.list_unit(project_id, unit(f"10{number}"))
+    leases = []
+    for _ in range(3):
+        application_id = caseworker.submit_tenancy_application(tenancy_application())["application_id"]
+        leases.append(reviewer.allocate_unit(application_id, project_id, start_date="2022-01-01"))
+    renewed = caseworker.renew_tenancy(leases[0]["tenancy_id"])
+    assert (renewed["status"], renewed["end_date"]) == ("active", "2027-12-31")
+    ended = caseworker.renew_tenancy(leases[1]["tenancy_id"], {"owns_home_in_cixi": True})
+    assert (ended["status"], ended["end_reason"]) == ("ended", "no_longer_eligible: owns_home_in_cixi")
+    with pytest.raises(ValidationError):
+        caseworker.renew_tenancy(leases[0]["tenancy_id"], {"owns_home_in_cixi": "no"})
+    assert admin.end_expired_tenancies("2025-01-01") == {"as_of": "2025-01-01", "ended": 1}  # the third lease
+    assert admin.end_expired_tenancies("2025-01-01")["ended"] == 0
+    assert len(caseworker.list_units(project_id, "vacant")) == 2
+    with pytest.raises(RemoteError) as raised:
+        caseworker.end_tenancy(leases[2]["tenancy_id"], "moved_out")
+    assert raised.value.exc_type == "InvalidTransition"
+    with pytest.raises(RemoteError) as raised:
+        caseworker.end_tenancy("no-such-tenancy", "moved_out")
+    assert raised.value.exc_type == "TenancyNotFound"
