@@ -65,6 +65,8 @@ def new_application(session: Session, model, pii: PiiTools, caller: Caller, data
     status = "ineligible" if reasons else "submitted"
     if status == "submitted":
         open_case(session, columns["resident_id"], evaluation["programme"], application_id)
+    else:
+        refuse_if_open(session, columns["resident_id"])  # kept closed, but still not beside an open case
     facts = {key: value for key, value in dataclasses.asdict(evaluation["facts"]).items() if key != "id_number"}
     application = model(
         id=application_id,
@@ -95,15 +97,19 @@ def require_visible(caller: Caller, case, kind: str, case_id: str):
     return case
 
 
+def refuse_if_open(session: Session, resident_id: str) -> None:
+    held = session.get(OpenCase, resident_id)
+    if held is not None:
+        raise DuplicateApplication(_held_message(held))
+
+
 def open_case(session: Session, resident_id: str, programme: str, case_id: str) -> None:
     """Claim the resident's single open-case slot; a held slot raises DuplicateApplication naming the holder.
 
     The slot is a primary-key row, so two concurrent submissions for one resident cannot both succeed:
     the loser's flush fails and is reported the same way.
     """
-    held = session.get(OpenCase, resident_id)
-    if held is not None:
-        raise DuplicateApplication(_held_message(held))
+    refuse_if_open(session, resident_id)
     session.add(OpenCase(resident_id=resident_id, programme=programme, case_id=case_id, opened_at=now_utc()))
     try:
         session.flush()

@@ -49,3 +49,7 @@ class AssessmentNotFound(NotFound):
 
 class TenancyNotFound(NotFound):
     """No such tenancy."""
+
+
+class NoAmountRule(Conflict):
+    """The policy row in force has no amount for the case (e.g. an appeal granted outside the covered groups)."""

@@ -84,6 +84,8 @@ class SubsidyApplication(_Applicant, Base):
     employed_in_cixi: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     eligibility_policy_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
+    appealed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    appeal_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     reviewed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -206,6 +206,8 @@ class SubsidyApplicationOut(Schema):
     reasons = fields.Method("_reasons")
     submitted_by = fields.String()
     submitted_at = fields.DateTime()
+    appealed_by = fields.String(allow_none=True)
+    appeal_note = fields.String(allow_none=True)
     reviewed_by = fields.String(allow_none=True)
     reviewed_at = fields.DateTime(allow_none=True)
     review_note = fields.String(allow_none=True)

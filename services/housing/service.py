@@ -50,6 +50,12 @@ class HousingService(PlatformService):
         return subsidy.review(self.db, self.outbox, self.auth.caller, application_id, decision, note)
 
     @rpc
+    @requires("caseworker", "resident")
+    def appeal_subsidy_application(self, application_id, note) -> dict:
+        """An ineligible application goes back for review (status `appealed`) with the grounds in `note`."""
+        return subsidy.appeal(self.db, self.auth.caller, application_id, note)
+
+    @rpc
     @requires("caseworker", "reviewer", "resident")
     def get_subsidy_application(self, application_id) -> dict:
         return subsidy.get(self.db, self.auth.caller, application_id)

@@ -20,10 +20,11 @@ from services.housing.cases import (
     is_resident_only,
     new_application,
     now_utc,
+    open_case,
     require_visible,
     today_local,
 )
-from services.housing.exceptions import InvalidTransition, MakerCheckerViolation
+from services.housing.exceptions import InvalidTransition, MakerCheckerViolation, NoAmountRule
 from services.housing.models import SubsidyApplication
 from services.housing.policy import RENT_SUBSIDY, policy_in_force
 from services.housing.schemas import SubsidyApplicationOut
@@ -33,11 +34,13 @@ from shared.privacy import PiiTools
 from shared.towns import resolve_town
 
 SUBMITTED, INELIGIBLE, APPROVED, REJECTED, ENDED = "submitted", "ineligible", "approved", "rejected", "ended"
-OPEN_STATUSES = (SUBMITTED, APPROVED)
+APPEALED = "appealed"
+AWAITING_REVIEW = (SUBMITTED, APPEALED)
 TRANSITIONS = {
     SUBMITTED: {APPROVED, REJECTED},
+    APPEALED: {APPROVED, REJECTED},
     APPROVED: {ENDED},
-    INELIGIBLE: set(),
+    INELIGIBLE: {APPEALED},
     REJECTED: set(),
     ENDED: set(),
 }
@@ -117,20 +120,38 @@ def load_application(session: Session, caller: Caller, application_id, *, for_up
     return require_visible(caller, application, "subsidy application", application_id)
 
 
+def _check_note(note, required: bool, why: str) -> dict:
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        return {"note": [f"Must be text of at most {MAX_NOTE} characters."]}
+    if required and not (note or "").strip():
+        return {"note": [why]}
+    return {}
+
+
+def appeal(session: Session, caller: Caller, application_id, note) -> dict:
+    """An ineligible application goes back for review with the resident's grounds; it claims the open-case slot."""
+    errors = _check_note(note, True, "An appeal needs a note giving its grounds.")
+    if errors:
+        raise ValidationError(errors)
+    application = load_application(session, caller, application_id, for_update=True)
+    transition(application, APPEALED)
+    open_case(session, application.resident_id, "subsidy", application.id)
+    application.appeal_note, application.appealed_by = note, caller.subject
+    session.commit()
+    return to_dict(application)
+
+
 def review(session: Session, outbox, caller: Caller, application_id, decision, note=None) -> dict:
     errors = {}
     if decision not in ("approve", "reject"):
         errors["decision"] = ['Must be "approve" or "reject".']
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
-        errors["note"] = [f"Must be text of at most {MAX_NOTE} characters."]
-    elif decision == "reject" and not (note or "").strip():
-        errors["note"] = ["A rejection needs a note giving the reason."]
+    errors.update(_check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
     if errors:
         raise ValidationError(errors)
     application = load_application(session, caller, application_id, for_update=True)
-    if application.status != SUBMITTED:
+    if application.status not in AWAITING_REVIEW:
         raise InvalidTransition(f"application {application.id} is {application.status}, not awaiting review")
-    if caller.subject in (application.submitted_by, application.owner_subject):
+    if caller.subject in (application.submitted_by, application.owner_subject, application.appealed_by):
         raise MakerCheckerViolation(f"{caller.subject} submitted application {application.id} and may not review it")
     now = now_utc()
     application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
@@ -153,10 +174,18 @@ def review(session: Session, outbox, caller: Caller, application_id, decision, n
 
 def _approve(session: Session, outbox, application: SubsidyApplication, now) -> None:
     policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
+    try:
+        amount = rules.monthly_subsidy_fen(
+            application.category, application.household_size, application.monthly_rent_fen, policy.rules
+        )
+    except KeyError:  # an appeal granted for a category or household size the policy row has no amount for
+        session.rollback()
+        raise NoAmountRule(
+            f"{policy.trace} has no amount for category {application.category},"
+            f" household size {application.household_size}"
+        ) from None
     transition(application, APPROVED)
-    application.monthly_subsidy_fen = rules.monthly_subsidy_fen(
-        application.category, application.household_size, application.monthly_rent_fen, policy.rules
-    )
+    application.monthly_subsidy_fen = amount
     application.policy_id, application.policy_ref = policy.id, policy.trace[:200]
     application.start_period = rules.period_of(today_local(now))
     application.end_period = rules.shift_period(application.start_period, int(policy["term_months"]) - 1)

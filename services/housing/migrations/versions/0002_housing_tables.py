@@ -148,6 +148,8 @@ def upgrade():
         sa.Column("employed_in_cixi", sa.Boolean, nullable=True),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("eligibility_policy_id", sa.Integer, sa.ForeignKey("policy_versions.id"), nullable=False),
+        sa.Column("appealed_by", sa.String(100), nullable=True),
+        sa.Column("appeal_note", sa.Text, nullable=True),
         sa.Column("reviewed_by", sa.String(100), nullable=True),
         sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("review_note", sa.Text, nullable=True),
