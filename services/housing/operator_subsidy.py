@@ -53,9 +53,13 @@ def project_year(session: Session, project_id: str, rent_rules: dict) -> rules.P
     )
 
 
-def assess(session: Session, caller: Caller, project_id, year) -> dict:
+def check_year(year) -> None:
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise ValidationError({"year": ["Must be a year between 2000 and 2100."]})
+
+
+def assess(session: Session, caller: Caller, project_id, year) -> dict:
+    check_year(year)
     project = get_project(session, project_id)
     year_end = date(year, 12, 31)
     policy = policy_in_force(session, OPERATOR_SUBSIDY, year_end)
@@ -121,6 +125,7 @@ def review(session: Session, outbox, caller: Caller, assessment_id, decision, no
 
 def summary(session: Session, year) -> dict:
     """Approved operator subsidies of a year: the figures the Center reports (projects, units, yuan)."""
+    check_year(year)
     projects, units, total = session.execute(
         select(
             func.count(OperatorAssessment.id),

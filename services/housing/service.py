@@ -6,7 +6,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.housing import disbursement, operator_subsidy, rules, subsidy, tenancy
-from services.housing.cases import PHONE_INDEX, today_local
+from services.housing.cases import today_local
 from services.housing.policy import list_policies
 from services.housing.schemas import (
     PeriodSchema,
@@ -20,9 +20,7 @@ from services.housing.schemas import (
 )
 from shared.auth import requires
 from shared.db import Database
-from shared.errors import ValidationError
 from shared.outbox import Outbox
-from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.privacy import Pii
 from shared.service import PlatformService
 
@@ -70,7 +68,11 @@ class HousingService(PlatformService):
     def find_subsidy_applications(self, id_number=None, phone=None, page=1, page_size=50) -> dict:
         """Look-up by ID number or phone (exact, through keyed indexes); results show both only masked."""
         return subsidy.list_applications(
-            self.db, self.auth.caller, page=page, page_size=page_size, **self._lookup_index(id_number, phone)
+            self.db,
+            self.auth.caller,
+            page=page,
+            page_size=page_size,
+            **subsidy.lookup_index(self.pii, id_number, phone),
         )
 
     @rpc
@@ -191,15 +193,3 @@ class HousingService(PlatformService):
     @rpc
     def operator_subsidy_summary(self, year) -> dict:
         return operator_subsidy.summary(self.db, year)
-
-    def _lookup_index(self, id_number, phone) -> dict:
-        if (id_number is None) == (phone is None):
-            raise ValidationError({"id_number": ["Give exactly one of id_number or phone."]})
-        try:
-            if id_number is not None:
-                return {"resident_id": self.pii.resident_id(normalise_id_number(str(id_number)[:32]))}
-            return {"phone_index": self.pii.index(normalise_phone(str(phone)[:24]), PHONE_INDEX)}
-        except InvalidIdNumber:
-            raise ValidationError({"id_number": ["Not a valid resident ID number."]}) from None
-        except InvalidPhone:
-            raise ValidationError({"phone": ["Not a valid mainland mobile number."]}) from None

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services.housing import rules
 from services.housing.cases import (
+    PHONE_INDEX,
     close_case,
     end_in_pages,
     facts_from,
@@ -30,6 +31,7 @@ from services.housing.policy import RENT_SUBSIDY, policy_in_force
 from services.housing.schemas import SubsidyApplicationOut
 from shared.auth import Caller
 from shared.errors import ValidationError
+from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.privacy import PiiTools
 from shared.towns import resolve_town
 
@@ -203,6 +205,20 @@ def _approve(session: Session, outbox, application: SubsidyApplication, now) -> 
 
 def get(session: Session, caller: Caller, application_id) -> dict:
     return to_dict(load_application(session, caller, application_id))
+
+
+def lookup_index(pii: PiiTools, id_number, phone) -> dict:
+    """The keyed index column and value for an exact look-up by ID number or by phone (exactly one)."""
+    if (id_number is None) == (phone is None):
+        raise ValidationError({"id_number": ["Give exactly one of id_number or phone."]})
+    try:
+        if id_number is not None:
+            return {"resident_id": pii.resident_id(normalise_id_number(str(id_number)[:32]))}
+        return {"phone_index": pii.index(normalise_phone(str(phone)[:24]), PHONE_INDEX)}
+    except InvalidIdNumber:
+        raise ValidationError({"id_number": ["Not a valid resident ID number."]}) from None
+    except InvalidPhone:
+        raise ValidationError({"phone": ["Not a valid mainland mobile number."]}) from None
 
 
 def list_applications(
