@@ -110,6 +110,7 @@ class Outbox(DependencyProvider):
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, declare=self.declarations)
         self.exchange = event_exchange(self.service)
         self.queue: LightQueue = LightQueue()
+        self.relaying = False
         load_all()
 
     def start(self):
@@ -142,14 +143,23 @@ class Outbox(DependencyProvider):
                     ids.extend(self.queue.get_nowait())
                 except Empty:
                     break
+            self.relaying = True
             try:
                 self.publish_ids(ids)
             except Exception:
                 log.exception("outbox relay failed; the sweep will retry")
+            finally:
+                self.relaying = False
+
+    def relay_busy(self) -> bool:
+        """The relay is publishing (or has queued) rows of this replica: a sweep now would publish them twice."""
+        return self.relaying or self.queue.qsize() > 0
 
     def _sweep_loop(self):
         while True:
             eventlet.sleep(self.sweep_seconds)
+            if self.relay_busy():
+                continue
             try:
                 self.sweep()
             except Exception:
@@ -190,7 +200,7 @@ class Outbox(DependencyProvider):
                 rows = session.scalars(query).all()
                 count = self._publish_rows(session, rows)
             published += count
-            if count < RELAY_BATCH or published >= limit:
+            if count < RELAY_BATCH or published >= limit or self.relay_busy():
                 break
         self.refresh_backlog()
         return published
