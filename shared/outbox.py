@@ -9,6 +9,7 @@ consumers are idempotent on `event_id`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.contracts import build_envelope, load_all
@@ -127,7 +128,20 @@ class Outbox(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> OutboxWriter:
         pending = self.pending.setdefault(worker_ctx, [])
-        return OutboxWriter(self.database.session_for(worker_ctx), self.service, correlation_id_of(worker_ctx), pending)
+        session = self.database.session_for(worker_ctx)
+        # hand rows to the relay at each commit, not only when the worker ends: a batch job that commits
+        # page by page streams its events out, and the sweep never mistakes them for rows left by a crash
+        event.listen(session, "after_commit", functools.partial(self._hand_over, pending))
+        event.listen(session, "after_rollback", functools.partial(self._forget, pending))
+        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending)
+
+    def _hand_over(self, pending: list, _session) -> None:
+        if pending:
+            self.queue.put(list(pending))
+            pending.clear()
+
+    def _forget(self, pending: list, _session) -> None:
+        pending.clear()  # rows of a rolled-back transaction do not exist
 
     def worker_teardown(self, worker_ctx):
         pending = self.pending.pop(worker_ctx, None)
