@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import eventlet
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -72,6 +73,9 @@ def run(session: Session, outbox, period: str, batch_size: int = BATCH_SIZE) -> 
                 raise RuntimeError(f"disbursement of {period} keeps colliding with a concurrent run")
             continue
         after = page[-1][0]
+        # between pages nothing is held: let other greenlets run (the relay starts publishing this run's
+        # events, other RPCs are served; SQLite calls never yield on their own)
+        eventlet.sleep(0)
     total_for_period = session.scalar(select(func.count()).where(Disbursement.period == period)) or 0
     session.rollback()
     result.already_paid = total_for_period - result.paid
