@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Boolean, DateTime, Integer, Table, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +49,48 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict], page: int = 1000) -> None:
+    """INSERT many rows in the session's transaction, as few statements as the driver handles well.
+
+    PostgreSQL: one `INSERT … SELECT FROM unnest(arrays)` per page, so the statement stays short (pg8000
+    scans every statement character by character in Python; a multi-row VALUES list costs more there
+    than the insert itself). SQLite: executemany of one cached statement.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    arrays = ", ".join(f"CAST(:{name} AS {_pg_type(table.c[name].type)}[])" for name in columns)
+    # identifiers come from the Table definition and values travel as bound arrays, never from input text
+    statement = text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})")  # noqa: S608
+    for start in range(0, len(rows), page):
+        chunk = rows[start : start + page]
+        session.execute(statement, {name: [_pg_value(row[name]) for row in chunk] for name in columns})
+
+
+def _pg_type(column_type) -> str:
+    if isinstance(column_type, DateTime):
+        return "timestamptz" if column_type.timezone else "timestamp"
+    if isinstance(column_type, Integer):
+        return "bigint"
+    if isinstance(column_type, Boolean):
+        return "boolean"
+    return "text"
+
+
+def _pg_value(value):
+    # arrays go over as text and are cast by the server: no per-element type guessing in the driver
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def ping(engine: Engine) -> bool:

@@ -9,9 +9,10 @@ consumers are idempotent on `event_id`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
 import eventlet
@@ -20,11 +21,11 @@ from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.contracts import build_envelope, load_all
-from shared.db import Database
+from shared.db import Database, bulk_insert
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.models import OutboxMessage, utcnow
 from shared.topology import event_exchange, publisher_declarations
@@ -42,6 +43,15 @@ class OutboxWriter:
         self._source = source
         self._correlation_id = correlation_id
         self._pending = pending
+        self._last_created = None
+
+    def _next_created(self, count: int = 1) -> datetime:
+        """Strictly increasing `created_at` per writer, so the relay and the sweep keep the order added."""
+        created = utcnow()
+        if self._last_created is not None and created <= self._last_created:
+            created = self._last_created + timedelta(microseconds=1)
+        self._last_created = created + timedelta(microseconds=count - 1)
+        return created
 
     def add(self, event_type: str, data: dict, version: int | None = None) -> dict:
         envelope = build_envelope(self._source, event_type, data, version=version, correlation_id=self._correlation_id)
@@ -51,7 +61,7 @@ class OutboxWriter:
                 exchange=f"{self._source}.events",
                 routing_key=event_type,
                 body=json.dumps(envelope, ensure_ascii=False),
-                created_at=utcnow(),
+                created_at=self._next_created(),
                 attempts=0,
             )
         )
@@ -59,7 +69,26 @@ class OutboxWriter:
         return envelope
 
     def add_many(self, event_type: str, items: list[dict]) -> list[dict]:
-        return [self.add(event_type, data) for data in items]
+        """Like `add` for many events, written with multi-row INSERTs (a batch job's thousands of events)."""
+        envelopes = [
+            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id) for data in items
+        ]
+        created = self._next_created(len(envelopes))
+        rows = [
+            {
+                "event_id": envelope["event_id"],
+                "exchange": f"{self._source}.events",
+                "routing_key": event_type,
+                "body": json.dumps(envelope, ensure_ascii=False),
+                "created_at": created + timedelta(microseconds=position),
+                "attempts": 0,
+            }
+            for position, envelope in enumerate(envelopes)
+        ]
+        self._session.flush()  # rows added before these stay ahead of them
+        bulk_insert(self._session, OutboxMessage.__table__, rows)
+        self._pending.extend(envelope["event_id"] for envelope in envelopes)
+        return envelopes
 
 
 class Outbox(DependencyProvider):
@@ -82,6 +111,7 @@ class Outbox(DependencyProvider):
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, declare=self.declarations)
         self.exchange = event_exchange(self.service)
         self.queue: LightQueue = LightQueue()
+        self.relaying = False
         load_all()
 
     def start(self):
@@ -98,7 +128,20 @@ class Outbox(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> OutboxWriter:
         pending = self.pending.setdefault(worker_ctx, [])
-        return OutboxWriter(self.database.session_for(worker_ctx), self.service, correlation_id_of(worker_ctx), pending)
+        session = self.database.session_for(worker_ctx)
+        # hand rows to the relay at each commit, not only when the worker ends: a batch job that commits
+        # page by page streams its events out, and the sweep never mistakes them for rows left by a crash
+        event.listen(session, "after_commit", functools.partial(self._hand_over, pending))
+        event.listen(session, "after_rollback", functools.partial(self._forget, pending))
+        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending)
+
+    def _hand_over(self, pending: list, _session) -> None:
+        if pending:
+            self.queue.put(list(pending))
+            pending.clear()
+
+    def _forget(self, pending: list, _session) -> None:
+        pending.clear()  # rows of a rolled-back transaction do not exist
 
     def worker_teardown(self, worker_ctx):
         pending = self.pending.pop(worker_ctx, None)
@@ -114,25 +157,46 @@ class Outbox(DependencyProvider):
                     ids.extend(self.queue.get_nowait())
                 except Empty:
                     break
+            self.relaying = True
             try:
                 self.publish_ids(ids)
             except Exception:
                 log.exception("outbox relay failed; the sweep will retry")
+            finally:
+                self.relaying = False
+
+    def relay_busy(self) -> bool:
+        """The relay is publishing (or has queued) rows of this replica: a sweep now would publish them twice."""
+        return self.relaying or self.queue.qsize() > 0
 
     def _sweep_loop(self):
         while True:
             eventlet.sleep(self.sweep_seconds)
+            if self.relay_busy():
+                continue
             try:
                 self.sweep()
             except Exception:
                 log.exception("outbox sweep failed; retrying next interval")
 
     def publish_ids(self, ids: list[str]) -> int:
-        with self.database.Session() as session:
-            rows = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.event_id.in_(ids), OutboxMessage.published_at.is_(None))
-            ).all()
-            return self._publish_rows(session, rows)
+        """Publish these rows (if still unpublished) in the order they were written, a chunk at a time."""
+        published = 0
+        for start in range(0, len(ids), RELAY_BATCH):
+            with self.database.Session() as session:
+                rows = session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.event_id.in_(ids[start : start + RELAY_BATCH]),
+                        OutboxMessage.published_at.is_(None),
+                    )
+                    .order_by(OutboxMessage.created_at)
+                ).all()
+                count = self._publish_rows(session, rows)
+            published += count
+            if count < len(rows):
+                break  # the broker failed: keep the order, the sweep publishes the rest
+        return published
 
     def sweep(self, limit: int = 1000) -> int:
         """Publish rows older than the grace period that are still unpublished; returns how many."""
@@ -150,7 +214,7 @@ class Outbox(DependencyProvider):
                 rows = session.scalars(query).all()
                 count = self._publish_rows(session, rows)
             published += count
-            if count < RELAY_BATCH or published >= limit:
+            if count < RELAY_BATCH or published >= limit or self.relay_busy():
                 break
         self.refresh_backlog()
         return published

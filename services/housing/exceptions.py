@@ -1,3 +1,55 @@
 """housing's domain errors; each reaches an RPC caller as a RemoteError named after its class."""
 
-from shared.errors import Conflict, DomainError, NotFound  # noqa: F401  (the bases services extend)
+from shared.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401  (the bases services extend)
+
+
+class DuplicateApplication(Conflict):
+    """The resident already holds an open case (subsidy application, subsidy or 保租房 tenancy); names it."""
+
+
+class InvalidTransition(Conflict):
+    """The case is not in a state that allows this step (e.g. reviewing a case not awaiting review)."""
+
+
+class MakerCheckerViolation(Forbidden):
+    """The subject who submitted a case may not review it."""
+
+
+class ApplicationNotFound(NotFound):
+    """No such application (or the caller may not see it)."""
+
+
+class NoVacantUnit(Conflict):
+    """No vacant unit is left to allocate (another allocation took the last one)."""
+
+
+class UnitNotFound(NotFound):
+    """No such unit."""
+
+
+class ProjectNotFound(NotFound):
+    """No such project."""
+
+
+class RentCapExceeded(Conflict):
+    """A unit's rent is above the cap relative to its assessed market rent."""
+
+
+class PolicyMissing(DomainError):
+    """No policy row is in force for the programme on that date (the seed migration was not applied?)."""
+
+
+class AssessmentExists(Conflict):
+    """The project already has an operator-subsidy assessment for that year."""
+
+
+class AssessmentNotFound(NotFound):
+    """No such operator-subsidy assessment."""
+
+
+class TenancyNotFound(NotFound):
+    """No such tenancy."""
+
+
+class NoAmountRule(Conflict):
+    """The policy row in force has no amount for the case (e.g. an appeal granted outside the covered groups)."""

@@ -1,8 +1,30 @@
 """The housing service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
 
+from __future__ import annotations
+
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from services.housing import disbursement, operator_subsidy, rules, subsidy, tenancy
+from services.housing.cases import today_local
+from services.housing.policy import list_policies
+from services.housing.schemas import (
+    PeriodSchema,
+    ProjectSchema,
+    RecertificationSchema,
+    SubsidyApplicationSchema,
+    TenancyApplicationSchema,
+    TenancyRenewalSchema,
+    UnitSchema,
+    load,
+)
+from shared.auth import requires
 from shared.db import Database
 from shared.outbox import Outbox
+from shared.privacy import Pii
 from shared.service import PlatformService
+
+EXPIRY_SWEEP_SECONDS = 3600
 
 
 class HousingService(PlatformService):
@@ -10,3 +32,164 @@ class HousingService(PlatformService):
 
     db = Database()
     outbox = Outbox()
+    pii = Pii()
+
+    # --- A. rent subsidy ----------------------------------------------------------------------------
+
+    @rpc
+    @requires("caseworker", "resident")
+    def submit_subsidy_application(self, application) -> dict:
+        data = load(SubsidyApplicationSchema(), application)
+        return subsidy.submit(self.db, self.outbox, self.pii, self.auth.caller, data)
+
+    @rpc
+    @requires("reviewer")
+    def review_subsidy_application(self, application_id, decision, note=None) -> dict:
+        return subsidy.review(self.db, self.outbox, self.auth.caller, application_id, decision, note)
+
+    @rpc
+    @requires("caseworker", "resident")
+    def appeal_subsidy_application(self, application_id, note) -> dict:
+        """An ineligible application goes back for review (status `appealed`) with the grounds in `note`."""
+        return subsidy.appeal(self.db, self.auth.caller, application_id, note)
+
+    @rpc
+    @requires("caseworker", "reviewer", "resident")
+    def get_subsidy_application(self, application_id) -> dict:
+        return subsidy.get(self.db, self.auth.caller, application_id)
+
+    @rpc
+    @requires("caseworker", "reviewer", "resident")
+    def list_subsidy_applications(self, status=None, town=None, category=None, page=1, page_size=50) -> dict:
+        return subsidy.list_applications(self.db, self.auth.caller, status, town, category, page, page_size)
+
+    @rpc
+    @requires("caseworker", "reviewer")
+    def find_subsidy_applications(self, id_number=None, phone=None, page=1, page_size=50) -> dict:
+        """Look-up by ID number or phone (exact, through keyed indexes); results show both only masked."""
+        return subsidy.list_applications(
+            self.db,
+            self.auth.caller,
+            page=page,
+            page_size=page_size,
+            **subsidy.lookup_index(self.pii, id_number, phone),
+        )
+
+    @rpc
+    @requires("caseworker")
+    def recertify_subsidy(self, application_id, changes=None) -> dict:
+        data = load(RecertificationSchema(), changes or {}, field="changes")
+        return subsidy.recertify(self.db, self.outbox, self.pii, self.auth.caller, application_id, data)
+
+    @rpc
+    @requires("caseworker")
+    def end_subsidy(self, application_id, reason) -> dict:
+        return subsidy.end_by_caseworker(self.db, self.outbox, self.auth.caller, application_id, reason)
+
+    @rpc
+    @requires("admin")
+    def end_expired_subsidies(self, as_of_period=None) -> dict:
+        period = as_of_period or rules.period_of(today_local())
+        load(PeriodSchema(), {"period": period}, field="as_of_period")
+        return {"as_of_period": period, "ended": subsidy.end_expired(self.db, self.outbox, period)}
+
+    @timer(interval=EXPIRY_SWEEP_SECONDS)
+    def expire_terms(self) -> None:
+        """Subsidies not re-certified and leases not renewed end when their term is over."""
+        today = today_local()
+        subsidy.end_expired(self.db, self.outbox, rules.period_of(today))
+        tenancy.end_expired_tenancies(self.db, self.outbox, today)
+
+    @rpc
+    @requires("admin")
+    def run_disbursement(self, period) -> dict:
+        load(PeriodSchema(), {"period": period}, field="period")
+        return disbursement.run(self.db, self.outbox, period).as_dict()
+
+    @rpc
+    @requires("caseworker", "reviewer")
+    def list_policies(self, programme=None) -> list[dict]:
+        return [
+            {
+                "id": policy.id,
+                "programme": policy.programme,
+                "effective_from": policy.effective_from.isoformat(),
+                "policy_ref": policy.policy_ref,
+                "rules": policy.rules,
+            }
+            for policy in list_policies(self.db, programme)
+        ]
+
+    # --- B. 保障性租赁住房 ------------------------------------------------------------------------------
+
+    @rpc
+    @requires("caseworker")
+    def create_project(self, project) -> dict:
+        return tenancy.create_project(self.db, load(ProjectSchema(), project, field="project"))
+
+    @rpc
+    def list_projects(self) -> list[dict]:
+        return [tenancy.project_dict(project) for project in tenancy.list_projects(self.db)]
+
+    @rpc
+    @requires("caseworker")
+    def list_unit(self, project_id, unit) -> dict:
+        """List a unit for letting; refused with RentCapExceeded above the cap relative to market rent."""
+        return tenancy.list_unit(self.db, project_id, load(UnitSchema(), unit, field="unit"))
+
+    @rpc
+    def list_units(self, project_id, status=None) -> list[dict]:
+        return [tenancy.unit_dict(unit) for unit in tenancy.list_units(self.db, project_id, status)]
+
+    @rpc
+    def unit_counts_by_year(self) -> list[dict]:
+        return tenancy.unit_counts_by_year(self.db)
+
+    @rpc
+    @requires("caseworker", "resident")
+    def submit_tenancy_application(self, application) -> dict:
+        data = load(TenancyApplicationSchema(), application)
+        return tenancy.submit_application(self.db, self.outbox, self.pii, self.auth.caller, data)
+
+    @rpc
+    @requires("caseworker", "reviewer", "resident")
+    def get_tenancy_application(self, application_id) -> dict:
+        return tenancy.get_application(self.db, self.auth.caller, application_id)
+
+    @rpc
+    @requires("reviewer")
+    def allocate_unit(self, application_id, project_id, unit_id=None, start_date=None) -> dict:
+        return tenancy.allocate(self.db, self.outbox, self.auth.caller, application_id, project_id, unit_id, start_date)
+
+    @rpc
+    @requires("caseworker")
+    def end_tenancy(self, tenancy_id, reason) -> dict:
+        return tenancy.end_tenancy(self.db, self.outbox, tenancy_id, reason)
+
+    @rpc
+    @requires("caseworker")
+    def renew_tenancy(self, tenancy_id, changes=None) -> dict:
+        data = load(TenancyRenewalSchema(), changes or {}, field="changes")
+        return tenancy.renew_tenancy(self.db, self.outbox, self.pii, tenancy_id, data)
+
+    @rpc
+    @requires("admin")
+    def end_expired_tenancies(self, as_of=None) -> dict:
+        today = tenancy.parse_date(as_of, "as_of") if as_of else today_local()
+        return {"as_of": today.isoformat(), "ended": tenancy.end_expired_tenancies(self.db, self.outbox, today)}
+
+    # --- C. 运营奖补 ---------------------------------------------------------------------------------
+
+    @rpc
+    @requires("caseworker")
+    def assess_operator_subsidy(self, project_id, year) -> dict:
+        return operator_subsidy.assess(self.db, self.auth.caller, project_id, year)
+
+    @rpc
+    @requires("reviewer")
+    def review_operator_subsidy(self, assessment_id, decision, note=None) -> dict:
+        return operator_subsidy.review(self.db, self.outbox, self.auth.caller, assessment_id, decision, note)
+
+    @rpc
+    def operator_subsidy_summary(self, year) -> dict:
+        return operator_subsidy.summary(self.db, year)

@@ -44,6 +44,16 @@ class Contract:
     def key(self) -> tuple[str, str, int]:
         return (self.source, self.event_type, self.version)
 
+    def loader(self) -> Schema:
+        """One schema instance per contract: building a marshmallow Schema costs more than a load."""
+        schema = _SCHEMAS.get(self.key)
+        if schema is None:
+            schema = _SCHEMAS[self.key] = self.schema()
+        return schema
+
+
+_SCHEMAS: dict[tuple[str, str, int], Schema] = {}
+
 
 class ContractRegistry:
     def __init__(self):
@@ -112,7 +122,7 @@ def build_envelope(
     contract = registry.get(source, event_type, version) if version else registry.latest(source, event_type)
     if contract is None:
         raise ValidationError({"event_type": [f"no contract for {source}.{event_type} v{version or 'latest'}"]})
-    schema = contract.schema()
+    schema = contract.loader()
     try:
         clean = schema.dump(schema.load(data))
     except MarshmallowValidationError as exc:
@@ -142,7 +152,7 @@ def validate_envelope(body: object) -> tuple[dict, dict]:
             {"version": [f"no contract for {envelope['source']}.{envelope['event_type']} v{envelope['version']}"]}
         )
     try:
-        data = contract.schema().load(envelope["data"])
+        data = contract.loader().load(envelope["data"])
     except MarshmallowValidationError as exc:
         raise ValidationError({"data": exc.messages}) from None
     envelope["event_id"] = str(envelope["event_id"])

@@ -1,0 +1,147 @@
+"""What both programmes share: storing an applicant's personal data, the one-open-case rule, caller scoping."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.housing.exceptions import ApplicationNotFound, DuplicateApplication
+from services.housing.models import OpenCase
+from shared.auth import Caller
+from shared.pii import mask_id_number, mask_phone
+from shared.privacy import PiiTools
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PHONE_INDEX = "phone"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def today_local(now: datetime | None = None) -> date:
+    return (now or now_utc()).astimezone(SHANGHAI).date()
+
+
+def applicant_columns(pii: PiiTools, caller: Caller, data: dict) -> dict:
+    """Personal data as stored: encrypted, with masks for display and keyed indexes for look-up."""
+    return {
+        "resident_id": pii.resident_id(data["id_number"]),
+        "id_number_enc": pii.encrypt(data["id_number"]),
+        "id_number_masked": mask_id_number(data["id_number"]),
+        "name": data["name"],
+        "phone_enc": pii.encrypt(data["phone"]),
+        "phone_index": pii.index(data["phone"], PHONE_INDEX),
+        "phone_masked": mask_phone(data["phone"]),
+        "town": data["town"],
+        "submitted_by": caller.subject,
+        "owner_subject": caller.subject if is_resident_only(caller) else None,
+    }
+
+
+def facts_from(facts_type, data: dict):
+    """Build a rules dataclass from loaded input; optional facts not given are None."""
+    return facts_type(**{field.name: data.get(field.name) for field in dataclasses.fields(facts_type)})
+
+
+def new_application(session: Session, model, pii: PiiTools, caller: Caller, data: dict, evaluation: dict, **extra):
+    """Store an application: eligible ones claim the resident's open-case slot, ineligible ones are kept closed.
+
+    `evaluation` holds programme, facts, reasons, policy_id and now.
+    """
+    reasons = evaluation["reasons"]
+    application_id = new_id()
+    columns = applicant_columns(pii, caller, data)
+    status = "ineligible" if reasons else "submitted"
+    if status == "submitted":
+        open_case(session, columns["resident_id"], evaluation["programme"], application_id)
+    else:
+        refuse_if_open(session, columns["resident_id"])  # kept closed, but still not beside an open case
+    facts = {key: value for key, value in dataclasses.asdict(evaluation["facts"]).items() if key != "id_number"}
+    application = model(
+        id=application_id,
+        **columns,
+        **facts,
+        **extra,
+        submitted_at=evaluation["now"],
+        status=status,
+        reasons=json.dumps(reasons),
+        eligibility_policy_id=evaluation["policy_id"],
+    )
+    session.add(application)
+    return application
+
+
+def is_resident_only(caller: Caller) -> bool:
+    """A resident without any staff role: sees and submits only their own cases."""
+    return "resident" in caller.roles and not caller.is_staff
+
+
+def visible_to(caller: Caller, case) -> bool:
+    return not is_resident_only(caller) or case.owner_subject == caller.subject
+
+
+def require_visible(caller: Caller, case, kind: str, case_id: str):
+    if case is None or not visible_to(caller, case):
+        raise ApplicationNotFound(f"no {kind} {case_id}")
+    return case
+
+
+def refuse_if_open(session: Session, resident_id: str) -> None:
+    held = session.get(OpenCase, resident_id)
+    if held is not None:
+        raise DuplicateApplication(_held_message(held))
+
+
+def open_case(session: Session, resident_id: str, programme: str, case_id: str) -> None:
+    """Claim the resident's single open-case slot; a held slot raises DuplicateApplication naming the holder.
+
+    The slot is a primary-key row, so two concurrent submissions for one resident cannot both succeed:
+    the loser's flush fails and is reported the same way.
+    """
+    refuse_if_open(session, resident_id)
+    session.add(OpenCase(resident_id=resident_id, programme=programme, case_id=case_id, opened_at=now_utc()))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        held = session.get(OpenCase, resident_id)
+        raise DuplicateApplication(_held_message(held) if held else "the resident already has an open case") from None
+
+
+def close_case(session: Session, resident_id: str, case_id: str) -> None:
+    held = session.get(OpenCase, resident_id)
+    if held is not None and held.case_id == case_id:
+        session.delete(held)
+
+
+def _held_message(held: OpenCase) -> str:
+    what = {"subsidy": "rent-subsidy case", "tenancy": "保租房 tenancy case"}.get(held.programme, held.programme)
+    return f"the resident already has an open {what} {held.case_id}"
+
+
+def end_in_pages(session: Session, query, end_one, page: int = 500) -> int:
+    """End every case `query` selects, a page per transaction; `end_one(case, now)` moves one case on.
+
+    Each ended case leaves the query's result, so the next page starts from the top again.
+    """
+    ended = 0
+    while True:
+        cases = session.scalars(query.limit(page)).all()
+        if not cases:
+            return ended
+        now = now_utc()
+        for case in cases:
+            end_one(case, now)
+        session.commit()
+        ended += len(cases)

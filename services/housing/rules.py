@@ -1,0 +1,155 @@
+"""Eligibility and amount rules of the three programmes: pure functions of the facts and a policy document.
+
+Each rule can be switched off in the policy row; a failed rule yields a machine-readable reason code.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_FLOOR, Decimal
+
+from shared.pii import age_on
+
+# reason codes (stable: callers, appeals and stats key on them)
+UNDER_MIN_AGE = "under_min_age"
+NO_RESIDENCE_PERMIT = "no_residence_permit"
+OWNS_HOME_IN_CIXI = "owns_home_in_cixi"
+NOT_EMPLOYED_IN_CIXI = "not_employed_in_cixi"
+CATEGORY_NOT_COVERED = "category_not_covered"
+HOUSEHOLD_SIZE_NOT_COVERED = "household_size_not_covered"
+
+
+@dataclass(frozen=True)
+class SubsidyFacts:
+    id_number: str
+    category: str
+    household_size: int
+    monthly_rent_fen: int
+    has_residence_permit: bool
+    owns_home_in_cixi: bool
+    employed_in_cixi: bool | None = None  # not asked: the rule is not applied
+
+
+def subsidy_eligibility(facts: SubsidyFacts, rules: dict, on: date) -> list[str]:
+    """Reason codes why the household does not qualify for the rent subsidy; empty when it does."""
+    reasons: list[str] = []
+    min_age = rules.get("min_age")
+    if min_age is not None and age_on(facts.id_number, on) < min_age:
+        reasons.append(UNDER_MIN_AGE)
+    if rules.get("eligible_categories") is not None and facts.category not in rules["eligible_categories"]:
+        reasons.append(CATEGORY_NOT_COVERED)
+    if rules.get("require_residence_permit") and not facts.has_residence_permit:
+        reasons.append(NO_RESIDENCE_PERMIT)
+    if rules.get("require_no_home_in_cixi") and facts.owns_home_in_cixi:
+        reasons.append(OWNS_HOME_IN_CIXI)
+    if rules.get("require_employment_in_cixi") and facts.employed_in_cixi is False:
+        reasons.append(NOT_EMPLOYED_IN_CIXI)
+    if str(facts.household_size) not in rules.get("guaranteed_area_m2", {}):
+        reasons.append(HOUSEHOLD_SIZE_NOT_COVERED)
+    return reasons
+
+
+def monthly_subsidy_fen(category: str, household_size: int, monthly_rent_fen: int, rules: dict) -> int:
+    """standard (fen/㎡/month) × guaranteed area for the household size × tier coefficient, capped at the rent.
+
+    Rounded down to the fen; the coefficient is in per mille so the whole computation stays in integers.
+    """
+    standard = int(rules["standard_fen_per_m2"])
+    area = Decimal(str(rules["guaranteed_area_m2"][str(household_size)]))
+    coefficient = int(rules["tier_coefficient_permille"][category])
+    amount = (Decimal(standard) * area * coefficient / 1000).to_integral_value(rounding=ROUND_FLOOR)
+    return min(int(amount), monthly_rent_fen)
+
+
+# --- 保租房 -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenancyFacts:
+    id_number: str
+    is_local_hukou: bool
+    has_residence_permit: bool
+    owns_home_in_cixi: bool
+    employed_in_cixi: bool
+
+
+def tenancy_eligibility(facts: TenancyFacts, rules: dict, on: date) -> list[str]:
+    reasons: list[str] = []
+    min_age = rules.get("min_age")
+    if min_age is not None and age_on(facts.id_number, on) < min_age:
+        reasons.append(UNDER_MIN_AGE)
+    if rules.get("require_no_home_in_cixi") and facts.owns_home_in_cixi:
+        reasons.append(OWNS_HOME_IN_CIXI)
+    if rules.get("require_employment_in_cixi") and not facts.employed_in_cixi:
+        reasons.append(NOT_EMPLOYED_IN_CIXI)
+    if rules.get("require_residence_permit_unless_local") and not (facts.is_local_hukou or facts.has_residence_permit):
+        reasons.append(NO_RESIDENCE_PERMIT)
+    return reasons
+
+
+def rent_cap_fen(market_rent_fen: int, rules: dict) -> int:
+    """The highest rent a unit may be listed at: a share (per mille) of its assessed market rent, floored."""
+    return market_rent_fen * int(rules["rent_cap_permille"]) // 1000
+
+
+def rent_within_cap(monthly_rent_fen: int, market_rent_fen: int, rules: dict) -> bool:
+    return monthly_rent_fen <= rent_cap_fen(market_rent_fen, rules)
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's last day (a lease from 31 Jan ends 28/29 Feb)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+# --- periods ------------------------------------------------------------------------------------------
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def shift_period(period: str, months: int) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    index = year * 12 + (month - 1) + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+# --- 运营奖补 -----------------------------------------------------------------------------------------
+
+LOW_OCCUPANCY = "occupancy_below_minimum"
+RENT_CAP_BREACHED = "rent_cap_breached"
+NO_UNITS = "no_units"
+
+
+@dataclass(frozen=True)
+class ProjectYear:
+    units: int
+    occupied_units: int
+    area_m2: Decimal
+    units_over_rent_cap: int
+
+
+def operator_subsidy(project: ProjectYear, rules: dict) -> tuple[int, list[str]]:
+    """(amount in fen, reasons it is withheld). Basis `per_unit` or `per_m2`, then the per-project cap."""
+    reasons: list[str] = []
+    if project.units == 0:
+        return 0, [NO_UNITS]
+    minimum = rules.get("min_occupancy_permille")
+    if minimum is not None and project.occupied_units * 1000 < project.units * int(minimum):
+        reasons.append(LOW_OCCUPANCY)
+    if rules.get("require_rent_cap") and project.units_over_rent_cap > 0:
+        reasons.append(RENT_CAP_BREACHED)
+    if reasons:
+        return 0, reasons
+    if rules["basis"] == "per_unit":
+        amount = project.units * int(rules["per_unit_fen"])
+    elif rules["basis"] == "per_m2":
+        amount = int((project.area_m2 * int(rules["per_m2_fen"])).to_integral_value(rounding=ROUND_FLOOR))
+    else:
+        raise ValueError(f"unknown operator subsidy basis {rules['basis']!r}")
+    cap = rules.get("cap_per_project_fen")
+    return (min(amount, int(cap)) if cap is not None else amount), []

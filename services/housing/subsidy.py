@@ -1,0 +1,317 @@
+"""The rent subsidy (公租房租赁补贴) lifecycle: submit → review → active → re-certify → end.
+
+States: submitted → approved | rejected; ineligible (kept, may be appealed by a new submission);
+approved → ended. Only `submitted` and `approved` hold the resident's open-case slot.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from services.housing import rules
+from services.housing.cases import (
+    PHONE_INDEX,
+    close_case,
+    end_in_pages,
+    facts_from,
+    is_resident_only,
+    new_application,
+    now_utc,
+    open_case,
+    require_visible,
+    today_local,
+)
+from services.housing.exceptions import InvalidTransition, MakerCheckerViolation, NoAmountRule
+from services.housing.models import SubsidyApplication
+from services.housing.policy import RENT_SUBSIDY, policy_in_force
+from services.housing.schemas import SubsidyApplicationOut
+from shared.auth import Caller
+from shared.errors import ValidationError
+from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.privacy import PiiTools
+from shared.towns import resolve_town
+
+SUBMITTED, INELIGIBLE, APPROVED, REJECTED, ENDED = "submitted", "ineligible", "approved", "rejected", "ended"
+APPEALED = "appealed"
+AWAITING_REVIEW = (SUBMITTED, APPEALED)
+TRANSITIONS = {
+    SUBMITTED: {APPROVED, REJECTED},
+    APPEALED: {APPROVED, REJECTED},
+    APPROVED: {ENDED},
+    INELIGIBLE: {APPEALED},
+    REJECTED: set(),
+    ENDED: set(),
+}
+MAX_NOTE = 1000
+MAX_PAGE_SIZE = 200
+
+
+def transition(application: SubsidyApplication, to: str) -> None:
+    if to not in TRANSITIONS.get(application.status, set()):
+        raise InvalidTransition(f"application {application.id} is {application.status}; it cannot become {to}")
+    application.status = to
+
+
+def to_dict(application: SubsidyApplication) -> dict:
+    return SubsidyApplicationOut().dump(application)
+
+
+def case_data(application: SubsidyApplication) -> dict:
+    return {
+        "application_id": application.id,
+        "resident_id": application.resident_id,
+        "town": application.town,
+        "category": application.category,
+    }
+
+
+def facts_of(application: SubsidyApplication, id_number: str) -> rules.SubsidyFacts:
+    return rules.SubsidyFacts(
+        id_number=id_number,
+        category=application.category,
+        household_size=application.household_size,
+        monthly_rent_fen=application.monthly_rent_fen,
+        has_residence_permit=application.has_residence_permit,
+        owns_home_in_cixi=application.owns_home_in_cixi,
+        employed_in_cixi=application.employed_in_cixi,
+    )
+
+
+def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict) -> dict:
+    """Store a well-formed application, evaluate it, and hand the contact to notify in the same transaction."""
+    now = now_utc()
+    policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
+    facts = facts_from(rules.SubsidyFacts, data)
+    reasons = rules.subsidy_eligibility(facts, policy.rules, today_local(now))
+    evaluation = {"programme": "subsidy", "facts": facts, "reasons": reasons, "policy_id": policy.id, "now": now}
+    application = new_application(session, SubsidyApplication, pii, caller, data, evaluation)
+    outbox.add(
+        "contact_provided",
+        {
+            "resident_id": application.resident_id,
+            "phone_encrypted": pii.encrypt(data["phone"]),
+            "town": application.town,
+            "category": application.category,
+        },
+    )
+    outbox.add(
+        "subsidy_application_submitted",
+        {
+            **case_data(application),
+            "household_size": application.household_size,
+            "status": application.status,
+            "reasons": reasons,
+            "submitted_at": now.isoformat(),
+        },
+    )
+    session.commit()
+    return {"application_id": application.id, "status": application.status, "reasons": reasons}
+
+
+def load_application(session: Session, caller: Caller, application_id, *, for_update: bool = False):
+    if not isinstance(application_id, str) or len(application_id) > 36:
+        raise ValidationError({"application_id": ["Must be an application id string."]})
+    query = select(SubsidyApplication).where(SubsidyApplication.id == application_id)
+    if for_update:
+        query = query.with_for_update()
+    application = session.scalars(query).first()
+    return require_visible(caller, application, "subsidy application", application_id)
+
+
+def _check_note(note, required: bool, why: str) -> dict:
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        return {"note": [f"Must be text of at most {MAX_NOTE} characters."]}
+    if required and not (note or "").strip():
+        return {"note": [why]}
+    return {}
+
+
+def appeal(session: Session, caller: Caller, application_id, note) -> dict:
+    """An ineligible application goes back for review with the resident's grounds; it claims the open-case slot."""
+    errors = _check_note(note, True, "An appeal needs a note giving its grounds.")
+    if errors:
+        raise ValidationError(errors)
+    application = load_application(session, caller, application_id, for_update=True)
+    transition(application, APPEALED)
+    open_case(session, application.resident_id, "subsidy", application.id)
+    application.appeal_note, application.appealed_by = note, caller.subject
+    session.commit()
+    return to_dict(application)
+
+
+def review(session: Session, outbox, caller: Caller, application_id, decision, note=None) -> dict:
+    errors = {}
+    if decision not in ("approve", "reject"):
+        errors["decision"] = ['Must be "approve" or "reject".']
+    errors.update(_check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
+    if errors:
+        raise ValidationError(errors)
+    application = load_application(session, caller, application_id, for_update=True)
+    if application.status not in AWAITING_REVIEW:
+        raise InvalidTransition(f"application {application.id} is {application.status}, not awaiting review")
+    if caller.subject in (application.submitted_by, application.owner_subject, application.appealed_by):
+        raise MakerCheckerViolation(f"{caller.subject} submitted application {application.id} and may not review it")
+    now = now_utc()
+    application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
+    if decision == "approve":
+        _approve(session, outbox, application, now)
+    else:
+        transition(application, REJECTED)
+        close_case(session, application.resident_id, application.id)
+        outbox.add(
+            "subsidy_rejected",
+            {**case_data(application), "reasons": ["rejected_on_review"], "rejected_at": now.isoformat()},
+        )
+    try:
+        session.commit()
+    except StaleDataError:  # another reviewer decided it between our read and our write
+        session.rollback()
+        raise InvalidTransition(f"application {application_id} was reviewed concurrently") from None
+    return to_dict(application)
+
+
+def _approve(session: Session, outbox, application: SubsidyApplication, now) -> None:
+    policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
+    try:
+        amount = rules.monthly_subsidy_fen(
+            application.category, application.household_size, application.monthly_rent_fen, policy.rules
+        )
+    except KeyError:  # an appeal granted for a category or household size the policy row has no amount for
+        session.rollback()
+        raise NoAmountRule(
+            f"{policy.trace} has no amount for category {application.category},"
+            f" household size {application.household_size}"
+        ) from None
+    transition(application, APPROVED)
+    application.monthly_subsidy_fen = amount
+    application.policy_id, application.policy_ref = policy.id, policy.trace[:200]
+    application.start_period = rules.period_of(today_local(now))
+    application.end_period = rules.shift_period(application.start_period, int(policy["term_months"]) - 1)
+    outbox.add(
+        "subsidy_approved",
+        {
+            **case_data(application),
+            "household_size": application.household_size,
+            "monthly_subsidy_fen": application.monthly_subsidy_fen,
+            "approved_at": now.isoformat(),
+            "policy_ref": application.policy_ref,
+        },
+    )
+
+
+def get(session: Session, caller: Caller, application_id) -> dict:
+    return to_dict(load_application(session, caller, application_id))
+
+
+def lookup_index(pii: PiiTools, id_number, phone) -> dict:
+    """The keyed index column and value for an exact look-up by ID number or by phone (exactly one)."""
+    if (id_number is None) == (phone is None):
+        raise ValidationError({"id_number": ["Give exactly one of id_number or phone."]})
+    try:
+        if id_number is not None:
+            return {"resident_id": pii.resident_id(normalise_id_number(str(id_number)[:32]))}
+        return {"phone_index": pii.index(normalise_phone(str(phone)[:24]), PHONE_INDEX)}
+    except InvalidIdNumber:
+        raise ValidationError({"id_number": ["Not a valid resident ID number."]}) from None
+    except InvalidPhone:
+        raise ValidationError({"phone": ["Not a valid mainland mobile number."]}) from None
+
+
+def list_applications(
+    session: Session, caller: Caller, status=None, town=None, category=None, page=1, page_size=50, **index
+) -> dict:
+    errors = {}
+    for name, value in (("page", page), ("page_size", page_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors[name] = ["Must be a positive integer."]
+    if isinstance(page_size, int) and page_size > MAX_PAGE_SIZE:
+        errors["page_size"] = [f"Must be at most {MAX_PAGE_SIZE}."]
+    if status is not None and status not in TRANSITIONS:
+        errors["status"] = [f"Must be one of {', '.join(TRANSITIONS)}."]
+    if errors:
+        raise ValidationError(errors)
+    query = select(SubsidyApplication)
+    if status:
+        query = query.where(SubsidyApplication.status == status)
+    if town:
+        resolved = resolve_town(town)
+        query = query.where(SubsidyApplication.town == (resolved.name if resolved else town))
+    if category:
+        query = query.where(SubsidyApplication.category == category)
+    for column, value in index.items():
+        query = query.where(getattr(SubsidyApplication, column) == value)
+    if is_resident_only(caller):
+        query = query.where(SubsidyApplication.owner_subject == caller.subject)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(SubsidyApplication.submitted_at.desc(), SubsidyApplication.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return {"items": [to_dict(row) for row in rows], "page": page, "page_size": page_size, "total": total}
+
+
+def end(session: Session, outbox, application: SubsidyApplication, reason: str, now=None) -> None:
+    """Exit an active subsidy with a reason: frees the resident's slot and tells notify and stats."""
+    now = now or now_utc()
+    transition(application, ENDED)
+    application.ended_at, application.end_reason = now, reason[:200]
+    close_case(session, application.resident_id, application.id)
+    outbox.add(
+        "subsidy_ended", {**case_data(application), "reason": application.end_reason, "ended_at": now.isoformat()}
+    )
+
+
+def end_by_caseworker(session: Session, outbox, caller: Caller, application_id, reason) -> dict:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
+        raise ValidationError({"reason": ["Must be a non-empty reason of at most 200 characters."]})
+    application = load_application(session, caller, application_id, for_update=True)
+    end(session, outbox, application, reason.strip())
+    session.commit()
+    return to_dict(application)
+
+
+def recertify(session: Session, outbox, pii: PiiTools, caller: Caller, application_id, changes: dict) -> dict:
+    """Annual re-certification: re-check eligibility on the current facts and policy.
+
+    Still eligible: the amount is recomputed under the policy now in force and the term runs on.
+    No longer eligible: the subsidy ends with the reasons.
+    """
+    application = load_application(session, caller, application_id, for_update=True)
+    if application.status != APPROVED:
+        raise InvalidTransition(f"application {application.id} is {application.status}; only approved ones recertify")
+    for key, value in changes.items():
+        setattr(application, key, value)
+    now = now_utc()
+    today = today_local(now)
+    policy = policy_in_force(session, RENT_SUBSIDY, today)
+    reasons = rules.subsidy_eligibility(
+        facts_of(application, pii.decrypt(application.id_number_enc)), policy.rules, today
+    )
+    application.recertified_at = now
+    if reasons:
+        application.reasons = json.dumps(reasons)
+        end(session, outbox, application, "no_longer_eligible: " + ",".join(reasons), now)
+    else:
+        application.monthly_subsidy_fen = rules.monthly_subsidy_fen(
+            application.category, application.household_size, application.monthly_rent_fen, policy.rules
+        )
+        application.policy_id, application.policy_ref = policy.id, policy.trace[:200]
+        next_start = max(rules.shift_period(application.end_period, 1), rules.period_of(today))
+        application.end_period = rules.shift_period(next_start, int(policy["term_months"]) - 1)
+    session.commit()
+    return to_dict(application)
+
+
+def end_expired(session: Session, outbox, as_of_period: str) -> int:
+    """End every approved subsidy whose term finished before `as_of_period` (not re-certified in time)."""
+    query = (
+        select(SubsidyApplication)
+        .where(SubsidyApplication.status == APPROVED, SubsidyApplication.end_period < as_of_period)
+        .order_by(SubsidyApplication.id)
+    )
+    return end_in_pages(session, query, lambda application, now: end(session, outbox, application, "term_expired", now))

@@ -1,0 +1,343 @@
+"""保障性租赁住房: projects, units (rent cap checked at listing), tenancy applications, allocation, exit.
+
+A unit is let by a conditional UPDATE (`status = 'vacant'` → `'let'`): of two allocations racing for
+the last unit exactly one changes the row, the other finds nothing left and gets `NoVacantUnit`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from services.housing import rules
+from services.housing.cases import (
+    close_case,
+    end_in_pages,
+    facts_from,
+    new_application,
+    new_id,
+    now_utc,
+    require_visible,
+    today_local,
+)
+from services.housing.exceptions import (
+    InvalidTransition,
+    MakerCheckerViolation,
+    NoVacantUnit,
+    ProjectNotFound,
+    RentCapExceeded,
+    TenancyNotFound,
+    UnitNotFound,
+)
+from services.housing.models import Project, Tenancy, TenancyApplication, Unit
+from services.housing.policy import TENANCY, policy_in_force
+from shared.auth import Caller
+from shared.errors import ValidationError
+from shared.privacy import PiiTools
+
+VACANT, LET, WITHDRAWN = "vacant", "let", "withdrawn"
+SUBMITTED, INELIGIBLE, ALLOCATED = "submitted", "ineligible", "allocated"
+EXIT_REASONS = ("bought_home", "left_employment_in_cixi", "sublet", "arrears", "lease_expired", "moved_out")
+
+
+def project_dict(project: Project) -> dict:
+    return {
+        "project_id": project.id,
+        "name": project.name,
+        "operator": project.operator,
+        "town": project.town,
+        "kind": project.kind,
+        "year_raised": project.year_raised,
+        "planned_units": project.planned_units,
+    }
+
+
+def unit_dict(unit: Unit) -> dict:
+    return {
+        "unit_id": unit.id,
+        "project_id": unit.project_id,
+        "unit_no": unit.unit_no,
+        "area_m2": str(unit.area_m2),
+        "monthly_rent_fen": unit.monthly_rent_fen,
+        "market_rent_fen": unit.market_rent_fen,
+        "rent_policy_id": unit.rent_policy_id,
+        "status": unit.status,
+    }
+
+
+def tenancy_dict(tenancy: Tenancy) -> dict:
+    return {
+        "tenancy_id": tenancy.id,
+        "application_id": tenancy.application_id,
+        "unit_id": tenancy.unit_id,
+        "project_id": tenancy.project_id,
+        "resident_id": tenancy.resident_id,
+        "town": tenancy.town,
+        "monthly_rent_fen": tenancy.monthly_rent_fen,
+        "start_date": tenancy.start_date.isoformat(),
+        "end_date": tenancy.end_date.isoformat(),
+        "status": tenancy.status,
+        "ended_at": tenancy.ended_at.isoformat() if tenancy.ended_at else None,
+        "end_reason": tenancy.end_reason,
+    }
+
+
+def application_dict(application: TenancyApplication) -> dict:
+    return {
+        "application_id": application.id,
+        "resident_id": application.resident_id,
+        "id_number": application.id_number_masked,
+        "name": application.name,
+        "phone": application.phone_masked,
+        "town": application.town,
+        "household_size": application.household_size,
+        "status": application.status,
+        "reasons": json.loads(application.reasons),
+        "submitted_by": application.submitted_by,
+        "eligibility_policy_id": application.eligibility_policy_id,
+    }
+
+
+def create_project(session: Session, data: dict) -> dict:
+    project = Project(id=new_id(), **data, created_at=now_utc())
+    session.add(project)
+    session.commit()
+    return project_dict(project)
+
+
+def get_project(session: Session, project_id) -> Project:
+    project = session.get(Project, project_id) if isinstance(project_id, str) else None
+    if project is None:
+        raise ProjectNotFound(f"no project {project_id}")
+    return project
+
+
+def list_projects(session: Session) -> list[Project]:
+    return list(session.scalars(select(Project).order_by(Project.year_raised, Project.name)))
+
+
+def list_units(session: Session, project_id, status=None) -> list[Unit]:
+    project = get_project(session, project_id)
+    query = select(Unit).where(Unit.project_id == project.id).order_by(Unit.unit_no)
+    if status is not None:
+        query = query.where(Unit.status == status)
+    return list(session.scalars(query))
+
+
+def list_unit(session: Session, project_id, data: dict) -> dict:
+    """List a unit for letting; its rent must respect the cap relative to the assessed market rent."""
+    project = get_project(session, project_id)
+    policy = policy_in_force(session, TENANCY, today_local())
+    if not rules.rent_within_cap(data["monthly_rent_fen"], data["market_rent_fen"], policy.rules):
+        cap = rules.rent_cap_fen(data["market_rent_fen"], policy.rules)
+        raise RentCapExceeded(
+            f"rent {data['monthly_rent_fen']} fen is above the cap of {cap} fen"
+            f" ({policy['rent_cap_permille'] / 10:g}% of market rent, {policy.trace})"
+        )
+    if session.scalar(select(Unit.id).where(Unit.project_id == project.id, Unit.unit_no == data["unit_no"])):
+        raise ValidationError({"unit_no": [f"unit {data['unit_no']} is already listed in this project"]})
+    unit = Unit(
+        id=new_id(), project_id=project.id, **data, rent_policy_id=policy.id, status=VACANT, listed_at=now_utc()
+    )
+    session.add(unit)
+    session.commit()
+    return unit_dict(unit)
+
+
+def submit_application(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict) -> dict:
+    now = now_utc()
+    policy = policy_in_force(session, TENANCY, today_local(now))
+    facts = facts_from(rules.TenancyFacts, data)
+    reasons = rules.tenancy_eligibility(facts, policy.rules, today_local(now))
+    evaluation = {"programme": "tenancy", "facts": facts, "reasons": reasons, "policy_id": policy.id, "now": now}
+    application = new_application(
+        session, TenancyApplication, pii, caller, data, evaluation, household_size=data["household_size"]
+    )
+    session.commit()
+    return {"application_id": application.id, "status": application.status, "reasons": reasons}
+
+
+def get_application(session: Session, caller: Caller, application_id) -> dict:
+    application = session.get(TenancyApplication, application_id) if isinstance(application_id, str) else None
+    return application_dict(require_visible(caller, application, "tenancy application", application_id))
+
+
+def allocate(
+    session: Session, outbox, caller: Caller, application_id, project_id, unit_id=None, start_date=None
+) -> dict:
+    """Let a vacant unit of the project (or the named unit) to a submitted, eligible application."""
+    start = today_local() if start_date is None else parse_date(start_date, "start_date")
+    application = session.get(TenancyApplication, application_id) if isinstance(application_id, str) else None
+    require_visible(caller, application, "tenancy application", application_id)
+    if application.status != SUBMITTED:
+        raise InvalidTransition(f"tenancy application {application.id} is {application.status}, not awaiting a unit")
+    if caller.subject in (application.submitted_by, application.owner_subject):
+        raise MakerCheckerViolation(f"{caller.subject} submitted application {application.id} and may not allocate it")
+    project = get_project(session, project_id)
+    unit = _claim_unit(session, project, unit_id)
+    policy = policy_in_force(session, TENANCY, start)
+    end = rules.add_months(start, int(policy["lease_months"])) - timedelta(days=1)
+    tenancy = Tenancy(
+        id=new_id(),
+        application_id=application.id,
+        unit_id=unit.id,
+        project_id=project.id,
+        resident_id=application.resident_id,
+        town=project.town,
+        monthly_rent_fen=unit.monthly_rent_fen,
+        start_date=start,
+        end_date=end,
+        status="active",
+        allocated_by=caller.subject,
+    )
+    session.add(tenancy)
+    application.status = ALLOCATED
+    outbox.add(
+        "tenancy_started",
+        {
+            "tenancy_id": tenancy.id,
+            "project_id": project.id,
+            "unit_id": unit.id,
+            "resident_id": tenancy.resident_id,
+            "town": tenancy.town,
+            "monthly_rent_fen": tenancy.monthly_rent_fen,
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+        },
+    )
+    session.commit()
+    return tenancy_dict(tenancy)
+
+
+def parse_date(value, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationError({field: ["Must be a date as YYYY-MM-DD."]}) from None
+
+
+def _claim_unit(session: Session, project: Project, unit_id) -> Unit:
+    """Flip one vacant unit to let; the conditional UPDATE is the guard against letting a unit twice."""
+    if unit_id is not None:
+        candidates = [unit_id]
+        unit = session.get(Unit, unit_id) if isinstance(unit_id, str) else None
+        if unit is None or unit.project_id != project.id:
+            raise UnitNotFound(f"no unit {unit_id} in project {project.id}")
+    else:
+        candidates = list(
+            session.scalars(
+                select(Unit.id).where(Unit.project_id == project.id, Unit.status == VACANT).order_by(Unit.unit_no)
+            )
+        )
+    for candidate in candidates:
+        claimed = session.execute(
+            update(Unit).where(Unit.id == candidate, Unit.status == VACANT).values(status=LET)
+        ).rowcount
+        if claimed == 1:
+            unit = session.get(Unit, candidate)
+            session.refresh(unit)
+            return unit
+    session.rollback()
+    which = f"unit {unit_id} is not vacant" if unit_id else f"project {project.id} has no vacant unit"
+    raise NoVacantUnit(which)
+
+
+def load_tenancy(session: Session, tenancy_id) -> Tenancy:
+    tenancy = session.get(Tenancy, tenancy_id) if isinstance(tenancy_id, str) else None
+    if tenancy is None:
+        raise TenancyNotFound(f"no tenancy {tenancy_id}")
+    return tenancy
+
+
+def end_tenancy(session: Session, outbox, tenancy_id, reason) -> dict:
+    if reason not in EXIT_REASONS:
+        raise ValidationError({"reason": [f"Must be one of {', '.join(EXIT_REASONS)}."]})
+    tenancy = load_tenancy(session, tenancy_id)
+    _end(session, outbox, tenancy, reason)
+    session.commit()
+    return tenancy_dict(tenancy)
+
+
+def _end(session: Session, outbox, tenancy: Tenancy, reason: str, now=None) -> None:
+    if tenancy.status != "active":
+        raise InvalidTransition(f"tenancy {tenancy.id} is {tenancy.status}")
+    now = now or now_utc()
+    tenancy.status, tenancy.ended_at, tenancy.end_reason = "ended", now, reason[:200]
+    session.execute(update(Unit).where(Unit.id == tenancy.unit_id).values(status=VACANT))
+    close_case(session, tenancy.resident_id, tenancy.application_id)
+    outbox.add(
+        "tenancy_ended",
+        {
+            "tenancy_id": tenancy.id,
+            "resident_id": tenancy.resident_id,
+            "town": tenancy.town,
+            "reason": tenancy.end_reason,
+            "ended_at": now.isoformat(),
+        },
+    )
+
+
+def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: dict) -> dict:
+    """Renewal after eligibility is checked again: a further lease term, or exit with the reasons."""
+    tenancy = load_tenancy(session, tenancy_id)
+    if tenancy.status != "active":
+        raise InvalidTransition(f"tenancy {tenancy.id} is {tenancy.status}")
+    application = session.get(TenancyApplication, tenancy.application_id)
+    for key, value in changes.items():
+        setattr(application, key, value)
+    today = today_local()
+    policy = policy_in_force(session, TENANCY, today)
+    facts = rules.TenancyFacts(
+        id_number=pii.decrypt(application.id_number_enc),
+        is_local_hukou=application.is_local_hukou,
+        has_residence_permit=application.has_residence_permit,
+        owns_home_in_cixi=application.owns_home_in_cixi,
+        employed_in_cixi=application.employed_in_cixi,
+    )
+    reasons = rules.tenancy_eligibility(facts, policy.rules, today)
+    if reasons:
+        _end(session, outbox, tenancy, "no_longer_eligible: " + ",".join(reasons))
+    else:
+        next_start = tenancy.end_date + timedelta(days=1)
+        tenancy.end_date = rules.add_months(next_start, int(policy["lease_months"])) - timedelta(days=1)
+    session.commit()
+    return tenancy_dict(tenancy)
+
+
+def end_expired_tenancies(session: Session, outbox, today: date) -> int:
+    """End active tenancies whose lease ended before `today` without renewal; their units become vacant."""
+    query = select(Tenancy).where(Tenancy.status == "active", Tenancy.end_date < today).order_by(Tenancy.id)
+    return end_in_pages(session, query, lambda tenancy, now: _end(session, outbox, tenancy, "lease_expired", now))
+
+
+def unit_counts_by_year(session: Session) -> list[dict]:
+    """Per year a project was raised: units listed, units let now, and units planned but not yet listed."""
+    listed = {
+        year: (units, int(let))
+        for year, units, let in session.execute(
+            select(
+                Project.year_raised,
+                func.count(Unit.id),
+                func.coalesce(func.sum(case((Unit.status == LET, 1), else_=0)), 0),
+            )
+            .join(Unit, Unit.project_id == Project.id)
+            .group_by(Project.year_raised)
+        )
+    }
+    planned = dict(
+        session.execute(
+            select(Project.year_raised, func.sum(Project.planned_units)).group_by(Project.year_raised)
+        ).all()
+    )
+    return [
+        {
+            "year": year,
+            "units": listed.get(year, (0, 0))[0],
+            "let": listed.get(year, (0, 0))[1],
+            "planned": int(planned.get(year) or 0),
+        }
+        for year in sorted(set(listed) | set(planned))
+    ]

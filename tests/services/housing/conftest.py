@@ -1,0 +1,133 @@
+"""Fixtures for housing: valid applicants, a running housing container, a queue capturing its events."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from kombu import Connection, Queue
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from services.housing.service import HousingService
+from shared.migrations import upgrade
+from shared.topology import event_exchange
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_sequence = itertools.count(101)
+
+
+def make_id_number(birth: str = "19900101", area: str = "330282", sequence: int | None = None) -> str:
+    """A valid GB 11643 number; each call without `sequence` gives a different person."""
+    body = f"{area}{birth}{(sequence if sequence is not None else next(_sequence)) % 1000:03d}"
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11]
+
+
+def subsidy_application(**overrides) -> dict:
+    """The black-box client's application, with a fresh ID number unless given."""
+    application = {
+        "id_number": make_id_number(),
+        "name": "张三",
+        "phone": "13812345678",
+        "town": "观海卫镇",
+        "category": "talent",
+        "household_size": 3,
+        "monthly_rent_yuan": 1800,
+        "has_residence_permit": True,
+        "owns_home_in_cixi": False,
+    }
+    application.update(overrides)
+    return application
+
+
+@pytest.fixture
+def housing(db_url, service_config, container_factory):
+    """A running housing container on a migrated database; yields its config."""
+    upgrade("housing", db_url)
+    config = service_config(db_url)
+    container = container_factory(HousingService, config)
+    container.start()
+    return config
+
+
+@pytest.fixture
+def call(housing, token_for):
+    """`call("reviewer-1", "reviewer").review_subsidy_application(...)` over real RPC."""
+    proxies = []
+
+    def proxy(subject: str, *roles: str):
+        rpc = ServiceRpcProxy("housing", housing, context_data={"authorization": token_for(subject, *roles)})
+        proxies.append(rpc)
+        return rpc.start()
+
+    yield proxy
+    for rpc in proxies:
+        rpc.stop()
+
+
+class EventCapture:
+    """A queue bound to every housing event: reads envelopes as the relay published them."""
+
+    def __init__(self, amqp_uri: str):
+        self.connection = Connection(amqp_uri)
+        self.queue = Queue("test-capture-housing", exchange=event_exchange("housing"), routing_key="#")
+        self.queue(self.connection.default_channel).declare()
+        self.seen: list[dict] = []
+
+    def drain(self, until=lambda seen: False, timeout: float = 10.0) -> list[dict]:
+        """Collect envelopes until `until(seen)` holds or `timeout` passes with nothing new."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(self.seen):
+            message = self.queue(self.connection.default_channel).get(no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            self.seen.append(json.loads(message.body))
+        return self.seen
+
+    def of_type(self, event_type: str) -> list[dict]:
+        return [event for event in self.seen if event["event_type"] == event_type]
+
+    def close(self):
+        self.connection.release()
+
+
+@pytest.fixture
+def events(housing):
+    capture = EventCapture(housing["AMQP_URI"])
+    yield capture
+    capture.close()
+
+
+def tenancy_application(**overrides) -> dict:
+    application = {
+        "id_number": make_id_number("19970315"),
+        "name": "李四",
+        "phone": "13900001234",
+        "town": "宗汉街道",
+        "household_size": 2,
+        "is_local_hukou": False,
+        "has_residence_permit": True,
+        "owns_home_in_cixi": False,
+        "employed_in_cixi": True,
+    }
+    application.update(overrides)
+    return application
+
+
+def project(**overrides) -> dict:
+    values = {
+        "name": "宗汉人才公寓",
+        "operator": "慈溪安居运营有限公司",
+        "town": "宗汉",
+        "kind": "new_build",
+        "year_raised": 2024,
+    }
+    values.update(overrides)
+    return values
+
+
+def unit(unit_no: str = "101", rent_yuan: int = 1200, market_yuan: int = 1500, area: str = "45.50") -> dict:
+    return {"unit_no": unit_no, "area_m2": area, "monthly_rent_yuan": rent_yuan, "market_rent_yuan": market_yuan}

@@ -1,0 +1,62 @@
+"""The last-unit race made deterministic on PostgreSQL: B's claim waits on A's row lock, then finds nothing.
+
+(SQLite serialises writers with a database lock instead; the RPC test in test_tenancy_service.py races
+two real allocations there and on PostgreSQL.)
+"""
+
+from __future__ import annotations
+
+import eventlet
+import pytest
+from sqlalchemy.orm import Session
+
+from services.housing import tenancy
+from services.housing.exceptions import NoVacantUnit
+from services.housing.models import Project, Tenancy, TenancyApplication, Unit
+from services.housing.schemas import ProjectSchema, TenancyApplicationSchema, UnitSchema, load
+from shared.auth import Caller
+from shared.contracts import load_all
+from shared.db import make_engine
+from shared.migrations import upgrade
+from shared.outbox import OutboxWriter
+from shared.pii import DEV_KEYS
+from shared.privacy import PiiTools
+from tests.services.housing.conftest import project, tenancy_application, unit
+
+CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
+REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
+
+
+@pytest.mark.postgres
+def test_second_claim_waits_for_the_first_and_gets_no_vacant_unit(postgres_url):
+    load_all()
+    upgrade("housing", postgres_url)
+    engine = make_engine(postgres_url)
+    with Session(engine, expire_on_commit=False) as setup:
+        project_id = tenancy.create_project(setup, load(ProjectSchema(), project()))["project_id"]
+        tenancy.list_unit(setup, project_id, load(UnitSchema(), unit("101")))
+        applications = [
+            tenancy.submit_application(
+                setup, None, PiiTools(DEV_KEYS), CASEWORKER, load(TenancyApplicationSchema(), tenancy_application())
+            )["application_id"]
+            for _ in range(2)
+        ]
+    first, second = Session(engine, expire_on_commit=False), Session(engine, expire_on_commit=False)
+    try:
+        claimed = tenancy._claim_unit(first, first.get(Project, project_id), None)  # holds the row lock
+        waiting = eventlet.spawn(
+            tenancy.allocate, second, OutboxWriter(second, "housing", None, []), REVIEWER, applications[1], project_id
+        )
+        eventlet.sleep(0.5)
+        assert not waiting.dead  # blocked on the lock, not finished
+        first.commit()
+        with pytest.raises(NoVacantUnit):
+            waiting.wait()
+        assert first.get(Unit, claimed.id).status == "let"
+    finally:
+        first.close()
+        second.close()
+    with Session(engine) as check:
+        assert check.query(Tenancy).count() == 0  # the loser wrote nothing
+        assert check.get(TenancyApplication, applications[1]).status == "submitted"
+    engine.dispose()

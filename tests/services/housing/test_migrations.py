@@ -1,0 +1,34 @@
+"""housing's migrations apply from empty, seed the policy table, and downgrade cleanly."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from alembic import command
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from services.housing.models import Base, PolicyVersion
+from services.housing.policy import OPERATOR_SUBSIDY, RENT_SUBSIDY, TENANCY, list_policies, policy_in_force
+from shared.db import make_engine
+from shared.migrations import alembic_config, upgrade
+
+
+def test_upgrade_seeds_policies_and_matches_the_models(db_url):
+    upgrade("housing", db_url)
+    engine = make_engine(db_url)
+    tables = set(inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    with Session(engine) as session:
+        assert {p.programme for p in list_policies(session)} == {RENT_SUBSIDY, TENANCY, OPERATOR_SUBSIDY}
+        assert (
+            "frontline_worker" not in policy_in_force(session, RENT_SUBSIDY, date(2022, 12, 31))["eligible_categories"]
+        )
+        assert "frontline_worker" in policy_in_force(session, RENT_SUBSIDY, date(2023, 1, 1))["eligible_categories"]
+        assert len(session.scalars(select(PolicyVersion)).all()) == 5
+    engine.dispose()
+    command.downgrade(alembic_config("housing", db_url), "housing_0001")
+    engine = make_engine(db_url)
+    assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
+    engine.dispose()
+    upgrade("housing", db_url)
