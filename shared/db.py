@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Boolean, DateTime, Integer, Table, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -73,6 +74,8 @@ def bulk_insert(session: Session, table: Table, rows: list[dict], page: int = 10
 
 
 def _pg_type(column_type) -> str:
+    if isinstance(column_type, TypeDecorator):  # e.g. UtcDateTime: the column is what it decorates
+        column_type = column_type.impl_instance
     if isinstance(column_type, DateTime):
         return "timestamptz" if column_type.timezone else "timestamp"
     if isinstance(column_type, Integer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.housing import disbursement, operator_subsidy, rules, subsidy, tenancy
@@ -22,6 +21,7 @@ from shared.auth import requires
 from shared.db import Database
 from shared.outbox import Outbox
 from shared.privacy import Pii
+from shared.rpc import rpc
 from shared.service import PlatformService
 
 EXPIRY_SWEEP_SECONDS = 3600
