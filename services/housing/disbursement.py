@@ -41,7 +41,9 @@ class DisbursementResult:
         }
 
 
-def run(session: Session, outbox, period: str, batch_size: int = BATCH_SIZE) -> DisbursementResult:
+def run(
+    session: Session, outbox, period: str, batch_size: int = BATCH_SIZE, backfill: bool = False
+) -> DisbursementResult:
     result = DisbursementResult(period)
     sub = SubsidyApplication
     columns = (sub.id, sub.resident_id, sub.town, sub.category, sub.monthly_subsidy_fen, sub.policy_id)
@@ -67,7 +69,7 @@ def run(session: Session, outbox, period: str, batch_size: int = BATCH_SIZE) -> 
         )
         session.rollback()  # end the read transaction: nothing is held while the batch is built
         rows = [row for row in page if row[1] not in paid]
-        if rows and not _pay(session, outbox, period, rows, result):
+        if rows and not _pay(session, outbox, period, rows, result, backfill):
             conflicts += 1  # a concurrent run paid some of these households first: redo the page
             if conflicts > MAX_CONFLICT_RETRIES:
                 raise RuntimeError(f"disbursement of {period} keeps colliding with a concurrent run")
@@ -82,7 +84,7 @@ def run(session: Session, outbox, period: str, batch_size: int = BATCH_SIZE) -> 
     return result
 
 
-def _pay(session: Session, outbox, period: str, rows, result: DisbursementResult) -> bool:
+def _pay(session: Session, outbox, period: str, rows, result: DisbursementResult, backfill: bool = False) -> bool:
     """One transaction: the payments and their events. False if the unique constraint refused a payment."""
     now = now_utc()
     payments, events = [], []
@@ -109,6 +111,7 @@ def _pay(session: Session, outbox, period: str, rows, result: DisbursementResult
                 "period": period,
                 "amount_fen": amount,
                 "disbursed_at": now.isoformat(),
+                "backfill": backfill,
             }
         )
     try:

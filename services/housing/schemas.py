@@ -174,6 +174,12 @@ PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Must be a month as Y
 
 class PeriodSchema(Schema):
     period = fields.String(required=True, validate=PERIOD)
+    backfill = StrictBoolean(load_default=False)
+
+
+class LegacySubsidySchema(Schema):
+    application = fields.Nested(SubsidyApplicationSchema, required=True)
+    decided_on = fields.Date(required=True)
 
 
 def load(schema: Schema, payload, field: str = "application") -> dict:

@@ -8,6 +8,7 @@ from services.housing import disbursement, operator_subsidy, rules, subsidy, ten
 from services.housing.cases import today_local
 from services.housing.policy import list_policies
 from services.housing.schemas import (
+    LegacySubsidySchema,
     PeriodSchema,
     ProjectSchema,
     RecertificationSchema,
@@ -46,6 +47,15 @@ class HousingService(PlatformService):
     @requires("reviewer")
     def review_subsidy_application(self, application_id, decision, note=None) -> dict:
         return subsidy.review(self.db, self.outbox, self.auth.caller, application_id, decision, note)
+
+    @rpc
+    @requires("admin")
+    def import_legacy_subsidy(self, application, decided_on) -> dict:
+        """Record a case decided on paper before the platform, approved on `decided_on` (YYYY-MM-DD)."""
+        data = load(LegacySubsidySchema(), {"application": application, "decided_on": decided_on}, field="request")
+        return subsidy.import_legacy(
+            self.db, self.outbox, self.pii, self.auth.caller, data["application"], data["decided_on"]
+        )
 
     @rpc
     @requires("caseworker", "resident")
@@ -102,9 +112,11 @@ class HousingService(PlatformService):
 
     @rpc
     @requires("admin")
-    def run_disbursement(self, period) -> dict:
-        load(PeriodSchema(), {"period": period}, field="period")
-        return disbursement.run(self.db, self.outbox, period).as_dict()
+    def run_disbursement(self, period, backfill=False) -> dict:
+        """Pay every active subsidy for `period` once. `backfill=True` records payments made before the
+        platform (counted, not messaged)."""
+        load(PeriodSchema(), {"period": period, "backfill": backfill}, field="period")
+        return disbursement.run(self.db, self.outbox, period, backfill=backfill).as_dict()
 
     @rpc
     @requires("caseworker", "reviewer")

@@ -7,6 +7,7 @@ approved → ended. Only `submitted` and `approved` hold the resident's open-cas
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from services.housing import rules
 from services.housing.cases import (
     PHONE_INDEX,
+    SHANGHAI,
     close_case,
     end_in_pages,
     facts_from,
@@ -81,9 +83,11 @@ def facts_of(application: SubsidyApplication, id_number: str) -> rules.SubsidyFa
     )
 
 
-def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict) -> dict:
+def submit(
+    session: Session, outbox, pii: PiiTools, caller: Caller, data: dict, now=None, backfill=False, commit: bool = True
+) -> dict:
     """Store a well-formed application, evaluate it, and hand the contact to notify in the same transaction."""
-    now = now_utc()
+    now = now or now_utc()
     policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
     facts = facts_from(rules.SubsidyFacts, data)
     reasons = rules.subsidy_eligibility(facts, policy.rules, today_local(now))
@@ -106,10 +110,32 @@ def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict) 
             "status": application.status,
             "reasons": reasons,
             "submitted_at": now.isoformat(),
+            "backfill": backfill,
         },
     )
-    session.commit()
+    if commit:
+        session.commit()
     return {"application_id": application.id, "status": application.status, "reasons": reasons}
+
+
+def import_legacy(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict, decided_on: date) -> dict:
+    """A case decided on paper before the platform, recorded as submitted and approved on its decision day.
+
+    The policy row in force on that day applies (eligibility and amount), the events carry the decision's
+    own time and `backfill: true`, so stats files them under the right year and notify does not message the
+    resident about a years-old decision. The importing admin is recorded as reviewer.
+    """
+    if decided_on > today_local():
+        raise ValidationError({"decided_on": ["Must not be in the future."]})
+    decided_at = min(datetime.combine(decided_on, time(10, 0), tzinfo=SHANGHAI).astimezone(UTC), now_utc())
+    outcome = submit(session, outbox, pii, caller, data, now=decided_at, backfill=True, commit=False)
+    application = session.get(SubsidyApplication, outcome["application_id"])
+    if application.status == SUBMITTED:
+        application.reviewed_by, application.reviewed_at = caller.subject, decided_at
+        application.review_note = "legacy case imported"
+        _approve(session, outbox, application, decided_at, backfill=True)
+    session.commit()
+    return to_dict(application)
 
 
 def load_application(session: Session, caller: Caller, application_id, *, for_update: bool = False):
@@ -174,7 +200,7 @@ def review(session: Session, outbox, caller: Caller, application_id, decision, n
     return to_dict(application)
 
 
-def _approve(session: Session, outbox, application: SubsidyApplication, now) -> None:
+def _approve(session: Session, outbox, application: SubsidyApplication, now, backfill: bool = False) -> None:
     policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
     try:
         amount = rules.monthly_subsidy_fen(
@@ -199,6 +225,7 @@ def _approve(session: Session, outbox, application: SubsidyApplication, now) -> 
             "monthly_subsidy_fen": application.monthly_subsidy_fen,
             "approved_at": now.isoformat(),
             "policy_ref": application.policy_ref,
+            "backfill": backfill,
         },
     )
 

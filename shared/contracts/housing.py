@@ -25,8 +25,14 @@ class ContactProvided(DataSchema):
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
 
 
+class _Backfillable(_Case):
+    # true for history recorded after the fact (cases decided, payments made before the platform):
+    # counted by stats, never messaged to the resident
+    backfill = fields.Boolean(load_default=False)
+
+
 @register("housing", "subsidy_application_submitted", consumers=("stats",))
-class SubsidyApplicationSubmitted(_Case):
+class SubsidyApplicationSubmitted(_Backfillable):
     household_size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10))
     status = fields.String(required=True, validate=validate.OneOf(("submitted", "ineligible")))
     reasons = fields.List(fields.String(), required=True)
@@ -34,7 +40,7 @@ class SubsidyApplicationSubmitted(_Case):
 
 
 @register("housing", "subsidy_approved", consumers=NOTIFY_AND_STATS)
-class SubsidyApproved(_Case):
+class SubsidyApproved(_Backfillable):
     household_size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10))
     monthly_subsidy_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     approved_at = fields.AwareDateTime(required=True)
@@ -48,7 +54,7 @@ class SubsidyRejected(_Case):
 
 
 @register("housing", "subsidy_disbursed", consumers=NOTIFY_AND_STATS)
-class SubsidyDisbursed(_Case):
+class SubsidyDisbursed(_Backfillable):
     disbursement_id = fields.String(required=True)
     period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
     amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
