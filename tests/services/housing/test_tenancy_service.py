@@ -100,6 +100,9 @@ def test_concurrent_allocations_of_the_last_unit_one_wins(call):
     assert caseworker.get_tenancy_application(loser)["status"] == "submitted"  # still waiting for a unit
 
 
+AMOUNT_2024 = 5 * 4550 * 10  # five units of 45.50 ㎡ at the 2024 row's 10 yuan (1000 fen) per ㎡
+
+
 def test_operator_subsidy_assessed_from_policy_and_approved_by_another(call, events):
     caseworker, reviewer = call("cw-1", "caseworker"), call("rv-1", "reviewer")
     project_id = caseworker.create_project(project())["project_id"]
@@ -110,7 +113,7 @@ def test_operator_subsidy_assessed_from_policy_and_approved_by_another(call, eve
         reviewer.allocate_unit(application_id, project_id)
     assessment = caseworker.assess_operator_subsidy(project_id, 2024)
     assert assessment["status"] == "assessed" and assessment["reasons"] == []
-    assert assessment["amount_fen"] == 5 * 57450 and "operator_subsidy#" in assessment["policy_ref"]
+    assert assessment["amount_fen"] == AMOUNT_2024 and "operator_subsidy#" in assessment["policy_ref"]
     with pytest.raises(RemoteError) as raised:
         caseworker.assess_operator_subsidy(project_id, 2024)
     assert raised.value.exc_type == "AssessmentExists"
@@ -124,12 +127,12 @@ def test_operator_subsidy_assessed_from_policy_and_approved_by_another(call, eve
         "year": 2024,
         "projects": 1,
         "units": 5,
-        "amount_fen": 5 * 57450,
+        "amount_fen": AMOUNT_2024,
     }
     events.drain(until=lambda seen: any(e["event_type"] == "operator_subsidy_approved" for e in seen))
     [envelope] = events.of_type("operator_subsidy_approved")
     _, data = validate_envelope(envelope)
-    assert data["amount_fen"] == 5 * 57450 and data["year"] == 2024
+    assert data["amount_fen"] == AMOUNT_2024 and data["year"] == 2024
 
 
 def test_operator_subsidy_withheld_below_occupancy(call):

@@ -70,10 +70,10 @@ SEED_POLICIES = [
     (
         "operator_subsidy",
         date(2024, 1, 1),
-        "保障性租赁住房运营奖补 2024 (34 projects, ~6,622 units, 3.8044 million yuan [seed]); per-unit rate [assumed]",
+        "保障性租赁住房运营奖补 2024 (34 projects, ~6,622 units, 3.8044 million yuan [seed]); 10 yuan/㎡/year [assumed]",
         {
-            "basis": "per_unit",
-            "per_unit_fen": 57450,
+            "basis": "per_m2",
+            "per_m2_fen": 1000,
             "min_occupancy_permille": 800,
             "require_rent_cap": True,
             "cap_per_project_fen": 50000000,
