@@ -18,7 +18,6 @@ from weakref import WeakKeyDictionary
 import eventlet
 from eventlet.queue import Empty, LightQueue
 from kombu import Connection
-from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from sqlalchemy import event, func, select, update
@@ -28,6 +27,7 @@ from shared.contracts import build_envelope, load_all
 from shared.db import Database, bulk_insert
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.models import OutboxMessage, utcnow
+from shared.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
 from shared.topology import event_exchange, publisher_declarations
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class Outbox(DependencyProvider):
         )
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.declarations = publisher_declarations(self.service, config)
-        self.publisher = Publisher(self.amqp_uri, use_confirms=True, declare=self.declarations)
+        self.publisher = ConfirmedBatchPublisher(self.amqp_uri, self.declarations)
         self.exchange = event_exchange(self.service)
         self.queue: LightQueue = LightQueue()
         self.relaying = False
@@ -123,8 +123,7 @@ class Outbox(DependencyProvider):
         with Connection(self.amqp_uri) as connection:
             channel = connection.channel()
             for entity in self.declarations:
-                entity.maybe_bind(channel)
-                entity.declare()
+                entity(channel).declare()  # a bound copy: the shared entity may be bound to a closed channel
 
     def get_dependency(self, worker_ctx) -> OutboxWriter:
         pending = self.pending.setdefault(worker_ctx, [])
@@ -231,31 +230,31 @@ class Outbox(DependencyProvider):
         return backlog
 
     def _publish_rows(self, session: Session, rows: list[OutboxMessage]) -> int:
-        done: list[str] = []
-        failed: list[OutboxMessage] = []
-        for row in rows:
-            try:
-                self.publisher.publish(
-                    json.loads(row.body), exchange=self.exchange, routing_key=row.routing_key, message_id=row.event_id
-                )
-                done.append(row.event_id)
-            except Exception as exc:
-                failed.append(row)
-                OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
-                log.warning("outbox publish failed for %s: %s", row.event_id, type(exc).__name__)
-                break  # the broker is likely down: keep the order, leave the rest to the sweep
-        if done:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.event_id.in_(done))
-                .values(published_at=utcnow(), attempts=OutboxMessage.attempts + 1)
-            )
-            OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
-        for row in failed:
-            row.attempts += 1
-            row.last_error = "publish failed"
+        """Publish the rows as one confirmed batch and mark them; on failure mark none (they go again)."""
+        if not rows:
+            session.rollback()
+            return 0
+        messages = [OutgoingMessage(row.body, self.exchange.name, row.routing_key, row.event_id) for row in rows]
+        try:
+            self.publisher.publish(messages)
+        except PublishFailed as exc:
+            session.rollback()
+            OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(rows))
+            log.warning("outbox publish of %d rows failed (%s); they stay for the next attempt", len(rows), exc)
+            return 0
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.event_id.in_([row.event_id for row in rows]))
+            .values(published_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        )
         session.commit()
-        return len(done)
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    def stop(self):
+        self.publisher.close()
+
+    kill = stop
 
 
 def correlation_id_of(worker_ctx) -> str:

@@ -93,8 +93,7 @@ def declare_all(amqp_uri: str, config: dict, services) -> int:
         channel = connection.channel()
         for service in services:
             for entity in publisher_declarations(service, config) + consumer_declarations(service, config):
-                entity.maybe_bind(channel)
-                entity.declare()
+                entity(channel).declare()  # a bound copy: the shared entity may be bound to a closed channel
                 count += 1
     return count
 
