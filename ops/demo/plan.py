@@ -78,10 +78,10 @@ def id_number(rng: random.Random, birth: date, areas=HOME_AREAS) -> str:
     return body + "10X98765432"[sum(int(a) * w for a, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
-def person(rng: random.Random, born_after: int, born_before: int) -> tuple[str, str, str]:
+def person(rng: random.Random, born_after: int, born_before: int, areas=HOME_AREAS) -> tuple[str, str, str]:
     birth = date(rng.randint(born_after, born_before), 1, 1) + timedelta(days=rng.randint(0, 364))
     return (
-        id_number(rng, birth),
+        id_number(rng, birth, areas),
         rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
         f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}",
     )

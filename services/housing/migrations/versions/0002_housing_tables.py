@@ -70,7 +70,7 @@ SEED_POLICIES = [
     (
         "operator_subsidy",
         date(2024, 1, 1),
-        "保障性租赁住房运营奖补 2024 (34 projects, ~6,622 units, 3.8044 million yuan [seed]); 10 yuan/㎡/year [assumed]",
+        "保障性租赁住房运营奖补 2024 (34 projects, ~6,622 units, 3.8044 million yuan [seed]); 10 yuan/㎡/yr [assumed]",
         {
             "basis": "per_m2",
             "per_m2_fen": 1000,
