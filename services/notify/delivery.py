@@ -20,7 +20,7 @@ from eventlet.greenpool import GreenPool
 from sqlalchemy import func, or_, select, update
 
 from services.notify import notices, rules, statuses
-from services.notify.models import Contact, Notification, OptOut, Template
+from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, Template
 from services.notify.providers import Outgoing, Provider, Submission
 from shared.privacy import PiiTools
 
@@ -213,6 +213,7 @@ class Delivery:
                         self._apply_submission(session, outbox, n, result, self.providers[channel].name, now)
             session.commit()
             self.events.flush(outbox)
+        self.apply_early_receipts()  # a receipt quicker than our commit
         return len(rows)
 
     def _screen(self, session, rows: list[Notification], now: datetime) -> list[Notification]:
@@ -310,42 +311,82 @@ class Delivery:
     # --- receipts and timeouts ---------------------------------------------------------------------
 
     def apply_receipts(self, session, outbox, channel: str, receipts: list[dict]) -> Counter:
-        """Receipts pushed by the provider, named by our out_id ("<notification id>.<attempt>") or its msgid."""
+        """Receipts pushed by the provider, named by our out_id ("<notification id>.<attempt>") or its msgid.
+        One that arrives before its submission is recorded is kept and applied when it is."""
+        provider = self.providers[channel]
+        parsed = [provider.parse_receipt(item) for item in receipts if isinstance(item, dict)]
+        outcome, unmatched = self._apply_parsed(session, outbox, channel, parsed)
+        now = self.clock()
+        for out_id, ref, code in unmatched:
+            key = f"{channel}:o:{out_id}" if out_id else f"{channel}:r:{ref}"
+            session.merge(
+                EarlyReceipt(
+                    key=key[:120], channel=channel, out_id=out_id, provider_ref=ref, code=code[:40], received_at=now
+                )
+            )
+        outcome["kept"] = len(unmatched)
+        return outcome
+
+    def _apply_parsed(self, session, outbox, channel: str, parsed: list[tuple]) -> tuple[Counter, list[tuple]]:
         now = self.clock()
         provider = self.providers[channel]
-        by_id: dict[str, tuple[int, str]] = {}
-        by_ref: dict[str, str] = {}
-        for item in receipts:
-            if not isinstance(item, dict):
-                continue
-            out_id, ref, code = provider.parse_receipt(item)
+        by_id: dict[str, tuple[int, tuple]] = {}
+        by_ref: dict[str, tuple] = {}
+        for out_id, ref, code in parsed:
             nid, _, attempt = str(out_id or "").rpartition(".")
             if nid and attempt.isdigit():
-                by_id[nid] = (int(attempt), code)
+                by_id[nid] = (int(attempt), (out_id, ref, str(code)))
             elif ref:
-                by_ref[str(ref)] = code
+                by_ref[str(ref)] = (None, str(ref), str(code))
         outcome: Counter = Counter()
-        sending = Notification.status == statuses.SENDING
-        rows: list[tuple[Notification, str]] = []
+        matched: list[tuple[Notification, str]] = []
         if by_id:
-            for n in session.scalars(select(Notification).where(Notification.id.in_(list(by_id)), sending)):
-                attempt, code = by_id[n.id]
-                if attempt == n.attempts:
-                    rows.append((n, code))
-                else:
+            found = {n.id: n for n in session.scalars(select(Notification).where(Notification.id.in_(list(by_id))))}
+            for nid, (attempt, item) in list(by_id.items()):
+                n = found.get(nid)
+                if n is None:
+                    continue  # unknown: kept in case its row is not committed yet
+                if n.status == statuses.SENDING and n.attempts == attempt:
+                    matched.append((n, item[2]))
+                    del by_id[nid]
+                elif n.attempts >= attempt:  # an older attempt, or already final: nothing to do
                     outcome["stale"] += 1
+                    del by_id[nid]
         if by_ref:
-            for n in session.scalars(select(Notification).where(Notification.provider_ref.in_(list(by_ref)), sending)):
-                rows.append((n, by_ref[n.provider_ref]))
-        for n, code in rows:
+            query = select(Notification).where(
+                Notification.provider_ref.in_(list(by_ref)), Notification.status == statuses.SENDING
+            )
+            for n in session.scalars(query):
+                matched.append((n, by_ref.pop(n.provider_ref)[2]))
+        for n, code in matched:
             status, reason = provider.receipt_status(code)
             if status == statuses.DELIVERED:
                 self._delivered(outbox, n, now)
             else:
                 self._fail(session, outbox, n, status, reason, now)
             outcome[status] += 1
-        outcome["unmatched"] = len(by_id) + len(by_ref) - len(rows) - outcome["stale"]
-        return outcome
+        unmatched = [item for _, item in by_id.values()] + list(by_ref.values())
+        return outcome, unmatched
+
+    def apply_early_receipts(self, max_age: timedelta = timedelta(days=1)) -> int:
+        """Apply kept receipts whose submission is now recorded; drop those too old to ever match."""
+        now = self.clock()
+        applied = 0
+        with self.Session() as session:
+            outbox = self.events.writer(session)
+            early = session.scalars(select(EarlyReceipt).order_by(EarlyReceipt.received_at).limit(5000)).all()
+            for channel in {row.channel for row in early}:
+                rows = [row for row in early if row.channel == channel]
+                parsed = [(row.out_id, row.provider_ref, row.code) for row in rows]
+                outcome, unmatched = self._apply_parsed(session, outbox, channel, parsed)
+                still = {(out_id, ref) for out_id, ref, _ in unmatched}
+                for row in rows:
+                    if (row.out_id, row.provider_ref) not in still or row.received_at < _naive_ok(now - max_age, row):
+                        session.delete(row)
+                applied += sum(outcome[s] for s in (statuses.DELIVERED, *statuses.FAILURES))
+            session.commit()
+            self.events.flush(outbox)
+        return applied
 
     def expire_receipts(self) -> int:
         """A message `sending` with no receipt within the timeout is a temporary failure, not resent:
@@ -378,3 +419,8 @@ class Delivery:
             session.commit()
             self.events.flush(outbox)
         return len(stuck)
+
+
+def _naive_ok(moment: datetime, row) -> datetime:
+    """SQLite hands back naive UTC datetimes; compare like with like."""
+    return moment.replace(tzinfo=None) if row.received_at.tzinfo is None else moment

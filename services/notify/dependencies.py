@@ -185,6 +185,7 @@ class Courier(DependencyProvider):
         while True:
             try:
                 self.engine.expire_receipts()
+                self.engine.apply_early_receipts()
                 with self.Session() as session:
                     if notices.release_all_awaiting(session, self.pii, self.clock.now()):
                         session.commit()

@@ -76,6 +76,7 @@ class Gateway:
         with self.lock:
             self.messages: list[dict] = []
             self.by_out_id: dict[str, str] = {}
+            self.receipts: dict[str, dict] = {}
             self.attempts: Counter = Counter()
             self.stats: Counter = Counter()
             self.pending.clear()
@@ -110,6 +111,9 @@ class Gateway:
             return {"out_id": out_id, "code": 23, "msg": "empty content"}
         if out_id and out_id in self.by_out_id:  # a resend of the same attempt: same answer, no second SMS
             self.stats["duplicates"] += 1
+            receipt = self.receipts.get(out_id)
+            if receipt is not None:  # the sender may have missed the first push: push it again
+                self.pending.append((now + self.args.receipt_delay, "sms", receipt))
             return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": self.by_out_id[out_id]}
         msgid = uuid.uuid4().hex
         self.by_out_id[out_id] = msgid
@@ -125,6 +129,7 @@ class Gateway:
         elif mobile == TEMPORARY_FAILURE_NUMBER and self.attempts[notification] <= self.args.temp_failures:
             stat, err = "UNDELIV", "MK:0012"
         receipt = {"out_id": out_id, "msgid": msgid, "mobile": mobile, "stat": stat, "err": err}
+        self.receipts[out_id] = receipt
         self.pending.append((now + self.args.receipt_delay, "sms", receipt))
         return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid}
 

@@ -111,6 +111,20 @@ class Notification(Base):
     )
 
 
+class EarlyReceipt(Base):
+    """A receipt that arrived before its submission was recorded (the provider can be quicker than our
+    commit); applied as soon as the notification is `sending`, pruned after a day if it never matches."""
+
+    __tablename__ = "early_receipts"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "<channel>:o:<out_id>" | "<channel>:r:<ref>"
+    channel: Mapped[str] = mapped_column(String(10))
+    out_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    provider_ref: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    code: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 class Broadcast(Base):
     __tablename__ = "broadcasts"
 

@@ -11,12 +11,16 @@ import requests
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.utils import find_free_port
+from sqlalchemy import insert
 
-from services.notify.dependencies import Clock
+from services.notify.dependencies import Clock, Courier
+from services.notify.models import Contact
 from services.notify.service import NotifyService
 from shared.config import REPO_ROOT
 from shared.contracts import build_envelope
+from shared.db import make_engine
 from shared.migrations import upgrade
+from shared.pii import mask_phone
 from shared.privacy import PiiTools, keys_from_config
 
 WAIT_SECONDS = 20
@@ -53,12 +57,24 @@ def fake_gateway():
 class Notify:
     """A started NotifyService plus what a test needs to drive it."""
 
-    def __init__(self, container, config: dict, gateway: str | None):
+    def __init__(self, container, config: dict, gateway: str | None, factory):
         self.container = container
+        self.factory = factory
         self.config = config
         self.gateway = gateway
         self.pii = PiiTools(keys_from_config(config))
         self.base_url = f"http://{config['WEB_SERVER_ADDRESS']}"
+
+    def restart(self, **overrides) -> None:
+        """Kill the container (a crash: no graceful stop) and start a fresh one on the same database."""
+        self.container.kill()
+        self.config = {**self.config, **overrides}
+        self.container = self.factory(NotifyService, self.config)
+        self.container.start()
+
+    @property
+    def courier(self):
+        return next(dep for dep in self.container.dependencies if isinstance(dep, Courier))
 
     @property
     def clock(self) -> Clock:
@@ -82,6 +98,35 @@ class Notify:
                 "category": category,
             },
         )
+
+    def gateway_stats(self) -> dict:
+        return requests.get(f"{self.gateway}/test/stats", timeout=5).json()
+
+    def add_contacts(self, count: int, town: str = "浒山街道", consent: bool = True, first: int = 0) -> list[str]:
+        """Factory: contact rows written straight to notify's database (phones 15000000000 + i)."""
+        now = datetime.now(UTC)
+        rows = []
+        for i in range(first, first + count):
+            phone = f"150{i:08d}"
+            rows.append(
+                {
+                    "resident_id": f"r_{i:032d}",
+                    "phone_encrypted": self.pii.encrypt(phone),
+                    "phone_index": self.pii.index(phone, "phone"),
+                    "phone_masked": mask_phone(phone),
+                    "preferred_channel": "sms",
+                    "promo_consent": consent,
+                    "town": town,
+                    "category": "frontline_worker",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        engine = make_engine(self.config["DATABASE_URL"])
+        with engine.begin() as connection:
+            connection.execute(insert(Contact), rows)
+        engine.dispose()
+        return [row["resident_id"] for row in rows]
 
     def gateway_messages(self, mobile: str | None = None) -> list[dict]:
         params = {"mobile": mobile} if mobile else {}
@@ -122,7 +167,7 @@ def start_notify(db_url, service_config, container_factory, fake_gateway):
             config.setdefault("WECHAT_API_URL", url)
         container = container_factory(NotifyService, config)
         container.start()
-        return Notify(container, config, url)
+        return Notify(container, config, url, container_factory)
 
     return start
 

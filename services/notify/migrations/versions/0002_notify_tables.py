@@ -110,6 +110,16 @@ def upgrade():
     op.create_index("ix_notifications_broadcast", "notifications", ["broadcast_id", "status"])
     op.create_index("ix_notifications_provider_ref", "notifications", ["provider_ref"])
     op.create_table(
+        "early_receipts",
+        sa.Column("key", sa.String(120), primary_key=True),
+        sa.Column("channel", sa.String(10), nullable=False),
+        sa.Column("out_id", sa.String(80), nullable=True),
+        sa.Column("provider_ref", sa.String(80), nullable=True),
+        sa.Column("code", sa.String(40), nullable=False),
+        sa.Column("received_at", TZ, nullable=False),
+    )
+    op.create_index("ix_early_receipts_received_at", "early_receipts", ["received_at"])
+    op.create_table(
         "broadcasts",
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("template_id", sa.String(64), nullable=False),
@@ -151,6 +161,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table("broadcasts")
+    op.drop_index("ix_early_receipts_received_at", table_name="early_receipts")
+    op.drop_table("early_receipts")
     op.drop_index("ix_notifications_provider_ref", table_name="notifications")
     op.drop_index("ix_notifications_broadcast", table_name="notifications")
     op.drop_index("ix_notifications_phone", table_name="notifications")
