@@ -84,9 +84,10 @@ def create(session, template: Template, segment: dict, personalisation: dict, si
     return broadcast
 
 
-def claim_recording(session, now: datetime, lease: timedelta) -> Broadcast | None:
-    token = str(uuid.uuid4())
-    free = or_(Broadcast.lease_until.is_(None), Broadcast.lease_until < now)
+def claim_recording(session, now: datetime, lease: timedelta, owner: str) -> Broadcast | None:
+    """The oldest broadcast still recording whose lease is free, expired or already ours."""
+    token = owner
+    free = or_(Broadcast.lease_until.is_(None), Broadcast.lease_until < now, Broadcast.lease_owner == owner)
     candidate = session.scalar(
         select(Broadcast.id).where(Broadcast.status == RECORDING, free).order_by(Broadcast.created_at).limit(1)
     )

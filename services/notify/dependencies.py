@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 
 from eventlet.queue import Empty, LightQueue
@@ -80,6 +81,7 @@ class Courier(DependencyProvider):
         self.loop_engine = make_engine(config[self._dependency(Database, self.database_attr).url_key])
         self.Session = sessionmaker(bind=self.loop_engine, expire_on_commit=False)
         self.threads: list = []
+        self.owner = str(uuid.uuid4())  # this container's name on the leases it holds
         self.clock = self._dependency(Clock)
         self.settings = Settings.from_config(config)
         self.interval = float(config.get("DISPATCH_INTERVAL_SECONDS", 1.0))
@@ -173,7 +175,7 @@ class Courier(DependencyProvider):
     def record_broadcast_page(self) -> int:
         now = self.clock.now()
         with self.Session() as session:
-            broadcast = broadcasts.claim_recording(session, now, self.settings.lease)
+            broadcast = broadcasts.claim_recording(session, now, self.settings.lease, self.owner)
             if broadcast is None:
                 return 0
             count = broadcasts.record_page(

@@ -99,6 +99,9 @@ class Notify:
             },
         )
 
+    def post_gateway(self, path: str, body: dict) -> dict:
+        return requests.post(f"{self.gateway}{path}", json=body, timeout=10).json()
+
     def gateway_stats(self) -> dict:
         return requests.get(f"{self.gateway}/test/stats", timeout=5).json()
 
