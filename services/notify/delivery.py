@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import eventlet
 from eventlet.greenpool import GreenPool
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from services.notify import notices, rules, statuses
 from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, Template
@@ -55,7 +55,26 @@ class Settings:
         )
 
 
-def event_data(n: Notification) -> dict:
+# what the dispatcher and the receipt path read: plain rows, not ORM objects (bulk speed)
+DISPATCH_COLUMNS = (
+    Notification.id,
+    Notification.resident_id,
+    Notification.channel,
+    Notification.kind,
+    Notification.template_id,
+    Notification.template_version,
+    Notification.personalisation,
+    Notification.body,
+    Notification.segments,
+    Notification.recipient_encrypted,
+    Notification.phone_index,
+    Notification.attempts,
+    Notification.broadcast_id,
+    Notification.source_event_id,
+)
+
+
+def event_data(n) -> dict:
     return {
         "notification_id": n.id,
         "resident_id": n.resident_id,
@@ -146,26 +165,64 @@ class Delivery:
         n.next_attempt_at = n.lease_owner = n.lease_until = None
         self._emit(outbox, "notification_delivered", n, delivered_at=now.isoformat())
 
-    def _apply_submission(self, session, outbox, n: Notification, result: Submission, provider: str, now) -> None:
-        if result.retry_after is not None:  # throttled: not an attempt
-            n.next_attempt_at = now + timedelta(seconds=result.retry_after)
-            n.lease_owner = n.lease_until = None
-            n.updated_at = now
-            return
-        n.attempts += 1
-        n.provider = provider
-        if not result.accepted:
+    def _record_results(self, session, outbox, rows: dict, results: dict[str, list[Submission]], now) -> None:
+        """Write what the providers answered: accepted ones in bulk, failures one by one (they are few)."""
+        accepted, throttled, failed = [], [], []
+        for channel, submissions in results.items():
+            provider = self.providers[channel].name
+            for result in submissions:
+                row = rows.get(result.out_id.rsplit(".", 1)[0])
+                if row is None:
+                    continue
+                if result.retry_after is not None:  # throttled: not an attempt
+                    throttled.append({"b_id": row.id, "b_next": now + timedelta(seconds=result.retry_after)})
+                elif result.accepted:
+                    accepted.append((row, result, provider))
+                else:
+                    failed.append((row, result, provider))
+        table = Notification.__table__
+        by_id = table.c.id == bindparam("b_id")
+        released = {"lease_owner": None, "lease_until": None, "updated_at": now}
+        if throttled:
+            session.execute(
+                table.update().where(by_id).values(next_attempt_at=bindparam("b_next"), **released), throttled
+            )
+        if accepted:
+            session.execute(
+                table.update()
+                .where(by_id)
+                .values(
+                    status=bindparam("b_status"),
+                    attempts=table.c.attempts + 1,
+                    provider=bindparam("b_provider"),
+                    provider_ref=bindparam("b_ref"),
+                    sent_at=now,
+                    completed_at=bindparam("b_completed"),
+                    failure_reason=None,
+                    hold_reason=None,
+                    next_attempt_at=None,
+                    **released,
+                ),
+                [
+                    {
+                        "b_id": row.id,
+                        "b_status": statuses.DELIVERED if result.delivered else statuses.SENDING,
+                        "b_provider": provider,
+                        "b_ref": result.provider_ref,
+                        "b_completed": now if result.delivered else None,
+                    }
+                    for row, result, provider in accepted
+                ],
+            )
+            for row, result, _ in accepted:
+                self._emit(outbox, "notification_sent", row, sent_at=now.isoformat())
+                if result.delivered:
+                    self._emit(outbox, "notification_delivered", row, delivered_at=now.isoformat())
+        for row, result, provider in failed:
+            n = session.get(Notification, row.id)
+            n.attempts += 1
+            n.provider = provider
             self._fail(session, outbox, n, result.status or statuses.TECHNICAL_FAILURE, result.reason, now)
-            return
-        n.provider_ref = result.provider_ref
-        n.sent_at = now
-        n.status = statuses.SENDING
-        n.failure_reason = None
-        n.next_attempt_at = n.lease_owner = n.lease_until = None
-        n.updated_at = now
-        self._emit(outbox, "notification_sent", n, sent_at=now.isoformat())
-        if result.delivered:
-            self._delivered(outbox, n, now)
 
     # --- dispatch ----------------------------------------------------------------------------------
 
@@ -197,7 +254,7 @@ class Delivery:
             token = self.claim(session, now)
             if token is None:
                 return 0
-            rows = session.scalars(select(Notification).where(Notification.lease_owner == token)).all()
+            rows = session.execute(select(*DISPATCH_COLUMNS).where(Notification.lease_owner == token)).all()
             ready = self._screen(session, rows, now)
             outgoing = self._outgoing(session, ready)
             session.commit()  # holds and cancellations; nothing stays open during the HTTP calls
@@ -205,50 +262,52 @@ class Delivery:
         now = self.clock()
         with self.Session() as session:
             outbox = self.events.writer(session)
-            by_id = {n.id: n for n in session.scalars(select(Notification).where(Notification.lease_owner == token))}
-            for channel, submissions in results.items():
-                for result in submissions:
-                    n = by_id.get(result.out_id.rsplit(".", 1)[0])
-                    if n is not None:
-                        self._apply_submission(session, outbox, n, result, self.providers[channel].name, now)
+            self._record_results(session, outbox, {row.id: row for row in ready}, results, now)
             session.commit()
             self.events.flush(outbox)
         self.apply_early_receipts()  # a receipt quicker than our commit
         return len(rows)
 
-    def _screen(self, session, rows: list[Notification], now: datetime) -> list[Notification]:
-        """Quiet hours, opt-outs and the per-number daily cap; returns what may go now."""
+    def _screen(self, session, rows: list, now: datetime) -> list:
+        """Quiet hours, opt-outs and the per-number daily cap; returns the rows that may go now."""
         promo_indexes = {n.phone_index for n in rows if n.kind == statuses.PROMOTIONAL and n.phone_index}
         opted_out = set()
         if promo_indexes:
             opted_out = set(session.scalars(select(OptOut.phone_index).where(OptOut.phone_index.in_(promo_indexes))))
         sent_today = self._sent_today(session, rows, now)
         release = rules.quiet_hours_release(now, *self.settings.quiet)
-        ready = []
+        ready, holds = [], []
         for n in rows:
             if n.kind == statuses.PROMOTIONAL and n.phone_index in opted_out:
-                self._fail(session, None, n, statuses.PERMANENT_FAILURE, "opted out before sending", now)
+                cancelled = session.get(Notification, n.id)
+                self._fail(session, None, cancelled, statuses.PERMANENT_FAILURE, "opted out before sending", now)
                 continue
             if n.kind == statuses.PROMOTIONAL and release is not None:
-                self._hold(n, release, statuses.QUIET_HOURS, now)
+                holds.append({"b_id": n.id, "b_until": release, "b_reason": statuses.QUIET_HOURS})
                 continue
             key = (n.phone_index, n.template_id)
             if n.phone_index and sent_today[key] >= self.settings.daily_cap:
-                self._hold(n, rules.next_shanghai_day(now), statuses.DAILY_CAP, now)
+                holds.append({"b_id": n.id, "b_until": rules.next_shanghai_day(now), "b_reason": statuses.DAILY_CAP})
                 continue
             sent_today[key] += 1
-            n.hold_reason = None
             ready.append(n)
+        if holds:
+            table = Notification.__table__
+            session.execute(
+                table.update()
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    next_attempt_at=bindparam("b_until"),
+                    hold_reason=bindparam("b_reason"),
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                ),
+                holds,
+            )
         return ready
 
-    @staticmethod
-    def _hold(n: Notification, until: datetime, reason: str, now: datetime) -> None:
-        n.next_attempt_at = until
-        n.hold_reason = reason
-        n.lease_owner = n.lease_until = None
-        n.updated_at = now
-
-    def _sent_today(self, session, rows: list[Notification], now: datetime) -> Counter:
+    def _sent_today(self, session, rows: list, now: datetime) -> Counter:
         counts: Counter = Counter()
         indexes = {n.phone_index for n in rows if n.phone_index}
         if not indexes:
@@ -262,7 +321,7 @@ class Delivery:
             counts[(phone_index, template_id)] = count
         return counts
 
-    def _outgoing(self, session, ready: list[Notification]) -> dict[str, list[Outgoing]]:
+    def _outgoing(self, session, ready: list) -> dict[str, list[Outgoing]]:
         wechat_ids: dict[tuple[str, int], str | None] = {}
         by_channel: dict[str, list[Outgoing]] = {}
         for n in ready:
@@ -339,32 +398,42 @@ class Delivery:
             elif ref:
                 by_ref[str(ref)] = (None, str(ref), str(code))
         outcome: Counter = Counter()
-        matched: list[tuple[Notification, str]] = []
+        matched: list[tuple] = []
+        columns = (*DISPATCH_COLUMNS, Notification.status, Notification.provider_ref)
         if by_id:
-            found = {n.id: n for n in session.scalars(select(Notification).where(Notification.id.in_(list(by_id))))}
-            for nid, (attempt, item) in list(by_id.items()):
-                n = found.get(nid)
-                if n is None:
-                    continue  # unknown: kept in case its row is not committed yet
-                if n.status == statuses.SENDING and n.attempts == attempt:
-                    matched.append((n, item[2]))
-                    del by_id[nid]
-                elif n.attempts >= attempt:  # an older attempt, or already final: nothing to do
+            for row in session.execute(select(*columns).where(Notification.id.in_(list(by_id)))):
+                attempt, item = by_id[row.id]
+                if row.status == statuses.SENDING and row.attempts == attempt:
+                    matched.append((row, item[2]))
+                    del by_id[row.id]
+                elif row.attempts >= attempt:  # an older attempt, or already final: nothing to do
                     outcome["stale"] += 1
-                    del by_id[nid]
+                    del by_id[row.id]
+                # else: the submission is not recorded yet; keep the receipt
         if by_ref:
-            query = select(Notification).where(
+            query = select(*columns).where(
                 Notification.provider_ref.in_(list(by_ref)), Notification.status == statuses.SENDING
             )
-            for n in session.scalars(query):
-                matched.append((n, by_ref.pop(n.provider_ref)[2]))
-        for n, code in matched:
+            for row in session.execute(query):
+                matched.append((row, by_ref.pop(row.provider_ref)[2]))
+        delivered = []
+        for row, code in matched:
             status, reason = provider.receipt_status(code)
-            if status == statuses.DELIVERED:
-                self._delivered(outbox, n, now)
-            else:
-                self._fail(session, outbox, n, status, reason, now)
             outcome[status] += 1
+            if status == statuses.DELIVERED:
+                delivered.append(row)
+            else:
+                self._fail(session, outbox, session.get(Notification, row.id), status, reason, now)
+        if delivered:
+            table = Notification.__table__
+            session.execute(
+                table.update()
+                .where(table.c.id == bindparam("b_id"), table.c.status == statuses.SENDING)
+                .values(status=statuses.DELIVERED, completed_at=now, updated_at=now, next_attempt_at=None),
+                [{"b_id": row.id} for row in delivered],
+            )
+            for row in delivered:
+                self._emit(outbox, "notification_delivered", row, delivered_at=now.isoformat())
         unmatched = [item for _, item in by_id.values()] + list(by_ref.values())
         return outcome, unmatched
 
