@@ -6,6 +6,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
@@ -169,6 +170,7 @@ class Courier(DependencyProvider):
                 recorded = 0
             if recorded:
                 self.dispatch_wakeup.put(True)
+                eventlet.sleep(0)  # SQLite work never yields: let the dispatcher send while we record
             else:
                 self._wait(self.record_wakeup, self.interval)
 

@@ -154,6 +154,14 @@ class Gateway:
     # --- receipts ---------------------------------------------------------------------------------
 
     def receipt_loop(self):
+        while True:
+            try:
+                self._push_due_receipts()
+            except Exception as exc:  # keep pushing whatever went wrong with one batch
+                print(f"fake gateway: receipt loop error {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                time.sleep(0.5)
+
+    def _push_due_receipts(self):
         paths = {"sms": "/callbacks/sms/receipts", "wechat": "/callbacks/wechat/receipts"}
         while True:
             with self.lock:
@@ -184,8 +192,12 @@ class Gateway:
                     with self.lock:
                         self.stats[f"{kind}_receipts_posted"] += len(receipts)
                     return
-            except requests.RequestException:
-                pass
+                problem = f"HTTP {response.status_code}"
+            except requests.RequestException as exc:
+                problem = type(exc).__name__
+            with self.lock:
+                self.stats["receipt_post_failures"] += 1
+            print(f"fake gateway: receipt push failed ({problem}); retrying", file=sys.stderr, flush=True)
             time.sleep(min(5.0, 0.2 * (attempt + 1)))
         with self.lock:
             self.stats["receipts_dropped"] += len(receipts)
