@@ -150,7 +150,10 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     db_url = args.db_url or f"sqlite:///{workdir / 'notify.db'}"
-    notify_port, gateway_port = find_free_port(), find_free_port()
+    notify_port = find_free_port()
+    gateway_port = find_free_port()
+    while gateway_port == notify_port:  # find_free_port can hand out the same port twice
+        gateway_port = find_free_port()
     vhost = make_vhost()
     amqp = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"
     config = {"PII_HMAC_KEY": "bench-hmac", "PII_ENCRYPTION_KEY": "bench-enc"}

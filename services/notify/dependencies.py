@@ -6,7 +6,6 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
@@ -100,6 +99,7 @@ class Courier(DependencyProvider):
         self.dispatch_wakeup: LightQueue = LightQueue()
         self.record_wakeup: LightQueue = LightQueue()
         self.enabled = bool(config.get("DISPATCH_ENABLED", True))
+        self.dispatchers = max(1, int(config.get("DISPATCH_LOOPS", 1)))
 
     def start(self):
         self.engine = Delivery(
@@ -114,8 +114,11 @@ class Courier(DependencyProvider):
         if self.enabled:
             name = self.container.service_name
             spawn = self.container.spawn_managed_thread
+            # several dispatchers overlap one claim's HTTP calls with another's database work
             self.threads = [
-                spawn(self._dispatch_loop, identifier=f"{name}.dispatch"),
+                spawn(self._dispatch_loop, identifier=f"{name}.dispatch.{i}") for i in range(self.dispatchers)
+            ]
+            self.threads += [
                 spawn(self._record_loop, identifier=f"{name}.broadcast_recorder"),
                 spawn(self._sweep_loop, identifier=f"{name}.delivery_sweep"),
             ]
@@ -170,7 +173,6 @@ class Courier(DependencyProvider):
                 recorded = 0
             if recorded:
                 self.dispatch_wakeup.put(True)
-                eventlet.sleep(0)  # SQLite work never yields: let the dispatcher send while we record
             else:
                 self._wait(self.record_wakeup, self.interval)
 

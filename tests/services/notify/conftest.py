@@ -33,6 +33,8 @@ def fake_gateway():
 
     def start(callback: str, **options) -> str:
         port = find_free_port()
+        while f":{port}" in callback:  # find_free_port can hand out notify's own port again
+            port = find_free_port()
         argv = [sys.executable, "-m", "services.notify.fake_gateway", "--port", str(port), "--callback", callback]
         for key, value in options.items():
             argv += [f"--{key.replace('_', '-')}", str(value)]
