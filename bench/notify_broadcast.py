@@ -38,6 +38,7 @@ from shared.pii import mask_phone  # noqa: E402
 from shared.privacy import PiiTools, keys_from_config  # noqa: E402
 
 FOLLOWERS = 112_041
+NOTIFY_SERVICE = "services.notify.service:NotifyService"
 TARGET_SECONDS = 60
 MANAGEMENT = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
@@ -197,7 +198,7 @@ def main() -> int:
             )
         )  # fmt: skip
         notify = subprocess.Popen(
-            [str(bin_dir / "nameko"), "run", "--config", "services/notify/config.yaml", "services.notify.service"],
+            [str(bin_dir / "nameko"), "run", "--config", "services/notify/config.yaml", NOTIFY_SERVICE],
             cwd=REPO,
             env=env,
         )

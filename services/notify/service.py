@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from nameko.rpc import rpc
-from sqlalchemy import select
+from prometheus_client import Gauge
+from sqlalchemy import func, select
 
 from services.notify import broadcasts, catalogue, contacts, messages, notices, statuses
 from services.notify.dependencies import Clock, Courier
@@ -25,13 +26,15 @@ from services.notify.schemas import (
 from shared.auth import requires
 from shared.consumer import event_consumer
 from shared.db import Database
-from shared.errors import Forbidden, NotFound, ValidationError
+from shared.errors import Forbidden, NotFound, PermanentError, ValidationError
 from shared.outbox import Outbox
+from shared.pii import DecryptionError
 from shared.privacy import Pii
 from shared.service import PlatformService
 from shared.web import http, json_response
 
 STAFF = ("admin", "caseworker", "reviewer")
+NOTIFICATIONS = Gauge("newcitizen_notify_notifications", "Notifications by status", ["status"])
 
 
 class NotifyService(PlatformService):
@@ -48,7 +51,10 @@ class NotifyService(PlatformService):
     @event_consumer("housing", "contact_provided")
     def on_contact_provided(self, event):
         data = event["data"]
-        phone = self.pii.decrypt(data["phone_encrypted"])
+        try:
+            phone = self.pii.decrypt(data["phone_encrypted"])
+        except DecryptionError:
+            raise PermanentError("phone_encrypted does not decrypt under the platform key") from None
         contacts.store(
             self.db, self.pii, data["resident_id"], self.clock.now(), phone=phone, town=data["town"],
             category=data["category"],
@@ -164,6 +170,12 @@ class NotifyService(PlatformService):
             return self._contact_dict(contacts.get(self.db, resident_id))
         except NotFound:
             raise UnknownContact(f"no contact for resident {resident_id}") from None
+
+    def refresh_gauges(self) -> None:
+        counts = dict(self.db.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+        self.db.rollback()
+        for status in statuses.ALL:
+            NOTIFICATIONS.labels(status).set(counts.get(status, 0))
 
     def _contact_dict(self, contact) -> dict:
         return contacts.as_dict(contact, notices.is_opted_out(self.db, contact.phone_index))
