@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -143,6 +144,7 @@ def baseline_insert(url: str, rows: list[dict]) -> float:
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up below on `timeout`/kill
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=FOLLOWERS)
     parser.add_argument("--db-url", help="default: a SQLite file in a temporary directory (the embedded default)")
@@ -210,7 +212,7 @@ def main() -> int:
         rpc_config = {"AMQP_URI": amqp}
         print(f"broadcast to {args.contacts:,} contacts on {db_url.split(':')[0]} …", flush=True)
         started = time.perf_counter()
-        with ServiceRpcProxy("notify", rpc_config, context_data={"authorization": token}) as rpc:
+        with ServiceRpcProxy("notify", rpc_config, context_data={"authorization": token}, timeout=60) as rpc:
             broadcast = rpc.broadcast("policy_notice", {"all": True}, {"title": "居住证积分办理指南"})
             marks: dict[str, float] = {}
             shown = 0.0
