@@ -6,6 +6,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
@@ -173,6 +174,9 @@ class Courier(DependencyProvider):
                 recorded = 0
             if recorded:
                 self.dispatch_wakeup.put(True)
+                # SQLite work never yields: without this, recording 112,041 rows back to back starves the
+                # hub for seconds — RPC replies, receipts and AMQP handshakes (10 s limit) with it
+                eventlet.sleep(0)
             else:
                 self._wait(self.record_wakeup, self.interval)
 
