@@ -6,6 +6,7 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402  (before anything imports socket or threading)
 
 import os  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
@@ -49,14 +50,23 @@ def postgres_url():
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     parts = urlparse(POSTGRES_ADMIN_URL)
     yield f"{parts.scheme}://{parts.netloc}/{name}"
-    with admin.connect() as connection:
-        connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-            )
-        )
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(5):  # a pool a killed container left behind may still be closing a connection
+        try:
+            with admin.connect() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                    )
+                )
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            break
+        except DBAPIError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
     admin.dispose()
 
 

@@ -1,1 +1,124 @@
-"""marshmallow schemas of notify's RPC input and output."""
+"""marshmallow schemas of notify's RPC input, and the dicts it answers with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import ValidationError as MarshmallowValidationError
+
+from services.notify import statuses
+from services.notify.models import Notification, Template
+from services.notify.templating import placeholders
+from shared.errors import ValidationError
+from shared.pii import mask_text
+
+RESIDENT_ID = validate.Length(min=8, max=64)
+TEMPLATE_ID = validate.Regexp(r"^[a-z][a-z0-9_]{1,63}$", error="lower_snake_case, 2–64 characters")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ContactSchema(_Strict):
+    resident_id = fields.String(required=True, validate=RESIDENT_ID)
+    phone = fields.String(load_default=None)
+    wechat_openid = fields.String(load_default=None, validate=validate.Length(min=6, max=64))
+    town = fields.String(load_default=None)
+    category = fields.String(load_default=None)
+    preferred_channel = fields.String(load_default=None, validate=validate.OneOf(statuses.CHANNELS))
+    promo_consent = fields.Boolean(load_default=None)
+
+
+class PreferencesSchema(_Strict):
+    resident_id = fields.String(required=True, validate=RESIDENT_ID)
+    preferred_channel = fields.String(load_default=None, validate=validate.OneOf(statuses.CHANNELS))
+    promo_consent = fields.Boolean(load_default=None)
+    wechat_openid = fields.String(load_default=None, validate=validate.Length(min=6, max=64))
+
+
+class ListSchema(_Strict):
+    resident_id = fields.String(load_default=None, validate=RESIDENT_ID)
+    phone = fields.String(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(statuses.ALL))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class TemplateSchema(_Strict):
+    template_id = fields.String(required=True, validate=TEMPLATE_ID)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(required=True, validate=validate.OneOf(statuses.KINDS))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    wechat_template_id = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+class TemplateUpdateSchema(_Strict):
+    template_id = fields.String(required=True, validate=TEMPLATE_ID)
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    body = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
+    wechat_template_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    active = fields.Boolean(load_default=None)
+
+
+class BroadcastSchema(_Strict):
+    template_id = fields.String(required=True, validate=TEMPLATE_ID)
+    segment = fields.Dict(required=True)
+    personalisation = fields.Dict(load_default=dict)
+
+
+def load(schema: type[Schema], data: dict) -> dict:
+    try:
+        return schema().load(data)
+    except MarshmallowValidationError as exc:
+        raise ValidationError(exc.messages) from None
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()  # SQLite hands back naive UTC
+
+
+def notification_dict(n: Notification) -> dict:
+    """What staff see: the text as billed, the number masked, never the number itself."""
+    return {
+        "id": n.id,
+        "resident_id": n.resident_id,
+        "channel": n.channel,
+        "kind": n.kind,
+        "template_id": n.template_id,
+        "template_version": n.template_version,
+        "body": mask_text(n.body),
+        "billed_length": n.billed_length,
+        "segments": n.segments,
+        "phone": n.phone_masked,
+        "status": n.status,
+        "hold_reason": n.hold_reason,
+        "failure_reason": n.failure_reason,
+        "retry_at": iso(n.next_attempt_at) if n.status in statuses.FAILURES else None,
+        "attempts": n.attempts,
+        "provider": n.provider,
+        "source_event_id": n.source_event_id,
+        "broadcast_id": n.broadcast_id,
+        "fallback_of": n.fallback_of,
+        "created_at": iso(n.created_at),
+        "sent_at": iso(n.sent_at),
+        "completed_at": iso(n.completed_at),
+    }
+
+
+def template_dict(t: Template) -> dict:
+    return {
+        "template_id": t.template_id,
+        "version": t.version,
+        "name": t.name,
+        "kind": t.kind,
+        "body": t.body,
+        "placeholders": placeholders(t.body),
+        "wechat_template_id": t.wechat_template_id,
+        "active": t.active,
+        "created_by": t.created_by,
+        "created_at": iso(t.created_at),
+    }

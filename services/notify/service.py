@@ -1,8 +1,40 @@
 """The notify service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
 
+from __future__ import annotations
+
+import json
+
+from nameko.rpc import rpc
+from prometheus_client import Gauge
+from sqlalchemy import func, select
+
+from services.notify import broadcasts, catalogue, contacts, messages, notices, statuses
+from services.notify.dependencies import Clock, Courier
+from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
+from services.notify.models import Broadcast, Notification
+from services.notify.schemas import (
+    BroadcastSchema,
+    ContactSchema,
+    ListSchema,
+    PreferencesSchema,
+    TemplateSchema,
+    TemplateUpdateSchema,
+    load,
+    notification_dict,
+    template_dict,
+)
+from shared.auth import requires
+from shared.consumer import event_consumer
 from shared.db import Database
+from shared.errors import Forbidden, NotFound, PermanentError, ValidationError
 from shared.outbox import Outbox
+from shared.pii import DecryptionError
+from shared.privacy import Pii
 from shared.service import PlatformService
+from shared.web import http, json_response
+
+STAFF = ("admin", "caseworker", "reviewer")
+NOTIFICATIONS = Gauge("newcitizen_notify_notifications", "Notifications by status", ["status"])
 
 
 class NotifyService(PlatformService):
@@ -10,3 +42,260 @@ class NotifyService(PlatformService):
 
     db = Database()
     outbox = Outbox()
+    pii = Pii()
+    clock = Clock()
+    courier = Courier()
+
+    # --- events consumed ---------------------------------------------------------------------------
+
+    @event_consumer("housing", "contact_provided")
+    def on_contact_provided(self, event):
+        data = event["data"]
+        try:
+            phone = self.pii.decrypt(data["phone_encrypted"])
+        except DecryptionError:
+            raise PermanentError("phone_encrypted does not decrypt under the platform key") from None
+        contacts.store(
+            self.db, self.pii, data["resident_id"], self.clock.now(), phone=phone, town=data["town"],
+            category=data["category"],
+        )  # fmt: skip
+        self.courier.wake()
+
+    @event_consumer("housing", "subsidy_approved")
+    def on_subsidy_approved(self, event):
+        self._notify(event, "subsidy_approved", messages.subsidy_approved(event["data"]))
+
+    @event_consumer("housing", "subsidy_rejected")
+    def on_subsidy_rejected(self, event):
+        self._notify(event, "subsidy_rejected", messages.subsidy_rejected(event["data"]))
+
+    @event_consumer("housing", "subsidy_disbursed")
+    def on_subsidy_disbursed(self, event):
+        self._notify(event, "subsidy_disbursed", messages.subsidy_disbursed(event["data"]))
+
+    @event_consumer("housing", "subsidy_ended")
+    def on_subsidy_ended(self, event):
+        self._notify(event, "subsidy_ended", messages.subsidy_ended(event["data"]))
+
+    @event_consumer("housing", "tenancy_started")
+    def on_tenancy_started(self, event):
+        self._notify(event, "tenancy_started", messages.tenancy_started(event["data"]))
+
+    @event_consumer("housing", "tenancy_ended")
+    def on_tenancy_ended(self, event):
+        self._notify(event, "tenancy_ended", messages.tenancy_ended(event["data"]))
+
+    def _notify(self, event: dict, template_id: str, personalisation: dict) -> None:
+        """Record one notification per (event, template); the dispatcher sends it after the commit."""
+        settings = self.courier.settings
+        notices.record(
+            self.db,
+            self.pii,
+            dedupe_key=f"event:{event['event_id']}:{template_id}",
+            resident_id=event["data"]["resident_id"],
+            template=notices.current_template(self.db, template_id),
+            personalisation=personalisation,
+            signature=settings.signature,
+            now=self.clock.now(),
+            quiet=settings.quiet,
+            source_event_id=event["event_id"],
+        )
+        self.courier.wake()
+
+    # --- notifications -----------------------------------------------------------------------------
+
+    @rpc
+    @requires(*STAFF)
+    def list_notifications(self, resident_id=None, phone=None, status=None, limit=50) -> list[dict]:
+        args = load(ListSchema, {"resident_id": resident_id, "phone": phone, "status": status, "limit": limit})
+        query = select(Notification)
+        if args["resident_id"]:
+            query = query.where(Notification.resident_id == args["resident_id"])
+        if args["phone"]:
+            query = query.where(Notification.phone_index == contacts.phone_index(self.pii, contacts.clean_phone(phone)))
+        if args["status"]:
+            query = query.where(Notification.status == args["status"])
+        query = query.order_by(Notification.created_at.desc(), Notification.id).limit(args["limit"])
+        return [notification_dict(n) for n in self.db.scalars(query)]
+
+    @rpc
+    @requires(*STAFF)
+    def get_notification(self, notification_id: str) -> dict:
+        notification = self.db.get(Notification, str(notification_id))
+        if notification is None:
+            raise UnknownNotification(f"no notification {notification_id}")
+        return notification_dict(notification)
+
+    # --- contacts and preferences ------------------------------------------------------------------
+
+    @rpc
+    @requires("caseworker", "service")
+    def upsert_contact(self, resident_id, phone=None, wechat_openid=None, town=None, category=None,
+                       preferred_channel=None, promo_consent=None) -> dict:  # fmt: skip
+        args = load(ContactSchema, {
+            "resident_id": resident_id, "phone": phone, "wechat_openid": wechat_openid, "town": town,
+            "category": category, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
+        })  # fmt: skip
+        if args["phone"] is not None:
+            contacts.clean_phone(args["phone"])
+        contact = contacts.store(self.db, self.pii, now=self.clock.now(), **args)
+        result = self._contact_dict(contact)
+        self.db.commit()
+        self.courier.wake()
+        return result
+
+    @rpc
+    def set_preferences(self, resident_id, preferred_channel=None, promo_consent=None, wechat_openid=None) -> dict:
+        """Staff, or the resident themself (a `resident` token whose subject is their resident_id)."""
+        caller = self.auth.caller
+        if not (caller.has_any(("caseworker", "service")) or caller.subject == resident_id):
+            raise Forbidden("a resident may change only their own preferences")
+        args = load(PreferencesSchema, {
+            "resident_id": resident_id, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
+            "wechat_openid": wechat_openid,
+        })  # fmt: skip
+        try:
+            contacts.get(self.db, resident_id)
+        except NotFound:
+            raise UnknownContact(f"no contact for resident {resident_id}") from None
+        contact = contacts.store(self.db, self.pii, now=self.clock.now(), **args)
+        result = self._contact_dict(contact)
+        self.db.commit()
+        return result
+
+    @rpc
+    @requires(*STAFF, "service")
+    def get_contact(self, resident_id) -> dict:
+        try:
+            return self._contact_dict(contacts.get(self.db, resident_id))
+        except NotFound:
+            raise UnknownContact(f"no contact for resident {resident_id}") from None
+
+    def refresh_gauges(self) -> None:
+        counts = dict(self.db.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+        self.db.rollback()
+        for status in statuses.ALL:
+            NOTIFICATIONS.labels(status).set(counts.get(status, 0))
+
+    def _contact_dict(self, contact) -> dict:
+        return contacts.as_dict(contact, notices.is_opted_out(self.db, contact.phone_index))
+
+    # --- templates ---------------------------------------------------------------------------------
+
+    @rpc
+    @requires(*STAFF)
+    def list_templates(self) -> list[dict]:
+        return [template_dict(t) for t in catalogue.current_versions(self.db)]
+
+    @rpc
+    @requires(*STAFF)
+    def get_template(self, template_id, version=None) -> dict:
+        return template_dict(catalogue.version(self.db, template_id, version))
+
+    @rpc
+    @requires("admin")
+    def create_template(self, template_id, name, kind, body, wechat_template_id=None) -> dict:
+        data = load(TemplateSchema, {
+            "template_id": template_id, "name": name, "kind": kind, "body": body,
+            "wechat_template_id": wechat_template_id,
+        })  # fmt: skip
+        template = catalogue.create(
+            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now()
+        )
+        self.db.commit()
+        return template_dict(template)
+
+    @rpc
+    @requires("admin")
+    def update_template(self, template_id, name=None, body=None, wechat_template_id=None, active=None) -> dict:
+        data = load(TemplateUpdateSchema, {
+            "template_id": template_id, "name": name, "body": body, "wechat_template_id": wechat_template_id,
+            "active": active,
+        })  # fmt: skip
+        template = catalogue.update(
+            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now()
+        )
+        self.db.commit()
+        return template_dict(template)
+
+    @rpc
+    @requires(*STAFF)
+    def preview_template(self, template_id, personalisation=None, version=None) -> dict:
+        from services.notify.templating import render
+
+        template = catalogue.version(self.db, template_id, version)
+        rendered = render(template.body, personalisation or {}, self.courier.settings.signature)
+        return {"body": rendered.body, "billed_length": rendered.billed_length, "segments": rendered.segments}
+
+    # --- broadcasts --------------------------------------------------------------------------------
+
+    @rpc
+    @requires("admin")
+    def broadcast(self, template_id, segment, personalisation=None) -> dict:
+        args = load(BroadcastSchema, {"template_id": template_id, "segment": segment,
+                                      "personalisation": personalisation or {}})  # fmt: skip
+        settings = self.courier.settings
+        broadcast = broadcasts.create(
+            self.db,
+            notices.current_template(self.db, args["template_id"]),
+            args["segment"],
+            args["personalisation"],
+            settings.signature,
+            self.auth.caller.subject,
+            self.clock.now(),
+        )
+        self.db.commit()
+        self.courier.wake()
+        return broadcasts.progress(self.db, broadcast)
+
+    @rpc
+    @requires(*STAFF)
+    def get_broadcast(self, broadcast_id) -> dict:
+        broadcast = self.db.get(Broadcast, str(broadcast_id))
+        if broadcast is None:
+            raise UnknownBroadcast(f"no broadcast {broadcast_id}")
+        return broadcasts.progress(self.db, broadcast)
+
+    # --- provider callbacks (HTTP) -----------------------------------------------------------------
+
+    def _callback_body(self, request) -> list[dict] | None:
+        expected = self.config.get("CALLBACK_TOKEN")
+        if expected and request.headers.get("X-Callback-Token") != str(expected):
+            return None
+        body = json.loads(request.get_data(as_text=True) or "[]")
+        return body if isinstance(body, list) else [body]
+
+    def _receipts(self, request, channel: str):
+        receipts = self._callback_body(request)
+        if receipts is None:
+            return json_response({"error": "bad callback token"}, status=401)
+        outcome = self.courier.engine.apply_receipts(self.db, self.outbox, channel, receipts)
+        self.db.commit()
+        self.courier.wake()
+        return json_response({"received": len(receipts), "applied": dict(outcome)})
+
+    @http("POST", "/callbacks/sms/receipts")
+    def sms_receipts(self, request):
+        return self._receipts(request, statuses.SMS)
+
+    @http("POST", "/callbacks/wechat/receipts")
+    def wechat_receipts(self, request):
+        return self._receipts(request, statuses.WECHAT)
+
+    @http("POST", "/callbacks/sms/inbound")
+    def sms_inbound(self, request):
+        """Replies to our number (上行短信). T / TD / 退订 opts the number out of promotional messages."""
+        replies = self._callback_body(request)
+        if replies is None:
+            return json_response({"error": "bad callback token"}, status=401)
+        now = self.clock.now()
+        opted = 0
+        for reply in replies:
+            try:
+                opted += contacts.opt_out(
+                    self.db, self.pii, str(reply.get("mobile", "")), str(reply.get("content", "")), now
+                )
+            except ValidationError:  # one malformed reply must not drop the others
+                continue
+        self.db.commit()
+        return json_response({"received": len(replies), "opted_out": opted})

@@ -1,0 +1,204 @@
+"""Broadcasts to a segment: recorded in pages (a cursor on resident_id commits with each page, so a
+restart resumes exactly where it stopped, never recording anyone twice), then sent by the dispatcher
+like any other notification, under the same quiet hours, opt-outs and rate limits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, or_, select, update
+
+from services.notify import rules, statuses
+from services.notify.models import Broadcast, Contact, Notification, OptOut, Template
+from services.notify.schemas import iso
+from services.notify.templating import render
+from shared.errors import ValidationError
+from shared.towns import resolve_town
+
+RECORDING = "recording"
+SENDING = "sending"
+COMPLETED = "completed"
+SEGMENT_KEYS = ("town", "category", "all")
+
+
+def clean_segment(segment: dict | None) -> dict:
+    """{"all": true} | {"town": "浒山街道"} | {"category": "new_graduate"} | {"town": .., "category": ..}"""
+    segment = dict(segment or {})
+    errors: dict[str, list[str]] = {}
+    unknown = set(segment) - set(SEGMENT_KEYS)
+    for key in sorted(unknown):
+        errors[f"segment.{key}"] = ["unknown segment key; use town, category or all"]
+    clean: dict = {}
+    if segment.get("town"):
+        town = resolve_town(str(segment["town"]))
+        if town is None:
+            errors["segment.town"] = [f"unknown town {segment['town']!r}"]
+        else:
+            clean["town"] = town.name
+    if segment.get("category"):
+        clean["category"] = str(segment["category"])
+    if not clean and segment.get("all") is not True and "segment.town" not in errors:
+        errors["segment"] = ['name a town and/or category, or {"all": true}']
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def audience(segment: dict):
+    """Consenting, reachable, not opted-out contacts in the segment."""
+    query = select(Contact.resident_id).where(
+        Contact.promo_consent.is_(True),
+        Contact.phone_encrypted.is_not(None),
+        ~select(OptOut.phone_index).where(OptOut.phone_index == Contact.phone_index).exists(),
+    )
+    if "town" in segment:
+        query = query.where(Contact.town == segment["town"])
+    if "category" in segment:
+        query = query.where(Contact.category == segment["category"])
+    return query
+
+
+def create(session, template: Template, segment: dict, personalisation: dict, signature: str, by: str, now):
+    if template.kind != statuses.PROMOTIONAL:
+        raise ValidationError({"template_id": ["a broadcast uses a promotional template (consent, 回T退订)"]})
+    segment = clean_segment(segment)
+    rendered = render(template.body, personalisation or {}, signature)
+    expected = session.scalar(select(func.count()).select_from(audience(segment).subquery())) or 0
+    broadcast = Broadcast(
+        id=str(uuid.uuid4()),
+        template_id=template.template_id,
+        template_version=template.version,
+        segment=segment,
+        personalisation=dict(personalisation or {}),
+        body=rendered.body,
+        segments=rendered.segments,
+        status=RECORDING,
+        cursor="",
+        expected=expected,
+        recorded=0,
+        created_by=by,
+        created_at=now,
+    )
+    session.add(broadcast)
+    return broadcast
+
+
+def claim_recording(session, now: datetime, lease: timedelta, owner: str) -> Broadcast | None:
+    """The oldest broadcast still recording whose lease is free, expired or already ours."""
+    token = owner
+    free = or_(Broadcast.lease_until.is_(None), Broadcast.lease_until < now, Broadcast.lease_owner == owner)
+    candidate = session.scalar(
+        select(Broadcast.id).where(Broadcast.status == RECORDING, free).order_by(Broadcast.created_at).limit(1)
+    )
+    if candidate is None:
+        session.rollback()
+        return None
+    session.execute(
+        update(Broadcast).where(Broadcast.id == candidate, free).values(lease_owner=token, lease_until=now + lease)
+    )
+    session.commit()
+    return session.scalar(select(Broadcast).where(Broadcast.id == candidate, Broadcast.lease_owner == token))
+
+
+def record_page(session, broadcast: Broadcast, page_size: int, now: datetime, quiet: tuple, lease: timedelta) -> int:
+    """Record the next page of recipients and move the cursor in the same transaction."""
+    page = session.execute(
+        audience(broadcast.segment)
+        .add_columns(Contact.phone_encrypted, Contact.phone_index, Contact.phone_masked)
+        .where(Contact.resident_id > broadcast.cursor)
+        .order_by(Contact.resident_id)
+        .limit(page_size)
+    ).all()
+    release = rules.quiet_hours_release(now, *quiet)
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "dedupe_key": f"broadcast:{broadcast.id}:{resident_id}",
+            "source_event_id": None,
+            "broadcast_id": broadcast.id,
+            "fallback_of": None,
+            "resident_id": resident_id,
+            "channel": statuses.SMS,
+            "kind": statuses.PROMOTIONAL,
+            "template_id": broadcast.template_id,
+            "template_version": broadcast.template_version,
+            "personalisation": broadcast.personalisation,
+            "body": broadcast.body,
+            "billed_length": len(broadcast.body),
+            "segments": broadcast.segments,
+            "recipient_encrypted": phone_encrypted,
+            "phone_index": phone_index,
+            "phone_masked": phone_masked,
+            "status": statuses.CREATED,
+            "hold_reason": statuses.QUIET_HOURS if release else None,
+            "next_attempt_at": release or now,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for resident_id, phone_encrypted, phone_index, phone_masked in page
+    ]
+    if rows:
+        session.execute(insert(Notification), rows)
+        broadcast.cursor = rows[-1]["resident_id"]
+        broadcast.recorded += len(rows)
+    if len(rows) < page_size:
+        broadcast.status = SENDING
+        broadcast.recorded_at = now
+        broadcast.lease_owner = broadcast.lease_until = None
+    else:
+        broadcast.lease_until = now + lease
+    session.commit()
+    return len(rows)
+
+
+def in_flight(session, broadcast_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.broadcast_id == broadcast_id,
+                or_(Notification.status.in_(statuses.IN_FLIGHT), Notification.next_attempt_at.is_not(None)),
+            )
+        )
+        or 0
+    )
+
+
+def complete_finished(session, now: datetime) -> int:
+    done = 0
+    for broadcast in session.scalars(select(Broadcast).where(Broadcast.status == SENDING)).all():
+        if in_flight(session, broadcast.id) == 0:
+            broadcast.status = COMPLETED
+            broadcast.completed_at = now
+            done += 1
+    session.commit()
+    return done
+
+
+def progress(session, broadcast: Broadcast) -> dict:
+    counts = dict(
+        session.execute(
+            select(Notification.status, func.count())
+            .where(Notification.broadcast_id == broadcast.id)
+            .group_by(Notification.status)
+        ).all()
+    )
+    return {
+        "id": broadcast.id,
+        "template_id": broadcast.template_id,
+        "template_version": broadcast.template_version,
+        "segment": broadcast.segment,
+        "body": broadcast.body,
+        "segments": broadcast.segments,
+        "status": broadcast.status,
+        "expected": broadcast.expected,
+        "recorded": broadcast.recorded,
+        "by_status": {status: int(counts.get(status, 0)) for status in statuses.ALL},
+        "created_by": broadcast.created_by,
+        "created_at": iso(broadcast.created_at),
+        "recorded_at": iso(broadcast.recorded_at),
+        "completed_at": iso(broadcast.completed_at),
+    }

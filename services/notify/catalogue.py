@@ -1,0 +1,81 @@
+"""Template management: every change is a new approved version; notifications keep the version they used."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from services.notify.exceptions import TemplateExists, UnknownTemplate
+from services.notify.models import Template
+from services.notify.templating import check_template
+from shared.errors import ValidationError
+
+
+def latest(session, template_id: str) -> Template:
+    template = session.scalars(
+        select(Template).where(Template.template_id == template_id).order_by(Template.version.desc()).limit(1)
+    ).first()
+    if template is None:
+        raise UnknownTemplate(f"no template {template_id!r}")
+    return template
+
+
+def version(session, template_id: str, number: int | None) -> Template:
+    if number is None:
+        return latest(session, template_id)
+    template = session.get(Template, (template_id, number))
+    if template is None:
+        raise UnknownTemplate(f"no template {template_id!r} version {number}")
+    return template
+
+
+def current_versions(session) -> list[Template]:
+    newest = (
+        select(Template.template_id, func.max(Template.version).label("version"))
+        .group_by(Template.template_id)
+        .subquery()
+    )
+    query = select(Template).join(
+        newest, (Template.template_id == newest.c.template_id) & (Template.version == newest.c.version)
+    )
+    return list(session.scalars(query.order_by(Template.template_id)))
+
+
+def _check(body: str, kind: str, signature: str) -> None:
+    problems = check_template(body, kind, signature)
+    if problems:
+        raise ValidationError({"body": problems})
+
+
+def create(session, data: dict, signature: str, by: str, now: datetime) -> Template:
+    if session.scalar(select(Template.template_id).where(Template.template_id == data["template_id"]).limit(1)):
+        raise TemplateExists(f"template {data['template_id']!r} exists; update_template makes a new version")
+    _check(data["body"], data["kind"], signature)
+    template = Template(**data, version=1, active=True, created_by=by, created_at=now)
+    session.add(template)
+    return template
+
+
+def update(session, data: dict, signature: str, by: str, now: datetime) -> Template:
+    """A new version with the changes; an `active` flip alone changes the current version in place."""
+    current = latest(session, data["template_id"])
+    changes = {key: value for key, value in data.items() if key != "template_id" and value is not None}
+    if set(changes) <= {"active"}:
+        current.active = changes.get("active", current.active)
+        return current
+    body = changes.get("body", current.body)
+    _check(body, current.kind, signature)
+    template = Template(
+        template_id=current.template_id,
+        version=current.version + 1,
+        name=changes.get("name", current.name),
+        kind=current.kind,
+        body=body,
+        wechat_template_id=changes.get("wechat_template_id", current.wechat_template_id),
+        active=changes.get("active", True),
+        created_by=by,
+        created_at=now,
+    )
+    session.add(template)
+    return template

@@ -1,0 +1,313 @@
+"""A fake SMS gateway (and WeChat template-message API) for tests, the demo and benchmarks.
+
+    python -m services.notify.fake_gateway --port 8090 --callback http://127.0.0.1:8004
+
+It behaves like a typical Chinese SMS provider, on loopback only:
+* `POST /sms/batch` takes up to 100 numbers a call (`{"apikey", "sign", "messages": [{"mobile", "content",
+  "out_id"}]}`), refuses a wrong key (401), rate-limits with a token bucket counted in messages (429 with
+  Retry-After), de-duplicates on `out_id` (a resend after a crash is not delivered twice), and later pushes
+  delivery receipts in batches to `<callback>/callbacks/sms/receipts`.
+* Magic numbers fail deterministically:
+    13900000001  permanent failure      (receipt UNDELIV, err MK:0001 — the number does not exist)
+    13900000002  temporary failure      (receipt UNDELIV, err MK:0012 for the first --temp-failures attempts
+                                          of each notification, then DELIVRD)
+    13900000003  accepted, never a receipt
+  Every other valid number is DELIVRD.
+* WeChat: `GET /cgi-bin/token`, `POST /cgi-bin/message/template/send`; openid `o_blocked` gets a
+  "failed:user block" push, `o_unfollowed` errcode 43004; pushes go to `<callback>/callbacks/wechat/receipts`.
+* Test hooks: `GET /test/messages[?mobile=]`, `GET /test/stats`, `POST /test/reset`, `POST /test/inbound`
+  (`{"mobile", "content"}`: a reply to our number, forwarded to `<callback>/callbacks/sms/inbound`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import requests
+
+PERMANENT_FAILURE_NUMBER = "13900000001"
+TEMPORARY_FAILURE_NUMBER = "13900000002"
+NO_RECEIPT_NUMBER = "13900000003"
+BLOCKED_OPENID = "o_blocked"
+UNFOLLOWED_OPENID = "o_unfollowed"
+MAX_BATCH = 100
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class Bucket:
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.capacity = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self, count: int) -> float:
+        """0 if taken, else seconds until `count` tokens are there."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= count:
+                self.tokens -= count
+                return 0.0
+            return (count - self.tokens) / self.rate
+
+
+class Gateway:
+    def __init__(self, args):
+        self.args = args
+        self.bucket = Bucket(args.rate, max(args.burst, MAX_BATCH))
+        self.lock = threading.Lock()
+        self.pending: list[tuple[float, str, dict]] = []  # (due, kind, receipt)
+        self.wake = threading.Condition(self.lock)
+        self.http = requests.Session()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.messages: list[dict] = []
+            self.by_out_id: dict[str, str] = {}
+            self.receipts: dict[str, dict] = {}
+            self.attempts: Counter = Counter()
+            self.stats: Counter = Counter()
+            self.pending.clear()
+
+    # --- SMS --------------------------------------------------------------------------------------
+
+    def submit(self, body: dict) -> tuple[int, dict, dict]:
+        if body.get("apikey") != self.args.api_key:
+            return 401, {"code": 401, "msg": "invalid apikey"}, {}
+        messages = body.get("messages") or []
+        if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_BATCH:
+            return 400, {"code": 10, "msg": f"1..{MAX_BATCH} messages a call"}, {}
+        wait = self.bucket.take(len(messages))
+        if wait > 0:
+            with self.lock:
+                self.stats["throttled_calls"] += 1
+            return 429, {"code": 429, "msg": "rate limited"}, {"Retry-After": f"{wait:.3f}"}
+        results, now = [], time.monotonic()
+        with self.lock:
+            self.stats["calls"] += 1
+            for message in messages:
+                results.append(self._accept(message, now))
+            self.wake.notify()
+        return 200, {"code": 0, "msg": "ok", "results": results}, {}
+
+    def _accept(self, message: dict, now: float) -> dict:
+        mobile, out_id = str(message.get("mobile", "")), str(message.get("out_id", ""))
+        if not MOBILE.match(mobile):
+            self.stats["invalid"] += 1
+            return {"out_id": out_id, "code": 21, "msg": "invalid mobile"}
+        if not message.get("content"):
+            return {"out_id": out_id, "code": 23, "msg": "empty content"}
+        if out_id and out_id in self.by_out_id:  # a resend of the same attempt: same answer, no second SMS
+            self.stats["duplicates"] += 1
+            receipt = self.receipts.get(out_id)
+            if receipt is not None:  # the sender may have missed the first push: push it again
+                self.pending.append((now + self.args.receipt_delay, "sms", receipt))
+            return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": self.by_out_id[out_id]}
+        msgid = uuid.uuid4().hex
+        self.by_out_id[out_id] = msgid
+        self.messages.append({"mobile": mobile, "content": message["content"], "out_id": out_id, "msgid": msgid})
+        self.stats["accepted"] += 1
+        notification = out_id.rsplit(".", 1)[0]
+        self.attempts[notification] += 1
+        if mobile == NO_RECEIPT_NUMBER:
+            return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid}
+        stat, err = "DELIVRD", "000"
+        if mobile == PERMANENT_FAILURE_NUMBER:
+            stat, err = "UNDELIV", "MK:0001"
+        elif mobile == TEMPORARY_FAILURE_NUMBER and self.attempts[notification] <= self.args.temp_failures:
+            stat, err = "UNDELIV", "MK:0012"
+        receipt = {"out_id": out_id, "msgid": msgid, "mobile": mobile, "stat": stat, "err": err}
+        self.receipts[out_id] = receipt
+        self.pending.append((now + self.args.receipt_delay, "sms", receipt))
+        return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid}
+
+    # --- WeChat -----------------------------------------------------------------------------------
+
+    def wechat_send(self, body: dict) -> dict:
+        openid = str(body.get("touser", ""))
+        if openid == UNFOLLOWED_OPENID:
+            return {"errcode": 43004, "errmsg": "require subscribe"}
+        msgid = str(int(time.time() * 1000) + len(self.messages))
+        with self.lock:
+            self.messages.append({"openid": openid, "content": json.dumps(body.get("data"), ensure_ascii=False),
+                                  "out_id": body.get("client_msg_id"), "msgid": msgid})  # fmt: skip
+            self.stats["wechat_accepted"] += 1
+            status = "failed:user block" if openid == BLOCKED_OPENID else "success"
+            self.pending.append(
+                (time.monotonic() + self.args.receipt_delay, "wechat", {"msgid": msgid, "status": status})
+            )
+            self.wake.notify()
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    # --- receipts ---------------------------------------------------------------------------------
+
+    def receipt_loop(self):
+        while True:
+            try:
+                self._push_due_receipts()
+            except Exception as exc:  # keep pushing whatever went wrong with one batch
+                print(f"fake gateway: receipt loop error {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                time.sleep(0.5)
+
+    def _push_due_receipts(self):
+        paths = {"sms": "/callbacks/sms/receipts", "wechat": "/callbacks/wechat/receipts"}
+        while True:
+            with self.lock:
+                while not self.pending:
+                    self.wake.wait(1.0)
+                now = time.monotonic()
+                due = [item for item in self.pending if item[0] <= now]
+                if not due:
+                    wait = min(item[0] for item in self.pending) - now
+                    self.wake.wait(max(0.001, wait))
+                    continue
+                self.pending = [item for item in self.pending if item[0] > now]
+            batches: dict[str, list[dict]] = defaultdict(list)
+            for _, kind, receipt in due:
+                batches[kind].append(receipt)
+            for kind, receipts in batches.items():
+                for start in range(0, len(receipts), self.args.receipt_batch):
+                    self._post(paths[kind], receipts[start : start + self.args.receipt_batch], kind)
+
+    def _post(self, path: str, receipts: list[dict], kind: str):
+        for attempt in range(30):
+            try:
+                response = self.http.post(
+                    self.args.callback.rstrip("/") + path, json=receipts, timeout=30,
+                    headers={"X-Callback-Token": self.args.callback_token or ""},
+                )  # fmt: skip
+                if response.status_code == 200:
+                    with self.lock:
+                        self.stats[f"{kind}_receipts_posted"] += len(receipts)
+                    return
+                problem = f"HTTP {response.status_code}"
+            except requests.RequestException as exc:
+                problem = type(exc).__name__
+            with self.lock:
+                self.stats["receipt_post_failures"] += 1
+            print(f"fake gateway: receipt push failed ({problem}); retrying", file=sys.stderr, flush=True)
+            time.sleep(min(5.0, 0.2 * (attempt + 1)))
+        with self.lock:
+            self.stats["receipts_dropped"] += len(receipts)
+
+    def forward_inbound(self, body: dict) -> int:
+        response = self.http.post(
+            self.args.callback.rstrip("/") + "/callbacks/sms/inbound", json=[body], timeout=10,
+            headers={"X-Callback-Token": self.args.callback_token or ""},
+        )  # fmt: skip
+        return response.status_code
+
+
+def make_handler(gateway: Gateway):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go as separate writes: no 40 ms delayed-ACK stall
+
+        def log_message(self, *args):  # quiet: numbers must not reach a log
+            pass
+
+        def _json(self, status: int, payload, headers: dict | None = None):
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b"{}"
+            return json.loads(raw or b"{}")
+
+        def do_GET(self):
+            url = urlparse(self.path)
+            query = parse_qs(url.query)
+            if url.path == "/cgi-bin/token":
+                return self._json(200, {"access_token": "fake-token", "expires_in": 7200})
+            if url.path == "/test/messages":
+                with gateway.lock:
+                    messages = list(gateway.messages)
+                if "mobile" in query:
+                    messages = [m for m in messages if m.get("mobile") == query["mobile"][0]]
+                if "openid" in query:
+                    messages = [m for m in messages if m.get("openid") == query["openid"][0]]
+                return self._json(200, messages)
+            if url.path == "/test/stats":
+                with gateway.lock:
+                    return self._json(200, {**gateway.stats, "pending_receipts": len(gateway.pending)})
+            return self._json(404, {"code": 404, "msg": "not found"})
+
+        def do_POST(self):
+            url = urlparse(self.path)
+            try:
+                body = self._body()
+            except ValueError:
+                return self._json(400, {"code": 11, "msg": "malformed JSON"})
+            if url.path == "/sms/batch":
+                status, payload, headers = gateway.submit(body)
+                return self._json(status, payload, headers)
+            if url.path == "/cgi-bin/message/template/send":
+                return self._json(200, gateway.wechat_send(body))
+            if url.path == "/test/reset":
+                gateway.reset()
+                return self._json(200, {"ok": True})
+            if url.path == "/test/inbound":
+                return self._json(200, {"forwarded": gateway.forward_inbound(body)})
+            return self._json(404, {"code": 404, "msg": "not found"})
+
+    return Handler
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m services.notify.fake_gateway", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="loopback only")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--callback", required=True, help="notify's base URL, e.g. http://127.0.0.1:8004")
+    parser.add_argument("--callback-token", default="")
+    parser.add_argument("--api-key", default="dev-gateway-key")
+    parser.add_argument("--rate", type=float, default=1000.0, help="messages a second (token bucket)")
+    parser.add_argument("--burst", type=float, default=1000.0)
+    parser.add_argument("--receipt-delay", type=float, default=0.05, help="seconds before a receipt is pushed")
+    parser.add_argument("--receipt-batch", type=int, default=1000)
+    parser.add_argument("--temp-failures", type=int, default=1, help="failed attempts before 13900000002 delivers")
+    args = parser.parse_args(argv)
+    if not ipaddress.ip_address(args.host).is_loopback:
+        parser.error("the fake gateway listens on loopback only")
+    return args
+
+
+def serve(args) -> ThreadingHTTPServer:
+    gateway = Gateway(args)
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(gateway))
+    server.daemon_threads = True
+    threading.Thread(target=gateway.receipt_loop, daemon=True, name="receipts").start()
+    return server
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    server = serve(args)
+    print(f"fake gateway on http://{args.host}:{args.port}, receipts to {args.callback}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""notify's fixtures: a running NotifyService on a real broker and database, the fake gateway as a real
+HTTP server on loopback, and helpers to publish housing events and wait for outcomes."""
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.utils import find_free_port
+from sqlalchemy import insert
+
+from services.notify.dependencies import Clock, Courier
+from services.notify.models import Contact
+from services.notify.service import NotifyService
+from shared.config import REPO_ROOT
+from shared.contracts import build_envelope
+from shared.db import make_engine
+from shared.migrations import upgrade
+from shared.pii import mask_phone
+from shared.privacy import PiiTools, keys_from_config
+
+WAIT_SECONDS = 20
+
+
+@pytest.fixture
+def fake_gateway():
+    """Start `python -m services.notify.fake_gateway` as a process; returns its base URL."""
+    processes = []
+
+    def start(callback: str, **options) -> str:
+        port = find_free_port()
+        while f":{port}" in callback:  # find_free_port can hand out notify's own port again
+            port = find_free_port()
+        argv = [sys.executable, "-m", "services.notify.fake_gateway", "--port", str(port), "--callback", callback]
+        for key, value in options.items():
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+        process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                requests.get(f"{url}/test/stats", timeout=1)
+                return url
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise RuntimeError("fake gateway did not start")
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+class Notify:
+    """A started NotifyService plus what a test needs to drive it."""
+
+    def __init__(self, container, config: dict, gateway: str | None, factory):
+        self.container = container
+        self.factory = factory
+        self.config = config
+        self.gateway = gateway
+        self.pii = PiiTools(keys_from_config(config))
+        self.base_url = f"http://{config['WEB_SERVER_ADDRESS']}"
+
+    def restart(self, **overrides) -> None:
+        """Kill the container (a crash: no graceful stop) and start a fresh one on the same database."""
+        self.container.kill()
+        self.config = {**self.config, **overrides}
+        self.container = self.factory(NotifyService, self.config)
+        self.container.start()
+
+    @property
+    def courier(self):
+        return next(dep for dep in self.container.dependencies if isinstance(dep, Courier))
+
+    @property
+    def clock(self) -> Clock:
+        return next(dep for dep in self.container.dependencies if isinstance(dep, Clock))
+
+    def rpc(self, token: str):
+        return ServiceRpcProxy("notify", self.config, context_data={"authorization": token})
+
+    def publish(self, event_type: str, data: dict, event_id: str | None = None, source: str = "housing") -> dict:
+        envelope = build_envelope(source, event_type, data, event_id=event_id)
+        event_dispatcher(self.config)(source, event_type, envelope)
+        return envelope
+
+    def contact_event(self, resident_id: str, phone: str, town: str = "浒山街道", category: str = "new_graduate"):
+        return self.publish(
+            "contact_provided",
+            {
+                "resident_id": resident_id,
+                "phone_encrypted": self.pii.encrypt(phone),
+                "town": town,
+                "category": category,
+            },
+        )
+
+    def post_gateway(self, path: str, body: dict) -> dict:
+        return requests.post(f"{self.gateway}{path}", json=body, timeout=10).json()
+
+    def gateway_stats(self) -> dict:
+        return requests.get(f"{self.gateway}/test/stats", timeout=5).json()
+
+    def add_contacts(self, count: int, town: str = "浒山街道", consent: bool = True, first: int = 0) -> list[str]:
+        """Factory: contact rows written straight to notify's database (phones 15000000000 + i)."""
+        now = datetime.now(UTC)
+        rows = []
+        for i in range(first, first + count):
+            phone = f"150{i:08d}"
+            rows.append(
+                {
+                    "resident_id": f"r_{i:032d}",
+                    "phone_encrypted": self.pii.encrypt(phone),
+                    "phone_index": self.pii.index(phone, "phone"),
+                    "phone_masked": mask_phone(phone),
+                    "preferred_channel": "sms",
+                    "promo_consent": consent,
+                    "town": town,
+                    "category": "frontline_worker",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        engine = make_engine(self.config["DATABASE_URL"])
+        with engine.begin() as connection:
+            connection.execute(insert(Contact), rows)
+        engine.dispose()
+        return [row["resident_id"] for row in rows]
+
+    def gateway_messages(self, mobile: str | None = None) -> list[dict]:
+        params = {"mobile": mobile} if mobile else {}
+        return requests.get(f"{self.gateway}/test/messages", params=params, timeout=5).json()
+
+
+def wait_for(check, timeout: float = WAIT_SECONDS, interval: float = 0.1):
+    """Poll `check()` until it returns something truthy; bounded, never a timing assertion."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met in {timeout}s; last: {last!r}")
+
+
+@pytest.fixture
+def start_notify(db_url, service_config, container_factory, fake_gateway):
+    def start(gateway: bool = True, gateway_options: dict | None = None, **overrides) -> Notify:
+        upgrade("notify", db_url)
+        config = service_config(
+            db_url,
+            DISPATCH_INTERVAL_SECONDS=0.05,
+            DELIVERY_SWEEP_SECONDS=0.2,
+            DELIVERY_RETRY_DELAYS_SECONDS=[0.2, 0.4],
+            QUIET_HOURS="20:00-08:00",
+            **overrides,
+        )
+        url = None
+        if gateway:
+            url = fake_gateway(f"http://{config['WEB_SERVER_ADDRESS']}", **(gateway_options or {}))
+            config.setdefault("SMS_PROVIDER", "gateway")
+            config.setdefault("SMS_GATEWAY_URL", url)
+            config.setdefault("SMS_GATEWAY_KEY", "dev-gateway-key")
+            config.setdefault("WECHAT_PROVIDER", "wechat")
+            config.setdefault("WECHAT_API_URL", url)
+        container = container_factory(NotifyService, config)
+        container.start()
+        return Notify(container, config, url, container_factory)
+
+    return start
+
+
+def approved(resident_id: str, monthly_subsidy_fen: int = 84000) -> dict:
+    return {
+        "application_id": "app-1",
+        "resident_id": resident_id,
+        "town": "浒山街道",
+        "category": "new_graduate",
+        "household_size": 3,
+        "monthly_subsidy_fen": monthly_subsidy_fen,
+        "approved_at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC).isoformat(),
+        "policy_ref": "慈住建〔2024〕1号",
+    }

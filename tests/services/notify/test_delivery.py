@@ -1,0 +1,142 @@
+"""Delivery against the fake gateway over real HTTP: retries, permanent failure with WeChat fallback,
+receipt timeout, rate limiting, the per-number daily cap, and events for stats in the outbox."""
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from services.notify.fake_gateway import NO_RECEIPT_NUMBER, PERMANENT_FAILURE_NUMBER, TEMPORARY_FAILURE_NUMBER
+from shared.db import make_engine
+from shared.errors import ValidationError
+from shared.models import OutboxMessage
+from tests.services.notify.conftest import approved, wait_for
+
+RESIDENT = "r_" + "b" * 32
+FINAL = ("delivered", "permanent-failure")
+
+
+def rows_when(notify, token, predicate, **filters):
+    seen = []
+
+    def check():
+        with notify.rpc(token) as rpc:
+            seen[:] = rpc.list_notifications(**filters)
+        return seen if seen and predicate(seen) else None
+
+    try:
+        return wait_for(check)
+    except AssertionError:
+        raise AssertionError(f"not reached: {seen}") from None
+
+
+def outbox_events(notify) -> list[dict]:
+    engine = make_engine(notify.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        bodies = connection.execute(select(OutboxMessage.body)).scalars().all()
+    engine.dispose()
+    return [json.loads(body) for body in bodies]
+
+
+def test_temporary_failure_is_retried_then_delivered(start_notify, token_for):
+    notify = start_notify()
+    token = token_for("cw", "caseworker")
+    notify.contact_event(RESIDENT, TEMPORARY_FAILURE_NUMBER)
+    notify.publish("subsidy_approved", approved(RESIDENT))
+    rows = rows_when(notify, token, lambda rows: rows[0]["status"] == "delivered", resident_id=RESIDENT)
+    assert len(rows) == 1 and rows[0]["attempts"] == 2
+    sent = notify.gateway_messages(TEMPORARY_FAILURE_NUMBER)
+    assert [m["out_id"].rsplit(".", 1)[1] for m in sent] == ["1", "2"]
+
+    events = [e for e in outbox_events(notify) if e["data"]["notification_id"] == rows[0]["id"]]
+    kinds = sorted(e["event_type"] for e in events)
+    assert kinds == ["notification_delivered", "notification_sent", "notification_sent"]
+    assert all(TEMPORARY_FAILURE_NUMBER not in json.dumps(e) for e in events)
+
+
+def test_temporary_failures_stop_after_the_retry_limit(start_notify, token_for):
+    notify = start_notify(gateway_options={"temp_failures": 10})
+    token = token_for("cw", "caseworker")
+    notify.contact_event(RESIDENT, TEMPORARY_FAILURE_NUMBER)
+    notify.publish("subsidy_approved", approved(RESIDENT))
+    exhausted = lambda r: r[0]["status"] == "temporary-failure" and r[0]["retry_at"] is None  # noqa: E731
+    rows = rows_when(notify, token, exhausted, resident_id=RESIDENT)
+    assert rows[0]["attempts"] == 3  # the first try and two retries (DELIVERY_RETRY_DELAYS_SECONDS has two)
+    assert "MK:0012" in rows[0]["failure_reason"]
+    failed = [e for e in outbox_events(notify) if e["event_type"] == "notification_failed"]
+    assert [e["data"]["status"] for e in failed] == ["temporary-failure"]
+
+
+def test_permanent_failure_falls_back_to_wechat(start_notify, token_for):
+    notify = start_notify()
+    token = token_for("cw", "caseworker")
+    with notify.rpc(token) as rpc:
+        rpc.upsert_contact(RESIDENT, phone=PERMANENT_FAILURE_NUMBER, wechat_openid="o_follower_1", town="浒山")
+    notify.publish("subsidy_approved", approved(RESIDENT))
+    rows = rows_when(
+        notify, token, lambda r: len(r) == 2 and all(x["status"] in FINAL for x in r), resident_id=RESIDENT
+    )
+    sms = next(r for r in rows if r["channel"] == "sms")
+    wechat = next(r for r in rows if r["channel"] == "wechat")
+    assert sms["status"] == "permanent-failure" and "MK:0001" in sms["failure_reason"]
+    assert wechat["status"] == "delivered" and wechat["fallback_of"] == sms["id"]
+    assert wechat["body"] == sms["body"]
+    failed = [e for e in outbox_events(notify) if e["event_type"] == "notification_failed"]
+    assert [(e["data"]["status"], e["data"]["fallback"]) for e in failed] == [("permanent-failure", True)]
+
+
+def test_permanent_failure_without_openid_is_final(start_notify, token_for):
+    notify = start_notify()
+    token = token_for("cw", "caseworker")
+    notify.contact_event(RESIDENT, PERMANENT_FAILURE_NUMBER)
+    notify.publish("subsidy_approved", approved(RESIDENT))
+    rows = rows_when(notify, token, lambda r: r[0]["status"] == "permanent-failure", resident_id=RESIDENT)
+    assert len(rows) == 1 and rows[0]["attempts"] == 1
+
+
+def test_a_message_without_receipt_times_out(start_notify, token_for):
+    notify = start_notify(RECEIPT_TIMEOUT_SECONDS=1)
+    token = token_for("cw", "caseworker")
+    notify.contact_event(RESIDENT, NO_RECEIPT_NUMBER)
+    notify.publish("subsidy_approved", approved(RESIDENT))
+    rows_when(notify, token, lambda r: r[0]["status"] == "sending", resident_id=RESIDENT)
+    rows = rows_when(notify, token, lambda r: r[0]["status"] == "temporary-failure", resident_id=RESIDENT)
+    assert rows[0]["failure_reason"] == "no delivery receipt in time" and rows[0]["retry_at"] is None
+    assert len(notify.gateway_messages(NO_RECEIPT_NUMBER)) == 1  # not resent: it may have arrived
+
+
+def test_per_number_daily_cap_holds_the_excess(start_notify, token_for):
+    notify = start_notify(gateway=False, DAILY_CAP_PER_NUMBER=1)
+    token = token_for("cw", "caseworker")
+    notify.contact_event(RESIDENT, "13812345678")
+    notify.publish("subsidy_approved", approved(RESIDENT))
+    rows_when(notify, token, lambda r: r[0]["status"] == "delivered", resident_id=RESIDENT)
+    notify.publish("subsidy_approved", approved(RESIDENT))  # another event: a second notification
+    rows = rows_when(notify, token, lambda r: len(r) == 2 and r[0]["hold_reason"] == "daily-cap", resident_id=RESIDENT)
+    assert [r["status"] for r in rows] == ["created", "delivered"]
+
+
+def test_gateway_rate_limit_is_respected_without_losing_or_doubling(start_notify, token_for):
+    notify = start_notify(gateway_options={"rate": 150, "burst": 100}, SMS_RATE_PER_SECOND=10_000, SMS_BURST=10_000)
+    token = token_for("admin", "admin")
+    notify.add_contacts(250)
+    with notify.rpc(token) as rpc:
+        broadcast = rpc.broadcast("policy_notice", {"all": True}, {"title": "居住证办理指南"})
+
+    def done():
+        with notify.rpc(token) as rpc:
+            progress = rpc.get_broadcast(broadcast["id"])
+        return progress if progress["status"] == "completed" else None
+
+    progress = wait_for(done, timeout=60)
+    assert progress["by_status"]["delivered"] == 250
+    stats = notify.gateway_stats()
+    assert stats["throttled_calls"] > 0  # the gateway said 429 and notify waited
+    assert stats["accepted"] == 250
+
+
+def test_contact_with_a_bad_phone_is_refused(start_notify, token_for):
+    notify = start_notify(gateway=False)
+    with notify.rpc(token_for("cw", "caseworker")) as rpc, pytest.raises(ValidationError) as error:
+        rpc.upsert_contact(RESIDENT, phone="12345")
+    assert "phone" in error.value.errors

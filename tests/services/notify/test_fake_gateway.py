@@ -1,0 +1,43 @@
+"""The fake gateway behaves like a provider: batch limit, key check, rate limit, de-duplication, loopback only."""
+
+import pytest
+import requests
+
+from services.notify.fake_gateway import parse_args
+
+
+def batch(count, start=0, key="dev-gateway-key"):
+    messages = [
+        {"mobile": f"137{i:08d}", "content": "【慈溪新市民】测试", "out_id": f"n{i}.1"}
+        for i in range(start, start + count)
+    ]
+    return {"apikey": key, "sign": "【慈溪新市民】", "messages": messages}
+
+
+def test_batches_keys_rate_limit_and_duplicates(fake_gateway):
+    url = fake_gateway("http://127.0.0.1:9", rate=100, burst=100)
+    post = lambda body: requests.post(f"{url}/sms/batch", json=body, timeout=5)  # noqa: E731
+    assert post(batch(101)).status_code == 400
+    assert post(batch(1, key="wrong")).status_code == 401
+    first = post(batch(100))
+    assert first.status_code == 200 and all(r["code"] == 0 for r in first.json()["results"])
+    throttled = post(batch(100, start=100))
+    assert throttled.status_code == 429 and float(throttled.headers["Retry-After"]) > 0
+    stats = requests.get(f"{url}/test/stats", timeout=5).json()
+    assert stats["accepted"] == 100 and stats["throttled_calls"] == 1
+
+
+def test_a_resend_of_the_same_out_id_is_not_a_second_message(fake_gateway):
+    url = fake_gateway("http://127.0.0.1:9")
+    body = batch(3)
+    first = requests.post(f"{url}/sms/batch", json=body, timeout=5).json()["results"]
+    again = requests.post(f"{url}/sms/batch", json=body, timeout=5).json()["results"]
+    assert [r["msgid"] for r in first] == [r["msgid"] for r in again]
+    assert len(requests.get(f"{url}/test/messages", timeout=5).json()) == 3
+    bad = {"apikey": "dev-gateway-key", "messages": [{"mobile": "12345", "content": "x", "out_id": "bad.1"}]}
+    assert requests.post(f"{url}/sms/batch", json=bad, timeout=5).json()["results"][0]["code"] == 21
+
+
+def test_loopback_only():
+    with pytest.raises(SystemExit):
+        parse_args(["--host", "0.0.0.0", "--callback", "http://127.0.0.1:1"])
