@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from nameko.rpc import rpc
 from prometheus_client import Gauge
 from sqlalchemy import func, select
 
@@ -30,6 +29,7 @@ from shared.errors import Forbidden, NotFound, PermanentError, ValidationError
 from shared.outbox import Outbox
 from shared.pii import DecryptionError
 from shared.privacy import Pii
+from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.web import http, json_response
 
