@@ -29,10 +29,10 @@ def rpc(platform):
         )
 
     proxies = {
-        name: call(name, *roles).start()
+        name: call(name, *roles)
         for name, roles in {"caseworker": ("caseworker",), "reviewer": ("reviewer",), "admin": ("admin",)}.items()
     }
-    yield proxies
+    yield {name: proxy.start() for name, proxy in proxies.items()}
     for proxy in proxies.values():
         proxy.stop()
 
