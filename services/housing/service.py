@@ -20,6 +20,7 @@ from services.housing.schemas import (
 )
 from shared.auth import requires
 from shared.db import Database
+from shared.errors import ValidationError
 from shared.outbox import Outbox
 from shared.privacy import Pii
 from shared.rpc import rpc
@@ -121,6 +122,8 @@ class HousingService(PlatformService):
     @rpc
     @requires("caseworker", "reviewer")
     def list_policies(self, programme=None) -> list[dict]:
+        if programme is not None and (not isinstance(programme, str) or len(programme) > 50):
+            raise ValidationError({"programme": ["Must be a programme name."]})
         return [
             {
                 "id": policy.id,

@@ -257,8 +257,11 @@ def list_applications(
             errors[name] = ["Must be a positive integer."]
     if isinstance(page_size, int) and page_size > MAX_PAGE_SIZE:
         errors["page_size"] = [f"Must be at most {MAX_PAGE_SIZE}."]
-    if status is not None and status not in TRANSITIONS:
+    if status is not None and (not isinstance(status, str) or status not in TRANSITIONS):
         errors["status"] = [f"Must be one of {', '.join(TRANSITIONS)}."]
+    for name, value in (("town", town), ("category", category)):
+        if value is not None and (not isinstance(value, str) or len(value) > 50):
+            errors[name] = ["Must be text of at most 50 characters."]
     if errors:
         raise ValidationError(errors)
     query = select(SubsidyApplication)

@@ -22,6 +22,13 @@ def latest(session, template_id: str) -> Template:
 
 
 def version(session, template_id: str, number: int | None) -> Template:
+    errors = {}
+    if not isinstance(template_id, str) or not 0 < len(template_id) <= 50:
+        errors["template_id"] = ["Must be a template id (text of at most 50 characters)."]
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 2**31):
+        errors["version"] = ["Must be a positive version number."]
+    if errors:
+        raise ValidationError(errors)
     if number is None:
         return latest(session, template_id)
     template = session.get(Template, (template_id, number))

@@ -70,6 +70,8 @@ def store(
 
 
 def get(session, resident_id: str) -> Contact:
+    if not isinstance(resident_id, str) or not 0 < len(resident_id) <= 64:
+        raise ValidationError({"resident_id": ["Must be a resident id (text of at most 64 characters)."]})
     contact = session.get(Contact, resident_id)
     if contact is None:
         raise NotFound(f"no contact for resident {resident_id}")
