@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run start stop status test test-fast lint format setup venv broker migrate topology clean
+.PHONY: run start stop status test test-fast lint format setup venv broker migrate topology clean demo bench \
+	bench-housing bench-notify bench-events fake-gateway
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -55,6 +56,24 @@ lint: venv
 format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+demo: venv ## needs `make start`: builds the 2019–2024 history through the RPC APIs, then prints the report
+	$(BIN)/python -m ops.demo
+
+bench: venv broker ## the core-flow benchmark with its same-run baselines (figures in docs/performance.md)
+	$(BIN)/python bench/core_flow.py
+
+bench-housing: venv broker
+	$(BIN)/python bench/housing_disbursement.py
+
+bench-notify: venv broker
+	$(BIN)/python bench/notify_broadcast.py
+
+bench-events: venv broker
+	$(BIN)/python bench/events_summer_season.py
+
+fake-gateway: venv ## a local SMS gateway for NOTIFY_SMS_PROVIDER=gateway (loopback only)
+	$(BIN)/python -m services.notify.fake_gateway --port 8090 --callback http://127.0.0.1:8004
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* var/log var/run

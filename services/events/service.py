@@ -123,6 +123,8 @@ class EventsService(PlatformService):
                 raise ValidationError({"town": ["not one of Cixi's 20 divisions"]})
             query = query.where(m.Venue.town == resolved.name)
         if kind is not None:
+            if not isinstance(kind, str) or len(kind) > 50:
+                raise ValidationError({"kind": ["Must be a venue kind (text)."]})
             query = query.where(m.Venue.kind == kind)
         return s.VenueOut(many=True).dump(self.db.scalars(query).all())
 

@@ -1,4 +1,4 @@
-"""Poison messages published straight onto every consumed event's exchange: each lands in the consuming
+"""Poison messages published straight onto every consumer's event queue: each lands in the consuming
 service's dead-letter queue with a reason, and the consumer keeps going."""
 
 import json
@@ -8,7 +8,8 @@ import requests
 
 from shared.config import SERVICES
 from shared.contracts import load_all
-from tests.support.broker import drain_dead_letters, publish_raw
+from shared.topology import consumer_queue_name
+from tests.support.broker import drain_dead_letters, publish_to_queue
 from tests.support.platform import running_platform
 from tests.support.waiting import wait_for
 
@@ -49,13 +50,14 @@ def platform(tmp_path_factory):
 )
 def test_poison_is_dead_lettered_with_reason_and_consumer_survives(platform, source, event_type, consumer):
     cases = poisons(source, event_type)
+    queue = consumer_queue_name(source, event_type, consumer)
     for body, content_type, _ in cases.values():
-        publish_raw(platform.amqp_uri, source, event_type, body, content_type=content_type)
+        publish_to_queue(platform.amqp_uri, queue, body, content_type=content_type)
     collected = []
 
     def all_dead_lettered():
         collected.extend(drain_dead_letters(platform.amqp_uri, consumer))
-        mine = [h for h, _ in collected if h.get("x-original-queue") == f"evt-{source}-{event_type}--{consumer}"]
+        mine = [h for h, _ in collected if h.get("x-original-queue") == queue]
         return mine if len(mine) >= len(cases) else None
 
     headers = wait_for(all_dead_lettered, timeout=30)

@@ -32,3 +32,18 @@ def drain_dead_letters(amqp_uri: str, service: str, config: dict | None = None) 
         while (message := queue.get(no_ack=True)) is not None:
             messages.append((dict(message.headers or {}), message.body))
     return messages
+
+
+def publish_to_queue(amqp_uri: str, queue_name: str, body, content_type="application/json", headers=None):
+    """Straight onto one consumer's queue through the default exchange, as a poison message would be."""
+    payload = body if isinstance(body, bytes | str) else json.dumps(body)
+    with Connection(amqp_uri) as connection:
+        connection.Producer().publish(
+            payload,
+            exchange="",
+            routing_key=queue_name,
+            content_type=content_type,
+            content_encoding="utf-8",
+            headers=headers or {},
+            delivery_mode=2,
+        )

@@ -1,0 +1,228 @@
+"""The design's promise, measured: approvals → SMS record → stats count, against a same-run baseline.
+
+    .venv/bin/python bench/core_flow.py [--approvals 1000] [--concurrency 10] [--rate 50] [--seconds 20]
+
+Runs on a throw-away platform (all five services as processes, SQLite, the log SMS provider, its own
+RabbitMQ vhost). Prints a table and writes it to var/bench/core_flow.json. Figures:
+* end-to-end approvals per second at a fixed concurrency (submit + approve, until notify has a final SMS
+  record and stats has counted every approval);
+* approval → SMS-record latency (p50/p95/p99) at a steady open-loop rate;
+* the baselines on the same broker: bare nameko RPC + event dispatch/handle, raw kombu confirmed publishes;
+* peak RSS of each service process.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bench.baseline import bare_nameko_rounds_per_second, kombu_confirmed_publishes_per_second  # noqa: E402
+from ops.launcher import service_pid  # noqa: E402
+from ops.sandbox import running_platform  # noqa: E402
+from shared.config import REPO_ROOT, SERVICES  # noqa: E402
+from tests.support.residents import application  # noqa: E402
+
+FINAL = {"delivered", "permanent-failure", "technical-failure"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+class Clients:
+    def __init__(self, platform, count: int):
+        self.platform = platform
+        self.proxies = [
+            {
+                role: ClusterRpcProxy(
+                    platform.rpc_config(),
+                    timeout=60,
+                    context_data={"authorization": platform.token(f"bench-{role}-{i}", role)},
+                )
+                for role in ("caseworker", "reviewer", "admin")
+            }
+            for i in range(count)
+        ]
+        self.started = [{role: proxy.start() for role, proxy in group.items()} for group in self.proxies]
+
+    def stop(self):
+        for group in self.proxies:
+            for proxy in group.values():
+                proxy.stop()
+
+
+def counters(rpc) -> dict:
+    return rpc["admin"].stats.summary()["counters"]
+
+
+def wait_until(predicate, timeout: float = 600, interval: float = 0.2) -> float:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the pipeline did not drain in time")
+        eventlet.sleep(interval)
+    return time.perf_counter()
+
+
+def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
+    admin = clients.started[0]
+    before = counters(admin)
+    forms = [application() for _ in range(approvals)]
+    queue = eventlet.queue.LightQueue()
+    for form in forms:
+        queue.put(form)
+
+    def client(rpc):
+        while True:
+            try:
+                form = queue.get_nowait()
+            except eventlet.queue.Empty:
+                return
+            submitted = rpc["caseworker"].housing.submit_subsidy_application(form)
+            rpc["reviewer"].housing.review_subsidy_application(submitted["application_id"], "approve")
+
+    began = time.perf_counter()
+    pool = eventlet.GreenPool(concurrency)
+    for rpc in clients.started[:concurrency]:
+        pool.spawn(client, rpc)
+    pool.waitall()
+    calls_done = time.perf_counter()
+
+    def drained():
+        now = counters(admin)
+        approved = now.get("housing.subsidy_approved", 0) - before.get("housing.subsidy_approved", 0)
+        delivered = now.get("notify.notification_delivered", 0) - before.get("notify.notification_delivered", 0)
+        return approved >= approvals and delivered >= approvals
+
+    finished = wait_until(drained)
+    return {
+        "approvals": approvals,
+        "concurrency": concurrency,
+        "rpc_seconds": calls_done - began,
+        "end_to_end_seconds": finished - began,
+        "per_second": approvals / (finished - began),
+    }
+
+
+def latency(clients: Clients, rate: float, seconds: float) -> dict:
+    """Open loop: approvals issued at `rate` per second whatever the replies do; then read each SMS record."""
+    count = int(rate * seconds)
+    rpc0 = clients.started[0]
+    forms = [application() for _ in range(count)]
+    ids = [rpc0["caseworker"].housing.submit_subsidy_application(form)["application_id"] for form in forms]
+    reviewed: dict[int, str] = {}
+    pool = eventlet.GreenPool(len(clients.started) * 4)
+
+    def approve(index: int):
+        rpc = clients.started[index % len(clients.started)]
+        reviewed[index] = rpc["reviewer"].housing.review_subsidy_application(ids[index], "approve")["reviewed_at"]
+
+    began = time.perf_counter()
+    for index in range(count):
+        eventlet.sleep(max(0.0, began + index / rate - time.perf_counter()))
+        pool.spawn(approve, index)
+    pool.waitall()
+
+    latencies = []
+
+    def final_record(index):
+        listed = [
+            n for n in rpc0["admin"].notify.list_notifications(phone=forms[index]["phone"]) if n["status"] in FINAL
+        ]
+        return listed[0] if listed else None
+
+    for index in range(count):
+        wait_until(lambda i=index: final_record(i) is not None, timeout=120)
+        record = final_record(index)
+        created = datetime.fromisoformat(record["created_at"])
+        latencies.append((created - datetime.fromisoformat(reviewed[index])).total_seconds())
+    return {
+        "approvals": count,
+        "rate": rate,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * percentile(latencies, 95),
+        "p99_ms": 1000 * percentile(latencies, 99),
+        "max_ms": 1000 * max(latencies),
+    }
+
+
+def peak_rss_mb(platform) -> dict:
+    peaks = {}
+    for service in SERVICES:
+        pid = service_pid(service, platform.run_dir)
+        status = Path(f"/proc/{pid}/status").read_text()
+        peaks[service] = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+    return peaks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--approvals", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp, running_platform(Path(tmp)) as platform:
+        with console.status("baseline: bare nameko RPC + event"):
+            bare = bare_nameko_rounds_per_second(platform.amqp_uri, concurrency=args.concurrency)
+        with console.status("baseline: kombu confirmed publishes"):
+            kombu = kombu_confirmed_publishes_per_second(platform.amqp_uri)
+        clients = Clients(platform, args.concurrency)
+        try:
+            with console.status(f"pipeline: {args.approvals} approvals at concurrency {args.concurrency}"):
+                pipeline = throughput(clients, args.approvals, args.concurrency)
+            with console.status(f"latency: {args.rate:.0f} approvals/s for {args.seconds:.0f} s"):
+                steady = latency(clients, args.rate, args.seconds)
+        finally:
+            clients.stop()
+        rss = peak_rss_mb(platform)
+    results = {
+        "baseline_bare_nameko": {k: v for k, v in bare.items() if k != "latencies"},
+        "baseline_kombu_confirms": kombu,
+        "pipeline": pipeline,
+        "latency": steady,
+        "peak_rss_mb": rss,
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+    }
+    table = Table(title="core flow: approval → SMS record → stats")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("bare nameko RPC+event rounds/s (baseline)", f"{bare['per_second']:.0f}")
+    table.add_row("kombu confirmed publishes/s (baseline)", f"{kombu['per_second']:.0f}")
+    table.add_row(f"end-to-end approvals/s (concurrency {args.concurrency})", f"{pipeline['per_second']:.0f}")
+    table.add_row("  as a share of the bare nameko baseline", f"{pipeline['per_second'] / bare['per_second']:.0%}")
+    table.add_row(
+        f"approval→SMS p50 / p95 / p99 at {args.rate:.0f}/s (ms)",
+        f"{steady['p50_ms']:.0f} / {steady['p95_ms']:.0f} / {steady['p99_ms']:.0f}",
+    )
+    for service, mb in rss.items():
+        table.add_row(f"peak RSS {service} (MB)", f"{mb:.0f}")
+    console.print(table)
+    out = REPO_ROOT / "var" / "bench" / "core_flow.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""case audit trail: append-only, guarded by triggers
+
+Revision ID: housing_0003
+Revises: housing_0002
+"""
+
+from alembic import op
+
+from shared.migrations import create_audit_table, drop_audit_table
+
+revision = "housing_0003"
+down_revision = "housing_0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    create_audit_table(op)
+
+
+def downgrade():
+    drop_audit_table(op)
