@@ -61,16 +61,16 @@ demo: venv ## needs `make start`: builds the 2019–2024 history through the RPC
 	$(BIN)/python -m ops.demo
 
 bench: venv broker ## the core-flow benchmark with its same-run baselines (figures in docs/performance.md)
-	$(BIN)/python bench/core_flow.py
+	$(BIN)/python -m bench.core_flow
 
 bench-housing: venv broker
-	$(BIN)/python bench/housing_disbursement.py
+	$(BIN)/python -m bench.housing_disbursement
 
 bench-notify: venv broker
-	$(BIN)/python bench/notify_broadcast.py
+	$(BIN)/python -m bench.notify_broadcast
 
 bench-events: venv broker
-	$(BIN)/python bench/events_summer_season.py
+	$(BIN)/python -m bench.events_summer_season
 
 fake-gateway: venv ## a local SMS gateway for NOTIFY_SMS_PROVIDER=gateway (loopback only)
 	$(BIN)/python -m services.notify.fake_gateway --port 8090 --callback http://127.0.0.1:8004

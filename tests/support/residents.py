@@ -1,12 +1,16 @@
 """Synthetic residents with valid GB 11643 ID numbers and mainland mobiles (never real people)."""
 
 import random
+from datetime import date, timedelta
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
-def id_number(birth: str = "19920315", area: str = "330282", rng: random.Random | None = None) -> str:
+def id_number(birth: str | None = None, area: str = "330282", rng: random.Random | None = None) -> str:
+    """A random adult's number unless `birth` (YYYYMMDD) is given: about 10 million distinct values."""
     rng = rng or random
+    if birth is None:
+        birth = (date(1965, 1, 1) + timedelta(days=rng.randint(0, 35 * 365))).strftime("%Y%m%d")
     body = f"{area}{birth}{rng.randint(100, 999):03d}"
     return body + "10X98765432"[sum(int(a) * w for a, w in zip(body, WEIGHTS, strict=True)) % 11]
 
