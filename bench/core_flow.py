@@ -1,6 +1,7 @@
 """The design's promise, measured: approvals → SMS record → stats count, against a same-run baseline.
 
-    make bench   (or: .venv/bin/python -m bench.core_flow [--approvals 1000] [--concurrency 10] [--rate 50] [--seconds 20])
+    make bench
+    .venv/bin/python -m bench.core_flow [--approvals 1000] [--concurrency 10] [--rate 50] [--seconds 20]
 
 Runs on a throw-away platform (all five services as processes, SQLite, the log SMS provider, its own
 RabbitMQ vhost). Prints a table and writes it to var/bench/core_flow.json. Figures:
