@@ -12,12 +12,13 @@ reason never reaches the trail in the clear.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import BigInteger, Index, Integer, String, Text, select
+from sqlalchemy import BigInteger, Index, Integer, String, Text, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.auth import CONTEXT_KEY, decode_token, resolve_secret
@@ -125,10 +126,60 @@ def case_history(session: Session, case_type: str, case_id: str) -> list[dict]:
     return [row.as_dict() for row in rows]
 
 
-class Audit(DependencyProvider):
-    """`self.audit`; the actor is the caller token's subject, or `system:<entrypoint>` for timers and events."""
+@dataclass(frozen=True)
+class AuditedCase:
+    """A model whose `status` changes are recorded automatically, at flush, in the same transaction."""
 
-    def __init__(self, database_attr: str = "db"):
+    case_type: str
+    reason_fields: tuple[str, ...] = ()  # the first of these set in the change is its "why"
+
+
+SKIPPED_FIELDS = ("_enc", "_index", "_hash")  # ciphertext and keyed indexes say nothing to a reader
+
+
+def record_status_changes(trail: AuditTrail, cases: dict, session: Session) -> None:
+    """Before each flush: one audit record per audited object created or moved to another status."""
+    for obj in list(session.new) + list(session.dirty):
+        case = cases.get(type(obj))
+        if case is None:
+            continue
+        state = inspect(obj)
+        status = state.attrs.status.history
+        if obj in session.new:
+            from_state, to_state = None, obj.status
+        elif status.has_changes() and status.deleted:
+            from_state, to_state = status.deleted[0], obj.status
+        else:
+            continue
+        changes = {
+            attr.key: attr.value
+            for attr in state.attrs
+            if attr.history.has_changes() and not attr.key.endswith(SKIPPED_FIELDS) and attr.key != "status"
+        }
+        reason = next(
+            (getattr(obj, field) for field in case.reason_fields if field in changes and getattr(obj, field)), None
+        )
+        trail.record(
+            case.case_type,
+            obj.id,
+            to_state,
+            from_state=from_state,
+            to_state=to_state,
+            changes=changes,
+            reason=None if reason is None else str(reason),
+            policy_ref=getattr(obj, "policy_ref", None),
+        )
+
+
+class Audit(DependencyProvider):
+    """`self.audit`; the actor is the caller token's subject, or `system:<entrypoint>` for timers and events.
+
+    `Audit({Model: AuditedCase("subsidy_application", ("review_note",)), ...})` also records every status
+    change of those models by itself, so no code path that changes a case can forget its record.
+    """
+
+    def __init__(self, cases: dict | None = None, database_attr: str = "db"):
+        self.cases = cases or {}
         self.database_attr = database_attr
         self.trails: WeakKeyDictionary = WeakKeyDictionary()
 
@@ -151,7 +202,15 @@ class Audit(DependencyProvider):
                 actor, roles = caller.subject, tuple(sorted(caller.roles))
             except NotAuthenticated:
                 pass  # the entrypoint's own @requires refuses it; the trail never records a forged name
-        return AuditTrail(self.database.session_for(worker_ctx), actor, roles, correlation_id_of(worker_ctx))
+        session = self.database.session_for(worker_ctx)
+        trail = AuditTrail(session, actor, roles, correlation_id_of(worker_ctx))
+        if self.cases:
+            event.listen(
+                session,
+                "before_flush",
+                lambda flushing, _context, _instances: record_status_changes(trail, self.cases, flushing),
+            )
+        return trail
 
 
 POSTGRES_GUARD = [

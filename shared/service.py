@@ -20,8 +20,9 @@ from sqlalchemy.orm import sessionmaker
 from werkzeug.wrappers import Response
 
 from shared import __version__
+from shared.audit import case_history
 from shared.auth import Auth, requires
-from shared.errors import ValidationError
+from shared.errors import NotFound, ValidationError
 from shared.metrics import EntrypointMetrics
 from shared.models import utcnow
 from shared.retention import purge
@@ -96,6 +97,25 @@ class PlatformService:
     def refresh_gauges(self) -> None:
         """Services with gauges computed from their database override this."""
 
+    @requires("caseworker", "reviewer", "resident")
+    def get_case_history(self, case_type, case_id) -> list[dict]:
+        """The ordered audit trail of one case; a resident may read only their own cases'."""
+        errors = {
+            name: ["Must be text of at most 64 characters."]
+            for name, value in (("case_type", case_type), ("case_id", case_id))
+            if not isinstance(value, str) or len(value) > 64
+        }
+        if errors:
+            raise ValidationError(errors)
+        caller = self.auth.caller
+        if not caller.is_staff and self.case_owner(case_type, case_id) != caller.subject:
+            raise NotFound(f"no {case_type} {case_id}")
+        return case_history(self.db, case_type, case_id)
+
+    def case_owner(self, case_type: str, case_id: str) -> str | None:
+        """The token subject of the resident a case belongs to; services with resident-facing cases override."""
+        return None
+
     @requires("admin")
     def purge_personal_data(self, dry_run: bool = True) -> dict:
         """What the retention rules would erase now (dry run), or erase it."""
@@ -117,6 +137,7 @@ PLATFORM_ENTRYPOINTS = (
     ("http_health", lambda: http("GET", "/health")),
     ("http_metrics", lambda: http("GET", "/metrics")),
     ("purge_personal_data", lambda: rpc),
+    ("get_case_history", lambda: rpc),
     ("scheduled_purge", lambda: timer(interval=PURGE_INTERVAL_SECONDS)),
 )
 

@@ -6,6 +6,7 @@ from nameko.timer import timer
 
 from services.housing import disbursement, operator_subsidy, rules, subsidy, tenancy
 from services.housing.cases import today_local
+from services.housing.models import OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
 from services.housing.policy import list_policies
 from services.housing.schemas import (
     LegacySubsidySchema,
@@ -18,6 +19,7 @@ from services.housing.schemas import (
     UnitSchema,
     load,
 )
+from shared.audit import Audit, AuditedCase
 from shared.auth import requires
 from shared.db import Database
 from shared.errors import ValidationError
@@ -35,6 +37,17 @@ class HousingService(PlatformService):
     db = Database()
     outbox = Outbox()
     pii = Pii()
+    audit = Audit({
+        SubsidyApplication: AuditedCase("subsidy_application", ("review_note", "appeal_note", "end_reason")),
+        TenancyApplication: AuditedCase("tenancy_application"),
+        Tenancy: AuditedCase("tenancy", ("end_reason",)),
+        OperatorAssessment: AuditedCase("operator_subsidy", ("review_note",)),
+    })  # fmt: skip
+
+    def case_owner(self, case_type: str, case_id: str) -> str | None:
+        model = {"subsidy_application": SubsidyApplication, "tenancy_application": TenancyApplication}.get(case_type)
+        case = self.db.get(model, case_id) if model else None
+        return case.owner_subject if case else None
 
     # --- A. rent subsidy ----------------------------------------------------------------------------
 
