@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run start stop status test test-fast lint format setup venv broker migrate topology clean demo bench \
-	bench-housing bench-notify bench-events fake-gateway
+	bench-housing bench-notify bench-events fake-gateway test-faults
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -48,6 +48,9 @@ test: venv broker ## the whole suite: unit, service (real RabbitMQ, SQLite and P
 
 test-fast: venv broker
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"
+
+test-faults: venv broker ## the long fault suite: 1,000 approvals through each fault, with the figures table
+	FAULT_APPROVALS=1000 $(BIN)/python -m pytest -q -s tests/faults
 
 lint: venv
 	$(BIN)/ruff check .

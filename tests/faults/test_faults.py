@@ -52,7 +52,8 @@ def approve_stream(platform, forms, fault, at: int) -> float:
     def call_until_done(method, *args):
         for _ in range(60):
             try:
-                with proxy(platform, "fault-driver", "caseworker" if method == "submit" else "reviewer") as rpc:
+                role = "caseworker" if method == "submit" else "reviewer"
+                with proxy(platform, f"fault-{role}", role) as rpc:
                     if method == "submit":
                         return rpc.housing.submit_subsidy_application(*args)
                     return rpc.housing.review_subsidy_application(*args)
