@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nameko.timer import timer
 
-from services.housing import disbursement, operator_subsidy, rules, subsidy, tenancy
+from services.housing import disbursement, operator_subsidy, retention, rules, subsidy, tenancy
 from services.housing.cases import today_local
 from services.housing.models import OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
 from services.housing.policy import list_policies
@@ -43,6 +43,8 @@ class HousingService(PlatformService):
         Tenancy: AuditedCase("tenancy", ("end_reason",)),
         OperatorAssessment: AuditedCase("operator_subsidy", ("review_note",)),
     })  # fmt: skip
+
+    retention_rules = retention.RULES
 
     def case_owner(self, case_type: str, case_id: str) -> str | None:
         model = {"subsidy_application": SubsidyApplication, "tenancy_application": TenancyApplication}.get(case_type)

@@ -7,7 +7,7 @@ import json
 from prometheus_client import Gauge
 from sqlalchemy import func, select
 
-from services.notify import broadcasts, catalogue, contacts, messages, notices, statuses
+from services.notify import broadcasts, catalogue, contacts, messages, notices, retention, statuses
 from services.notify.dependencies import Clock, Courier
 from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
 from services.notify.models import Broadcast, Notification
@@ -39,6 +39,7 @@ NOTIFICATIONS = Gauge("newcitizen_notify_notifications", "Notifications by statu
 
 class NotifyService(PlatformService):
     name = "notify"
+    retention_rules = retention.RULES
 
     db = Database()
     outbox = Outbox()
