@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import logging
 
-from marshmallow import ValidationError as MarshmallowValidationError
 from prometheus_client import Gauge
 from sqlalchemy import func, select
 
@@ -51,6 +50,7 @@ from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.towns import resolve_town
+from shared.validation import load_input
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +61,7 @@ REGISTRATIONS_BY_STATUS = Gauge(
 STAFF = ("caseworker", "reviewer")
 
 
-def load(schema: s.Input, payload, **context) -> dict:
-    """Validate RPC input; a ValidationError names every bad field."""
-    if not isinstance(payload, dict):
-        raise ValidationError({"_schema": ["expected an object"]})
-    schema.context.update(context)
-    try:
-        return schema.load(payload)
-    except MarshmallowValidationError as exc:
-        raise ValidationError(exc.messages) from None
+load = load_input  # RPC input through its schema; a ValidationError names every bad field
 
 
 def transactional(method):

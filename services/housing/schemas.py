@@ -9,9 +9,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from shared.contracts.housing import CATEGORIES
-from shared.errors import ValidationError
 from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.towns import resolve_town
+from shared.validation import load_input
 
 MAX_RENT_YUAN = Decimal("100000")
 
@@ -184,13 +184,7 @@ class LegacySubsidySchema(Schema):
 
 def load(schema: Schema, payload, field: str = "application") -> dict:
     """Load RPC input or raise the platform's ValidationError listing every bad field."""
-    if not isinstance(payload, dict):
-        raise ValidationError({field: [f"Must be an object, got {type(payload).__name__}."]})
-    try:
-        return schema.load(payload)
-    except MarshmallowValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {field: exc.messages}
-        raise ValidationError(messages) from None
+    return load_input(schema, payload, field=field)
 
 
 class SubsidyApplicationOut(Schema):

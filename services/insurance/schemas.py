@@ -11,9 +11,9 @@ from marshmallow import ValidationError as MarshmallowValidationError
 
 from services.insurance.lifecycle import STATUSES
 from services.insurance.rules import ROUTES, base_range
-from shared.errors import ValidationError
 from shared.pii import InvalidIdNumber, normalise_id_number
 from shared.towns import resolve_town
+from shared.validation import load_input
 
 MAX_PAGE = 200
 
@@ -175,11 +175,4 @@ class ListSchema(_Strict):
             raise MarshmallowValidationError(f"unknown route {value!r}")
 
 
-def load(schema: Schema, payload, **context) -> dict:
-    if not isinstance(payload, dict):
-        raise ValidationError({"_schema": [f"expected an object, got {type(payload).__name__}"]})
-    schema.context.update(context)
-    try:
-        return schema.load(payload)
-    except MarshmallowValidationError as exc:
-        raise ValidationError(exc.messages) from None
+load = load_input  # RPC input through its schema; a ValidationError names every bad field

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from marshmallow import RAISE, Schema, fields, validate
-from marshmallow import ValidationError as MarshmallowValidationError
 
 from services.notify import statuses
 from services.notify.models import Notification, Template
 from services.notify.templating import placeholders
-from shared.errors import ValidationError
 from shared.pii import mask_text
+from shared.validation import load_input
 
 RESIDENT_ID = validate.Length(min=8, max=64)
 TEMPLATE_ID = validate.Regexp(r"^[a-z][a-z0-9_]{1,63}$", error="lower_snake_case, 2–64 characters")
@@ -69,10 +68,7 @@ class BroadcastSchema(_Strict):
 
 
 def load(schema: type[Schema], data: dict) -> dict:
-    try:
-        return schema().load(data)
-    except MarshmallowValidationError as exc:
-        raise ValidationError(exc.messages) from None
+    return load_input(schema(), data)
 
 
 def iso(value: datetime | None) -> str | None:

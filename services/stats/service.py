@@ -8,9 +8,6 @@ facts to the live figures in one transaction. A new event kind needs only "stats
 
 from __future__ import annotations
 
-from marshmallow import Schema
-from marshmallow import ValidationError as SchemaError
-
 from services.stats import store
 from services.stats.figures import report_text, wan_yuan
 from services.stats.fold import FoldError, counter_name, town_of
@@ -21,8 +18,9 @@ from shared.auth import requires
 from shared.consumer import event_consumer
 from shared.contracts import load_all
 from shared.db import Database
-from shared.errors import PermanentError, ValidationError
+from shared.errors import PermanentError
 from shared.rpc import rpc
+from shared.validation import load_input
 
 SERVICE_NAME = "stats"
 READERS = ("caseworker", "reviewer", "service")  # every staff role; admin passes any staff check
@@ -37,11 +35,7 @@ def handler_name(source: str, event_type: str) -> str:
     return f"on_{source}_{event_type}"
 
 
-def _load(schema: Schema, values: dict) -> dict:
-    try:
-        return schema.load(values)
-    except SchemaError as exc:
-        raise ValidationError(exc.messages) from None
+_load = load_input
 
 
 def _keyed(groups: dict) -> dict:
