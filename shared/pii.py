@@ -135,7 +135,7 @@ def mask_phone(phone: str) -> str:
 
 
 def mask_id_number(id_number: str) -> str:
-    """`330282199001011234` -> `330282********1234`."""
+    """Keep the area code and the last four characters: `330282********1234`."""
     # Only the shape is checked: a mistyped number (bad checksum or date) must still be hidden.
     stripped = _strip_id(id_number)
     if len(stripped) != 18:
