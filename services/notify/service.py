@@ -87,7 +87,12 @@ class NotifyService(PlatformService):
         self._notify(event, "tenancy_ended", messages.tenancy_ended(event["data"]))
 
     def _notify(self, event: dict, template_id: str, personalisation: dict) -> None:
-        """Record one notification per (event, template); the dispatcher sends it after the commit."""
+        """Record one notification per (event, template); the dispatcher sends it after the commit.
+
+        History recorded after the fact (`backfill`: cases decided and payments made before the platform)
+        is not news to the resident: nothing is sent, the event is only marked handled."""
+        if event["data"].get("backfill"):
+            return
         settings = self.courier.settings
         notices.record(
             self.db,

@@ -84,3 +84,13 @@ def test_list_notifications_needs_a_staff_role(start_notify, token_for, role):
     notify = start_notify(gateway=False)
     with notify.rpc(token_for("someone", role)) as rpc, pytest.raises(Forbidden):
         rpc.list_notifications(resident_id=RESIDENT)
+
+
+def test_backfilled_history_is_not_messaged(start_notify, token_for):
+    notify = start_notify(gateway=False)
+    token = token_for("admin-1", "admin")
+    notify.contact_event(RESIDENT, PHONE)
+    notify.publish("subsidy_approved", {**approved(RESIDENT), "backfill": True})
+    notify.publish("subsidy_approved", approved(RESIDENT, 70000))  # live: the marker that the first was handled
+    rows = final(notify, token, phone=PHONE)
+    assert len(rows) == 1 and "700元" in rows[0]["body"]
