@@ -15,7 +15,7 @@ from pathlib import Path
 from nameko.testing.rabbit import Client
 from nameko.testing.utils import find_free_port
 
-from ops.launcher import signal_service, start_platform, start_service, stop_platform, wait_healthy
+from ops.launcher import signal_service, start_platform, start_service, stop_platform, stop_service, wait_healthy
 from shared.config import REPO_ROOT, SERVICES
 
 RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://guest:guest@localhost:15672")
@@ -44,8 +44,6 @@ class RunningPlatform:
         return signal_service(service, sig, self.run_dir)
 
     def restart(self, service: str) -> None:
-        from ops.launcher import stop_service
-
         stop_service(service, self.run_dir)
         start_service(service, self.env, self.run_dir)
         waiting = wait_healthy([service], self.env, run_dir=self.run_dir)

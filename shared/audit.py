@@ -22,6 +22,7 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text, event, inspect,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.auth import CONTEXT_KEY, decode_token, resolve_secret
+from shared.db import database_of
 from shared.errors import NotAuthenticated
 from shared.models import SharedBase, UtcDateTime, utcnow
 from shared.outbox import correlation_id_of
@@ -184,14 +185,8 @@ class Audit(DependencyProvider):
         self.trails: WeakKeyDictionary = WeakKeyDictionary()
 
     def setup(self):
-        from shared.db import Database
-
         self.secret = resolve_secret(self.container.config)
-        self.database = next(
-            dep
-            for dep in self.container.dependencies
-            if isinstance(dep, Database) and dep.attr_name == self.database_attr
-        )
+        self.database = database_of(self.container, self.database_attr)
 
     def get_dependency(self, worker_ctx) -> AuditTrail:
         actor, roles = f"system:{worker_ctx.entrypoint.method_name}", ()

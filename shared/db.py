@@ -138,3 +138,9 @@ class Database(DependencyProvider):
 
     def healthy(self) -> bool:
         return ping(self.engine)
+
+
+def database_of(container, attr_name: str = "db") -> Database:
+    """The container's `Database` dependency declared as `attr_name`: other dependencies that write in the
+    worker's session (outbox, audit) find it through here."""
+    return next(dep for dep in container.dependencies if isinstance(dep, Database) and dep.attr_name == attr_name)

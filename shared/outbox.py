@@ -24,7 +24,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.contracts import build_envelope, load_all
-from shared.db import Database, bulk_insert
+from shared.db import bulk_insert, database_of
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.models import OutboxMessage, utcnow
 from shared.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
@@ -101,11 +101,7 @@ class Outbox(DependencyProvider):
         self.service = self.container.service_name
         self.sweep_seconds = float(config.get("OUTBOX_SWEEP_SECONDS", 5))
         self.grace = timedelta(seconds=float(config.get("OUTBOX_SWEEP_GRACE_SECONDS", 2)))
-        self.database = next(
-            dep
-            for dep in self.container.dependencies
-            if isinstance(dep, Database) and dep.attr_name == self.database_attr
-        )
+        self.database = database_of(self.container, self.database_attr)
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.declarations = publisher_declarations(self.service, config)
         self.publisher = ConfirmedBatchPublisher(self.amqp_uri, self.declarations)
