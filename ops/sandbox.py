@@ -54,13 +54,30 @@ class RunningPlatform:
         return "\n".join(path.read_text(errors="replace") for path in sorted((self.run_dir / "log").glob("*.log")))
 
 
+class SharedBroker:
+    """The machine's RabbitMQ, through its management API. A sandbox gets a vhost of its own on it."""
+
+    amqp_base = "pyamqp://guest:guest@127.0.0.1:5672"
+
+    def __init__(self, api: str = RABBIT_API):
+        self.client = Client(api)
+
+    def create_vhost(self, vhost: str) -> None:
+        self.client.create_vhost(vhost)
+        self.client.set_vhost_permissions(vhost, "guest", ".*", ".*", ".*")
+
+    def delete_vhost(self, vhost: str) -> None:
+        self.client.delete_vhost(vhost)
+
+
 @contextmanager
-def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env: dict | None = None):
-    rabbit = Client(RABBIT_API)
+def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env: dict | None = None, broker=None):
+    """`broker` is anything with `amqp_base`, `create_vhost` and `delete_vhost` (the shared one by default;
+    the fault suite passes a private node it may restart)."""
+    broker = broker or SharedBroker()
     vhost = f"nc_e2e_{uuid.uuid4().hex[:10]}"
-    rabbit.create_vhost(vhost)
-    rabbit.set_vhost_permissions(vhost, "guest", ".*", ".*", ".*")
-    amqp_uri = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"
+    broker.create_vhost(vhost)
+    amqp_uri = f"{broker.amqp_base}/{vhost}"
     env = {
         "AMQP_URI": amqp_uri,
         "JWT_SECRET": SECRET,
@@ -95,4 +112,4 @@ def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env
         yield platform
     finally:
         stop_platform(tmp_dir)
-        rabbit.delete_vhost(vhost)
+        broker.delete_vhost(vhost)

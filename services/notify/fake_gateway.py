@@ -15,8 +15,13 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   Every other valid number is DELIVRD.
 * WeChat: `GET /cgi-bin/token`, `POST /cgi-bin/message/template/send`; openid `o_blocked` gets a
   "failed:user block" push, `o_unfollowed` errcode 43004; pushes go to `<callback>/callbacks/wechat/receipts`.
+* Every push to notify (receipts, inbound replies) is signed with the API key (`callback_auth`).
 * Test hooks: `GET /test/messages[?mobile=]`, `GET /test/stats`, `POST /test/reset`, `POST /test/inbound`
   (`{"mobile", "content"}`: a reply to our number, forwarded to `<callback>/callbacks/sms/inbound`).
+* Outages, for the fault suite: `POST /test/fault {"mode": "fail"|"hang"|"ok", "seconds": N}`. For the next
+  N seconds `fail` answers every SMS submission with code 30 (system busy: a temporary failure, nothing
+  sent); `hang` holds every SMS submission without an answer until the N seconds are over, then drops the
+  connection (nothing sent). `ok` ends an outage at once.
 """
 
 from __future__ import annotations
@@ -35,12 +40,15 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
+from services.notify.callback_auth import sign_headers
+
 PERMANENT_FAILURE_NUMBER = "13900000001"
 TEMPORARY_FAILURE_NUMBER = "13900000002"
 NO_RECEIPT_NUMBER = "13900000003"
 BLOCKED_OPENID = "o_blocked"
 UNFOLLOWED_OPENID = "o_unfollowed"
 MAX_BATCH = 100
+BUSY_CODE = 30  # "system busy, try later": a temporary failure of the whole submission
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -70,7 +78,19 @@ class Gateway:
         self.pending: list[tuple[float, str, dict]] = []  # (due, kind, receipt)
         self.wake = threading.Condition(self.lock)
         self.http = requests.Session()
+        self.outage: tuple[str, float] = ("ok", 0.0)  # (mode, until monotonic)
         self.reset()
+
+    def set_outage(self, mode: str, seconds: float) -> None:
+        with self.lock:
+            self.outage = (mode, time.monotonic() + seconds)
+
+    def current_outage(self) -> tuple[str, float]:
+        """("fail" | "hang", seconds left) during an outage, else ("ok", 0)."""
+        with self.lock:
+            mode, until = self.outage
+        left = until - time.monotonic()
+        return (mode, left) if mode != "ok" and left > 0 else ("ok", 0.0)
 
     def reset(self):
         with self.lock:
@@ -89,6 +109,11 @@ class Gateway:
         messages = body.get("messages") or []
         if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_BATCH:
             return 400, {"code": 10, "msg": f"1..{MAX_BATCH} messages a call"}, {}
+        if self.current_outage()[0] == "fail":
+            with self.lock:
+                self.stats["busy_calls"] += 1
+            busy = [{"out_id": str(m.get("out_id", "")), "code": BUSY_CODE, "msg": "system busy"} for m in messages]
+            return 200, {"code": 0, "msg": "ok", "results": busy}, {}
         wait = self.bucket.take(len(messages))
         if wait > 0:
             with self.lock:
@@ -181,13 +206,16 @@ class Gateway:
                 for start in range(0, len(receipts), self.args.receipt_batch):
                     self._post(paths[kind], receipts[start : start + self.args.receipt_batch], kind)
 
+    def push(self, path: str, items: list[dict], timeout: float) -> requests.Response:
+        """POST to notify, signed with the API key over the exact bytes sent."""
+        body = json.dumps(items, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", **sign_headers(self.args.api_key, body)}
+        return self.http.post(self.args.callback.rstrip("/") + path, data=body, headers=headers, timeout=timeout)
+
     def _post(self, path: str, receipts: list[dict], kind: str):
         for attempt in range(30):
             try:
-                response = self.http.post(
-                    self.args.callback.rstrip("/") + path, json=receipts, timeout=30,
-                    headers={"X-Callback-Token": self.args.callback_token or ""},
-                )  # fmt: skip
+                response = self.push(path, receipts, timeout=30)
                 if response.status_code == 200:
                     with self.lock:
                         self.stats[f"{kind}_receipts_posted"] += len(receipts)
@@ -203,11 +231,7 @@ class Gateway:
             self.stats["receipts_dropped"] += len(receipts)
 
     def forward_inbound(self, body: dict) -> int:
-        response = self.http.post(
-            self.args.callback.rstrip("/") + "/callbacks/sms/inbound", json=[body], timeout=10,
-            headers={"X-Callback-Token": self.args.callback_token or ""},
-        )  # fmt: skip
-        return response.status_code
+        return self.push("/callbacks/sms/inbound", [body], timeout=10).status_code
 
 
 def make_handler(gateway: Gateway):
@@ -258,12 +282,20 @@ def make_handler(gateway: Gateway):
             except ValueError:
                 return self._json(400, {"code": 11, "msg": "malformed JSON"})
             if url.path == "/sms/batch":
+                mode, left = gateway.current_outage()
+                if mode == "hang":  # no answer at all; the sender's read timeout is what ends its wait
+                    time.sleep(left)
+                    self.close_connection = True
+                    return None
                 status, payload, headers = gateway.submit(body)
                 return self._json(status, payload, headers)
             if url.path == "/cgi-bin/message/template/send":
                 return self._json(200, gateway.wechat_send(body))
             if url.path == "/test/reset":
                 gateway.reset()
+                return self._json(200, {"ok": True})
+            if url.path == "/test/fault":
+                gateway.set_outage(str(body.get("mode", "ok")), float(body.get("seconds", 0)))
                 return self._json(200, {"ok": True})
             if url.path == "/test/inbound":
                 return self._json(200, {"forwarded": gateway.forward_inbound(body)})
@@ -277,8 +309,7 @@ def parse_args(argv):
     parser.add_argument("--host", default="127.0.0.1", help="loopback only")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--callback", required=True, help="notify's base URL, e.g. http://127.0.0.1:8004")
-    parser.add_argument("--callback-token", default="")
-    parser.add_argument("--api-key", default="dev-gateway-key")
+    parser.add_argument("--api-key", default="dev-gateway-key", help="also signs every push to notify")
     parser.add_argument("--rate", type=float, default=1000.0, help="messages a second (token bucket)")
     parser.add_argument("--burst", type=float, default=1000.0)
     parser.add_argument("--receipt-delay", type=float, default=0.05, help="seconds before a receipt is pushed")

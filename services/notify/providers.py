@@ -79,6 +79,7 @@ class LogProvider(Provider):
 # Receipt codes of a typical Chinese SMS gateway (CMPP-style stat + error code).
 SMS_DELIVERED_CODES = frozenset({"DELIVRD", "0"})
 SMS_PERMANENT_CODES = frozenset({"MK:0001", "MK:0004", "MK:0010", "UNDELIV:1", "BLACK", "REJECTD"})
+CONNECT_TIMEOUT_SECONDS = 3.0
 # Submission codes: 0 accepted; these mean the number or content can never go.
 SUBMIT_PERMANENT_CODES = frozenset({21, 22, 23})
 
@@ -99,7 +100,9 @@ class HttpSmsGateway(Provider):
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.signature = signature
-        self.timeout = timeout
+        # connect fast or not at all; the read timeout bounds how long a hung gateway holds a send (well
+        # inside the dispatch lease); the attempt then counts as a technical failure and is retried
+        self.timeout = (min(CONNECT_TIMEOUT_SECONDS, timeout), timeout)
         self.http = session or requests.Session()
 
     def send(self, batch: list[Outgoing]) -> list[Submission]:
@@ -245,6 +248,7 @@ def build_providers(config: dict) -> dict[str, Provider]:
             str(config["SMS_GATEWAY_URL"]),
             str(config.get("SMS_GATEWAY_KEY") or ""),
             str(config.get("SMS_SIGNATURE") or "【慈溪新市民】"),
+            timeout=float(config.get("SMS_GATEWAY_TIMEOUT_SECONDS") or 10),
         )
     elif sms_kind == "log":
         sms = LogProvider(statuses.SMS)

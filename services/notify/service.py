@@ -6,8 +6,9 @@ import json
 
 from prometheus_client import Gauge
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
-from services.notify import broadcasts, catalogue, contacts, messages, notices, retention, statuses
+from services.notify import broadcasts, callback_auth, catalogue, contacts, messages, notices, retention, statuses
 from services.notify.dependencies import Clock, Courier
 from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
 from services.notify.models import Broadcast, Notification
@@ -31,7 +32,7 @@ from shared.pii import DecryptionError
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
-from shared.web import http, json_response
+from shared.web import error_response, http, json_response
 
 STAFF = ("admin", "caseworker", "reviewer")
 NOTIFICATIONS = Gauge("newcitizen_notify_notifications", "Notifications by status", ["status"])
@@ -264,17 +265,27 @@ class NotifyService(PlatformService):
 
     # --- provider callbacks (HTTP) -----------------------------------------------------------------
 
-    def _callback_body(self, request) -> list[dict] | None:
-        expected = self.config.get("CALLBACK_TOKEN")
-        if expected and request.headers.get("X-Callback-Token") != str(expected):
-            return None
-        body = json.loads(request.get_data(as_text=True) or "[]")
-        return body if isinstance(body, list) else [body]
+    def _callback_body(self, request) -> list[dict] | Response:
+        """The pushed items, or the refusal: 401 unless signed by the gateway (see callback_auth), 415 for
+        anything but JSON, 400 for JSON that is not a list of objects."""
+        raw = request.get_data(cache=True)
+        if not callback_auth.verify(str(self.config.get("SMS_GATEWAY_KEY") or ""), raw, request.headers):
+            return error_response(401, "unsigned, forged or stale callback")
+        if request.mimetype != "application/json":
+            return error_response(415, "expected application/json")
+        try:
+            body = json.loads(raw or b"[]")
+        except ValueError:
+            return error_response(400, "malformed JSON")
+        items = body if isinstance(body, list) else [body]
+        if not all(isinstance(item, dict) for item in items):
+            return error_response(400, "expected a list of objects")
+        return items
 
     def _receipts(self, request, channel: str):
         receipts = self._callback_body(request)
-        if receipts is None:
-            return json_response({"error": "bad callback token"}, status=401)
+        if isinstance(receipts, Response):
+            return receipts
         outcome = self.courier.engine.apply_receipts(self.db, self.outbox, channel, receipts)
         self.db.commit()
         self.courier.wake()
@@ -292,8 +303,8 @@ class NotifyService(PlatformService):
     def sms_inbound(self, request):
         """Replies to our number (上行短信). T / TD / 退订 opts the number out of promotional messages."""
         replies = self._callback_body(request)
-        if replies is None:
-            return json_response({"error": "bad callback token"}, status=401)
+        if isinstance(replies, Response):
+            return replies
         now = self.clock.now()
         opted = 0
         for reply in replies:

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from services.notify.fake_gateway import parse_args
+from services.notify.fake_gateway import BUSY_CODE, parse_args
 
 
 def batch(count, start=0, key="dev-gateway-key"):
@@ -36,6 +36,20 @@ def test_a_resend_of_the_same_out_id_is_not_a_second_message(fake_gateway):
     assert len(requests.get(f"{url}/test/messages", timeout=5).json()) == 3
     bad = {"apikey": "dev-gateway-key", "messages": [{"mobile": "12345", "content": "x", "out_id": "bad.1"}]}
     assert requests.post(f"{url}/sms/batch", json=bad, timeout=5).json()["results"][0]["code"] == 21
+
+
+def test_outages_fail_or_hang_every_submission_for_a_while_then_end(fake_gateway):
+    url = fake_gateway("http://127.0.0.1:9")
+    requests.post(f"{url}/test/fault", json={"mode": "fail", "seconds": 30}, timeout=5)
+    busy = requests.post(f"{url}/sms/batch", json=batch(2), timeout=5).json()["results"]
+    assert [r["code"] for r in busy] == [BUSY_CODE, BUSY_CODE]
+    requests.post(f"{url}/test/fault", json={"mode": "hang", "seconds": 30}, timeout=5)
+    with pytest.raises(requests.Timeout):
+        requests.post(f"{url}/sms/batch", json=batch(2), timeout=0.5)
+    requests.post(f"{url}/test/fault", json={"mode": "ok"}, timeout=5)
+    sent = requests.post(f"{url}/sms/batch", json=batch(2), timeout=5).json()["results"]
+    assert [r["code"] for r in sent] == [0, 0]
+    assert len(requests.get(f"{url}/test/messages", timeout=5).json()) == 2  # nothing went during the outages
 
 
 def test_loopback_only():
