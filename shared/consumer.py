@@ -9,6 +9,10 @@
   the same transaction as the handler's effect; a duplicate delivery finds it and is skipped.
 * Any other exception is transient: the message is re-published to a delay queue (TTL, then
   dead-lettered back to the work queue) and tried again; after the last delay it is dead-lettered.
+* Except when the database is unreachable (stopped, restarting): that is no fault of the message, so it
+  is not counted as an attempt; the message goes round the delay queues, backing off to the longest,
+  until the database is back. Without this a database outage longer than the delays dead-lettered
+  every event consumed meanwhile (found by the fault suite stopping stats' PostgreSQL).
 * A message is acked only after its retry or dead-letter copy is confirmed by the broker. nameko's
   default (`requeue_on_error=False`) would ack a failed event away; this never does.
 """
@@ -22,23 +26,25 @@ from datetime import UTC, datetime
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
-from nameko.messaging import Consumer, QueueConsumer
-from sqlalchemy.exc import IntegrityError
+from nameko.messaging import Consumer
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 
 from shared.contracts import load_all, validate_envelope
 from shared.errors import PermanentError, ValidationError
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.models import ProcessedEvent
 from shared.pii import mask_text
+from shared.queue_consumer import BrokerTolerantQueueConsumer
 from shared.topology import consumer_declarations, consumer_queue, dead_letter_queue_name, retry_delays, retry_exchange
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-newcitizen-attempts"
+OUTAGES_HEADER = "x-newcitizen-outages"  # retries because the database was unreachable (not attempts)
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
-class DeadLetteringQueueConsumer(QueueConsumer):
+class DeadLetteringQueueConsumer(BrokerTolerantQueueConsumer):
     """kombu raises out of the consumer loop on an undecodable body; route it to the dead-letter queue."""
 
     def get_consumers(self, consumer_cls, channel):
@@ -102,24 +108,29 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.ack_message(message)
             return result, exc_info
         exc = exc_info[1]
-        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        headers = message.headers or {}
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
         reason = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, (PermanentError, ValidationError)):
             self.dead_letter(message, f"permanent: {reason}", attempts=attempts)
+        elif database_unavailable(exc):
+            # not this message's fault, and not an attempt: it waits, backing off, until the database is back
+            outages = int(headers.get(OUTAGES_HEADER, 0)) + 1
+            delay = self.delays[min(outages, len(self.delays)) - 1]
+            self.retry(message, delay, {ATTEMPTS_HEADER: attempts - 1, OUTAGES_HEADER: outages})
         elif attempts <= len(self.delays):
-            self.retry(message, attempts)
+            self.retry(message, self.delays[attempts - 1], {ATTEMPTS_HEADER: attempts})
         else:
             self.dead_letter(message, f"exhausted {attempts} attempts: {reason}", attempts=attempts)
         return result, exc_info
 
-    def retry(self, message, attempts: int):
-        delay = self.delays[attempts - 1]
+    def retry(self, message, delay: int, headers: dict):
         try:
             self._republish(
                 message,
                 exchange=retry_exchange(self.container.service_name, delay),
                 routing_key=self.queue.name,
-                headers={ATTEMPTS_HEADER: attempts},
+                headers=headers,
             )
         except Exception:
             log.exception("could not schedule a retry; requeueing instead")
@@ -163,6 +174,14 @@ class ReliableEventHandler(EventHandler):
             content_type=message.content_type or "application/octet-stream",
             content_encoding=message.content_encoding or "binary",
         )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The consumer's database could not be reached or dropped the connection (stopped, restarting,
+    failing over): a handler on any message would fail the same way now."""
+    # a dropped connection is flagged by the dialect; a refused one is the driver's InterfaceError (pg8000).
+    # Not every OperationalError: SQLite reports programming errors ("no such table") as one
+    return isinstance(exc, InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def event_consumer(source: str, event_type: str):

@@ -151,6 +151,14 @@ _ID_IN_TEXT = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}(?:\d(?!\d)|[Xx\uFF38\uFF58]
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)((?:\+86|0086)[ -]?)?([1\uFF11][3-9\uFF13-\uFF19]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
 
 
+def find_personal_data(text: str) -> list[str]:
+    """Every ID number (valid checksum) and mobile number in the clear in free text: what a privacy
+    check of logs or event bodies looks for. The same patterns `mask_text` masks."""
+    ids = [m[0] for m in _ID_IN_TEXT.finditer(text) if is_valid_id_number(m[0])]
+    phones = [m[0] for m in _PHONE_IN_TEXT.finditer(_ID_IN_TEXT.sub("", text))]
+    return ids + phones
+
+
 def mask_text(text: str) -> str:
     """Mask every ID number and mobile number found anywhere in free text."""
     # IDs first: an ID contains 11-digit runs that would otherwise be half-masked as a phone.

@@ -16,6 +16,7 @@ from nameko.rpc import Rpc
 
 from shared.errors import DomainError, InternalError
 from shared.pii import mask_text
+from shared.queue_consumer import BROKER_GONE, BrokerTolerantRpcConsumer
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ PASSED_THROUGH = (DomainError, BadRequest)
 
 
 class SafeRpc(Rpc):
+    rpc_consumer = BrokerTolerantRpcConsumer()
+
     def check_signature(self, args, kwargs):
         # nameko uses inspect.getcallargs, which sees a decorator's (*args, **kwargs) and accepts anything;
         # inspect.signature follows __wrapped__ to the real method, so a wrong call is refused up front
@@ -44,7 +47,12 @@ class SafeRpc(Rpc):
                 exc_info=exc_info,
             )
             exc_info = (InternalError, InternalError(f"internal error; quote call {worker_ctx.call_id}"), None)
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_GONE as exc:  # the reply could not go: the request stays unacked and is redelivered
+            log.warning("rpc %s.%s: reply lost with the broker connection (%s)", self.container.service_name,
+                        self.method_name, type(exc).__name__)  # fmt: skip
+            return result, exc_info
 
 
 rpc = SafeRpc.decorator

@@ -20,6 +20,7 @@ from shared.pii import (
     age_on,
     birth_date_from_id,
     blind_index,
+    find_personal_data,
     is_valid_id_number,
     is_valid_phone,
     mask_id_number,
@@ -256,6 +257,15 @@ def test_mask_text_masks_an_id_whole_not_as_a_phone() -> None:
 )
 def test_mask_text_leaves_other_text_alone(text: str) -> None:
     assert mask_text(text) == text
+
+
+def test_find_personal_data_finds_clear_numbers_only() -> None:
+    id_number = with_check_char("33028219900101123")
+    text = f"身份证{id_number}，电话13812345678；已脱敏 {mask_text(id_number)} 138****5678；订单 6222021234567890123"
+    assert find_personal_data(text) == [id_number, "13812345678"]
+    wrong_check = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
+    assert find_personal_data(f"x{wrong_check}x") == []  # 18 digits but not an ID number
+    assert find_personal_data(mask_text(text)) == []
 
 
 def test_mask_text_is_idempotent() -> None:

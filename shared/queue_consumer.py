@@ -1,0 +1,44 @@
+"""nameko's queue consumer, made to survive the broker going away under a running worker.
+
+A worker that finishes while the broker is down (restarting, or every connection just closed) acks its
+message on a connection that no longer exists. nameko lets that exception escape the worker thread,
+which kills the container: the whole service process stops, and nothing restarts it. Found by the fault
+suite's `rabbitmqctl stop_app` (stats died mid-stream).
+
+An unacked message is redelivered once the consumer has reconnected, and every consumer here is built
+for that (event handlers are idempotent on `event_id`; an RPC request runs again, as after any lost
+reply). So an ack or requeue the broker can no longer receive is logged and let go.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
+from nameko.messaging import QueueConsumer
+from nameko.rpc import RpcConsumer
+
+log = logging.getLogger(__name__)
+
+# socket errors (reset, broken pipe), closed connections or channels, and kombu's wrapper of both when
+# its retries to reconnect ran out
+BROKER_GONE = (OSError, AMQPError, OperationalError)
+
+
+class BrokerTolerantQueueConsumer(QueueConsumer):
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except BROKER_GONE as exc:
+            log.warning("ack lost with the broker connection (%s); the message is redelivered", type(exc).__name__)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except BROKER_GONE as exc:
+            log.warning("requeue lost with the broker connection (%s); it is redelivered", type(exc).__name__)
+
+
+class BrokerTolerantRpcConsumer(RpcConsumer):
+    queue_consumer = BrokerTolerantQueueConsumer()
