@@ -11,6 +11,7 @@ Where either cannot be started, the faults that need it are skipped with the rea
 The table of figures is printed at the end of the module and written to var/faults.json.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -83,6 +84,8 @@ def platform(infrastructure, tmp_path_factory):
         "NOTIFY_SMS_GATEWAY_KEY": GATEWAY_KEY,
         "NOTIFY_SMS_GATEWAY_TIMEOUT_SECONDS": "2",
         "NOTIFY_RETRY_DELAYS_SECONDS": json.dumps(NOTIFY_RETRY_DELAYS),
+        # a killed notify's claimed messages go again when their lease runs out (60 s in production)
+        "NOTIFY_DISPATCH_LEASE_SECONDS": "10",
     }
     databases = {}
     if infrastructure.postgres is not None:
@@ -146,20 +149,35 @@ def approve_stream(platform, forms, fault, at: int) -> float:
     fault starts after `at` approvals and runs beside the stream; returns when it is over (the service,
     broker, database or gateway is back)."""
     striking = None
+    clients: dict = {}  # one connection per role, replaced when a fault breaks it
+
+    def client(role):
+        if role not in clients:
+            clients[role] = proxy(platform, f"fault-{role}", role).start()
+        return clients[role]
+
+    def drop(role):
+        broken = clients.pop(role, None)
+        if broken is not None:
+            with contextlib.suppress(Exception):
+                broken.stop()
 
     def call_until_done(method, *args):
+        role = "caseworker" if method != "review" else "reviewer"
         for _ in range(120):
             try:
-                role = "caseworker" if method == "submit" else "reviewer"
-                with proxy(platform, f"fault-{role}", role) as rpc:
-                    if method == "submit":
-                        return rpc.housing.submit_subsidy_application(*args)
-                    return rpc.housing.review_subsidy_application(*args)
+                housing = client(role).housing
+                if method == "submit":
+                    return housing.submit_subsidy_application(*args)
+                if method == "find":
+                    return housing.find_subsidy_applications(phone=args[0])["items"][0]["application_id"]
+                return housing.review_subsidy_application(*args)
             except RemoteError as error:
                 if error.exc_type in ("InvalidTransition", "DuplicateApplication"):
                     return None  # an earlier attempt got through before the reply was lost
                 eventlet.sleep(0.5)
-            except Exception:  # the service or the broker is down: try again shortly
+            except Exception:  # the service or the broker is down: try again shortly, on a new connection
+                drop(role)
                 eventlet.sleep(0.5)
         raise AssertionError(f"{method} never got through")
 
@@ -168,14 +186,11 @@ def approve_stream(platform, forms, fault, at: int) -> float:
             striking = eventlet.spawn(fault, platform)
             eventlet.sleep(0)  # let it strike before the next call
         submitted = call_until_done("submit", form)
-        if submitted is None:  # the submission landed but its reply was lost: find it by phone
-            with proxy(platform, "fault-driver", "caseworker") as rpc:
-                submitted = {
-                    "application_id": rpc.housing.find_subsidy_applications(phone=form["phone"])["items"][0][
-                        "application_id"
-                    ]
-                }
-        call_until_done("review", submitted["application_id"], "approve")
+        # None: the submission landed but its reply was lost; find it by phone
+        application_id = submitted["application_id"] if submitted else call_until_done("find", form["phone"])
+        call_until_done("review", application_id, "approve")
+    for role in list(clients):
+        drop(role)
     return striking.wait() if striking is not None else time.monotonic()
 
 

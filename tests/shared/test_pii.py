@@ -266,6 +266,9 @@ def test_find_personal_data_finds_clear_numbers_only() -> None:
     wrong_check = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
     assert find_personal_data(f"x{wrong_check}x") == []  # 18 digits but not an ID number
     assert find_personal_data(mask_text(text)) == []
+    hex_ids = "event 3f2a1138-7881-4028-9abc-0123456789ab resident r_a13812345678b0"
+    assert find_personal_data(hex_ids) == []  # digits inside hex ids are not phone numbers
+    assert find_personal_data("+8613812345678") == ["+8613812345678"]
 
 
 def test_mask_text_is_idempotent() -> None:
