@@ -130,13 +130,23 @@ def test_the_year_comes_from_the_business_time_not_occurred_at():
 
 def test_a_kind_without_a_rule_is_counted_by_occurred_at_town_and_category():
     envelope = {
+        "source": "insurance",
+        "event_type": "enrolment_rejected",
+        "occurred_at": "2024-07-10T02:00:00+00:00",
+        "data": {"town": "横河", "category": "medical", "enrolment_id": "e1"},
+    }
+    assert totals(envelope) == {(2024, "横河镇", "medical", "insurance.enrolment_rejected"): 1}
+    assert members(envelope) == set()
+
+
+def test_an_activity_fact_belongs_to_the_year_and_kind_of_the_activity_not_to_when_it_was_published():
+    envelope = {
         "source": "events",
         "event_type": "registration_confirmed",
-        "occurred_at": "2024-07-10T02:00:00+00:00",
-        "data": {"town": "横河", "category": "summer_class", "activity_id": "a1"},
+        "occurred_at": "2026-01-03T02:00:00+00:00",  # replayed or generated later
+        "data": {"town": "横河", "kind": "summer_class", "starts_at": "2024-07-08T01:00:00+00:00"},
     }
     assert totals(envelope) == {(2024, "横河镇", "summer_class", "events.registration_confirmed"): 1}
-    assert members(envelope) == set()
 
 
 @pytest.mark.parametrize(
