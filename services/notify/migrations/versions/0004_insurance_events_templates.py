@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
+revision = "notify_0004"
 down_revision = "notify_0003"
 branch_labels = None
 depends_on = None
