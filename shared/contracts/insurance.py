@@ -7,6 +7,7 @@ and a late employment_registered.
 """
 
 from shared.contracts import DataSchema, fields, register, validate
+from shared.contracts.appeals import register_appeal_events
 
 SCHEMES = ("pension", "medical")
 ROUTES = ("employee", "flexible", "employee_points", "resident", "newborn", "preschool")
@@ -98,3 +99,6 @@ class EnrolmentEnded(_Enrolment):
 @register("insurance", "renewal_due", consumers=NOTIFY_AND_STATS)
 class RenewalDue(_Coverage):
     days_left = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+register_appeal_events("insurance", consumers=STATS)
