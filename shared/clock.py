@@ -1,7 +1,7 @@
 """`self.clock.now()`: aware UTC, the one "now" of the steps that read it, so tests can freeze it.
 
-    clock = Clock()  # in the service class
-    next(dep for dep in container.dependencies if isinstance(dep, Clock)).frozen = moment  # in a test
+clock = Clock()  # in the service class
+next(dep for dep in container.dependencies if isinstance(dep, Clock)).frozen = moment  # in a test
 """
 
 from __future__ import annotations

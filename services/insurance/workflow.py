@@ -55,7 +55,9 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 class Desk:
-    def __init__(self, session: Session, outbox, pii, today: date | None = None, now: datetime | None = None, audit=None):
+    def __init__(
+        self, session: Session, outbox, pii, today: date | None = None, now: datetime | None = None, audit=None
+    ):
         self.db = session
         self.outbox = outbox
         self.pii = pii

@@ -31,6 +31,7 @@ UNKNOWN = ""  # the town or category of an event that does not carry one
 LABEL_MAX = 50
 
 Key = tuple[int, str, str, str]  # (year, town, category, metric)
+APPEALABLE = ("housing", "insurance")  # the services whose refusals may be appealed (shared/appeals.py)
 
 
 class FoldError(ValueError):
@@ -96,6 +97,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     **{("events", event_type): ACTIVITY for event_type in ACTIVITY_EVENTS},
     ("events", "service_hours_recorded"): Rule(when=("service_date",)),
+    **{
+        (source, f"appeal_{step}"): Rule(when=(when,), category=("case_type",))
+        for source in APPEALABLE
+        for step, when in (("received", "received_at"), ("upheld", "decided_at"), ("dismissed", "decided_at"))
+    },
     ("events", "attendance_recorded"): Rule(
         when=("day",),
         category=("kind",),
