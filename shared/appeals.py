@@ -216,11 +216,11 @@ def event_data(appeal) -> dict:
         "case_id": appeal.case_id,
         "resident_id": appeal.resident_id,
         "town": appeal.town,
-        "received_at": appeal.received_at,
-        "due_on": appeal.due_on,
+        "received_at": appeal.received_at.isoformat(),
+        "due_on": appeal.due_on.isoformat(),
     }
     if appeal.status in OUTCOMES:
-        data.update(decided_at=appeal.decided_at, reasons=[mask_text(r) for r in json.loads(appeal.reasons)])
+        data.update(decided_at=appeal.decided_at.isoformat(), reasons=[mask_text(r) for r in json.loads(appeal.reasons)])
     return data
 
 
