@@ -220,7 +220,8 @@ def event_data(appeal) -> dict:
         "due_on": appeal.due_on.isoformat(),
     }
     if appeal.status in OUTCOMES:
-        data.update(decided_at=appeal.decided_at.isoformat(), reasons=[mask_text(r) for r in json.loads(appeal.reasons)])
+        reasons = [mask_text(reason) for reason in json.loads(appeal.reasons)]
+        data.update(decided_at=appeal.decided_at.isoformat(), reasons=reasons)
     return data
 
 

@@ -17,8 +17,8 @@ from services.housing.models import Appeal, OpenCase, PolicyVersion, SubsidyAppl
 from services.housing.schemas import SubsidyApplicationSchema, load
 from shared.appeals import (
     AppealExists,
-    AppealSettings,
     Appeals,
+    AppealSettings,
     AppealStateConflict,
     AppealWindowClosed,
     NotAppealable,
