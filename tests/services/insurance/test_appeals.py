@@ -13,7 +13,7 @@ from services.insurance.appeals import EnrolmentAppeals
 from services.insurance.exceptions import DuplicateEnrolment
 from services.insurance.models import Appeal, Enrolment
 from services.insurance.workflow import Desk
-from shared.appeals import AppealSettings, Appeals, AppealWindowClosed, ReviewerConflict
+from shared.appeals import Appeals, AppealSettings, AppealWindowClosed, ReviewerConflict
 from shared.audit import AuditedCase, AuditRecord, AuditTrail, record_status_changes
 from shared.auth import Caller
 from shared.contracts import validate_envelope
