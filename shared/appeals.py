@@ -87,6 +87,7 @@ class AppealColumns:
     case_type: Mapped[str] = mapped_column(String(50))
     case_id: Mapped[str] = mapped_column(String(64))
     resident_id: Mapped[str] = mapped_column(String(64), index=True)
+    guardian_resident_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who acts for a child
     owner_subject: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     town: Mapped[str | None] = mapped_column(String(20), nullable=True)
     status: Mapped[str] = mapped_column(String(20))
@@ -141,6 +142,7 @@ class Refusal:
     decided_at: datetime
     decided_by: str | None  # None: refused by the eligibility rules at submission
     submitted_by: str | None
+    guardian_resident_id: str | None = None  # a child's case: the parent who applied (the one to tell)
 
     def __post_init__(self):
         if self.decided_at.tzinfo is None:
@@ -215,6 +217,7 @@ def event_data(appeal) -> dict:
         "case_type": appeal.case_type,
         "case_id": appeal.case_id,
         "resident_id": appeal.resident_id,
+        "guardian_resident_id": appeal.guardian_resident_id,
         "town": appeal.town,
         "received_at": appeal.received_at.isoformat(),
         "due_on": appeal.due_on.isoformat(),
@@ -278,6 +281,7 @@ class Appeals:
             case_type=case_type,
             case_id=case_id,
             resident_id=refusal.resident_id,
+            guardian_resident_id=refusal.guardian_resident_id,
             owner_subject=refusal.owner,
             town=refusal.town,
             status=RECEIVED,

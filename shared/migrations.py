@@ -114,6 +114,7 @@ def create_appeals_table(op) -> None:
         sa.Column("case_type", sa.String(50), nullable=False),
         sa.Column("case_id", sa.String(64), nullable=False),
         sa.Column("resident_id", sa.String(64), nullable=False),
+        sa.Column("guardian_resident_id", sa.String(64), nullable=True),
         sa.Column("owner_subject", sa.String(100), nullable=True),
         sa.Column("town", sa.String(20), nullable=True),
         sa.Column("status", sa.String(20), nullable=False),

@@ -44,6 +44,7 @@ class EnrolmentAppeals:
             decided_at=enrolment.updated_at,  # rejected is final: nothing touches the row after the decision
             decided_by=enrolment.decided_by,
             submitted_by=enrolment.submitted_by,
+            guardian_resident_id=enrolment.guardian.resident_id if enrolment.guardian else None,
         )
 
     def reverse(self, appeal, caller: Caller, now) -> None:

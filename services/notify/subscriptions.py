@@ -1,4 +1,4 @@
-"""Which notice each consumed insurance and events event becomes: one line per event kind.
+"""Which notice each consumed insurance, events and appeal event becomes: one line per event kind.
 
 The service turns every line into an `@event_consumer` entrypoint `on_<source>_<event_type>` (see
 NotifyService), so adding a notice is a line here, a template in a migration and "notify" in the
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.notify import activity_messages as activity
+from services.notify import appeal_messages as appeal
 from services.notify import insurance_messages as insurance
 
 DEDUPE_KEY_CHARS = 120  # notifications.dedupe_key
@@ -59,6 +60,15 @@ NOTICES: dict[tuple[str, str], Notice] = {
     ("events", "registration_cancelled"): Notice("registration_cancelled", activity.registration_cancelled),
     ("events", "reminder_due"): Notice("reminder_due", activity.with_venue),
     ("events", "activity_rescheduled"): Notice("activity_rescheduled", activity.with_venue, every_holder),
+    **{
+        (source, f"appeal_{step}"): Notice(f"appeal_{step}", personalise, policyholder)
+        for source in ("housing", "insurance")
+        for step, personalise in (
+            ("received", appeal.appeal_received),
+            ("upheld", appeal.appeal_decided),
+            ("dismissed", appeal.appeal_decided),
+        )
+    },
 }
 
 

@@ -13,6 +13,8 @@ class AppealReceived(DataSchema):
     case_type = fields.String(required=True, validate=validate.Length(min=1, max=50))
     case_id = fields.String(required=True)
     resident_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    # for a child's case, the parent who applied (the one to notify)
+    guardian_resident_id = fields.String(required=True, allow_none=True, validate=validate.Length(min=8, max=64))
     town = fields.String(required=True, allow_none=True)
     received_at = fields.AwareDateTime(required=True)
     due_on = fields.Date(required=True)

@@ -101,4 +101,4 @@ class OperatorSubsidyApproved(DataSchema):
     approved_at = fields.AwareDateTime(required=True)
 
 
-register_appeal_events("housing", consumers=("stats",))
+register_appeal_events("housing", consumers=NOTIFY_AND_STATS)

@@ -101,4 +101,4 @@ class RenewalDue(_Coverage):
     days_left = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
-register_appeal_events("insurance", consumers=STATS)
+register_appeal_events("insurance", consumers=("notify", "stats"))

@@ -1,4 +1,4 @@
-"""Contract-valid data for the insurance and events events notify turns into notices, with the SMS each
+"""Contract-valid data for the insurance, events and appeal events notify turns into notices, with the SMS each
 should become (signature included). One resident per event kind, so a test can publish them all at once."""
 
 from shared.contracts import load_all
@@ -45,6 +45,24 @@ ACTIVATED = {
     "policy_ref": "pension.average_wage_monthly_fen=743700 fen (from 2026: …)",
     "activated_at": AT,
 }
+
+
+def appeal(n: int, case_type: str, **extra) -> dict:
+    data = {
+        "appeal_id": f"appeal-{n}",
+        "case_type": case_type,
+        "case_id": f"case-{n}",
+        "resident_id": resident(n),
+        "guardian_resident_id": None,
+        "town": "浒山街道",
+        "received_at": AT,
+        "due_on": "2026-05-01",
+        **extra,
+    }
+    if "reasons" in extra:
+        data["decided_at"] = AT
+    return data
+
 
 # (source, event_type) -> (data, expected SMS)
 NOTICES = {
@@ -117,6 +135,30 @@ NOTICES = {
     ("events", "activity_rescheduled"): (
         {**ACTIVITY, "previous_starts_at": "2025-07-02T02:00:00+00:00", "resident_ids": [resident(209)]},
         "【慈溪新市民】您报名的“暑期小候鸟课堂”调整为7月3日10:00在慈溪市少年儿童图书馆举行，如不能参加请取消报名。",
+    ),
+    ("housing", "appeal_received"): (
+        appeal(301, "subsidy_application"),
+        "【慈溪新市民】已收到您对租赁补贴申请的复核申请，将于2026年5月1日前作出复核决定。",
+    ),
+    ("housing", "appeal_upheld"): (
+        appeal(302, "subsidy_application", reasons=["材料齐全"]),
+        "【慈溪新市民】您对租赁补贴申请的复核申请已获支持，原决定撤销，理由：材料齐全。",
+    ),
+    ("housing", "appeal_dismissed"): (
+        appeal(303, "subsidy_application", reasons=["仍有住房"]),
+        "【慈溪新市民】您对租赁补贴申请的复核申请经复核维持原决定，理由：仍有住房。如有异议可依法申请行政复议。",
+    ),
+    ("insurance", "appeal_received"): (
+        appeal(304, "enrolment", guardian_resident_id=resident(314)),
+        "【慈溪新市民】已收到您对子女参保申请的复核申请，将于2026年5月1日前作出复核决定。",
+    ),
+    ("insurance", "appeal_upheld"): (
+        appeal(305, "enrolment", reasons=["登记材料齐全"]),
+        "【慈溪新市民】您对参保申请的复核申请已获支持，原决定撤销，理由：登记材料齐全。",
+    ),
+    ("insurance", "appeal_dismissed"): (
+        appeal(306, "enrolment", reasons=["未按时登记"]),
+        "【慈溪新市民】您对参保申请的复核申请经复核维持原决定，理由：未按时登记。如有异议可依法申请行政复议。",
     ),
 }
 

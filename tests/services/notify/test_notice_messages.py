@@ -13,11 +13,14 @@ from tests.services.notify.samples import NOTICES, loaded, resident
 
 
 def seeded_bodies() -> dict[str, str]:
-    path = REPO_ROOT / "services/notify/migrations/versions/0004_insurance_events_templates.py"
-    spec = importlib.util.spec_from_file_location("notify_0004", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return {template_id: body for template_id, _, body in module.SEEDED_TEMPLATES}
+    bodies = {}
+    for revision in ("0004_insurance_events_templates", "0005_appeal_templates"):
+        path = REPO_ROOT / f"services/notify/migrations/versions/{revision}.py"
+        spec = importlib.util.spec_from_file_location(f"notify_{revision}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        bodies.update({template_id: body for template_id, _, body in module.SEEDED_TEMPLATES})
+    return bodies
 
 
 def test_every_notice_has_a_seeded_transactional_template_and_a_sample():
