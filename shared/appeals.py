@@ -153,9 +153,10 @@ class AppealableCases(Protocol):
     """What a service tells the mechanism about its cases."""
 
     case_types: tuple[str, ...]
+    refusals: tuple[str, ...]  # the case statuses that may be appealed
 
     def refusal(self, case_type: str, case_id: str) -> Refusal | None:
-        """The case's refusal; None when there is no such case. NotAppealable when it is not refused."""
+        """The case's last decision (`status` its current status); None when there is no such case."""
 
     def reverse(self, appeal, caller: Caller, now: datetime) -> None:
         """Reverse the refusal through the service's normal path (its events into the outbox); no commit."""
@@ -265,6 +266,8 @@ class Appeals:
         refusal = self.cases.refusal(case_type, case_id)
         if refusal is None or not (caller.is_staff or caller.subject == refusal.owner):
             raise NotFound(f"no {case_type} {case_id}")
+        if refusal.status not in self.cases.refusals:
+            raise NotAppealable(f"{case_type} {case_id} is {refusal.status}; only a refusal may be appealed")
         if local_date(self.now) > self.settings.last_day(refusal):
             raise AppealWindowClosed(
                 f"{case_type} {case_id} was {refusal.status} on {local_date(refusal.decided_at)}; appeals close"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.housing import subsidy
 from services.housing.models import SubsidyApplication
-from shared.appeals import NotAppealable, Refusal
+from shared.appeals import Refusal
 from shared.auth import Caller
 
 SUBSIDY_APPLICATION = "subsidy_application"
@@ -23,6 +23,7 @@ SUBSIDY_APPLICATION = "subsidy_application"
 
 class SubsidyAppeals:
     case_types = (SUBSIDY_APPLICATION,)
+    refusals = (subsidy.INELIGIBLE, subsidy.REJECTED)
 
     def __init__(self, session: Session, outbox):
         self.db = session
@@ -36,8 +37,6 @@ class SubsidyAppeals:
         application = self._application(case_id)
         if application is None:
             return None
-        if application.status not in (subsidy.INELIGIBLE, subsidy.REJECTED):
-            raise NotAppealable(f"application {case_id} is {application.status}; only a refusal may be appealed")
         reviewed = application.status == subsidy.REJECTED
         return Refusal(
             case_type=case_type,

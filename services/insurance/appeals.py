@@ -11,7 +11,7 @@ import json
 
 from services.insurance.models import Enrolment
 from services.insurance.workflow import Desk
-from shared.appeals import NotAppealable, Refusal
+from shared.appeals import Refusal
 from shared.auth import Caller
 
 ENROLMENT = "enrolment"
@@ -24,6 +24,7 @@ def acting_subject(enrolment: Enrolment) -> str:
 
 class EnrolmentAppeals:
     case_types = (ENROLMENT,)
+    refusals = ("rejected",)
 
     def __init__(self, desk: Desk):
         self.desk = desk
@@ -32,8 +33,6 @@ class EnrolmentAppeals:
         enrolment = self.desk.db.get(Enrolment, case_id)
         if enrolment is None:
             return None
-        if enrolment.status != "rejected":
-            raise NotAppealable(f"enrolment {case_id} is {enrolment.status}; only a rejected one may be appealed")
         return Refusal(
             case_type=case_type,
             case_id=enrolment.id,
@@ -41,7 +40,7 @@ class EnrolmentAppeals:
             owner=acting_subject(enrolment),
             town=enrolment.town,
             status=enrolment.status,
-            decided_at=enrolment.updated_at,  # rejected is final: nothing touches the row after the decision
+            decided_at=enrolment.updated_at,  # a rejection is final: nothing touches the row after it
             decided_by=enrolment.decided_by,
             submitted_by=enrolment.submitted_by,
             guardian_resident_id=enrolment.guardian.resident_id if enrolment.guardian else None,
