@@ -131,6 +131,7 @@ def appeal(source: str, step: str, resident_id: str, at: datetime, case_type: st
         "case_type": case_type,
         "case_id": f"case-{next(_numbers)}",
         "resident_id": resident_id,
+        "guardian_resident_id": None,
         "town": town,
         "received_at": at.isoformat(),
         "due_on": at.date().isoformat(),
