@@ -73,7 +73,7 @@ bench-notify: venv broker
 	$(BIN)/python -m bench.notify_broadcast
 
 bench-events: venv broker
-	$(BIN)/python -m bench.events_summer_season
+	$(BIN)/python -m bench.events_summer_season --sandbox
 
 fake-gateway: venv ## a local SMS gateway for NOTIFY_SMS_PROVIDER=gateway (loopback only)
 	$(BIN)/python -m services.notify.fake_gateway --port 8090 --callback http://127.0.0.1:8004

@@ -1,12 +1,16 @@
 """Generate a 小候鸟 summer season through the events service and print its figures beside the seed's.
 
     PYTHONPATH=. .venv/bin/python bench/events_summer_season.py [--scale 1.0] [--db URL] [--amqp URI] [--seed N]
+                                                               [--stats | --sandbox]
 
 The real EventsService runs in this process (its entrypoints called directly, its outbox relaying events
 to the broker at --amqp) with a simulated clock, so a whole summer (registration in June, attendance day by
 day in July and August, closing in September) runs in minutes. Run it against the broker and vhost where
 stats listens to see the season in the stats report; stop any other events service on that vhost first
-(this one also consumes the `rpc-events` queue while it runs).
+(this one also consumes the `rpc-events` queue while it runs). With `--stats` the run then waits for stats to
+fold every attendance and prints stats' own figures beside the service's. `--sandbox` (what `make
+bench-events` runs) does all of that on a throw-away platform: the other four services as processes on their
+own vhost, this events service in their place.
 
 The 2024 seed: 320 summer activities, 16,000+ 小候鸟 participations (人次), 300 children trained in
 drowning prevention. The figures printed come from the service's own records and events.
@@ -29,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from nameko.containers import ServiceContainer  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from nameko.testing.services import entrypoint_hook, replace_dependencies  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -42,6 +47,7 @@ from shared.models import OutboxMessage  # noqa: E402
 from shared.towns import TOWNS  # noqa: E402
 
 LOCAL_OFFSET = timedelta(hours=8)
+SEASON_YEAR = 2024
 SEED_ACTIVITIES, SEED_PARTICIPATIONS, SEED_DROWNING_CHILDREN = 320, 16_000, 300
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 HOME_AREAS = (
@@ -269,6 +275,46 @@ def run(args) -> dict:
     }
 
 
+def stats_figures(amqp_uri: str, token: str, participations: int, timeout: float = 600) -> dict:
+    """Stats' view of the 2024 season, once it has folded every check-in the season recorded."""
+    config = {"AMQP_URI": amqp_uri}
+    with ClusterRpcProxy(config, context_data={"authorization": token}, timeout=60) as rpc:
+        deadline = time.monotonic() + timeout
+        while True:
+            summary = rpc.stats.summary(year=SEASON_YEAR)
+            if summary["participations"] >= participations or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        report = rpc.stats.report(SEASON_YEAR, SEASON_YEAR)
+    counters = summary["counters"]
+    by_kind = summary["by_category"]
+    return {
+        "participations": summary["participations"],
+        "drowning_participations": by_kind.get("drowning_prevention", {}).get("participations", 0),
+        "activities_completed": counters.get("events.activity_completed", 0),
+        "registrations_confirmed": counters.get("events.registration_confirmed", 0),
+        "check_ins": counters.get("events.attendance_recorded", 0),
+        "report_text": report["text"],
+    }
+
+
+def run_in_sandbox(args) -> dict:
+    import os
+    import tempfile
+
+    from ops.launcher import stop_service
+    from ops.sandbox import running_platform
+
+    with tempfile.TemporaryDirectory(prefix="nc_season_") as tmp, running_platform(Path(tmp)) as platform:
+        stop_service("events", platform.run_dir)  # this process serves events on the platform's vhost instead
+        os.environ.update(platform.env)
+        args.amqp = platform.amqp_uri
+        result = run(args)
+        token = platform.token("bench-reader", "admin")
+        result["stats"] = stats_figures(platform.amqp_uri, token, result["participations"])
+    return result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = the seed's 320 activities")
@@ -276,8 +322,17 @@ def main(argv=None) -> int:
     parser.add_argument("--amqp", default=None, help="default: the events config's AMQP_URI")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stats", action="store_true", help="then wait for stats and print its figures too")
+    parser.add_argument("--sandbox", action="store_true", help="run against a throw-away platform, with --stats")
     args = parser.parse_args(argv)
-    result = run(args)
+    if args.sandbox:
+        result = run_in_sandbox(args)
+    else:
+        result = run(args)
+    if args.stats and not args.sandbox:
+        config = load_service_config("events")
+        token = issue_token("bench-reader", ["admin"], resolve_secret(config))
+        result["stats"] = stats_figures(args.amqp or config["AMQP_URI"], token, result["participations"])
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return 0
@@ -299,6 +354,16 @@ def main(argv=None) -> int:
     print(f"{'figure':32} {'this run':>44} {'seed 2024':>12}")
     for name, value, seed in rows:
         print(f"{name:32} {str(value):>44} {seed:>12}")
+    if "stats" in result:
+        folded = result["stats"]
+        print()
+        print(f"{'in the stats report':32} {'stats':>44} {'events':>12}")
+        for name, stats_value, events_value in (
+            ("participations 人次", folded["participations"], result["participations"]),
+            ("activities completed", folded["activities_completed"], result["completed"]),
+        ):
+            print(f"{name:32} {stats_value:>44} {events_value:>12}")
+        print(folded["report_text"])
     return 0
 
 

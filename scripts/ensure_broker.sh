@@ -23,6 +23,10 @@ if command -v rabbitmq-plugins >/dev/null 2>&1 && ! port_open 15672; then
   for _ in $(seq 1 60); do port_open 15672 && break; sleep 1; done
 fi
 port_open 15672 || { echo "RabbitMQ management API (15672) is not up; tests need it" >&2; exit 1; }
+# the broker metrics the dashboards and alerts read (deploy/prometheus); a test checks their names live
+if command -v rabbitmq-plugins >/dev/null 2>&1 && ! port_open 15692; then
+  rabbitmq-plugins enable --quiet rabbitmq_prometheus >/dev/null || true
+fi
 # the broker may accept TCP before it serves AMQP; wait until the node reports it is running
 if command -v rabbitmqctl >/dev/null 2>&1; then
   rabbitmqctl await_startup >/dev/null 2>&1 || true

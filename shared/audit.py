@@ -110,7 +110,7 @@ class AuditTrail:
             actor=self.actor,
             actor_roles=",".join(self.roles),
             reason=mask_text(reason) if reason else None,
-            policy_ref=policy_ref,
+            policy_ref=policy_ref[:200] if policy_ref else None,
             correlation_id=self.correlation_id,
             recorded_at=utcnow(),
         )

@@ -44,6 +44,8 @@ class PlatformService:
     """
 
     name = "platform"
+    # mixins (e.g. shared.appeals.AppealDesk) name their plain methods to become entrypoints here
+    extra_entrypoints: tuple = ()
 
     auth = Auth()
     config = Config()
@@ -53,7 +55,8 @@ class PlatformService:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for attr, decorator in PLATFORM_ENTRYPOINTS:
+        extra = [pair for base in reversed(cls.__mro__) for pair in vars(base).get("extra_entrypoints", ())]
+        for attr, decorator in (*PLATFORM_ENTRYPOINTS, *extra):
             method = getattr(cls, attr)
             if not is_entrypoint(method):  # declared or inherited already as an entrypoint: keep it
                 setattr(cls, attr, decorator()(_fresh(method)))

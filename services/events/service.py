@@ -41,6 +41,7 @@ from services.events.workflow import (
     new_id,
     waitlist_position,
 )
+from shared.audit import Audit, AuditedCase
 from shared.auth import requires
 from shared.db import Database
 from shared.errors import Forbidden, ValidationError
@@ -90,6 +91,11 @@ class EventsService(PlatformService):
     outbox = Outbox()
     pii = Pii()
     clock = Clock()
+    audit = Audit({m.Registration: AuditedCase("registration", ("decision_reason", "cancel_reason"))})
+
+    def case_owner(self, case_type: str, case_id: str) -> str | None:
+        row = self.db.get(m.Registration, case_id) if case_type == "registration" else None
+        return row.resident_id if row else None
 
     # --- venues and volunteer teams ---------------------------------------------------------------
 

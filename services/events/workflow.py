@@ -277,8 +277,8 @@ def cancel_registration(
         raise InvalidTransition(f"a {registration.status} registration cannot be cancelled")
     if activity.status != m.SCHEDULED:
         raise ActivityNotOpen(f"the activity is {activity.status}")
+    registration.cancel_reason = reason  # before _end, whose UPDATE flushes the change the audit records
     previous = _end(session, registration, m.CANCELLED, now)
-    registration.cancel_reason = reason
     if previous in m.HOLDING_SEATS:
         release_seats(session, activity, registration.seats)
     outbox.add(
@@ -411,8 +411,8 @@ def cancel_activity(session: Session, outbox, activity_id: str, reason: str, now
     activity.seats_taken = 0
     activity.updated_at = now
     for registration in affected:
+        registration.cancel_reason = "activity_cancelled"  # before _end (see cancel_registration)
         previous = _end(session, registration, m.CANCELLED, now)
-        registration.cancel_reason = "activity_cancelled"
         outbox.add(
             "registration_cancelled",
             registration_data(

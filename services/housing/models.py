@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.appeals import AppealColumns
 from shared.models import utcnow
 
 
@@ -101,6 +102,12 @@ class SubsidyApplication(_Applicant, Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (Index("ix_subsidy_active", "status", "start_period", "end_period"),)
+
+
+class Appeal(AppealColumns, Base):
+    """An appeal (复核申请) against an ineligible or rejected subsidy application (shared/appeals.py)."""
+
+    __tablename__ = "appeals"
 
 
 class Disbursement(Base):

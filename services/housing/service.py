@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nameko.timer import timer
 
-from services.housing import disbursement, operator_subsidy, retention, rules, subsidy, tenancy
+from services.housing import appeals, disbursement, operator_subsidy, retention, rules, subsidy, tenancy
 from services.housing.cases import today_local
-from services.housing.models import OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
+from services.housing.models import Appeal, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
 from services.housing.policy import list_policies
 from services.housing.schemas import (
     LegacySubsidySchema,
@@ -19,8 +19,10 @@ from services.housing.schemas import (
     UnitSchema,
     load,
 )
+from shared.appeals import AppealDesk
 from shared.audit import Audit, AuditedCase
 from shared.auth import requires
+from shared.clock import Clock
 from shared.db import Database
 from shared.errors import ValidationError
 from shared.outbox import Outbox
@@ -31,13 +33,15 @@ from shared.service import PlatformService
 EXPIRY_SWEEP_SECONDS = 3600
 
 
-class HousingService(PlatformService):
+class HousingService(AppealDesk, PlatformService):
     name = "housing"
 
     db = Database()
     outbox = Outbox()
     pii = Pii()
+    clock = Clock()
     audit = Audit({
+        Appeal: AuditedCase("appeal", ("reasons", "statement")),
         SubsidyApplication: AuditedCase("subsidy_application", ("review_note", "appeal_note", "end_reason")),
         TenancyApplication: AuditedCase("tenancy_application"),
         Tenancy: AuditedCase("tenancy", ("end_reason",)),
@@ -45,9 +49,17 @@ class HousingService(PlatformService):
     })  # fmt: skip
 
     retention_rules = retention.RULES
+    appeal_model = Appeal
+
+    def appeal_cases(self) -> appeals.SubsidyAppeals:
+        return appeals.SubsidyAppeals(self.db, self.outbox)
 
     def case_owner(self, case_type: str, case_id: str) -> str | None:
-        model = {"subsidy_application": SubsidyApplication, "tenancy_application": TenancyApplication}.get(case_type)
+        model = {
+            "subsidy_application": SubsidyApplication,
+            "tenancy_application": TenancyApplication,
+            "appeal": Appeal,
+        }.get(case_type)
         case = self.db.get(model, case_id) if model else None
         return case.owner_subject if case else None
 
@@ -76,8 +88,8 @@ class HousingService(PlatformService):
     @rpc
     @requires("caseworker", "resident")
     def appeal_subsidy_application(self, application_id, note) -> dict:
-        """An ineligible application goes back for review (status `appealed`) with the grounds in `note`."""
-        return subsidy.appeal(self.db, self.auth.caller, application_id, note)
+        """Deprecated alias of `lodge_appeal("subsidy_application", application_id, note)`."""
+        return self._appeals().lodge(self.auth.caller, appeals.SUBSIDY_APPLICATION, application_id, note)
 
     @rpc
     @requires("caseworker", "reviewer", "resident")

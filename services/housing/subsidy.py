@@ -1,7 +1,9 @@
 """The rent subsidy (公租房租赁补贴) lifecycle: submit → review → active → re-certify → end.
 
-States: submitted → approved | rejected; ineligible (kept, may be appealed by a new submission);
-approved → ended. Only `submitted` and `approved` hold the resident's open-case slot.
+States: submitted → approved | rejected → ended; ineligible and rejected are kept and may be appealed
+(services/housing/appeals.py): an upheld appeal approves through the normal path (`grant_on_appeal`).
+`appealed` (awaiting review) is held only by cases appealed before the appeal mechanism existed.
+Only `submitted`, `appealed` and `approved` hold the resident's open-case slot.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ TRANSITIONS = {
     SUBMITTED: {APPROVED, REJECTED},
     APPEALED: {APPROVED, REJECTED},
     APPROVED: {ENDED},
-    INELIGIBLE: {APPEALED},
-    REJECTED: set(),
+    INELIGIBLE: {APPROVED},  # only through an upheld appeal
+    REJECTED: {APPROVED},  # only through an upheld appeal
     ENDED: set(),
 }
 MAX_NOTE = 1000
@@ -156,20 +158,7 @@ def _check_note(note, required: bool, why: str) -> dict:
     return {}
 
 
-def appeal(session: Session, caller: Caller, application_id, note) -> dict:
-    """An ineligible application goes back for review with the resident's grounds; it claims the open-case slot."""
-    errors = _check_note(note, True, "An appeal needs a note giving its grounds.")
-    if errors:
-        raise ValidationError(errors)
-    application = load_application(session, caller, application_id, for_update=True)
-    transition(application, APPEALED)
-    open_case(session, application.resident_id, "subsidy", application.id)
-    application.appeal_note, application.appealed_by = note, caller.subject
-    session.commit()
-    return to_dict(application)
-
-
-def review(session: Session, outbox, caller: Caller, application_id, decision, note=None) -> dict:
+def review(session: Session, outbox, caller: Caller, application_id, decision, note=None, now=None) -> dict:
     errors = {}
     if decision not in ("approve", "reject"):
         errors["decision"] = ['Must be "approve" or "reject".']
@@ -181,7 +170,7 @@ def review(session: Session, outbox, caller: Caller, application_id, decision, n
         raise InvalidTransition(f"application {application.id} is {application.status}, not awaiting review")
     if caller.subject in (application.submitted_by, application.owner_subject, application.appealed_by):
         raise MakerCheckerViolation(f"{caller.subject} submitted application {application.id} and may not review it")
-    now = now_utc()
+    now = now or now_utc()
     application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
     if decision == "approve":
         _approve(session, outbox, application, now)
@@ -198,6 +187,13 @@ def review(session: Session, outbox, caller: Caller, application_id, decision, n
         session.rollback()
         raise InvalidTransition(f"application {application_id} was reviewed concurrently") from None
     return to_dict(application)
+
+
+def grant_on_appeal(session: Session, outbox, application: SubsidyApplication, caller: Caller, now, note) -> None:
+    """An upheld appeal reverses a refusal by the normal approval: the slot, the amount, subsidy_approved."""
+    open_case(session, application.resident_id, "subsidy", application.id)
+    application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
+    _approve(session, outbox, application, now)
 
 
 def _approve(session: Session, outbox, application: SubsidyApplication, now, backfill: bool = False) -> None:

@@ -3,9 +3,10 @@
     pending ──activate──► active ──suspend──► suspended ──resume──► active
        │                    │ ╲──lapse (coverage ran out)──► lapsed ──renew──► active
        └──reject──► rejected │ ╲──renew (next period)──► active
-                             └──end──► ended   (also from suspended and lapsed)
+                   │         └──end──► ended   (also from suspended and lapsed)
+                   └──reinstate (an upheld appeal)──► active
 
-`rejected` and `ended` are final.
+`ended` is final; `rejected` is final but for an upheld appeal, which activates as `activate` does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Step:
 STEPS: dict[str, Step] = {
     "activate": Step(frozenset({"pending"}), "active", "enrolment_activated"),
     "reject": Step(frozenset({"pending"}), "rejected", "enrolment_rejected"),
+    "reinstate": Step(frozenset({"rejected"}), "active", "enrolment_activated"),
     "suspend": Step(frozenset({"active"}), "suspended", "enrolment_suspended"),
     "resume": Step(frozenset({"suspended"}), "active", "enrolment_resumed"),
     "lapse": Step(frozenset({"active"}), "lapsed", "enrolment_lapsed"),

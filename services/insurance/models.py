@@ -12,6 +12,8 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.appeals import AppealColumns
+
 # statuses in which a person holds (or is about to hold) a scheme; only one such enrolment per scheme
 LIVE_STATUSES = ("pending", "active", "suspended")
 _LIVE_SQL = "status IN ('pending', 'active', 'suspended')"
@@ -123,3 +125,9 @@ class Enrolment(Base):
         ),
         Index("ix_enrolments_status_end", "status", "coverage_end"),
     )
+
+
+class Appeal(AppealColumns, Base):
+    """An appeal (复核申请) against a rejected enrolment (shared/appeals.py)."""
+
+    __tablename__ = "appeals"

@@ -2,10 +2,15 @@
 `rules` (eligibility and contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps)."""
 
 from services.insurance import gauges
+from services.insurance.appeals import ENROLMENT, EnrolmentAppeals, acting_subject
 from services.insurance.entrypoints import timer
+from services.insurance.models import Appeal, Enrolment
 from services.insurance.policy import load_book
 from services.insurance.workflow import Desk
+from shared.appeals import AppealDesk
+from shared.audit import Audit, AuditedCase
 from shared.auth import requires
+from shared.clock import Clock
 from shared.db import Database
 from shared.outbox import Outbox
 from shared.privacy import Pii
@@ -15,16 +20,35 @@ from shared.service import PlatformService
 READERS = ("resident", "caseworker", "reviewer", "service")
 
 
-class InsuranceService(PlatformService):
+class InsuranceService(AppealDesk, PlatformService):
     name = "insurance"
 
     db = Database()
     outbox = Outbox()
     pii = Pii()
+    clock = Clock()
+    audit = Audit({
+        Enrolment: AuditedCase("enrolment", ("reason",)),
+        Appeal: AuditedCase("appeal", ("reasons", "statement")),
+    })  # fmt: skip
+
+    appeal_model = Appeal
 
     @property
     def desk(self) -> Desk:
-        return Desk(self.db, self.outbox, self.pii)
+        return Desk(self.db, self.outbox, self.pii, now=self.clock.now(), audit=self.audit)
+
+    def appeal_cases(self) -> EnrolmentAppeals:
+        return EnrolmentAppeals(self.desk)
+
+    def case_owner(self, case_type: str, case_id: str) -> str | None:
+        if case_type == ENROLMENT:
+            enrolment = self.db.get(Enrolment, case_id)
+            return acting_subject(enrolment) if enrolment else None
+        if case_type == "appeal":
+            appeal = self.db.get(Appeal, case_id)
+            return appeal.owner_subject if appeal else None
+        return None
 
     @rpc
     @requires("caseworker")

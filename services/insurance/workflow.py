@@ -55,11 +55,15 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 class Desk:
-    def __init__(self, session: Session, outbox, pii, today: date | None = None):
+    def __init__(
+        self, session: Session, outbox, pii, today: date | None = None, now: datetime | None = None, audit=None
+    ):
         self.db = session
         self.outbox = outbox
         self.pii = pii
-        self.today = today or local_today()
+        self.audit = audit  # the lapse sweep changes rows by UPDATE, which the automatic audit cannot see
+        self.now = now or utcnow()
+        self.today = today or self.now.astimezone(LOCAL_TZ).date()
         self._book: PolicyBook | None = None
 
     @property
@@ -352,18 +356,31 @@ class Desk:
     def _decide(self, action: str, payload: dict, caller: Caller) -> dict:
         schema = ReasonRequiredSchema() if action in ("reject", "suspend", "end") else DecisionSchema()
         data = load(schema, payload)
-        enrolment = self.db.scalar(
-            # the row lock serialises two reviewers deciding at once (PostgreSQL; SQLite serialises writes)
-            select(Enrolment).where(Enrolment.id == data["enrolment_id"]).with_for_update(of=Enrolment)
-        )
-        if enrolment is None:
-            raise EnrolmentNotFound(f"no enrolment {data['enrolment_id']!r}")
-        found = lifecycle.step(action, enrolment.status)
+        enrolment = self.locked(data["enrolment_id"])
+        lifecycle.step(action, enrolment.status)  # an illegal step is reported as such, before maker-checker
         if action in ("activate", "reject") and enrolment.submitted_by == caller.subject:
             raise SelfApproval("the caseworker who submitted an enrolment cannot decide on it")
-        now = utcnow()
+        self.move(enrolment, action, data["reason"], caller)
+        self.db.commit()
+        return enrolment_view(enrolment)
+
+    def locked(self, enrolment_id: str) -> Enrolment:
+        enrolment = self.db.scalar(
+            # the row lock serialises two reviewers deciding at once (PostgreSQL; SQLite serialises writes)
+            select(Enrolment).where(Enrolment.id == enrolment_id).with_for_update(of=Enrolment)
+        )
+        if enrolment is None:
+            raise EnrolmentNotFound(f"no enrolment {enrolment_id!r}")
+        return enrolment
+
+    def move(self, enrolment: Enrolment, action: str, reason: str | None, caller: Caller) -> None:
+        """One lifecycle step with its event; the caller commits. `reinstate` activates as `activate` does."""
+        found = lifecycle.step(action, enrolment.status)
+        now = self.now
         extra: dict = {}
-        if action == "activate":
+        if action in ("activate", "reinstate"):
+            if action == "reinstate" and self.live_enrolment(enrolment.person, enrolment.scheme) is not None:
+                raise DuplicateEnrolment(f"already holds a pending, active or suspended {enrolment.scheme} enrolment")
             months = self.book.integer("coverage.period_months", self.today.year)
             start = max(enrolment.requested_start or self.today, self.today)
             enrolment.coverage_start, enrolment.coverage_end = lifecycle.coverage_period(start, months)
@@ -381,20 +398,18 @@ class Desk:
             enrolment.coverage_start, enrolment.coverage_end = lifecycle.coverage_period(start, months)
             extra = {"renewed_at": _iso(now)}
         elif action == "reject":
-            extra = {"reasons": [data["reason"]], "rejected_at": _iso(now)}
+            extra = {"reasons": [reason], "rejected_at": _iso(now)}
         elif action == "suspend":
-            extra = {"reason": data["reason"], "suspended_at": _iso(now)}
+            extra = {"reason": reason, "suspended_at": _iso(now)}
         elif action == "resume":
             extra = {"resumed_at": _iso(now)}
         elif action == "end":
-            extra = {"reason": data["reason"], "ended_at": _iso(now)}
+            extra = {"reason": reason, "ended_at": _iso(now)}
         enrolment.status = found.target
-        enrolment.reason = data["reason"] or enrolment.reason
+        enrolment.reason = (reason or enrolment.reason or "")[:500] or None
         enrolment.decided_by = caller.subject
         enrolment.updated_at = now
         self.outbox.add(found.event, {**_event_data(enrolment, found.event), **extra})
-        self.db.commit()
-        return enrolment_view(enrolment)
 
     def sweep(self, limit: int = SWEEP_BATCH) -> dict:
         """Remind of periods ending soon, lapse periods that ended unrenewed. Safe to run on every replica:
@@ -444,6 +459,10 @@ class Desk:
                 .execution_options(synchronize_session=False)
             ).rowcount
             if claimed:
+                if self.audit is not None:
+                    self.audit.record(
+                        "enrolment", enrolment.id, "lapsed", "active", "lapsed", reason="coverage period ended"
+                    )
                 self.outbox.add(
                     "enrolment_lapsed", {**_event_data(enrolment, "enrolment_lapsed"), "lapsed_at": _iso(now)}
                 )

@@ -29,17 +29,29 @@ REASON_TEXT = {
 }
 
 
-def reason_text(reasons: list[str] | str) -> str:
+def reason_text(reasons: list[str] | str, table: dict[str, str] = REASON_TEXT, default: str = "不符合申请条件") -> str:
+    """Codes from `table` in Chinese, anything else as given; joined, numbers masked, length bounded."""
     items = [reasons] if isinstance(reasons, str) else list(reasons)
-    text = "；".join(REASON_TEXT.get(item, item) for item in items if item) or "不符合申请条件"
-    text = mask_text(text)  # free text from a reviewer must not carry a number into an SMS record
-    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
+    return clipped("；".join(table.get(item, item) for item in items if item) or default, MAX_REASON_CHARS)
+
+
+def clipped(text: str, limit: int) -> str:
+    """Free text (a reviewer's reason, an activity's title) fit for an SMS: no ID or phone number in it, and
+    at most `limit` characters so the message stays short."""
+    text = mask_text(" ".join(str(text).split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def local_date(value: datetime | date) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(SHANGHAI).date()
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def local_time(value: datetime) -> str:
+    """A moment as a resident reads it, in Cixi time: 7月3日10:00."""
+    local = value.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日{local:%H:%M}"
 
 
 def subsidy_approved(data: dict) -> dict:

@@ -8,7 +8,17 @@ from prometheus_client import Gauge
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from services.notify import broadcasts, callback_auth, catalogue, contacts, messages, notices, retention, statuses
+from services.notify import (
+    broadcasts,
+    callback_auth,
+    catalogue,
+    contacts,
+    messages,
+    notices,
+    retention,
+    statuses,
+    subscriptions,
+)
 from services.notify.dependencies import Clock, Courier
 from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
 from services.notify.models import Broadcast, Notification
@@ -50,16 +60,24 @@ class NotifyService(PlatformService):
 
     # --- events consumed ---------------------------------------------------------------------------
 
+    # insurance's and events' notices are generated from `subscriptions.NOTICES` below the class
+
     @event_consumer("housing", "contact_provided")
     def on_contact_provided(self, event):
-        data = event["data"]
+        self._store_contact(event["data"])
+
+    @event_consumer("events", "contact_provided")
+    def on_events_contact_provided(self, event):
+        self._store_contact(event["data"])
+
+    def _store_contact(self, data: dict) -> None:
         try:
             phone = self.pii.decrypt(data["phone_encrypted"])
         except DecryptionError:
             raise PermanentError("phone_encrypted does not decrypt under the platform key") from None
         contacts.store(
             self.db, self.pii, data["resident_id"], self.clock.now(), phone=phone, town=data["town"],
-            category=data["category"],
+            category=data.get("category"),
         )  # fmt: skip
         self.courier.wake()
 
@@ -87,19 +105,29 @@ class NotifyService(PlatformService):
     def on_tenancy_ended(self, event):
         self._notify(event, "tenancy_ended", messages.tenancy_ended(event["data"]))
 
-    def _notify(self, event: dict, template_id: str, personalisation: dict) -> None:
-        """Record one notification per (event, template); the dispatcher sends it after the commit.
+    def _send_notice(self, event: dict, notice: subscriptions.Notice) -> None:
+        data = event["data"]
+        if not notice.wanted(data):
+            return
+        personalisation = notice.personalise(data)
+        for resident_id in notice.recipients(data):
+            self._notify(event, notice.template, personalisation, resident_id)
+
+    def _notify(self, event: dict, template_id: str, personalisation: dict, resident_id: str | None = None) -> None:
+        """Record one notification per (event, template, recipient); the dispatcher sends it after the commit.
+        The recipient is the event's `resident_id` unless another is given.
 
         History recorded after the fact (`backfill`: cases decided and payments made before the platform)
         is not news to the resident: nothing is sent, the event is only marked handled."""
         if event["data"].get("backfill"):
             return
+        resident_id = resident_id or event["data"]["resident_id"]
         settings = self.courier.settings
         notices.record(
             self.db,
             self.pii,
-            dedupe_key=f"event:{event['event_id']}:{template_id}",
-            resident_id=event["data"]["resident_id"],
+            dedupe_key=subscriptions.dedupe_key(event, template_id, resident_id),
+            resident_id=resident_id,
             template=notices.current_template(self.db, template_id),
             personalisation=personalisation,
             signature=settings.signature,
@@ -316,3 +344,18 @@ class NotifyService(PlatformService):
                 continue
         self.db.commit()
         return json_response({"received": len(replies), "opted_out": opted})
+
+
+def _consumer_of(source: str, event_type: str, notice: subscriptions.Notice):
+    def handle(self, event: dict) -> None:
+        self._send_notice(event, notice)
+
+    handle.__name__ = handle.__qualname__ = subscriptions.handler_name(source, event_type)
+    handle.__doc__ = f"Record the {notice.template!r} notice for a {source}.{event_type} event."
+    return event_consumer(source, event_type)(handle)
+
+
+for (_source, _event_type), _notice in subscriptions.NOTICES.items():
+    setattr(
+        NotifyService, subscriptions.handler_name(_source, _event_type), _consumer_of(_source, _event_type, _notice)
+    )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
+from services.stats.fold import APPEALABLE
+
 FEN_PER_WAN_YUAN = 1_000_000  # 1 万元 = 10,000 yuan = 1,000,000 fen
 
 # headline name -> the counter it reads
@@ -18,6 +20,7 @@ COUNTED = {
     "tenancies": "housing.tenancy_started",
     "insurance_enrolments": "insurance.enrolment_activated",
 }
+APPEAL_STEPS = ("received", "upheld", "dismissed")  # appeal counts sum every service's counter
 NOTIFICATIONS = {
     "sent": "notify.notification_sent",
     "delivered": "notify.notification_delivered",
@@ -38,6 +41,7 @@ def headline(sums: Mapping[str, int], distinct: Mapping[str, int]) -> dict:
         },
         participations=sums.get("participations", 0),
         notifications={name: sums.get(counter, 0) for name, counter in NOTIFICATIONS.items()},
+        appeals={step: sum(sums.get(f"{source}.appeal_{step}", 0) for source in APPEALABLE) for step in APPEAL_STEPS},
     )
     return figures
 
@@ -81,6 +85,12 @@ def report_text(from_year: int, to_year: int, figures: Mapping, by_year: Mapping
         sentences.append(f"{period}，新签保障性租赁住房租约{figures['tenancies']}份。")
     if figures["insurance_enrolments"]:
         sentences.append(f"{period}，为新市民办理参保{figures['insurance_enrolments']}人次。")
+    appeals = figures["appeals"]
+    if appeals["received"]:
+        sentences.append(
+            f"{period}，受理复核申请{appeals['received']}件，"
+            f"纠正原决定{appeals['upheld']}件，维持原决定{appeals['dismissed']}件。"
+        )
     if figures["participations"]:
         sentences.append(f"{period}，各类新市民活动累计参与{figures['participations']}人次。")
     return "".join(sentences)

@@ -31,6 +31,7 @@ UNKNOWN = ""  # the town or category of an event that does not carry one
 LABEL_MAX = 50
 
 Key = tuple[int, str, str, str]  # (year, town, category, metric)
+APPEALABLE = ("housing", "insurance")  # the services whose refusals may be appealed (shared/appeals.py)
 
 
 class FoldError(ValueError):
@@ -55,6 +56,23 @@ class Rule:
 
 GENERIC = Rule()
 
+# An activity's facts (scheduling, registrations, completion) belong to the year and kind of the activity.
+ACTIVITY = Rule(when=("starts_at",), category=("kind",))
+ACTIVITY_EVENTS = (
+    "activity_scheduled",
+    "activity_rescheduled",
+    "activity_cancelled",
+    "activity_completed",
+    "registration_pending",
+    "registration_confirmed",
+    "registration_rejected",
+    "waitlisted",
+    "seat_offered",
+    "offer_expired",
+    "registration_cancelled",
+    "reminder_due",
+)
+
 # One line per event kind that contributes more than its counter. Kinds without a rule are still counted
 # (under "<source>.<event_type>", by occurred_at, town and category when the data carries them).
 RULES: dict[tuple[str, str], Rule] = {
@@ -77,6 +95,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("insurance", "enrolment_activated"): Rule(
         when=("activated_at", "coverage_start", "effective_from"), category=("scheme", "route", "category")
     ),
+    **{("events", event_type): ACTIVITY for event_type in ACTIVITY_EVENTS},
+    ("events", "service_hours_recorded"): Rule(when=("service_date",)),
+    **{
+        (source, f"appeal_{step}"): Rule(when=(when,), category=("case_type",))
+        for source in APPEALABLE
+        for step, when in (("received", "received_at"), ("upheld", "decided_at"), ("dismissed", "decided_at"))
+    },
     ("events", "attendance_recorded"): Rule(
         when=("day",),
         category=("kind",),

@@ -1,6 +1,9 @@
 """Events published by events (community activities). People travel only as `resident_id` (a keyed
 pseudonym); ID numbers and phones never leave the service. Registration events carry what a notice needs
-(title, venue, start time) so notify never has to call back."""
+(title, venue, start time) so notify never has to call back.
+
+Consumers: stats counts everything; notify messages the registrant on each registration event and every
+resident still holding a place on activity_rescheduled, and stores the phone from contact_provided."""
 
 from shared.contracts import DataSchema, fields, register, validate
 
@@ -17,6 +20,7 @@ KINDS = (
 )
 CANCEL_REASONS = ("by_resident", "by_staff", "activity_cancelled")
 STATS = ("stats",)
+NOTIFY_AND_STATS = ("notify", "stats")
 
 _resident_id = validate.Length(min=8, max=64)
 
@@ -45,7 +49,7 @@ class ActivityScheduled(_Activity):
     organiser_team_id = fields.String(required=True, allow_none=True)
 
 
-@register("events", "activity_rescheduled", consumers=STATS)
+@register("events", "activity_rescheduled", consumers=NOTIFY_AND_STATS)
 class ActivityRescheduled(_Activity):
     """The time or venue changed; every registrant still holding a place should be told."""
 
@@ -72,44 +76,44 @@ class ActivityCompleted(_Activity):
     participations = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
-@register("events", "registration_pending", consumers=STATS)
+@register("events", "registration_pending", consumers=NOTIFY_AND_STATS)
 class RegistrationPending(_Registration):
     """A moderated activity: seats are held while a caseworker decides."""
 
 
-@register("events", "registration_confirmed", consumers=STATS)
+@register("events", "registration_confirmed", consumers=NOTIFY_AND_STATS)
 class RegistrationConfirmed(_Registration):
     confirmed_at = fields.AwareDateTime(required=True)
 
 
-@register("events", "registration_rejected", consumers=STATS)
+@register("events", "registration_rejected", consumers=NOTIFY_AND_STATS)
 class RegistrationRejected(_Registration):
     reason = fields.String(required=True, validate=validate.Length(max=500))
 
 
-@register("events", "waitlisted", consumers=STATS)
+@register("events", "waitlisted", consumers=NOTIFY_AND_STATS)
 class Waitlisted(_Registration):
     position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
-@register("events", "seat_offered", consumers=STATS)
+@register("events", "seat_offered", consumers=NOTIFY_AND_STATS)
 class SeatOffered(_Registration):
     hold_expires_at = fields.AwareDateTime(required=True)
 
 
-@register("events", "offer_expired", consumers=STATS)
+@register("events", "offer_expired", consumers=NOTIFY_AND_STATS)
 class OfferExpired(_Registration):
     expired_at = fields.AwareDateTime(required=True)
 
 
-@register("events", "registration_cancelled", consumers=STATS)
+@register("events", "registration_cancelled", consumers=NOTIFY_AND_STATS)
 class RegistrationCancelled(_Registration):
     reason = fields.String(required=True, validate=validate.OneOf(CANCEL_REASONS))
     previous_status = fields.String(required=True)
     cancelled_at = fields.AwareDateTime(required=True)
 
 
-@register("events", "reminder_due", consumers=STATS)
+@register("events", "reminder_due", consumers=NOTIFY_AND_STATS)
 class ReminderDue(_Registration):
     """Sent once per confirmed registration, a policy-set number of hours before the start."""
 
@@ -142,10 +146,10 @@ class ServiceHoursRecorded(DataSchema):
     people_served = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
-@register("events", "contact_provided", consumers=())
+@register("events", "contact_provided", consumers=("notify",))
 class ContactProvided(DataSchema):
     """A registrant's phone as given at registration, encrypted with the platform key, for notify (which owns
-    contacts). No consumer is declared until notify subscribes."""
+    contacts)."""
 
     resident_id = fields.String(required=True, validate=_resident_id)
     phone_encrypted = fields.String(required=True, validate=validate.Length(min=16, max=512))

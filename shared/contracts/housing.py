@@ -2,6 +2,7 @@
 for the contact notify needs, encrypted with the platform's field-encryption key."""
 
 from shared.contracts import DataSchema, fields, register, validate
+from shared.contracts.appeals import register_appeal_events
 
 CATEGORIES = ("new_graduate", "talent", "outstanding_migrant", "frontline_worker")
 
@@ -98,3 +99,6 @@ class OperatorSubsidyApproved(DataSchema):
     amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     policy_ref = fields.String(required=True)
     approved_at = fields.AwareDateTime(required=True)
+
+
+register_appeal_events("housing", consumers=NOTIFY_AND_STATS)

@@ -1,16 +1,18 @@
 """Events published by insurance. A person travels only as `resident_id` (the keyed pseudonym); no ID,
 permit, birth-certificate or phone number is ever in an event.
 
-Consumers: stats counts enrolment facts. notify is expected to message on employment_registered,
-enrolment_activated, enrolment_rejected, enrolment_suspended, enrolment_lapsed and renewal_due once it
-has handlers; it is listed here only when it does (a listed consumer must have a handler).
+Consumers: stats counts enrolment facts; notify messages the resident (for a child's enrolment, the
+guardian) on enrolment_activated, enrolment_rejected, enrolment_suspended, enrolment_lapsed, renewal_due
+and a late employment_registered.
 """
 
 from shared.contracts import DataSchema, fields, register, validate
+from shared.contracts.appeals import register_appeal_events
 
 SCHEMES = ("pension", "medical")
 ROUTES = ("employee", "flexible", "employee_points", "resident", "newborn", "preschool")
 STATS = ("stats",)
+NOTIFY_AND_STATS = ("notify", "stats")
 
 
 def _resident_id(**kwargs):
@@ -32,7 +34,7 @@ class _Coverage(_Enrolment):
     coverage_end = fields.Date(required=True)
 
 
-@register("insurance", "employment_registered", consumers=STATS)
+@register("insurance", "employment_registered", consumers=NOTIFY_AND_STATS)
 class EmploymentRegistered(DataSchema):
     registration_id = fields.String(required=True)
     resident_id = _resident_id(required=True)
@@ -51,7 +53,7 @@ class EnrolmentCreated(_Enrolment):
     submitted_at = fields.AwareDateTime(required=True)
 
 
-@register("insurance", "enrolment_activated", consumers=STATS)
+@register("insurance", "enrolment_activated", consumers=NOTIFY_AND_STATS)
 class EnrolmentActivated(_Coverage):
     policy_year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
     contribution_base_fen = fields.Integer(required=True, strict=True, allow_none=True)
@@ -61,13 +63,13 @@ class EnrolmentActivated(_Coverage):
     activated_at = fields.AwareDateTime(required=True)
 
 
-@register("insurance", "enrolment_rejected", consumers=STATS)
+@register("insurance", "enrolment_rejected", consumers=NOTIFY_AND_STATS)
 class EnrolmentRejected(_Enrolment):
     reasons = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     rejected_at = fields.AwareDateTime(required=True)
 
 
-@register("insurance", "enrolment_suspended", consumers=STATS)
+@register("insurance", "enrolment_suspended", consumers=NOTIFY_AND_STATS)
 class EnrolmentSuspended(_Coverage):
     reason = fields.String(required=True)
     suspended_at = fields.AwareDateTime(required=True)
@@ -78,7 +80,7 @@ class EnrolmentResumed(_Coverage):
     resumed_at = fields.AwareDateTime(required=True)
 
 
-@register("insurance", "enrolment_lapsed", consumers=STATS)
+@register("insurance", "enrolment_lapsed", consumers=NOTIFY_AND_STATS)
 class EnrolmentLapsed(_Coverage):
     lapsed_at = fields.AwareDateTime(required=True)
 
@@ -94,6 +96,9 @@ class EnrolmentEnded(_Enrolment):
     ended_at = fields.AwareDateTime(required=True)
 
 
-@register("insurance", "renewal_due", consumers=STATS)
+@register("insurance", "renewal_due", consumers=NOTIFY_AND_STATS)
 class RenewalDue(_Coverage):
     days_left = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+register_appeal_events("insurance", consumers=("notify", "stats"))

@@ -53,7 +53,7 @@ def test_every_events_contract_names_only_real_consumers():
         "attendance_recorded",
         "reminder_due",
     }
-    assert {consumer for c in contracts for consumer in c.consumers} <= {"stats"}
+    assert {consumer for c in contracts for consumer in c.consumers} <= {"stats", "notify"}
 
 
 def test_metrics_show_registrations_by_status(staff, make_activity, events_config):

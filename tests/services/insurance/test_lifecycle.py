@@ -12,6 +12,7 @@ from services.insurance.exceptions import IllegalTransition
 ALLOWED = {
     ("activate", "pending"): "active",
     ("reject", "pending"): "rejected",
+    ("reinstate", "rejected"): "active",  # an upheld appeal only
     ("suspend", "active"): "suspended",
     ("resume", "suspended"): "active",
     ("lapse", "active"): "lapsed",
@@ -33,9 +34,10 @@ def test_every_transition_is_allowed_or_refused(action, status):
             lifecycle.step(action, status)
 
 
-def test_final_states_have_no_way_out():
+def test_final_states_have_no_way_out_but_an_upheld_appeal():
     for status in lifecycle.FINAL:
-        assert not [action for action, step in lifecycle.STEPS.items() if status in step.sources]
+        ways_out = [action for action, step in lifecycle.STEPS.items() if status in step.sources]
+        assert ways_out == (["reinstate"] if status == "rejected" else [])
 
 
 def test_each_step_has_its_event():

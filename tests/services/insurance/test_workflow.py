@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.insurance.appeals import EnrolmentAppeals
 from services.insurance.exceptions import (
     DuplicateEnrolment,
     DuplicateRegistration,
@@ -16,12 +17,17 @@ from services.insurance.exceptions import (
     NotEligible,
     SelfApproval,
 )
+from services.insurance.models import Appeal
+from services.insurance.workflow import Desk
+from shared.appeals import Appeals, AppealSettings
+from shared.auth import Caller
 from shared.contracts import validate_envelope
 from shared.errors import Forbidden, ValidationError
 
 from .conftest import ADMIN, CASEWORKER, REVIEWER, id_number, resident_caller, years_before
 
 TODAY = date(2026, 3, 2)
+APPEAL_REVIEWER = Caller("rv-zhou", frozenset({"reviewer"}))
 WORKER = id_number(date(1990, 5, 17), male=True, serial=41)
 MOTHER = id_number(date(1994, 8, 2), male=False, serial=52)
 NEWBORN = id_number(TODAY - timedelta(days=40), male=False, serial=7)
@@ -344,6 +350,13 @@ def test_the_database_refuses_a_second_live_enrolment_even_past_the_check(counte
             session.commit()
 
 
+def appealed(desk: Desk, enrolment_id: str, outcome: str) -> None:
+    appeals = Appeals(desk.db, desk.outbox, Appeal, EnrolmentAppeals(desk), AppealSettings(), desk.now)
+    appeal_id = appeals.lodge(CASEWORKER, "enrolment", enrolment_id, "已补交材料")["appeal_id"]
+    appeals.start_review(APPEAL_REVIEWER, appeal_id)
+    appeals.decide(APPEAL_REVIEWER, appeal_id, outcome, ["复核意见"])
+
+
 def test_every_insurance_contract_is_published_by_some_step(counter, pending):
     from shared.contracts import registry
 
@@ -355,8 +368,11 @@ def test_every_insurance_contract_is_published_by_some_step(counter, pending):
     desk(date(2027, 3, 5)).sweep()
     desk(date(2027, 3, 6)).decide("renew", {"enrolment_id": pending}, CASEWORKER)
     desk(date(2027, 3, 7)).decide("end", {"enrolment_id": pending, "reason": "moved to Ningbo city"}, REVIEWER)
-    other = desk(TODAY).enrol_medical({"resident": resident(MOTHER), "route": "resident", "town": "宗汉"}, CASEWORKER)
-    desk(TODAY).decide("reject", {"enrolment_id": other["enrolment_id"], "reason": "permit forged"}, REVIEWER)
+    medical = {"resident": resident(MOTHER), "route": "resident", "town": "宗汉"}
+    for outcome in ("dismissed", "upheld"):  # the second enrolment is rejected, then reinstated on appeal
+        other = desk(TODAY).enrol_medical(medical, CASEWORKER)["enrolment_id"]
+        desk(TODAY).decide("reject", {"enrolment_id": other, "reason": "permit forged"}, REVIEWER)
+        appealed(desk(TODAY), other, outcome)
 
     published = {event["event_type"] for event in counter.events()}
     declared = {contract.event_type for contract in registry.published_by("insurance")}

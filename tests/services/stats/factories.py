@@ -122,3 +122,20 @@ def loaded(envelope: dict) -> dict:
     envelope, data = validate_envelope(envelope)
     envelope["data"] = data
     return envelope
+
+
+def appeal(source: str, step: str, resident_id: str, at: datetime, case_type: str, town: str | None = None) -> dict:
+    """`appeal_<step>` of housing or insurance, received (and for an outcome decided) at `at`."""
+    data = {
+        "appeal_id": f"appeal-{next(_numbers)}",
+        "case_type": case_type,
+        "case_id": f"case-{next(_numbers)}",
+        "resident_id": resident_id,
+        "guardian_resident_id": None,
+        "town": town,
+        "received_at": at.isoformat(),
+        "due_on": at.date().isoformat(),
+    }
+    if step != "received":
+        data.update(decided_at=at.isoformat(), reasons=["材料齐全"])
+    return build_envelope(source, f"appeal_{step}", data)

@@ -130,13 +130,23 @@ def test_the_year_comes_from_the_business_time_not_occurred_at():
 
 def test_a_kind_without_a_rule_is_counted_by_occurred_at_town_and_category():
     envelope = {
+        "source": "insurance",
+        "event_type": "enrolment_rejected",
+        "occurred_at": "2024-07-10T02:00:00+00:00",
+        "data": {"town": "横河", "category": "medical", "enrolment_id": "e1"},
+    }
+    assert totals(envelope) == {(2024, "横河镇", "medical", "insurance.enrolment_rejected"): 1}
+    assert members(envelope) == set()
+
+
+def test_an_activity_fact_belongs_to_the_year_and_kind_of_the_activity_not_to_when_it_was_published():
+    envelope = {
         "source": "events",
         "event_type": "registration_confirmed",
-        "occurred_at": "2024-07-10T02:00:00+00:00",
-        "data": {"town": "横河", "category": "summer_class", "activity_id": "a1"},
+        "occurred_at": "2026-01-03T02:00:00+00:00",  # replayed or generated later
+        "data": {"town": "横河", "kind": "summer_class", "starts_at": "2024-07-08T01:00:00+00:00"},
     }
     assert totals(envelope) == {(2024, "横河镇", "summer_class", "events.registration_confirmed"): 1}
-    assert members(envelope) == set()
 
 
 @pytest.mark.parametrize(
@@ -286,3 +296,20 @@ def test_report_text_mentions_participations_and_enrolments_when_there_are_some(
     text = report_text(2024, 2024, figures, {})
     assert "为新市民办理参保12人次" in text
     assert "各类新市民活动累计参与16000人次" in text
+
+
+def test_appeals_of_every_service_are_counted_by_outcome_and_case_type():
+    envelopes = [
+        f.appeal("housing", "received", f.resident(1), f.shanghai(2024, 12, 20), "subsidy_application", "浒山街道"),
+        f.appeal("housing", "upheld", f.resident(1), f.shanghai(2025, 1, 1, 0, 30), "subsidy_application", "浒山街道"),
+        f.appeal("insurance", "received", f.resident(2), f.shanghai(2025, 2, 1), "enrolment"),
+        f.appeal("insurance", "dismissed", f.resident(2), f.shanghai(2025, 2, 20), "enrolment"),
+    ]
+    for figures in (fold(envelopes), fold(f.loaded(envelope) for envelope in envelopes)):
+        assert headline(figures.sums(), figures.distinct())["appeals"] == {"received": 2, "upheld": 1, "dismissed": 1}
+        in_2025 = headline(figures.sums((2025, 2025)), figures.distinct((2025, 2025)))["appeals"]
+        assert in_2025 == {"received": 1, "upheld": 1, "dismissed": 1}  # decided in Cixi's 2025
+        assert (2025, "浒山街道", "subsidy_application", "housing.appeal_upheld") in figures.totals
+        assert (2025, UNKNOWN, "enrolment", "insurance.appeal_dismissed") in figures.totals
+    text = report_text(2025, 2025, headline(fold(envelopes).sums(), {}), {})
+    assert "受理复核申请2件，纠正原决定1件，维持原决定1件" in text

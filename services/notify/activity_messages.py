@@ -1,0 +1,42 @@
+"""Community-activity events (source `events`) as personalisation for notify's templates.
+
+Times are shown in Cixi time (Asia/Shanghai). Titles and venue names are staff-written and may be long, so
+they are clipped to keep a notice to one billed SMS."""
+
+from __future__ import annotations
+
+from services.notify.messages import MAX_REASON_CHARS, clipped, local_time
+
+TITLE_CHARS = 16
+VENUE_CHARS = 16
+
+CANCEL_TEXT = {
+    "by_resident": "已按您的申请取消",
+    "by_staff": "已由工作人员取消，如有疑问请咨询主办方",
+    "activity_cancelled": "因活动取消而取消，很抱歉给您带来不便",
+}
+
+
+def activity(data: dict) -> dict:
+    """What every registration notice names: the activity and when it starts."""
+    return {"title": clipped(data["title"], TITLE_CHARS), "time": local_time(data["starts_at"])}
+
+
+def with_venue(data: dict) -> dict:
+    return {**activity(data), "venue": clipped(data["venue_name"], VENUE_CHARS)}
+
+
+def registration_rejected(data: dict) -> dict:
+    return {**activity(data), "reason": clipped(data["reason"] or "不符合活动要求", MAX_REASON_CHARS)}
+
+
+def waitlisted(data: dict) -> dict:
+    return {**activity(data), "position": str(data["position"])}
+
+
+def seat_offered(data: dict) -> dict:
+    return {**activity(data), "hold_until": local_time(data["hold_expires_at"])}
+
+
+def registration_cancelled(data: dict) -> dict:
+    return {**activity(data), "outcome": CANCEL_TEXT.get(data["reason"], "已取消")}

@@ -1,0 +1,88 @@
+"""Which notice each consumed insurance, events and appeal event becomes: one line per event kind.
+
+The service turns every line into an `@event_consumer` entrypoint `on_<source>_<event_type>` (see
+NotifyService), so adding a notice is a line here, a template in a migration and "notify" in the
+contract's consumers."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.notify import activity_messages as activity
+from services.notify import appeal_messages as appeal
+from services.notify import insurance_messages as insurance
+
+DEDUPE_KEY_CHARS = 120  # notifications.dedupe_key
+
+
+def registrant(data: dict) -> list[str]:
+    return [data["resident_id"]]
+
+
+def policyholder(data: dict) -> list[str]:
+    """The insured person, or for a child's enrolment the guardian who applied for it."""
+    return [data.get("guardian_resident_id") or data["resident_id"]]
+
+
+def every_holder(data: dict) -> list[str]:
+    return list(dict.fromkeys(data["resident_ids"]))
+
+
+def always(data: dict) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Notice:
+    template: str
+    personalise: Callable[[dict], dict]
+    recipients: Callable[[dict], list[str]] = registrant
+    wanted: Callable[[dict], bool] = always
+
+
+NOTICES: dict[tuple[str, str], Notice] = {
+    ("insurance", "enrolment_activated"): Notice("enrolment_activated", insurance.enrolment_activated, policyholder),
+    ("insurance", "enrolment_rejected"): Notice("enrolment_rejected", insurance.enrolment_rejected, policyholder),
+    ("insurance", "enrolment_suspended"): Notice("enrolment_suspended", insurance.enrolment_suspended, policyholder),
+    ("insurance", "enrolment_lapsed"): Notice("enrolment_lapsed", insurance.enrolment_lapsed, policyholder),
+    ("insurance", "renewal_due"): Notice("renewal_due", insurance.renewal_due, policyholder),
+    ("insurance", "employment_registered"): Notice(
+        "employment_registered_late", insurance.employment_registered_late, wanted=insurance.is_late
+    ),
+    ("events", "registration_confirmed"): Notice("registration_confirmed", activity.with_venue),
+    ("events", "registration_pending"): Notice("registration_pending", activity.activity),
+    ("events", "registration_rejected"): Notice("registration_rejected", activity.registration_rejected),
+    ("events", "waitlisted"): Notice("waitlisted", activity.waitlisted),
+    ("events", "seat_offered"): Notice("seat_offered", activity.seat_offered),
+    ("events", "offer_expired"): Notice("offer_expired", activity.activity),
+    ("events", "registration_cancelled"): Notice("registration_cancelled", activity.registration_cancelled),
+    ("events", "reminder_due"): Notice("reminder_due", activity.with_venue),
+    ("events", "activity_rescheduled"): Notice("activity_rescheduled", activity.with_venue, every_holder),
+    **{
+        (source, f"appeal_{step}"): Notice(f"appeal_{step}", personalise, policyholder)
+        for source in ("housing", "insurance")
+        for step, personalise in (
+            ("received", appeal.appeal_received),
+            ("upheld", appeal.appeal_decided),
+            ("dismissed", appeal.appeal_decided),
+        )
+    },
+}
+
+
+def handler_name(source: str, event_type: str) -> str:
+    return f"on_{source}_{event_type}"
+
+
+def dedupe_key(event: dict, template_id: str, resident_id: str) -> str:
+    """One notification per (event, template), and per recipient when the recipient is not the event's own
+    resident (a guardian; each of an activity's registrants)."""
+    key = f"event:{event['event_id']}:{template_id}"
+    if resident_id == event["data"].get("resident_id"):
+        return key
+    key = f"{key}:{resident_id}"
+    if len(key) <= DEDUPE_KEY_CHARS:
+        return key
+    return f"event:{event['event_id']}:{template_id}:{hashlib.sha256(resident_id.encode()).hexdigest()[:32]}"
