@@ -98,7 +98,7 @@ def scratch_volumes() -> tuple[list[dict], list[dict]]:
 def deployment(name: str, spec: dict) -> dict:
     env = [*common_env(), *broker_env(), *database_env(name)]
     if name == "notify":
-        env.append(secret_env("SMS_GATEWAY_KEY", "newcitizen-secrets", "SMS_GATEWAY_KEY"))
+        env.append(secret_env("NOTIFY_SMS_GATEWAY_KEY", "newcitizen-secrets", "SMS_GATEWAY_KEY"))
     volumes, mounts = scratch_volumes()
     health = {"path": "/health", "port": "http"}
     selector = {"app.kubernetes.io/name": name, **PART_OF}

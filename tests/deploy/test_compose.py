@@ -83,11 +83,34 @@ def test_secrets_come_from_the_environment_and_are_documented(compose):
         assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", env[secret]), f"{secret} must come from the environment"
 
 
-def test_fake_gateway_is_an_optional_profile(compose):
+def test_fake_gateway_is_an_optional_profile_on_notify_s_loopback_signing_with_notify_s_key(compose):
+    from services.notify.fake_gateway import parse_args
+
     fake = compose["services"]["fake-sms"]
     assert fake["profiles"] == ["fake-sms"]
-    assert fake["command"] == ["python", "-m", "services.notify.fake_gateway"]
+    assert fake["network_mode"] == "service:notify" and "ports" not in fake
     assert "profiles" not in compose["services"]["notify"]
+    command = fake["command"]
+    assert command[:3] == ["python", "-m", "services.notify.fake_gateway"]
+    args = parse_args(command[3:])  # the gateway's own argument parser accepts the command
+    notify_env = compose["services"]["notify"]["environment"]
+    assert notify_env["NOTIFY_SMS_GATEWAY_URL"].endswith(f"127.0.0.1:{args.port}}}")
+    assert args.api_key.startswith("${SMS_GATEWAY_KEY") and notify_env["NOTIFY_SMS_GATEWAY_KEY"].startswith(
+        "${SMS_GATEWAY_KEY"
+    )
+    assert args.callback == "http://127.0.0.1:8000"
+
+
+def platform_variables() -> set[str]:
+    return set().union(*(config_variables(service) for service in SERVICES))
+
+
+def test_every_variable_given_to_a_service_is_one_the_configurations_read(compose):
+    """A misspelt or unprefixed name (SMS_PROVIDER for NOTIFY_SMS_PROVIDER) would be ignored in silence."""
+    read = platform_variables()
+    for name in SERVICES:
+        given = set(compose["services"][name]["environment"])
+        assert given <= read, f"{name} is given variables no config.yaml reads: {sorted(given - read)}"
 
 
 def test_monitoring_is_provisioned_from_files_that_exist(compose):

@@ -239,3 +239,11 @@ def test_fully_scaled_services_fit_in_the_database_connections(k8s_documents):
     [cluster] = of_kind(k8s_documents, "Cluster").values()
     assert needed == 484  # docs/operations.md quotes this figure
     assert needed < int(cluster["spec"]["postgresql"]["parameters"]["max_connections"]) - 20  # room for admins
+
+
+def test_every_configmap_key_is_a_variable_the_configurations_read():
+    read = set().union(
+        *(set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(name).read_text(encoding="utf-8"))) for name in SERVICES)
+    )
+    data = yaml.safe_load((K8S / "config.yaml").read_text(encoding="utf-8"))["data"]
+    assert set(data) <= read, f"ConfigMap keys no config.yaml reads: {sorted(set(data) - read)}"
