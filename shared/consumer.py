@@ -30,6 +30,7 @@ from nameko.messaging import Consumer
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 
 from shared.contracts import load_all, validate_envelope
+from shared.crashpoints import crash_point
 from shared.errors import PermanentError, ValidationError
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.models import ProcessedEvent
@@ -198,7 +199,9 @@ def event_consumer(source: str, event_type: str):
             session.add(ProcessedEvent(consumer=consumer, event_id=event["event_id"]))
             try:
                 result = method(self, event)
+                crash_point(f"{self.name}.consumer.before_commit")
                 session.commit()
+                crash_point(f"{self.name}.consumer.after_commit")
             except IntegrityError:
                 session.rollback()
                 if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:

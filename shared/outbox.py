@@ -24,6 +24,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.contracts import build_envelope, load_all
+from shared.crashpoints import crash_point
 from shared.db import bulk_insert, database_of
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.models import OutboxMessage, utcnow
@@ -231,6 +232,7 @@ class Outbox(DependencyProvider):
             session.rollback()
             return 0
         messages = [OutgoingMessage(row.body, self.exchange.name, row.routing_key, row.event_id) for row in rows]
+        crash_point(f"{self.service}.outbox.before_publish")
         try:
             self.publisher.publish(messages)
         except PublishFailed as exc:

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from services.notify import notices, rules, statuses
 from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, Template
 from services.notify.providers import Outgoing, Provider, Submission
+from shared.crashpoints import crash_point
 from shared.privacy import PiiTools
 
 log = logging.getLogger(__name__)
@@ -258,6 +259,7 @@ class Delivery:
             ready = self._screen(session, rows, now)
             outgoing = self._outgoing(session, ready)
             session.commit()  # holds and cancellations; nothing stays open during the HTTP calls
+        crash_point("notify.delivery.before_send")  # claimed and leased, not yet handed to a provider
         results = self._send(outgoing)
         now = self.clock()
         with self.Session() as session:

@@ -92,6 +92,8 @@ def platform(infrastructure, tmp_path_factory):
     if infrastructure.postgres is not None:
         databases["stats"] = infrastructure.postgres.create_database("stats")
     run_dir = tmp_path_factory.mktemp("faults")
+    (run_dir / "crash").mkdir()
+    env["NEWCITIZEN_CRASH_DIR"] = str(run_dir / "crash")
     with running_platform(run_dir, database_urls=databases, extra_env=env, broker=infrastructure.rabbit) as running:
         capture_events(running.amqp_uri)
         with fake_gateway(running, gateway_port):
@@ -215,14 +217,22 @@ def approve_stream(platform, forms, fault, at: int) -> float:
 # --- the faults: each returns the moment it is over ------------------------------------------------------
 
 
-def kill_and_restart(service):
+def crash_and_restart(point: str, where: str):
+    """SIGKILL the service at a named crash point (shared/crashpoints.py) the next time it passes it."""
+    service = point.split(".", 1)[0]
+
     def fault(platform):
-        platform.kill(service, 9)
+        marker = platform.run_dir / "crash" / point
+        marker.touch()
+        deadline = time.monotonic() + 60
+        while marker.exists() and time.monotonic() < deadline:
+            eventlet.sleep(0.05)
+        assert not marker.exists(), f"{service} never passed {point}"
         eventlet.sleep(1)
-        platform.restart(service)
+        platform.restart(service)  # the killed process left its pid file; restart replaces it
         return time.monotonic()
 
-    fault.__name__ = f"kill -9 {service}"
+    fault.__name__ = f"kill -9 {service} {where}"
     return fault
 
 
@@ -266,9 +276,10 @@ stop_stats_database.needs = "postgres"
 
 
 FAULTS = [
-    kill_and_restart("housing"),
-    kill_and_restart("notify"),
-    kill_and_restart("stats"),
+    crash_and_restart("housing.outbox.before_publish", "between commit and publish"),
+    crash_and_restart("notify.delivery.before_send", "between recording and sending"),
+    crash_and_restart("stats.consumer.before_commit", "mid-fold"),
+    crash_and_restart("stats.consumer.after_commit", "between commit and ack"),
     close_all_connections,
     restart_broker,
     gateway_outage("fail"),
