@@ -9,8 +9,8 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   delivery receipts in batches to `<callback>/callbacks/sms/receipts`.
 * Magic numbers fail deterministically:
     13900000001  permanent failure      (receipt UNDELIV, err MK:0001 — the number does not exist)
-    13900000002  temporary failure      (receipt UNDELIV, err MK:0012 for the first --temp-failures attempts
-                                          of each notification, then DELIVRD)
+    13900000002  temporary failure      (receipt UNDELIV, err MK:0012 for the first --temp-failures
+                                          submissions, distinct out_ids, of each notification; then DELIVRD)
     13900000003  accepted, never a receipt
   Every other valid number is DELIVRD.
 * WeChat: `GET /cgi-bin/token`, `POST /cgi-bin/message/template/send`; openid `o_blocked` gets a
@@ -158,7 +158,7 @@ class Gateway:
             return {"out_id": out_id, "code": 21, "msg": "invalid mobile", "result": "refused"}
         if not message.get("content"):
             return {"out_id": out_id, "code": 23, "msg": "empty content", "result": "refused"}
-        if out_id and out_id in self.by_out_id:  # a resend of the same attempt: same answer, no second SMS
+        if out_id and out_id in self.by_out_id:  # a resend of the same submission: same answer, no second SMS
             self.stats["duplicates"] += 1
             receipt = self.receipts.get(out_id)
             if receipt is not None:  # the sender may have missed the first push: push it again
@@ -355,7 +355,7 @@ def parse_args(argv):
     parser.add_argument("--burst", type=float, default=1000.0)
     parser.add_argument("--receipt-delay", type=float, default=0.05, help="seconds before a receipt is pushed")
     parser.add_argument("--receipt-batch", type=int, default=1000)
-    parser.add_argument("--temp-failures", type=int, default=1, help="failed attempts before 13900000002 delivers")
+    parser.add_argument("--temp-failures", type=int, default=1, help="failed submissions before 13900000002 delivers")
     args = parser.parse_args(argv)
     if not ipaddress.ip_address(args.host).is_loopback:
         parser.error("the fake gateway listens on loopback only")
