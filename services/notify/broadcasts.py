@@ -134,6 +134,7 @@ def record_page(session, broadcast: Broadcast, page_size: int, now: datetime, qu
             "hold_reason": statuses.QUIET_HOURS if release else None,
             "next_attempt_at": release or now,
             "attempts": 0,
+            "submission": 1,
             "created_at": now,
             "updated_at": now,
         }

@@ -4,6 +4,12 @@ records what the providers said, applies receipts, retries, times out and falls 
 Every step is: short DB transaction → (HTTP with no transaction open) → short DB transaction. A crash
 between the two leaves the rows leased; the lease runs out and the next cycle sends them again with the
 same `out_id`, which the gateway de-duplicates.
+
+The `out_id` is `<notification id>.<submission>`. The submission number moves on only when the last
+submission is known to be finished at the provider (it refused it, or a failure receipt came back); after
+a technical failure (timeout, dropped connection: the provider may have taken it and only its answer was
+lost) the retry goes under the same `out_id`, so the provider answers it from its record instead of
+sending a second SMS. `attempts` counts tries, for the retry limit, whichever way they went.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ DISPATCH_COLUMNS = (
     Notification.recipient_encrypted,
     Notification.phone_index,
     Notification.attempts,
+    Notification.submission,
     Notification.broadcast_id,
     Notification.source_event_id,
 )
@@ -115,7 +122,12 @@ class Delivery:
 
     # --- outcome of an attempt ---------------------------------------------------------------------
 
-    def _fail(self, session, outbox, n: Notification, status: str, reason: str | None, now: datetime) -> None:
+    def _fail(
+        self, session, outbox, n: Notification, status: str, reason: str | None, now: datetime, *, finished: bool
+    ) -> None:
+        """`finished`: the provider is known to be done with this submission, so a retry is a new one."""
+        if finished:
+            n.submission += 1
         n.status = status
         n.failure_reason = (reason or status)[:200]
         n.updated_at = now
@@ -223,7 +235,9 @@ class Delivery:
             n = session.get(Notification, row.id)
             n.attempts += 1
             n.provider = provider
-            self._fail(session, outbox, n, result.status or statuses.TECHNICAL_FAILURE, result.reason, now)
+            status = result.status or statuses.TECHNICAL_FAILURE
+            # a provider that answered with a refusal is done with it; a technical failure may hide an acceptance
+            self._fail(session, outbox, n, status, result.reason, now, finished=status != statuses.TECHNICAL_FAILURE)
 
     # --- dispatch ----------------------------------------------------------------------------------
 
@@ -282,7 +296,15 @@ class Delivery:
         for n in rows:
             if n.kind == statuses.PROMOTIONAL and n.phone_index in opted_out:
                 cancelled = session.get(Notification, n.id)
-                self._fail(session, None, cancelled, statuses.PERMANENT_FAILURE, "opted out before sending", now)
+                self._fail(
+                    session,
+                    None,
+                    cancelled,
+                    statuses.PERMANENT_FAILURE,
+                    "opted out before sending",
+                    now,
+                    finished=False,
+                )
                 continue
             if n.kind == statuses.PROMOTIONAL and release is not None:
                 holds.append({"b_id": n.id, "b_until": release, "b_reason": statuses.QUIET_HOURS})
@@ -336,7 +358,7 @@ class Delivery:
                 wechat_template = wechat_ids[key]
             by_channel.setdefault(n.channel, []).append(
                 Outgoing(
-                    out_id=f"{n.id}.{n.attempts + 1}",
+                    out_id=f"{n.id}.{n.submission}",
                     recipient=self.pii.decrypt(n.recipient_encrypted),
                     body=n.body,
                     template_id=n.template_id,
@@ -372,7 +394,7 @@ class Delivery:
     # --- receipts and timeouts ---------------------------------------------------------------------
 
     def apply_receipts(self, session, outbox, channel: str, receipts: list[dict]) -> Counter:
-        """Receipts pushed by the provider, named by our out_id ("<notification id>.<attempt>") or its msgid.
+        """Receipts pushed by the provider, named by our out_id ("<notification id>.<submission>") or its msgid.
         One that arrives before its submission is recorded is kept and applied when it is."""
         provider = self.providers[channel]
         parsed = [provider.parse_receipt(item) for item in receipts if isinstance(item, dict)]
@@ -394,24 +416,25 @@ class Delivery:
         by_id: dict[str, tuple[int, tuple]] = {}
         by_ref: dict[str, tuple] = {}
         for out_id, ref, code in parsed:
-            nid, _, attempt = str(out_id or "").rpartition(".")
-            if nid and attempt.isdigit():
-                by_id[nid] = (int(attempt), (out_id, ref, str(code)))
+            nid, _, submission = str(out_id or "").rpartition(".")
+            if nid and submission.isdigit():
+                by_id[nid] = (int(submission), (out_id, ref, str(code)))
             elif ref:
                 by_ref[str(ref)] = (None, str(ref), str(code))
         outcome: Counter = Counter()
         matched: list[tuple] = []
-        columns = (*DISPATCH_COLUMNS, Notification.status, Notification.provider_ref)
+        columns = (*DISPATCH_COLUMNS, Notification.status, Notification.provider_ref, Notification.completed_at)
         if by_id:
             for row in session.execute(select(*columns).where(Notification.id.in_(list(by_id)))):
-                attempt, item = by_id[row.id]
-                if row.status == statuses.SENDING and row.attempts == attempt:
-                    matched.append((row, item[2]))
-                    del by_id[row.id]
-                elif row.attempts >= attempt:  # an older attempt, or already final: nothing to do
+                submission, item = by_id[row.id]
+                if row.submission > submission or row.completed_at is not None:  # an older one, or final
                     outcome["stale"] += 1
                     del by_id[row.id]
-                # else: the submission is not recorded yet; keep the receipt
+                elif row.status == statuses.SENDING and row.submission == submission:
+                    matched.append((row, item[2]))
+                    del by_id[row.id]
+                # else its acceptance is not recorded yet: the answer is still on its way, or it was lost and
+                # the retry (same out_id) will record it; keep the receipt till then
         if by_ref:
             query = select(*columns).where(
                 Notification.provider_ref.in_(list(by_ref)), Notification.status == statuses.SENDING
@@ -425,7 +448,7 @@ class Delivery:
             if status == statuses.DELIVERED:
                 delivered.append(row)
             else:
-                self._fail(session, outbox, session.get(Notification, row.id), status, reason, now)
+                self._fail(session, outbox, session.get(Notification, row.id), status, reason, now, finished=True)
         if delivered:
             table = Notification.__table__
             session.execute(

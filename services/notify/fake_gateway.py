@@ -9,19 +9,23 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   delivery receipts in batches to `<callback>/callbacks/sms/receipts`.
 * Magic numbers fail deterministically:
     13900000001  permanent failure      (receipt UNDELIV, err MK:0001 — the number does not exist)
-    13900000002  temporary failure      (receipt UNDELIV, err MK:0012 for the first --temp-failures attempts
-                                          of each notification, then DELIVRD)
+    13900000002  temporary failure      (receipt UNDELIV, err MK:0012 for the first --temp-failures
+                                          submissions, distinct out_ids, of each notification; then DELIVRD)
     13900000003  accepted, never a receipt
   Every other valid number is DELIVRD.
 * WeChat: `GET /cgi-bin/token`, `POST /cgi-bin/message/template/send`; openid `o_blocked` gets a
   "failed:user block" push, `o_unfollowed` errcode 43004; pushes go to `<callback>/callbacks/wechat/receipts`.
 * Every push to notify (receipts, inbound replies) is signed with the API key (`callback_auth`).
-* Test hooks: `GET /test/messages[?mobile=]`, `GET /test/stats`, `POST /test/reset`, `POST /test/inbound`
-  (`{"mobile", "content"}`: a reply to our number, forwarded to `<callback>/callbacks/sms/inbound`).
-* Outages, for the fault suite: `POST /test/fault {"mode": "fail"|"hang"|"ok", "seconds": N}`. For the next
-  N seconds `fail` answers every SMS submission with code 30 (system busy: a temporary failure, nothing
-  sent); `hang` holds every SMS submission without an answer until the N seconds are over, then drops the
-  connection (nothing sent). `ok` ends an outage at once.
+* Test hooks: `GET /test/messages[?mobile=]` (what was sent), `GET /test/submissions[?out_id=]` (every
+  SMS submitted, sent or not: `{"out_id", "result", "answer"}`), `GET /test/stats`, `POST /test/reset`,
+  `POST /test/inbound` (`{"mobile", "content"}`: a reply to our number, forwarded to
+  `<callback>/callbacks/sms/inbound`).
+* Faults: `POST /test/fault {"mode": "fail"|"hang"|"lose"|"ok", "seconds": N, "calls": C}`. The fault
+  strikes the SMS submissions of the next N seconds, or the next C calls, whichever ends first (`calls`
+  alone: no time limit). `fail` answers each with code 30 (system busy: a temporary failure, nothing
+  sent); `hang` holds each without an answer until the N seconds are over, then drops the connection
+  (nothing sent); `lose` takes each as usual (sent, de-duplicated, receipts pushed) but drops the
+  connection instead of answering: the sender cannot know it went. `ok` ends a fault at once.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import math
 import re
 import sys
 import threading
@@ -49,6 +54,7 @@ BLOCKED_OPENID = "o_blocked"
 UNFOLLOWED_OPENID = "o_unfollowed"
 MAX_BATCH = 100
 BUSY_CODE = 30  # "system busy, try later": a temporary failure of the whole submission
+FAULT_MODES = ("ok", "fail", "hang", "lose")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -78,24 +84,31 @@ class Gateway:
         self.pending: list[tuple[float, str, dict]] = []  # (due, kind, receipt)
         self.wake = threading.Condition(self.lock)
         self.http = requests.Session()
-        self.outage: tuple[str, float] = ("ok", 0.0)  # (mode, until monotonic)
+        self.fault: tuple[str, float, int | None] = ("ok", 0.0, None)  # (mode, until monotonic, calls left)
         self.reset()
 
-    def set_outage(self, mode: str, seconds: float) -> None:
+    def set_fault(self, mode: str, seconds: float | None, calls: int | None) -> None:
+        until = math.inf if seconds is None else time.monotonic() + seconds
         with self.lock:
-            self.outage = (mode, time.monotonic() + seconds)
+            self.fault = (mode, until, calls)
 
-    def current_outage(self) -> tuple[str, float]:
-        """("fail" | "hang", seconds left) during an outage, else ("ok", 0)."""
+    def take_fault(self) -> tuple[str, float]:
+        """The fault this SMS submission meets, ("fail" | "hang" | "lose", seconds left), or ("ok", 0);
+        a fault limited to a number of calls counts this one."""
         with self.lock:
-            mode, until = self.outage
-        left = until - time.monotonic()
-        return (mode, left) if mode != "ok" and left > 0 else ("ok", 0.0)
+            mode, until, calls = self.fault
+            left = until - time.monotonic()
+            if mode == "ok" or left <= 0 or calls == 0:
+                return "ok", 0.0
+            if calls is not None:
+                self.fault = (mode, until, calls - 1)
+        return mode, left
 
     def reset(self):
         with self.lock:
             self.messages: list[dict] = []
             self.by_out_id: dict[str, str] = {}
+            self.submissions: list[tuple[str, str, str]] = []  # (out_id, result, answer)
             self.receipts: dict[str, dict] = {}
             self.attempts: Counter = Counter()
             self.stats: Counter = Counter()
@@ -103,43 +116,54 @@ class Gateway:
 
     # --- SMS --------------------------------------------------------------------------------------
 
-    def submit(self, body: dict) -> tuple[int, dict, dict]:
+    def submit(self, body: dict, fault: str = "ok") -> tuple[int, dict, dict]:
+        """One `POST /sms/batch`; under a `lose` fault the answer is computed (and logged) but not sent."""
         if body.get("apikey") != self.args.api_key:
             return 401, {"code": 401, "msg": "invalid apikey"}, {}
         messages = body.get("messages") or []
         if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_BATCH:
             return 400, {"code": 10, "msg": f"1..{MAX_BATCH} messages a call"}, {}
-        if self.current_outage()[0] == "fail":
+        answer = "lost" if fault == "lose" else "answered"
+        if fault == "fail":
             with self.lock:
                 self.stats["busy_calls"] += 1
+                self._log_submissions(messages, "busy", answer)
             busy = [{"out_id": str(m.get("out_id", "")), "code": BUSY_CODE, "msg": "system busy"} for m in messages]
             return 200, {"code": 0, "msg": "ok", "results": busy}, {}
         wait = self.bucket.take(len(messages))
         if wait > 0:
             with self.lock:
                 self.stats["throttled_calls"] += 1
+                self._log_submissions(messages, "throttled", answer)
             return 429, {"code": 429, "msg": "rate limited"}, {"Retry-After": f"{wait:.3f}"}
         results, now = [], time.monotonic()
         with self.lock:
             self.stats["calls"] += 1
+            if fault == "lose":
+                self.stats["lost_answers"] += 1
             for message in messages:
-                results.append(self._accept(message, now))
+                result = self._accept(message, now)
+                results.append(result)
+                self.submissions.append((str(message.get("out_id", "")), result.pop("result"), answer))
             self.wake.notify()
         return 200, {"code": 0, "msg": "ok", "results": results}, {}
+
+    def _log_submissions(self, messages: list, result: str, answer: str) -> None:
+        self.submissions.extend((str(m.get("out_id", "")), result, answer) for m in messages)
 
     def _accept(self, message: dict, now: float) -> dict:
         mobile, out_id = str(message.get("mobile", "")), str(message.get("out_id", ""))
         if not MOBILE.match(mobile):
             self.stats["invalid"] += 1
-            return {"out_id": out_id, "code": 21, "msg": "invalid mobile"}
+            return {"out_id": out_id, "code": 21, "msg": "invalid mobile", "result": "refused"}
         if not message.get("content"):
-            return {"out_id": out_id, "code": 23, "msg": "empty content"}
-        if out_id and out_id in self.by_out_id:  # a resend of the same attempt: same answer, no second SMS
+            return {"out_id": out_id, "code": 23, "msg": "empty content", "result": "refused"}
+        if out_id and out_id in self.by_out_id:  # a resend of the same submission: same answer, no second SMS
             self.stats["duplicates"] += 1
             receipt = self.receipts.get(out_id)
             if receipt is not None:  # the sender may have missed the first push: push it again
                 self.pending.append((now + self.args.receipt_delay, "sms", receipt))
-            return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": self.by_out_id[out_id]}
+            return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": self.by_out_id[out_id], "result": "duplicate"}
         msgid = uuid.uuid4().hex
         self.by_out_id[out_id] = msgid
         self.messages.append({"mobile": mobile, "content": message["content"], "out_id": out_id, "msgid": msgid})
@@ -147,7 +171,7 @@ class Gateway:
         notification = out_id.rsplit(".", 1)[0]
         self.attempts[notification] += 1
         if mobile == NO_RECEIPT_NUMBER:
-            return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid}
+            return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid, "result": "sent"}
         stat, err = "DELIVRD", "000"
         if mobile == PERMANENT_FAILURE_NUMBER:
             stat, err = "UNDELIV", "MK:0001"
@@ -156,7 +180,7 @@ class Gateway:
         receipt = {"out_id": out_id, "msgid": msgid, "mobile": mobile, "stat": stat, "err": err}
         self.receipts[out_id] = receipt
         self.pending.append((now + self.args.receipt_delay, "sms", receipt))
-        return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid}
+        return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid, "result": "sent"}
 
     # --- WeChat -----------------------------------------------------------------------------------
 
@@ -270,10 +294,25 @@ def make_handler(gateway: Gateway):
                 if "openid" in query:
                     messages = [m for m in messages if m.get("openid") == query["openid"][0]]
                 return self._json(200, messages)
+            if url.path == "/test/submissions":
+                with gateway.lock:
+                    rows = [{"out_id": o, "result": r, "answer": a} for o, r, a in gateway.submissions]
+                if "out_id" in query:
+                    rows = [row for row in rows if row["out_id"] == query["out_id"][0]]
+                return self._json(200, rows)
             if url.path == "/test/stats":
                 with gateway.lock:
                     return self._json(200, {**gateway.stats, "pending_receipts": len(gateway.pending)})
             return self._json(404, {"code": 404, "msg": "not found"})
+
+        def _fault(self, body: dict):
+            mode, seconds, calls = str(body.get("mode", "ok")), body.get("seconds"), body.get("calls")
+            if mode not in FAULT_MODES or (mode == "hang" and seconds is None):
+                return self._json(400, {"code": 12, "msg": f"mode one of {FAULT_MODES}; hang needs seconds"})
+            if seconds is None and calls is None:
+                seconds = 0
+            gateway.set_fault(mode, None if seconds is None else float(seconds), None if calls is None else int(calls))
+            return self._json(200, {"ok": True})
 
         def do_POST(self):
             url = urlparse(self.path)
@@ -282,12 +321,15 @@ def make_handler(gateway: Gateway):
             except ValueError:
                 return self._json(400, {"code": 11, "msg": "malformed JSON"})
             if url.path == "/sms/batch":
-                mode, left = gateway.current_outage()
-                if mode == "hang":  # no answer at all; the sender's read timeout is what ends its wait
+                fault, left = gateway.take_fault()
+                if fault == "hang":  # no answer at all; the sender's read timeout is what ends its wait
                     time.sleep(left)
                     self.close_connection = True
                     return None
-                status, payload, headers = gateway.submit(body)
+                status, payload, headers = gateway.submit(body, fault)
+                if fault == "lose":  # taken, but the answer never reaches the sender
+                    self.close_connection = True
+                    return None
                 return self._json(status, payload, headers)
             if url.path == "/cgi-bin/message/template/send":
                 return self._json(200, gateway.wechat_send(body))
@@ -295,8 +337,7 @@ def make_handler(gateway: Gateway):
                 gateway.reset()
                 return self._json(200, {"ok": True})
             if url.path == "/test/fault":
-                gateway.set_outage(str(body.get("mode", "ok")), float(body.get("seconds", 0)))
-                return self._json(200, {"ok": True})
+                return self._fault(body)
             if url.path == "/test/inbound":
                 return self._json(200, {"forwarded": gateway.forward_inbound(body)})
             return self._json(404, {"code": 404, "msg": "not found"})
@@ -314,7 +355,7 @@ def parse_args(argv):
     parser.add_argument("--burst", type=float, default=1000.0)
     parser.add_argument("--receipt-delay", type=float, default=0.05, help="seconds before a receipt is pushed")
     parser.add_argument("--receipt-batch", type=int, default=1000)
-    parser.add_argument("--temp-failures", type=int, default=1, help="failed attempts before 13900000002 delivers")
+    parser.add_argument("--temp-failures", type=int, default=1, help="failed submissions before 13900000002 delivers")
     args = parser.parse_args(argv)
     if not ipaddress.ip_address(args.host).is_loopback:
         parser.error("the fake gateway listens on loopback only")

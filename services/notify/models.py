@@ -92,7 +92,10 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # tries, for the retry limit
+    # the number in our out_id (<id>.<submission>): moves on only once the last submission is known finished
+    # at the provider (refused, or a failure receipt); a try whose answer was lost goes again under the same
+    submission: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Outgoing:
-    out_id: str  # notification id + "." + attempt: the gateway de-duplicates on it
+    out_id: str  # notification id + "." + submission number: the gateway de-duplicates on it
     recipient: str  # phone (sms) or openid (wechat), decrypted just for the call
     body: str  # signature + text
     template_id: str

@@ -1,6 +1,7 @@
 """notify's fixtures: a running NotifyService on a real broker and database, the fake gateway as a real
 HTTP server on loopback, and helpers to publish housing events and wait for outcomes."""
 
+import json
 import subprocess
 import sys
 import time
@@ -11,8 +12,9 @@ import requests
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.utils import find_free_port
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
+from services.notify import callback_auth
 from services.notify.dependencies import Clock, Courier
 from services.notify.models import Contact
 from services.notify.service import NotifyService
@@ -20,6 +22,7 @@ from shared.config import REPO_ROOT
 from shared.contracts import build_envelope
 from shared.db import make_engine
 from shared.migrations import upgrade
+from shared.models import OutboxMessage
 from shared.pii import mask_phone
 from shared.privacy import PiiTools, keys_from_config
 
@@ -137,6 +140,22 @@ class Notify:
         params = {"mobile": mobile} if mobile else {}
         return requests.get(f"{self.gateway}/test/messages", params=params, timeout=5).json()
 
+    def gateway_submissions(self, notification_id: str) -> list[tuple[str, str, str]]:
+        """(out_id, result, answer) of every submission of one notification the gateway saw, in order."""
+        rows = requests.get(f"{self.gateway}/test/submissions", timeout=5).json()
+        return [(r["out_id"], r["result"], r["answer"]) for r in rows if r["out_id"].startswith(notification_id)]
+
+    def push_receipts(self, receipts: list[dict]) -> dict:
+        """Receipts pushed to notify's callback as the gateway would: signed with its key; returns the outcome."""
+        body = json.dumps(receipts).encode()
+        headers = {
+            "Content-Type": "application/json",
+            **callback_auth.sign_headers(self.config["SMS_GATEWAY_KEY"], body),
+        }
+        response = requests.post(f"{self.base_url}/callbacks/sms/receipts", data=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["applied"]
+
 
 def wait_for(check, timeout: float = WAIT_SECONDS, interval: float = 0.1):
     """Poll `check()` until it returns something truthy; bounded, never a timing assertion."""
@@ -150,18 +169,41 @@ def wait_for(check, timeout: float = WAIT_SECONDS, interval: float = 0.1):
     raise AssertionError(f"condition not met in {timeout}s; last: {last!r}")
 
 
+def rows_when(notify, token, predicate, **filters):
+    """`list_notifications(**filters)` once it is non-empty and `predicate` holds for it."""
+    seen = []
+
+    def check():
+        with notify.rpc(token) as rpc:
+            seen[:] = rpc.list_notifications(**filters)
+        return seen if seen and predicate(seen) else None
+
+    try:
+        return wait_for(check)
+    except AssertionError:
+        raise AssertionError(f"not reached: {seen}") from None
+
+
+def outbox_events(notify) -> list[dict]:
+    """Every event notify has written to its outbox, published or not."""
+    engine = make_engine(notify.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        bodies = connection.execute(select(OutboxMessage.body)).scalars().all()
+    engine.dispose()
+    return [json.loads(body) for body in bodies]
+
+
 @pytest.fixture
 def start_notify(db_url, service_config, container_factory, fake_gateway):
     def start(gateway: bool = True, gateway_options: dict | None = None, **overrides) -> Notify:
         upgrade("notify", db_url)
-        config = service_config(
-            db_url,
-            DISPATCH_INTERVAL_SECONDS=0.05,
-            DELIVERY_SWEEP_SECONDS=0.2,
-            DELIVERY_RETRY_DELAYS_SECONDS=[0.2, 0.4],
-            QUIET_HOURS="20:00-08:00",
-            **overrides,
-        )
+        defaults = {
+            "DISPATCH_INTERVAL_SECONDS": 0.05,
+            "DELIVERY_SWEEP_SECONDS": 0.2,
+            "DELIVERY_RETRY_DELAYS_SECONDS": [0.2, 0.4],
+            "QUIET_HOURS": "20:00-08:00",
+        }
+        config = service_config(db_url, **{**defaults, **overrides})
         url = None
         if gateway:
             url = fake_gateway(f"http://{config['WEB_SERVER_ADDRESS']}", **(gateway_options or {}))

@@ -4,38 +4,13 @@ receipt timeout, rate limiting, the per-number daily cap, and events for stats i
 import json
 
 import pytest
-from sqlalchemy import select
 
 from services.notify.fake_gateway import NO_RECEIPT_NUMBER, PERMANENT_FAILURE_NUMBER, TEMPORARY_FAILURE_NUMBER
-from shared.db import make_engine
 from shared.errors import ValidationError
-from shared.models import OutboxMessage
-from tests.services.notify.conftest import approved, wait_for
+from tests.services.notify.conftest import approved, outbox_events, rows_when, wait_for
 
 RESIDENT = "r_" + "b" * 32
 FINAL = ("delivered", "permanent-failure")
-
-
-def rows_when(notify, token, predicate, **filters):
-    seen = []
-
-    def check():
-        with notify.rpc(token) as rpc:
-            seen[:] = rpc.list_notifications(**filters)
-        return seen if seen and predicate(seen) else None
-
-    try:
-        return wait_for(check)
-    except AssertionError:
-        raise AssertionError(f"not reached: {seen}") from None
-
-
-def outbox_events(notify) -> list[dict]:
-    engine = make_engine(notify.config["DATABASE_URL"])
-    with engine.connect() as connection:
-        bodies = connection.execute(select(OutboxMessage.body)).scalars().all()
-    engine.dispose()
-    return [json.loads(body) for body in bodies]
 
 
 def test_temporary_failure_is_retried_then_delivered(start_notify, token_for):

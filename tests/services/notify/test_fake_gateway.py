@@ -55,3 +55,27 @@ def test_outages_fail_or_hang_every_submission_for_a_while_then_end(fake_gateway
 def test_loopback_only():
     with pytest.raises(SystemExit):
         parse_args(["--host", "0.0.0.0", "--callback", "http://127.0.0.1:1"])
+
+
+def test_a_lost_answer_was_still_taken_and_a_resend_gets_it(fake_gateway):
+    url = fake_gateway("http://127.0.0.1:9")
+    requests.post(f"{url}/test/fault", json={"mode": "lose", "calls": 1}, timeout=5)
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"{url}/sms/batch", json=batch(1), timeout=5)
+    again = requests.post(f"{url}/sms/batch", json=batch(1), timeout=5).json()["results"]
+    sent = requests.get(f"{url}/test/messages", timeout=5).json()
+    assert len(sent) == 1 and again[0]["code"] == 0 and again[0]["msgid"] == sent[0]["msgid"]
+    submissions = requests.get(f"{url}/test/submissions", timeout=5).json()
+    assert submissions == [
+        {"out_id": "n0.1", "result": "sent", "answer": "lost"},
+        {"out_id": "n0.1", "result": "duplicate", "answer": "answered"},
+    ]
+
+
+def test_a_fault_can_be_limited_to_a_number_of_calls(fake_gateway):
+    url = fake_gateway("http://127.0.0.1:9")
+    requests.post(f"{url}/test/fault", json={"mode": "fail", "calls": 2}, timeout=5)
+    codes = [requests.post(f"{url}/sms/batch", json=batch(1), timeout=5).json()["results"][0]["code"] for _ in "abc"]
+    assert codes == [BUSY_CODE, BUSY_CODE, 0]
+    refused = requests.post(f"{url}/test/fault", json={"mode": "hang", "calls": 1}, timeout=5)
+    assert refused.status_code == 400  # a hang needs its length

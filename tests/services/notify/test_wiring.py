@@ -1,12 +1,16 @@
 """Meta-tests that keep notify's wiring honest: consumers match the contracts, migrations apply and
 revert cleanly, the published contracts carry no phone field."""
 
-from alembic import command
-from sqlalchemy import create_engine, inspect
+from datetime import UTC, datetime
 
+from alembic import command
+from sqlalchemy import column, create_engine, insert, inspect, select, table
+
+from services.notify.models import Notification
 from services.notify.service import NotifyService
 from shared.consumer import ReliableEventHandler
 from shared.contracts import load_all
+from shared.db import make_engine
 from shared.migrations import alembic_config, upgrade
 
 
@@ -41,3 +45,37 @@ def test_migrations_apply_and_revert_from_empty(sqlite_url):
     command.downgrade(alembic_config("notify", sqlite_url), "notify_0001")
     assert "notifications" not in set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_migration_0006_keeps_the_out_id_of_rows_in_flight(db_url):
+    """A row sent under <id>.<attempts> keeps that number (its receipt must still match; after a technical
+    failure it goes again under it); a temporary failure waiting for its retry moves on to the next one."""
+    upgrade("notify", db_url, "notify_0005")
+    now = datetime.now(UTC)
+    before = table(
+        "notifications", *(column(c.name, c.type) for c in Notification.__table__.c if c.name != "submission")
+    )
+    common = {"resident_id": "r", "channel": "sms", "kind": "transactional", "template_id": "t",
+              "template_version": 1, "personalisation": {}, "body": "b", "billed_length": 1, "segments": 1,
+              "created_at": now, "updated_at": now}  # fmt: skip
+    expected = {}
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        for nid, status, attempts, waiting, submission in (
+            ("new", "created", 0, True, 1),
+            ("sending", "sending", 2, False, 2),
+            ("after-temporary", "temporary-failure", 1, True, 2),
+            ("after-technical", "technical-failure", 1, True, 1),
+            ("final", "temporary-failure", 3, False, 3),
+        ):
+            values = {"id": nid, "dedupe_key": nid, "status": status, "attempts": attempts}
+            connection.execute(insert(before).values(**common, **values, next_attempt_at=now if waiting else None))
+            expected[nid] = submission
+    engine.dispose()
+    upgrade("notify", db_url)
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        notifications = Notification.__table__
+        got = dict(connection.execute(select(notifications.c.id, notifications.c.submission)).all())
+    engine.dispose()
+    assert got == expected
