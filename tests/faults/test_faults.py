@@ -1,5 +1,5 @@
-"""The promise under faults: every approval yields exactly one SMS record, delivered, and one stats
-count, whatever fails in between. All services run as processes; notify sends through the fake SMS
+"""The promise under faults: every approval yields exactly one SMS record, delivered, exactly one SMS
+sent by the gateway to the resident's number, and one stats count, whatever fails in between. All services run as processes; notify sends through the fake SMS
 gateway (signed receipts and all); a driver approves a stream of applications while a fault strikes
 mid-stream, beside the stream rather than between two calls of it.
 
@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import ExitStack
 
 import eventlet
@@ -130,6 +131,11 @@ class fake_gateway:  # noqa: N801 (used as a context manager, like open)
 
     def stats(self) -> dict:
         return requests.get(f"{self.url}/test/stats", timeout=5).json()
+
+    def sent_to(self) -> Counter:
+        """How many SMS the gateway actually sent to each number: what a resident's phone would show."""
+        messages = requests.get(f"{self.url}/test/messages", timeout=30).json()
+        return Counter(message["mobile"] for message in messages if "mobile" in message)
 
 
 def capture_events(amqp_uri: str) -> None:
@@ -260,7 +266,11 @@ def gateway_outage(mode: str):
         eventlet.sleep(OUTAGE_SECONDS)
         return time.monotonic()
 
-    fault.__name__ = {"fail": "SMS gateway fails", "hang": "SMS gateway hangs"}[mode] + f" {OUTAGE_SECONDS}s"
+    fault.__name__ = {
+        "fail": "SMS gateway fails",
+        "hang": "SMS gateway hangs",
+        "lose": "SMS gateway loses its answers",
+    }[mode] + f" {OUTAGE_SECONDS}s"
     return fault
 
 
@@ -284,6 +294,7 @@ FAULTS = [
     restart_broker,
     gateway_outage("fail"),
     gateway_outage("hang"),
+    gateway_outage("lose"),
     stop_stats_database,
 ]
 
@@ -353,9 +364,12 @@ def test_exactly_one_delivered_sms_and_one_count_per_approval_through_the_fault(
         eventlet.sleep(1)
     eventlet.sleep(2)  # anything still in flight would show up as a duplicate now
     records, counted = sms_records(platform, forms), approvals_counted(platform) - before
+    sent = platform.gateway.sent_to()
     delivered = [sum(1 for n in found if n["status"] == "delivered") for found in records]
     lost = sum(1 for d in delivered if d == 0) + max(0, APPROVALS - counted)
+    lost += sum(1 for form in forms if sent[form["phone"]] == 0)
     duplicated = sum(len(found) - 1 for found in records if len(found) > 1) + max(0, counted - APPROVALS)
+    duplicated += sum(sent[form["phone"]] - 1 for form in forms if sent[form["phone"]] > 1)  # at the phone
     attempts = max((n["attempts"] for found in records for n in found), default=0)
     RESULTS.append(
         {
