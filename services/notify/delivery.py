@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import eventlet
 from eventlet.greenpool import GreenPool
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from services.notify import notices, rules, statuses
 from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, Template
@@ -444,21 +444,34 @@ class Delivery:
         delivered = []
         for row, code in matched:
             status, reason = provider.receipt_status(code)
-            outcome[status] += 1
             if status == statuses.DELIVERED:
                 delivered.append(row)
-            else:
-                self._fail(session, outbox, session.get(Notification, row.id), status, reason, now, finished=True)
+                continue
+            # locked and re-read: the same receipt pushed twice at once must fail the message once
+            n = session.get(Notification, row.id, with_for_update=True, populate_existing=True)
+            if n.status != statuses.SENDING:
+                outcome["stale"] += 1
+                continue
+            outcome[status] += 1
+            self._fail(session, outbox, n, status, reason, now, finished=True)
         if delivered:
             table = Notification.__table__
-            session.execute(
-                table.update()
-                .where(table.c.id == bindparam("b_id"), table.c.status == statuses.SENDING)
-                .values(status=statuses.DELIVERED, completed_at=now, updated_at=now, next_attempt_at=None),
-                [{"b_id": row.id} for row in delivered],
+            # only the rows this statement moved are announced: a receipt applied twice at once (a repeated
+            # push, the sweep and a dispatcher) must not count one delivery twice
+            moved = set(
+                session.scalars(
+                    table.update()
+                    .where(table.c.id.in_([row.id for row in delivered]), table.c.status == statuses.SENDING)
+                    .values(status=statuses.DELIVERED, completed_at=now, updated_at=now, next_attempt_at=None)
+                    .returning(table.c.id)
+                )
             )
             for row in delivered:
-                self._emit(outbox, "notification_delivered", row, delivered_at=now.isoformat())
+                if row.id in moved:
+                    outcome[statuses.DELIVERED] += 1
+                    self._emit(outbox, "notification_delivered", row, delivered_at=now.isoformat())
+                else:
+                    outcome["stale"] += 1
         unmatched = [item for _, item in by_id.values()] + list(by_ref.values())
         return outcome, unmatched
 
@@ -474,9 +487,13 @@ class Delivery:
                 parsed = [(row.out_id, row.provider_ref, row.code) for row in rows]
                 outcome, unmatched = self._apply_parsed(session, outbox, channel, parsed)
                 still = {(out_id, ref) for out_id, ref, _ in unmatched}
-                for row in rows:
-                    if (row.out_id, row.provider_ref) not in still or row.received_at < _naive_ok(now - max_age, row):
-                        session.delete(row)
+                done = [
+                    row.key
+                    for row in rows
+                    if (row.out_id, row.provider_ref) not in still or row.received_at < _naive_ok(now - max_age, row)
+                ]
+                if done:  # by key: another applier may have removed some already
+                    session.execute(delete(EarlyReceipt).where(EarlyReceipt.key.in_(done)))
                 applied += sum(outcome[s] for s in (statuses.DELIVERED, *statuses.FAILURES))
             session.commit()
             self.events.flush(outbox)

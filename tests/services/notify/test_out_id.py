@@ -6,6 +6,9 @@ nothing."""
 
 from datetime import UTC, datetime, timedelta
 
+import eventlet
+from sqlalchemy.exc import OperationalError
+
 from services.notify.fake_gateway import NO_RECEIPT_NUMBER, TEMPORARY_FAILURE_NUMBER
 from tests.services.notify.conftest import approved, outbox_events, rows_when
 
@@ -103,3 +106,36 @@ def test_a_receipt_for_an_older_submission_does_not_touch_the_current_one(start_
     assert notify.push_receipts([current]).get("delivered") == 1
     rows = rows_when(notify, token, lambda r: r[0]["status"] == "delivered", resident_id=RESIDENT)
     assert notification_events(notify, nid) == ["notification_delivered", "notification_sent", "notification_sent"]
+
+
+def test_a_receipt_applied_twice_at_once_delivers_and_is_announced_once(start_notify, token_for):
+    """A gateway that pushes a receipt again while the first push is being applied (or the sweep and a push
+    meeting): the second applier read the row as `sending` before the first committed."""
+    notify = start_notify()
+    token = token_for("cw", "caseworker")
+    send_one(notify, NO_RECEIPT_NUMBER)  # the gateway pushes no receipt for it: the test applies it, twice
+    rows = rows_when(notify, token, lambda r: r[0]["status"] == "sending", resident_id=RESIDENT)
+    [sent] = notify.gateway_messages(NO_RECEIPT_NUMBER)
+    receipt = {"out_id": f"{rows[0]['id']}.1", "msgid": sent["msgid"], "stat": "DELIVRD", "err": "000"}
+    engine = notify.courier.engine
+
+    def apply(session):
+        return engine.apply_receipts(session, engine.events.writer(session), "sms", [receipt])
+
+    def second():
+        with engine.Session() as session:
+            outcome = apply(session)
+            session.commit()
+            return outcome
+
+    with engine.Session() as first:
+        first_outcome = apply(first)
+        racer = eventlet.spawn(second)
+        eventlet.sleep(0.5)  # it reads the row still `sending`, then waits on the first's row lock
+        first.commit()
+    try:
+        second_outcome = racer.wait()
+    except OperationalError:  # SQLite refuses a writer whose snapshot went stale; the gateway pushes again
+        second_outcome = {}
+    assert first_outcome.get("delivered") == 1 and second_outcome.get("delivered", 0) == 0
+    assert notification_events(notify, rows[0]["id"]) == ["notification_delivered", "notification_sent"]
