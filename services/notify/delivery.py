@@ -415,13 +415,18 @@ class Delivery:
         provider = self.providers[channel]
         by_id: dict[str, tuple[int, tuple]] = {}
         by_ref: dict[str, tuple] = {}
+        outcome: Counter = Counter()
         for out_id, ref, code in parsed:
             nid, _, submission = str(out_id or "").rpartition(".")
             if nid and submission.isdigit():
+                if nid in by_id and by_id[nid][0] > int(submission):
+                    outcome["stale"] += 1  # one batch may carry an older submission's receipt too
+                    continue
+                if nid in by_id:
+                    outcome["stale"] += 1
                 by_id[nid] = (int(submission), (out_id, ref, str(code)))
             elif ref:
                 by_ref[str(ref)] = (None, str(ref), str(code))
-        outcome: Counter = Counter()
         matched: list[tuple] = []
         columns = (*DISPATCH_COLUMNS, Notification.status, Notification.provider_ref, Notification.completed_at)
         if by_id:

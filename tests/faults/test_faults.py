@@ -1,7 +1,8 @@
 """The promise under faults: every approval yields exactly one SMS record, delivered, exactly one SMS
-sent by the gateway to the resident's number, and one stats count, whatever fails in between. All services run as processes; notify sends through the fake SMS
-gateway (signed receipts and all); a driver approves a stream of applications while a fault strikes
-mid-stream, beside the stream rather than between two calls of it.
+sent by the gateway to the resident's number, and one stats count, whatever fails in between. All
+services run as processes; notify sends through the fake SMS gateway (signed receipts and all); a driver
+approves a stream of applications while a fault strikes mid-stream, beside the stream rather than between
+two calls of it.
 
 Faults that hit shared infrastructure never touch the machine's own servers: the platform runs on a
 private RabbitMQ node and stats on a private PostgreSQL cluster, both started here and removed afterwards.
