@@ -21,7 +21,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import BigInteger, Index, Integer, String, Text, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared.auth import CONTEXT_KEY, decode_token, resolve_secret
+from shared.auth import CONTEXT_KEY, resolve_secret, token_cache
 from shared.db import database_of
 from shared.errors import NotAuthenticated
 from shared.models import SharedBase, UtcDateTime, utcnow
@@ -185,7 +185,7 @@ class Audit(DependencyProvider):
         self.trails: WeakKeyDictionary = WeakKeyDictionary()
 
     def setup(self):
-        self.secret = resolve_secret(self.container.config)
+        self.tokens = token_cache(resolve_secret(self.container.config))
         self.database = database_of(self.container, self.database_attr)
 
     def get_dependency(self, worker_ctx) -> AuditTrail:
@@ -193,7 +193,7 @@ class Audit(DependencyProvider):
         token = worker_ctx.context_data.get(CONTEXT_KEY)
         if token:
             try:
-                caller = decode_token(token, self.secret)
+                caller = self.tokens.caller(token)
                 actor, roles = caller.subject, tuple(sorted(caller.roles))
             except NotAuthenticated:
                 pass  # the entrypoint's own @requires refuses it; the trail never records a forged name
