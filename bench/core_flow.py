@@ -9,6 +9,8 @@ RabbitMQ vhost). Prints a table and writes it to var/bench/core_flow.json. Figur
   record and stats has counted every approval);
 * approval → SMS-record latency (p50/p95/p99) at a steady open-loop rate;
 * the baselines on the same broker: bare nameko RPC + event dispatch/handle, raw kombu confirmed publishes;
+* CPU time each service spent per approval during the throughput run (user + system, from /proc): on a
+  machine shared with other work this is the steadiest figure, since waiting for a core costs no CPU time;
 * peak RSS of each service process.
 """
 
@@ -24,6 +26,7 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -83,8 +86,18 @@ def wait_until(predicate, timeout: float = 600, interval: float = 0.2) -> float:
     return time.perf_counter()
 
 
+def cpu_seconds(platform) -> dict:
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for service in SERVICES:
+        fields = Path(f"/proc/{service_pid(service, platform.run_dir)}/stat").read_text().rsplit(")", 1)[1].split()
+        used[service] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
+
+
 def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
     admin = clients.started[0]
+    cpu_before = cpu_seconds(clients.platform)
     before = counters(admin)
     forms = [application() for _ in range(approvals)]
     queue = eventlet.queue.LightQueue()
@@ -114,7 +127,11 @@ def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
         return approved >= approvals and delivered >= approvals
 
     finished = wait_until(drained)
+    cpu_after = cpu_seconds(clients.platform)
     return {
+        "cpu_ms_per_approval": {
+            service: 1000 * (cpu_after[service] - cpu_before[service]) / approvals for service in SERVICES
+        },
         "approvals": approvals,
         "concurrency": concurrency,
         "rpc_seconds": calls_done - began,
@@ -218,6 +235,8 @@ def main() -> int:
     table.add_row("kombu confirmed publishes/s (baseline)", f"{kombu['per_second']:.0f}")
     table.add_row(f"end-to-end approvals/s (concurrency {args.concurrency})", f"{pipeline['per_second']:.0f}")
     table.add_row("  as a share of the bare nameko baseline", f"{pipeline['per_second'] / bare['per_second']:.0%}")
+    cpu = pipeline["cpu_ms_per_approval"]
+    table.add_row("CPU ms per approval: " + " / ".join(cpu), " / ".join(f"{ms:.1f}" for ms in cpu.values()))
     table.add_row(
         f"approval→SMS p50 / p95 / p99 at {args.rate:.0f}/s (ms)",
         f"{steady['p50_ms']:.0f} / {steady['p95_ms']:.0f} / {steady['p99_ms']:.0f}",
