@@ -71,15 +71,21 @@ class OutboxWriter:
 
     def add_many(self, event_type: str, items: list[dict]) -> list[dict]:
         """Like `add` for many events, written with multi-row INSERTs (a batch job's thousands of events)."""
+        return self.write([(event_type, data) for data in items])
+
+    def write(self, events: list[tuple[str, dict]]) -> list[dict]:
+        """Like `add` for each `(event_type, data)`, in that order, but INSERTed now with Core rather than at
+        the next flush: for a path that writes its other rows with Core too."""
         envelopes = [
-            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id) for data in items
+            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id)
+            for event_type, data in events
         ]
         created = self._next_created(len(envelopes))
         rows = [
             {
                 "event_id": envelope["event_id"],
                 "exchange": f"{self._source}.events",
-                "routing_key": event_type,
+                "routing_key": envelope["event_type"],
                 "body": json.dumps(envelope, ensure_ascii=False),
                 "created_at": created + timedelta(microseconds=position),
                 "attempts": 0,

@@ -95,26 +95,21 @@ def submit(
     reasons = rules.subsidy_eligibility(facts, policy.rules, today_local(now))
     evaluation = {"programme": "subsidy", "facts": facts, "reasons": reasons, "policy_id": policy.id, "now": now}
     application = new_application(session, SubsidyApplication, pii, caller, data, evaluation)
-    outbox.add(
-        "contact_provided",
-        {
-            "resident_id": application.resident_id,
-            "phone_encrypted": pii.encrypt(data["phone"]),
-            "town": application.town,
-            "category": application.category,
-        },
-    )
-    outbox.add(
-        "subsidy_application_submitted",
-        {
-            **case_data(application),
-            "household_size": application.household_size,
-            "status": application.status,
-            "reasons": reasons,
-            "submitted_at": now.isoformat(),
-            "backfill": backfill,
-        },
-    )
+    contact = {
+        "resident_id": application.resident_id,
+        "phone_encrypted": pii.encrypt(data["phone"]),
+        "town": application.town,
+        "category": application.category,
+    }
+    submitted = {
+        **case_data(application),
+        "household_size": application.household_size,
+        "status": application.status,
+        "reasons": reasons,
+        "submitted_at": now.isoformat(),
+        "backfill": backfill,
+    }
+    outbox.write([("contact_provided", contact), ("subsidy_application_submitted", submitted)])
     if commit:
         session.commit()
     return {"application_id": application.id, "status": application.status, "reasons": reasons}
