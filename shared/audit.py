@@ -243,13 +243,17 @@ class Audit(DependencyProvider):
         session = self.database.session_for(worker_ctx)
         trail = AuditTrail(session, actor, roles, correlation_id_of(worker_ctx), self.cases)
         if self.cases:
-            session.info[TRAIL_KEY] = trail  # for rows written with Core, which no flush sees
-            event.listen(
-                session,
-                "before_flush",
-                lambda flushing, _context, _instances: record_status_changes(trail, self.cases, flushing),
-            )
+            session.info[TRAIL_KEY] = trail  # read by the flush listener, and for rows written with Core
         return trail
+
+    def start(self):
+        if self.cases:  # one listener on the session factory, not one per worker session
+            event.listen(self.database.Session, "before_flush", self._before_flush)
+
+    def _before_flush(self, session: Session, _context, _instances) -> None:
+        trail = session.info.get(TRAIL_KEY)
+        if trail is not None:
+            record_status_changes(trail, self.cases, session)
 
 
 POSTGRES_GUARD = [
