@@ -48,28 +48,33 @@ def bare_nameko_rounds_per_second(amqp_uri: str, concurrency: int = 10, seconds:
     runner.add_service(BaselineConsumer)
     runner.start()
     latencies: list[float] = []
+    # a proxy serves one greenthread at a time (two readers on its reply socket is an eventlet error that
+    # kills the second client), so each client gets its own, as the core-flow clients do
+    proxies = [ClusterRpcProxy(config, timeout=30) for _ in range(concurrency)]
     try:
-        with ClusterRpcProxy(config, timeout=30) as cluster:
-            cluster.bench_baseline_publisher.approve("warm-up")
-            deadline = time.perf_counter() + seconds
+        clusters = [proxy.start() for proxy in proxies]
+        clusters[0].bench_baseline_publisher.approve("warm-up")
+        deadline = time.perf_counter() + seconds
 
-            def client():
-                while time.perf_counter() < deadline:
-                    key = uuid.uuid4().hex
-                    done = _DONE[key] = Event()
-                    started = time.perf_counter()
-                    cluster.bench_baseline_publisher.approve(key)
-                    done.wait(timeout=30)
-                    latencies.append(time.perf_counter() - started)
-                    _DONE.pop(key, None)
+        def client(cluster):
+            while time.perf_counter() < deadline:
+                key = uuid.uuid4().hex
+                done = _DONE[key] = Event()
+                started = time.perf_counter()
+                cluster.bench_baseline_publisher.approve(key)
+                done.wait(timeout=30)
+                latencies.append(time.perf_counter() - started)
+                _DONE.pop(key, None)
 
-            began = time.perf_counter()
-            pool = eventlet.GreenPool(concurrency)
-            for _ in range(concurrency):
-                pool.spawn(client)
-            pool.waitall()
-            elapsed = time.perf_counter() - began
+        began = time.perf_counter()
+        pool = eventlet.GreenPool(concurrency)
+        for cluster in clusters:
+            pool.spawn(client, cluster)
+        pool.waitall()
+        elapsed = time.perf_counter() - began
     finally:
+        for proxy in proxies:
+            proxy.stop()
         runner.stop()
     return {"rounds": len(latencies), "per_second": len(latencies) / elapsed, "latencies": latencies}
 

@@ -9,6 +9,8 @@ RabbitMQ vhost). Prints a table and writes it to var/bench/core_flow.json. Figur
   record and stats has counted every approval);
 * approval → SMS-record latency (p50/p95/p99) at a steady open-loop rate;
 * the baselines on the same broker: bare nameko RPC + event dispatch/handle, raw kombu confirmed publishes;
+* CPU time each service spent per approval during the throughput run (user + system, from /proc): on a
+  machine shared with other work this is the steadiest figure, since waiting for a core costs no CPU time;
 * peak RSS of each service process.
 """
 
@@ -24,6 +26,7 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -41,6 +44,21 @@ from shared.config import REPO_ROOT, SERVICES  # noqa: E402
 from tests.support.residents import application  # noqa: E402
 
 FINAL = {"delivered", "permanent-failure", "technical-failure"}
+
+
+_people: set[str] = set()
+
+
+def forms_for(count: int) -> list[dict]:
+    """Applications of people not used before in this run: `application()` draws from ~10 million ID
+    numbers, so a run's ~2,000 collide about one time in five, and the duplicate's refusal killed a client."""
+    made = []
+    while len(made) < count:
+        form = application()
+        if form["id_number"] not in _people:
+            _people.add(form["id_number"])
+            made.append(form)
+    return made
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -83,10 +101,20 @@ def wait_until(predicate, timeout: float = 600, interval: float = 0.2) -> float:
     return time.perf_counter()
 
 
+def cpu_seconds(platform) -> dict:
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for service in SERVICES:
+        fields = Path(f"/proc/{service_pid(service, platform.run_dir)}/stat").read_text().rsplit(")", 1)[1].split()
+        used[service] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
+
+
 def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
     admin = clients.started[0]
+    cpu_before = cpu_seconds(clients.platform)
     before = counters(admin)
-    forms = [application() for _ in range(approvals)]
+    forms = forms_for(approvals)
     queue = eventlet.queue.LightQueue()
     for form in forms:
         queue.put(form)
@@ -114,7 +142,11 @@ def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
         return approved >= approvals and delivered >= approvals
 
     finished = wait_until(drained)
+    cpu_after = cpu_seconds(clients.platform)
     return {
+        "cpu_ms_per_approval": {
+            service: 1000 * (cpu_after[service] - cpu_before[service]) / approvals for service in SERVICES
+        },
         "approvals": approvals,
         "concurrency": concurrency,
         "rpc_seconds": calls_done - began,
@@ -127,7 +159,7 @@ def latency(clients: Clients, rate: float, seconds: float) -> dict:
     """Open loop: approvals issued at `rate` per second whatever the replies do; then read each SMS record."""
     count = int(rate * seconds)
     rpc0 = clients.started[0]
-    forms = [application() for _ in range(count)]
+    forms = forms_for(count)
     ids = [rpc0["caseworker"].housing.submit_subsidy_application(form)["application_id"] for form in forms]
     reviewed: dict[int, str] = {}
     free = eventlet.queue.LightQueue()
@@ -218,6 +250,8 @@ def main() -> int:
     table.add_row("kombu confirmed publishes/s (baseline)", f"{kombu['per_second']:.0f}")
     table.add_row(f"end-to-end approvals/s (concurrency {args.concurrency})", f"{pipeline['per_second']:.0f}")
     table.add_row("  as a share of the bare nameko baseline", f"{pipeline['per_second'] / bare['per_second']:.0%}")
+    cpu = pipeline["cpu_ms_per_approval"]
+    table.add_row("CPU ms per approval: " + " / ".join(cpu), " / ".join(f"{ms:.1f}" for ms in cpu.values()))
     table.add_row(
         f"approval→SMS p50 / p95 / p99 at {args.rate:.0f}/s (ms)",
         f"{steady['p50_ms']:.0f} / {steady['p95_ms']:.0f} / {steady['p99_ms']:.0f}",

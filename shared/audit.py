@@ -18,10 +18,10 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import BigInteger, Index, Integer, String, Text, event, inspect, select
+from sqlalchemy import BigInteger, Index, Integer, String, Text, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared.auth import CONTEXT_KEY, decode_token, resolve_secret
+from shared.auth import CONTEXT_KEY, resolve_secret, token_cache
 from shared.db import database_of
 from shared.errors import NotAuthenticated
 from shared.models import SharedBase, UtcDateTime, utcnow
@@ -83,11 +83,19 @@ def mask_value(value: Any) -> Any:
 class AuditTrail:
     """What a worker sees as `self.audit`."""
 
-    def __init__(self, session: Session, actor: str, roles: tuple[str, ...], correlation_id: str | None):
+    def __init__(
+        self,
+        session: Session,
+        actor: str,
+        roles: tuple[str, ...],
+        correlation_id: str | None,
+        cases: dict | None = None,
+    ):
         self._session = session
         self.actor = actor
         self.roles = roles
         self.correlation_id = correlation_id
+        self.cases = cases or {}
 
     def record(
         self,
@@ -101,21 +109,44 @@ class AuditTrail:
         policy_ref: str | None = None,
     ) -> AuditRecord:
         entry = AuditRecord(
-            case_type=case_type,
-            case_id=str(case_id),
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            changes=json.dumps(mask_value(changes or {}), ensure_ascii=False, sort_keys=True, default=str),
-            actor=self.actor,
-            actor_roles=",".join(self.roles),
-            reason=mask_text(reason) if reason else None,
-            policy_ref=policy_ref[:200] if policy_ref else None,
-            correlation_id=self.correlation_id,
-            recorded_at=utcnow(),
+            **self._columns(case_type, case_id, action, from_state, to_state, changes, reason, policy_ref)
         )
         self._session.add(entry)
         return entry
+
+    def record_created(self, model, values: dict) -> None:
+        """For a case row inserted with Core (no flush sees it): the record the automatic audit would have
+        written for a new `model` object with these column values, inserted now, in the same transaction."""
+        case = self.cases[model]
+        changes = {key: value for key, value in values.items() if key != "status" and not key.endswith(SKIPPED_FIELDS)}
+        reason = next((values[field] for field in case.reason_fields if values.get(field)), None)
+        columns = self._columns(
+            case.case_type,
+            values["id"],
+            values["status"],
+            None,
+            values["status"],
+            changes,
+            None if reason is None else str(reason),
+            values.get("policy_ref"),
+        )
+        self._session.execute(insert(AuditRecord.__table__), columns)
+
+    def _columns(self, case_type, case_id, action, from_state, to_state, changes, reason, policy_ref) -> dict:
+        return {
+            "case_type": case_type,
+            "case_id": str(case_id),
+            "action": action,
+            "from_state": from_state,
+            "to_state": to_state,
+            "changes": json.dumps(mask_value(changes or {}), ensure_ascii=False, sort_keys=True, default=str),
+            "actor": self.actor,
+            "actor_roles": ",".join(self.roles),
+            "reason": mask_text(reason) if reason else None,
+            "policy_ref": policy_ref[:200] if policy_ref else None,
+            "correlation_id": self.correlation_id,
+            "recorded_at": utcnow(),
+        }
 
 
 def case_history(session: Session, case_type: str, case_id: str) -> list[dict]:
@@ -172,11 +203,23 @@ def record_status_changes(trail: AuditTrail, cases: dict, session: Session) -> N
         )
 
 
+TRAIL_KEY = "audit_trail"
+
+
+def record_inserted(session: Session, model, values: dict) -> None:
+    """A case row of `model` was INSERTed with Core: record it as the automatic audit records a new object,
+    in the same transaction. Where no automatic audit watches the session (or not this model), nothing."""
+    trail = session.info.get(TRAIL_KEY)
+    if trail is not None and model in trail.cases:
+        trail.record_created(model, values)
+
+
 class Audit(DependencyProvider):
     """`self.audit`; the actor is the caller token's subject, or `system:<entrypoint>` for timers and events.
 
     `Audit({Model: AuditedCase("subsidy_application", ("review_note",)), ...})` also records every status
-    change of those models by itself, so no code path that changes a case can forget its record.
+    change of those models by itself, so no code path that changes a case can forget its record. A path
+    that INSERTs such rows with Core (no flush sees them) calls `record_inserted` for each.
     """
 
     def __init__(self, cases: dict | None = None, database_attr: str = "db"):
@@ -185,7 +228,7 @@ class Audit(DependencyProvider):
         self.trails: WeakKeyDictionary = WeakKeyDictionary()
 
     def setup(self):
-        self.secret = resolve_secret(self.container.config)
+        self.tokens = token_cache(resolve_secret(self.container.config))
         self.database = database_of(self.container, self.database_attr)
 
     def get_dependency(self, worker_ctx) -> AuditTrail:
@@ -193,19 +236,24 @@ class Audit(DependencyProvider):
         token = worker_ctx.context_data.get(CONTEXT_KEY)
         if token:
             try:
-                caller = decode_token(token, self.secret)
+                caller = self.tokens.caller(token)
                 actor, roles = caller.subject, tuple(sorted(caller.roles))
             except NotAuthenticated:
                 pass  # the entrypoint's own @requires refuses it; the trail never records a forged name
         session = self.database.session_for(worker_ctx)
-        trail = AuditTrail(session, actor, roles, correlation_id_of(worker_ctx))
+        trail = AuditTrail(session, actor, roles, correlation_id_of(worker_ctx), self.cases)
         if self.cases:
-            event.listen(
-                session,
-                "before_flush",
-                lambda flushing, _context, _instances: record_status_changes(trail, self.cases, flushing),
-            )
+            session.info[TRAIL_KEY] = trail  # read by the flush listener, and for rows written with Core
         return trail
+
+    def start(self):
+        if self.cases:  # one listener on the session factory, not one per worker session
+            event.listen(self.database.Session, "before_flush", self._before_flush)
+
+    def _before_flush(self, session: Session, _context, _instances) -> None:
+        trail = session.info.get(TRAIL_KEY)
+        if trail is not None:
+            record_status_changes(trail, self.cases, session)
 
 
 POSTGRES_GUARD = [

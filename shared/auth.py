@@ -3,15 +3,22 @@
     python -m shared.auth issue --sub NAME --roles reviewer,caseworker
 
 prints a token signed with the secret of the local config (the dev default unless `JWT_SECRET` is set).
+
+A client sends the same token with every call, so a decoded token is kept (`TokenCache`: bounded LRU per
+secret, keyed by a SHA-256 digest of the token, never the token or its subject) until its `exp`, which is
+checked again on every use: a cached token is refused from the second it expires, as an uncached one is.
+Only tokens that decoded are kept; a bad one is decoded (and refused) each time.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import os
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -26,6 +33,7 @@ DEV_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 (refused w
 ROLES = frozenset({"resident", "caseworker", "reviewer", "admin", "service"})
 STAFF_ROLES = frozenset({"caseworker", "reviewer"})
 DEFAULT_TTL_SECONDS = 8 * 3600
+TOKEN_CACHE_SIZE = 4096
 
 
 def resolve_secret(config: dict) -> str:
@@ -65,6 +73,11 @@ class Caller:
 
 
 def decode_token(token: str | None, secret: str) -> Caller:
+    return _decode(token, secret)[0]
+
+
+def _decode(token: str | None, secret: str) -> tuple[Caller, float]:
+    """The caller and the token's expiry (epoch seconds)."""
     if not token:
         raise NotAuthenticated("no caller token in context data 'authorization'")
     try:
@@ -76,21 +89,63 @@ def decode_token(token: str | None, secret: str) -> Caller:
     roles = claims.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise NotAuthenticated("caller token has malformed roles")
-    return Caller(subject=str(claims["sub"]), roles=frozenset(roles))
+    return Caller(subject=str(claims["sub"]), roles=frozenset(roles)), float(claims["exp"])
+
+
+class TokenCache:
+    """Decoded tokens of one secret, until each one's `exp`; the least recently used go beyond `size`."""
+
+    def __init__(self, secret: str, size: int = TOKEN_CACHE_SIZE, clock: Callable[[], float] = time.time):
+        self.secret = secret
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[bytes, tuple[Caller, float]] = OrderedDict()
+
+    def caller(self, token: str | None) -> Caller:
+        if not token or not isinstance(token, str):
+            return decode_token(token, self.secret)
+        key = hashlib.sha256(token.encode()).digest()
+        entry = self._entries.get(key)
+        if entry is not None:
+            caller, expires = entry
+            if self.clock() >= expires:  # PyJWT's own rule: expired once now >= exp
+                del self._entries[key]
+                raise NotAuthenticated("caller token has expired")
+            self._entries.move_to_end(key)
+            return caller
+        caller, expires = _decode(token, self.secret)
+        self._entries[key] = (caller, expires)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return caller
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_caches: dict[str, TokenCache] = {}
+
+
+def token_cache(secret: str) -> TokenCache:
+    """The process's cache for tokens signed with `secret` (shared by `self.auth` and `self.audit`)."""
+    cache = _caches.get(secret)
+    if cache is None:
+        cache = _caches[secret] = TokenCache(secret)
+    return cache
 
 
 class CallerAuth:
     """What a worker sees as `self.auth`: the caller, checked lazily so public RPCs need no token."""
 
-    def __init__(self, token: str | None, secret: str):
+    def __init__(self, token: str | None, tokens: TokenCache):
         self._token = token
-        self._secret = secret
+        self._tokens = tokens
         self._caller: Caller | None = None
 
     @property
     def caller(self) -> Caller:
         if self._caller is None:
-            self._caller = decode_token(self._token, self._secret)
+            self._caller = self._tokens.caller(self._token)
         return self._caller
 
     @property
@@ -108,10 +163,10 @@ class Auth(DependencyProvider):
     """Injects a `CallerAuth` built from the worker's context data."""
 
     def setup(self):
-        self.secret = resolve_secret(self.container.config)
+        self.tokens = token_cache(resolve_secret(self.container.config))
 
     def get_dependency(self, worker_ctx):
-        return CallerAuth(worker_ctx.context_data.get(CONTEXT_KEY), self.secret)
+        return CallerAuth(worker_ctx.context_data.get(CONTEXT_KEY), self.tokens)
 
 
 def requires(*roles: str) -> Callable:

@@ -9,7 +9,6 @@ consumers are idempotent on `event_id`.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from datetime import datetime, timedelta
@@ -71,15 +70,21 @@ class OutboxWriter:
 
     def add_many(self, event_type: str, items: list[dict]) -> list[dict]:
         """Like `add` for many events, written with multi-row INSERTs (a batch job's thousands of events)."""
+        return self.write([(event_type, data) for data in items])
+
+    def write(self, events: list[tuple[str, dict]]) -> list[dict]:
+        """Like `add` for each `(event_type, data)`, in that order, but INSERTed now with Core rather than at
+        the next flush: for a path that writes its other rows with Core too."""
         envelopes = [
-            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id) for data in items
+            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id)
+            for event_type, data in events
         ]
         created = self._next_created(len(envelopes))
         rows = [
             {
                 "event_id": envelope["event_id"],
                 "exchange": f"{self._source}.events",
-                "routing_key": event_type,
+                "routing_key": envelope["event_type"],
                 "body": json.dumps(envelope, ensure_ascii=False),
                 "created_at": created + timedelta(microseconds=position),
                 "attempts": 0,
@@ -112,6 +117,10 @@ class Outbox(DependencyProvider):
         load_all()
 
     def start(self):
+        # listeners on the session factory, registered once: one per worker session cost more than the
+        # rest of the dependency's work; each worker's session carries its own pending list in `info`
+        event.listen(self.database.Session, "after_commit", self._hand_over)
+        event.listen(self.database.Session, "after_rollback", self._forget)
         self.declare_topology()
         self.container.spawn_managed_thread(self._relay_loop, identifier=f"{self.service}.outbox_relay")
         self.container.spawn_managed_thread(self._sweep_loop, identifier=f"{self.service}.outbox_sweep")
@@ -127,17 +136,19 @@ class Outbox(DependencyProvider):
         session = self.database.session_for(worker_ctx)
         # hand rows to the relay at each commit, not only when the worker ends: a batch job that commits
         # page by page streams its events out, and the sweep never mistakes them for rows left by a crash
-        event.listen(session, "after_commit", functools.partial(self._hand_over, pending))
-        event.listen(session, "after_rollback", functools.partial(self._forget, pending))
+        session.info[self] = pending
         return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending)
 
-    def _hand_over(self, pending: list, _session) -> None:
+    def _hand_over(self, session) -> None:
+        pending = session.info.get(self)
         if pending:
             self.queue.put(list(pending))
             pending.clear()
 
-    def _forget(self, pending: list, _session) -> None:
-        pending.clear()  # rows of a rolled-back transaction do not exist
+    def _forget(self, session) -> None:
+        pending = session.info.get(self)
+        if pending:
+            pending.clear()  # rows of a rolled-back transaction do not exist
 
     def worker_teardown(self, worker_ctx):
         pending = self.pending.pop(worker_ctx, None)

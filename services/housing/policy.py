@@ -2,15 +2,25 @@
 
 Every threshold, switch and amount of the three programmes is a JSON document in `policy_versions`
 (seeded by migration `housing_0002`, changed by adding a row with a later `effective_from`).
+
+`policy_in_force` is asked twice per application (submit and approve) and the answer changes only when
+a row is written, so it is cached per database, programme and date. A write through the ORM in this
+process empties the cache at once (at flush, and again at commit so no concurrent reader re-fills it
+with the old row); another replica's write, or one made outside the ORM, is seen within
+`POLICY_CACHE_SECONDS`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
+from types import MappingProxyType
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from services.housing.exceptions import PolicyMissing
@@ -19,6 +29,7 @@ from services.housing.models import PolicyVersion
 RENT_SUBSIDY = "rent_subsidy"
 TENANCY = "tenancy"
 OPERATOR_SUBSIDY = "operator_subsidy"
+POLICY_CACHE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,7 @@ class Policy:
     programme: str
     effective_from: date
     policy_ref: str
-    rules: dict
+    rules: Mapping  # read-only when it comes from the cache: one Policy is then shared by every worker
 
     def __getitem__(self, key: str):
         return self.rules[key]
@@ -45,7 +56,60 @@ def to_policy(row: PolicyVersion) -> Policy:
     return Policy(row.id, row.programme, row.effective_from, row.policy_ref, json.loads(row.rules))
 
 
+def _frozen(value):
+    if isinstance(value, dict):
+        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
+# engine → {(programme, date): (Policy, loaded at)}; an engine is one database, so tests and services
+# with their own databases in one process never see each other's rows
+_in_force: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def policy_in_force(session: Session, programme: str, on: date) -> Policy:
+    if _writes_policies(session):
+        return _load_in_force(session, programme, on)  # may see this transaction's own rows: not for others
+    cache = _in_force.setdefault(session.get_bind(), {})
+    cached = cache.get((programme, on))
+    if cached is not None and time.monotonic() - cached[1] < POLICY_CACHE_SECONDS:
+        return cached[0]
+    policy = _load_in_force(session, programme, on)
+    policy = replace(policy, rules=_frozen(policy.rules))
+    cache[(programme, on)] = (policy, time.monotonic())
+    return policy
+
+
+def _writes_policies(session: Session) -> bool:
+    return session.info.get(_WRITTEN, False) or any(
+        isinstance(row, PolicyVersion) for rows in (session.new, session.dirty, session.deleted) for row in rows
+    )
+
+
+def forget_policies(session: Session | None = None, *_args) -> None:
+    _in_force.clear()
+    if isinstance(session, Session):
+        session.info.pop(_WRITTEN, None)
+
+
+_WRITTEN = "policy_written"
+
+
+@event.listens_for(PolicyVersion, "after_insert")
+@event.listens_for(PolicyVersion, "after_update")
+@event.listens_for(PolicyVersion, "after_delete")
+def _policy_written(_mapper, _connection, row: PolicyVersion) -> None:
+    forget_policies()
+    session = Session.object_session(row)
+    if session is not None and not session.info.get(_WRITTEN):
+        session.info[_WRITTEN] = True
+        event.listen(session, "after_commit", forget_policies, once=True)
+        event.listen(session, "after_rollback", forget_policies, once=True)
+
+
+def _load_in_force(session: Session, programme: str, on: date) -> Policy:
     row = session.scalars(
         select(PolicyVersion)
         .where(PolicyVersion.programme == programme, PolicyVersion.effective_from <= on)

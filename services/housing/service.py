@@ -31,6 +31,7 @@ from shared.rpc import rpc
 from shared.service import PlatformService
 
 EXPIRY_SWEEP_SECONDS = 3600
+SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
 
 
 class HousingService(AppealDesk, PlatformService):
@@ -68,7 +69,7 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("caseworker", "resident")
     def submit_subsidy_application(self, application) -> dict:
-        data = load(SubsidyApplicationSchema(), application)
+        data = load(SUBSIDY_APPLICATION, application)
         return subsidy.submit(self.db, self.outbox, self.pii, self.auth.caller, data)
 
     @rpc

@@ -8,7 +8,7 @@ import jwt
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from shared.auth import DEV_SECRET, Caller, decode_token, issue_token, resolve_secret
+from shared.auth import DEV_SECRET, Caller, TokenCache, decode_token, issue_token, resolve_secret, token_cache
 from shared.errors import Forbidden, NotAuthenticated
 from tests.shared.sample_services import SamplerService
 
@@ -42,6 +42,56 @@ def test_token_round_trip():
 def test_bad_tokens_are_refused(token, message):
     with pytest.raises(NotAuthenticated, match=message):
         decode_token(token, SECRET)
+
+
+class FakeClock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_cached_token_is_refused_from_the_second_it_expires():
+    issued = float(int(time.time()))  # a token carries whole seconds
+    token = issue_token("rv-1", ["reviewer"], SECRET, ttl_seconds=60, now=issued)
+    clock = FakeClock(issued)
+    cache = TokenCache(SECRET, clock=clock)
+    assert cache.caller(token) == Caller("rv-1", frozenset({"reviewer"}))
+    clock.now = issued + 59.9
+    assert cache.caller(token).subject == "rv-1"  # served from the cache
+    clock.now = issued + 60
+    with pytest.raises(NotAuthenticated, match="expired"):
+        cache.caller(token)
+
+
+def test_the_cache_is_bounded_and_keyed_by_a_digest_not_the_token():
+    cache = TokenCache(SECRET, size=2)
+    tokens = [issue_token(f"person-{i}", ["resident"], SECRET) for i in range(3)]
+    for token in tokens:
+        cache.caller(token)
+    assert len(cache) == 2
+    keys = list(cache._entries)
+    assert all(isinstance(key, bytes) and len(key) == 32 for key in keys)
+    assert not any(b"person" in key for key in keys)
+
+
+@pytest.mark.parametrize(
+    "token", ["not-a-jwt", issue_token("x", ["reviewer"], "another-secret-of-sufficient-length-123")]
+)
+def test_a_refused_token_is_never_cached(token):
+    cache = TokenCache(SECRET)
+    for _ in range(2):
+        with pytest.raises(NotAuthenticated):
+            cache.caller(token)
+    assert len(cache) == 0
+
+
+def test_a_token_cached_under_one_secret_is_refused_under_another():
+    token = issue_token("x", ["reviewer"], SECRET)
+    assert token_cache(SECRET).caller(token).subject == "x"
+    with pytest.raises(NotAuthenticated, match="invalid"):
+        token_cache("another-secret-of-sufficient-length-123").caller(token)
 
 
 @pytest.mark.parametrize(

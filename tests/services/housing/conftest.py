@@ -8,8 +8,11 @@ import json
 import pytest
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
+from sqlalchemy.orm import Session
 
 from services.housing.service import HousingService
+from shared.contracts import load_all
+from shared.db import make_engine
 from shared.migrations import upgrade
 from shared.topology import event_exchange
 
@@ -131,3 +134,19 @@ def project(**overrides) -> dict:
 
 def unit(unit_no: str = "101", rent_yuan: int = 1200, market_yuan: int = 1500, area: str = "45.50") -> dict:
     return {"unit_no": unit_no, "area_m2": area, "monthly_rent_yuan": rent_yuan, "market_rent_yuan": market_yuan}
+
+
+@pytest.fixture
+def engine(db_url):
+    """A migrated housing database, for tests that call the logic modules without a container."""
+    load_all()
+    upgrade("housing", db_url)
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

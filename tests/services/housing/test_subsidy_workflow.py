@@ -13,9 +13,6 @@ from services.housing.models import Disbursement, OpenCase, SubsidyApplication
 from services.housing.rules import shift_period
 from services.housing.schemas import SubsidyApplicationSchema, load
 from shared.auth import Caller
-from shared.contracts import load_all
-from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
@@ -25,21 +22,6 @@ from tests.services.housing.conftest import subsidy_application
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
 REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
 PII = PiiTools(DEV_KEYS)
-
-
-@pytest.fixture
-def engine(db_url):
-    load_all()
-    upgrade("housing", db_url)
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def session(engine):
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
 
 
 def outbox(session: Session) -> OutboxWriter:
