@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import BigInteger, Index, Integer, String, Text, event, insert, inspect, select
@@ -225,7 +224,6 @@ class Audit(DependencyProvider):
     def __init__(self, cases: dict | None = None, database_attr: str = "db"):
         self.cases = cases or {}
         self.database_attr = database_attr
-        self.trails: WeakKeyDictionary = WeakKeyDictionary()
 
     def setup(self):
         self.tokens = token_cache(resolve_secret(self.container.config))
