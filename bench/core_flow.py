@@ -41,7 +41,7 @@ from bench.baseline import bare_nameko_rounds_per_second, kombu_confirmed_publis
 from ops.launcher import service_pid  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
 from shared.config import REPO_ROOT, SERVICES  # noqa: E402
-from tests.support.residents import application  # noqa: E402
+from tests.support.residents import distinct_applications  # noqa: E402
 
 FINAL = {"delivered", "permanent-failure", "technical-failure"}
 
@@ -50,15 +50,8 @@ _people: set[str] = set()
 
 
 def forms_for(count: int) -> list[dict]:
-    """Applications of people not used before in this run: `application()` draws from ~10 million ID
-    numbers, so a run's ~2,000 collide about one time in five, and the duplicate's refusal killed a client."""
-    made = []
-    while len(made) < count:
-        form = application()
-        if form["id_number"] not in _people:
-            _people.add(form["id_number"])
-            made.append(form)
-    return made
+    """Applications of people not used before in this run (a duplicate's refusal would kill a client)."""
+    return distinct_applications(count, _people)
 
 
 def percentile(values: list[float], q: float) -> float:

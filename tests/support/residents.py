@@ -34,3 +34,16 @@ def application(**overrides) -> dict:
     }
     values.update(overrides)
     return values
+
+
+def distinct_applications(count: int, used: set[str]) -> list[dict]:
+    """Applications of people whose ID numbers are not in `used` (which records them): `application()` draws
+    from ~10 million numbers, so a run of a few thousand repeats one about one time in five, and housing
+    rightly refuses the repeat as a DuplicateApplication."""
+    made = []
+    while len(made) < count:
+        form = application()
+        if form["id_number"] not in used:
+            used.add(form["id_number"])
+            made.append(form)
+    return made
