@@ -7,10 +7,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.config import REPO_ROOT
+from shared.config import REPO_ROOT, SERVICES, config_path
 
 DEPLOY = REPO_ROOT / "deploy"
 K8S = DEPLOY / "k8s"
+
+
+def config_variables(service: str) -> set[str]:
+    """The environment variables a service's config.yaml reads (`${VAR:default}`)."""
+    return set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(service).read_text(encoding="utf-8")))
+
+
+def platform_variables() -> set[str]:
+    return set().union(*(config_variables(service) for service in SERVICES))
 
 
 def load_yaml_documents(path: Path) -> list[dict]:

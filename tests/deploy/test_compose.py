@@ -13,13 +13,9 @@ from sqlalchemy import create_engine, text
 
 from shared.config import SERVICES, config_path
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
-from tests.deploy.conftest import DEPLOY
+from tests.deploy.conftest import DEPLOY, config_variables, platform_variables
 
 SECRETS = ("JWT_SECRET", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY")
-
-
-def config_variables(service: str) -> set[str]:
-    return set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(service).read_text(encoding="utf-8")))
 
 
 def test_dockerfile_pins_its_base_runs_unprivileged_and_checks_health():
@@ -99,10 +95,6 @@ def test_fake_gateway_is_an_optional_profile_on_notify_s_loopback_signing_with_n
         "${SMS_GATEWAY_KEY"
     )
     assert args.callback == "http://127.0.0.1:8000"
-
-
-def platform_variables() -> set[str]:
-    return set().union(*(config_variables(service) for service in SERVICES))
 
 
 def test_every_variable_given_to_a_service_is_one_the_configurations_read(compose):

@@ -11,8 +11,8 @@ import sys
 import pytest
 import yaml
 
-from shared.config import SERVICES, config_path
-from tests.deploy.conftest import DEPLOY, K8S
+from shared.config import SERVICES
+from tests.deploy.conftest import DEPLOY, K8S, config_variables, platform_variables
 
 CONTAINER_FIELDS = {
     "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "volumeMounts",
@@ -124,7 +124,7 @@ def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_document
             assert secret not in config_map
         # everything the service's config reads is either provided or has a sound default
         provided = set(env) | set(config_map)
-        variables = set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(name).read_text()))
+        variables = config_variables(name)
         assert {"AMQP_URI", "ENV", "JWT_SECRET", f"{upper}_DATABASE_URL", "EVENT_QUEUE_TYPE"} <= variables & provided
     assert config_map["EVENT_QUEUE_TYPE"] == "quorum" and config_map["ENV"] == "production"
 
@@ -242,8 +242,6 @@ def test_fully_scaled_services_fit_in_the_database_connections(k8s_documents):
 
 
 def test_every_configmap_key_is_a_variable_the_configurations_read():
-    read = set().union(
-        *(set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(name).read_text(encoding="utf-8"))) for name in SERVICES)
-    )
+    read = platform_variables()
     data = yaml.safe_load((K8S / "config.yaml").read_text(encoding="utf-8"))["data"]
     assert set(data) <= read, f"ConfigMap keys no config.yaml reads: {sorted(set(data) - read)}"
