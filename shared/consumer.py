@@ -199,9 +199,9 @@ def event_consumer(source: str, event_type: str):
             session.add(ProcessedEvent(consumer=consumer, event_id=event["event_id"]))
             try:
                 result = method(self, event)
-                crash_point(f"{self.name}.consumer.before_commit")
+                crash_point(self.name, "consumer.before_commit")
                 session.commit()
-                crash_point(f"{self.name}.consumer.after_commit")
+                crash_point(self.name, "consumer.after_commit")
             except IntegrityError:
                 session.rollback()
                 if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:

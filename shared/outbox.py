@@ -243,7 +243,7 @@ class Outbox(DependencyProvider):
             session.rollback()
             return 0
         messages = [OutgoingMessage(row.body, self.exchange.name, row.routing_key, row.event_id) for row in rows]
-        crash_point(f"{self.service}.outbox.before_publish")
+        crash_point(self.service, "outbox.before_publish")
         try:
             self.publisher.publish(messages)
         except PublishFailed as exc:

@@ -273,7 +273,7 @@ class Delivery:
             ready = self._screen(session, rows, now)
             outgoing = self._outgoing(session, ready)
             session.commit()  # holds and cancellations; nothing stays open during the HTTP calls
-        crash_point("notify.delivery.before_send")  # claimed and leased, not yet handed to a provider
+        crash_point("notify", "delivery.before_send")  # claimed and leased, not yet handed to a provider
         results = self._send(outgoing)
         now = self.clock()
         with self.Session() as session:

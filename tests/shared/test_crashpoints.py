@@ -9,8 +9,8 @@ from shared.config import REPO_ROOT
 
 PASS_TWICE = (
     "from shared.crashpoints import crash_point\n"
-    "crash_point('svc.here'); print('first pass', flush=True)\n"
-    "crash_point('svc.here'); print('second pass', flush=True)\n"
+    "crash_point('svc', 'here'); print('first pass', flush=True)\n"
+    "crash_point('svc', 'here'); print('second pass', flush=True)\n"
 )
 
 
