@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -37,10 +36,11 @@ from shared.models import OutboxMessage
 from shared.pii import find_personal_data
 from shared.topology import event_exchange
 from tests.support.broker import drain_dead_letters
+from tests.support.gateway import start_fake_gateway
 from tests.support.platform import running_platform
 from tests.support.private_postgres import PrivatePostgresUnavailable, private_postgres
 from tests.support.private_rabbit import PrivateRabbitUnavailable, private_rabbit
-from tests.support.residents import application
+from tests.support.residents import distinct_applications
 
 pytestmark = pytest.mark.e2e
 
@@ -105,22 +105,15 @@ def platform(infrastructure, tmp_path_factory):
 
 class fake_gateway:  # noqa: N801 (used as a context manager, like open)
     def __init__(self, platform, port: int):
-        self.url = f"http://127.0.0.1:{port}"
-        log = open(platform.run_dir / "log" / "fake_gateway.log", "ab")  # noqa: SIM115 (closed in __exit__)
-        argv = [sys.executable, "-m", "services.notify.fake_gateway", "--port", str(port),
-                "--callback", platform.base_url("notify"), "--api-key", GATEWAY_KEY]  # fmt: skip
-        self.process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-        self.log = log
+        self.port, self.callback = port, platform.base_url("notify")
+        self.log = open(platform.run_dir / "log" / "fake_gateway.log", "ab")  # noqa: SIM115 (closed in __exit__)
         platform.gateway = self
 
     def __enter__(self):
-        for _ in range(100):
-            try:
-                requests.get(f"{self.url}/test/stats", timeout=1)
-                return self
-            except requests.RequestException:
-                eventlet.sleep(0.1)
-        raise RuntimeError("the fake gateway did not start")
+        self.process, self.url = start_fake_gateway(
+            self.port, self.callback, stdout=self.log, stderr=subprocess.STDOUT, api_key=GATEWAY_KEY
+        )
+        return self
 
     def __exit__(self, *exc):
         self.process.terminate()
@@ -340,13 +333,7 @@ def settled(platform, forms, before: int) -> bool:
 
 def fresh_applications(count: int) -> list[dict]:
     """Residents not seen before in this run: a repeated ID number is (rightly) a DuplicateApplication."""
-    forms = []
-    while len(forms) < count:
-        form = application()
-        if form["id_number"] not in USED_ID_NUMBERS:
-            USED_ID_NUMBERS.add(form["id_number"])
-            forms.append(form)
-    return forms
+    return distinct_applications(count, USED_ID_NUMBERS)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.__name__ for fault in FAULTS])

@@ -2,8 +2,6 @@
 HTTP server on loopback, and helpers to publish housing events and wait for outcomes."""
 
 import json
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -18,13 +16,13 @@ from services.notify import callback_auth
 from services.notify.dependencies import Clock, Courier
 from services.notify.models import Contact
 from services.notify.service import NotifyService
-from shared.config import REPO_ROOT
 from shared.contracts import build_envelope
 from shared.db import make_engine
 from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from shared.pii import mask_phone
 from shared.privacy import PiiTools, keys_from_config
+from tests.support.gateway import start_fake_gateway
 
 WAIT_SECONDS = 20
 
@@ -38,20 +36,9 @@ def fake_gateway():
         port = find_free_port()
         while f":{port}" in callback:  # find_free_port can hand out notify's own port again
             port = find_free_port()
-        argv = [sys.executable, "-m", "services.notify.fake_gateway", "--port", str(port), "--callback", callback]
-        for key, value in options.items():
-            argv += [f"--{key.replace('_', '-')}", str(value)]
-        process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process, url = start_fake_gateway(port, callback, **options)
         processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                requests.get(f"{url}/test/stats", timeout=1)
-                return url
-            except requests.RequestException:
-                time.sleep(0.05)
-        raise RuntimeError("fake gateway did not start")
+        return url
 
     yield start
     for process in processes:
