@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run start stop status test test-fast lint format setup venv broker migrate topology clean demo bench \
-	bench-housing bench-notify bench-events fake-gateway test-faults
+.PHONY: run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
+	tools migrate topology clean demo bench bench-housing bench-notify bench-events fake-gateway test-faults
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -21,6 +21,9 @@ venv: $(STAMP)
 
 broker:
 	@scripts/ensure_broker.sh
+
+tools: ## Debian packages some tests need (promtool); installed where apt can be used
+	@scripts/ensure_tools.sh
 
 migrate: venv
 	$(BIN)/python -m shared.migrations
@@ -43,8 +46,23 @@ stop:
 status: venv
 	@$(BIN)/python -m ops.launcher status
 
-test: venv broker ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
+test: venv broker tools ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
 	$(BIN)/python -m pytest -q
+
+# The platform's clock (not the machine's) at the hours that break time-dependent code: 23:30 on the last day
+# of a month in Cixi, the minute before quiet hours end, and the minute they end. Runs the tests marked `clock`.
+CLOCK_INSTANTS ?= 2026-11-30T23:30:00+08:00 2026-12-01T07:59:00+08:00 2026-12-01T08:00:00+08:00
+test-clock: venv broker tools ## the time-sensitive tests at each of CLOCK_INSTANTS
+	@set -e; for instant in $(CLOCK_INSTANTS); do \
+		echo "== platform clock starts at $$instant"; \
+		CLOCK_START=$$instant $(BIN)/python -m pytest -q -m clock; \
+	done
+
+test-random: venv broker tools ## the suite in a random order (pytest-randomly prints the seed; SEED=n repeats one)
+	$(BIN)/python -m pytest -q -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+
+test-reverse: venv broker tools ## the suite in reverse order
+	$(BIN)/python -m pytest -q --reverse
 
 test-fast: venv broker
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"

@@ -11,21 +11,25 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from nameko.cli.main import setup_yaml_parser
+from nameko.cli.main import IMPLICIT_ENV_VAR_MATCHER, env_var_constructor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("housing", "insurance", "events", "notify", "stats")
 
-_parser_ready = False
+
+class ConfigLoader(yaml.SafeLoader):
+    """nameko's `${VAR:default}` expansion on a loader of our own: nameko's `setup_yaml_parser` registers it
+    on `yaml.SafeLoader` itself, after which every `yaml.safe_load` in the process (a compose file read by a
+    test, say) expanded variables too."""
+
+
+ConfigLoader.add_constructor("!env_var", env_var_constructor)
+ConfigLoader.add_implicit_resolver("!env_var", IMPLICIT_ENV_VAR_MATCHER, None)
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    global _parser_ready
-    if not _parser_ready:
-        setup_yaml_parser()
-        _parser_ready = True
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+        return yaml.load(handle, Loader=ConfigLoader) or {}  # noqa: S506 (a SafeLoader subclass)
 
 
 def config_path(service: str) -> Path:

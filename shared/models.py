@@ -8,9 +8,7 @@ from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shared.clock import utcnow  # noqa: F401  (the models' defaults, and re-exported for the services)
 
 
 class UtcDateTime(TypeDecorator):

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from shared.clock import local_today
+
 
 class InvalidIdNumber(ValueError):
     """Not a valid GB 11643-1999 resident ID number."""
@@ -63,7 +65,7 @@ def normalise_id_number(raw: str) -> str:
         raise InvalidIdNumber("must be 18 characters")
     if not _ID_SHAPE.fullmatch(id_number):
         raise InvalidIdNumber("unknown format")
-    if _birth_date(id_number) > date.today():
+    if _birth_date(id_number) > local_today():
         raise InvalidIdNumber("birth date in the future")
     if _id_check_char(id_number[:17]) != id_number[17]:
         raise InvalidIdNumber("bad checksum")

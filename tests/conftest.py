@@ -1,11 +1,33 @@
 """Fixtures for every layer. Real parts only: a RabbitMQ vhost per test (nameko's `rabbit_config`),
 SQLite files, and a throw-away PostgreSQL database per test where the local server answers."""
 
+import os
+import sys
+
 import eventlet
 
-eventlet.monkey_patch()  # noqa: E402  (before anything imports socket or threading)
 
-import os  # noqa: E402
+def _xdist_controller(argv: list[str]) -> bool:
+    """The process that hands tests to pytest-xdist's workers runs none itself, and its execnet channels
+    need real threads: green ones deadlock it at "bringing up nodes"."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return False
+    for index, arg in enumerate(argv):
+        if arg in ("-n", "--numprocesses"):
+            value = argv[index + 1] if index + 1 < len(argv) else "0"
+        elif arg.startswith("--numprocesses="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-n") and len(arg) > 2:
+            value = arg[2:]
+        else:
+            continue
+        return value not in ("0", "")
+    return False
+
+
+if not _xdist_controller(sys.argv):
+    eventlet.monkey_patch()  # noqa: E402  (before anything imports socket or threading)
+
 import time  # noqa: E402
 import uuid  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
@@ -30,6 +52,26 @@ def postgres_reachable() -> bool:
 
 
 _PG = postgres_reachable()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--reverse", action="store_true", help="run the collected tests in reverse order")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reverse"):  # an order-independence check beside pytest-randomly's shuffles
+        items.reverse()
+
+
+@pytest.fixture
+def process_clock():
+    """Start the process clock (`shared.clock.utcnow`) at a given instant for one test, then put it back."""
+    from shared.clock import process_clock
+
+    clock = process_clock()
+    saved = (clock.offset, clock.started)
+    yield clock.start_at
+    clock.offset, clock.started = saved
 
 
 @pytest.fixture
@@ -94,6 +136,8 @@ def service_config(rabbit_config):
             "OUTBOX_SWEEP_GRACE_SECONDS": 0.2,
             "max_workers": 10,
         }
+        if os.environ.get("CLOCK_START"):  # `make test-clock`: every container starts on the platform's clock
+            config["CLOCK_START"] = os.environ["CLOCK_START"]
         config.update(overrides)
         return config
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
+from shared.clock import configure, utcnow
+
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return utcnow()
 
 
 class Clock(DependencyProvider):
     """`self.clock.now()`: the one source of "now" for holds, reminders and check-in, so tests can freeze it."""
 
     def setup(self):
+        configure(self.container.config)
         self.clock = SystemClock()
 
     def get_dependency(self, worker_ctx) -> SystemClock:

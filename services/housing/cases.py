@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from services.housing.exceptions import ApplicationNotFound, DuplicateApplicatio
 from services.housing.models import OpenCase
 from shared.audit import record_inserted
 from shared.auth import Caller
+from shared.clock import local_today, utcnow
 from shared.pii import mask_id_number, mask_phone
 from shared.privacy import PiiTools
 
@@ -29,11 +30,11 @@ def new_id() -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    return utcnow()
 
 
 def today_local(now: datetime | None = None) -> date:
-    return (now or now_utc()).astimezone(SHANGHAI).date()
+    return local_today(now)
 
 
 def applicant_columns(pii: PiiTools, caller: Caller, data: dict) -> dict:

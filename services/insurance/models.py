@@ -6,12 +6,13 @@ index used to find a person again, `resident_id` the platform-wide pseudonym tha
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared import clock
 from shared.appeals import AppealColumns
 
 # statuses in which a person holds (or is about to hold) a scheme; only one such enrolment per scheme
@@ -19,8 +20,7 @@ LIVE_STATUSES = ("pending", "active", "suspended")
 _LIVE_SQL = "status IN ('pending', 'active', 'suspended')"
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+utcnow = clock.utcnow
 
 
 class Base(DeclarativeBase):

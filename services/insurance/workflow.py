@@ -35,6 +35,7 @@ from services.insurance.schemas import (
     ReasonRequiredSchema,
     load,
 )
+from shared import clock
 from shared.auth import Caller
 from shared.errors import Forbidden
 from shared.pii import birth_date_from_id, mask_id_number, sex_from_id
@@ -47,7 +48,7 @@ CASE_READERS = ("caseworker", "reviewer", "service")
 
 def local_today() -> date:
     """Business dates (start of work, coverage) are Cixi's calendar days."""
-    return datetime.now(LOCAL_TZ).date()
+    return clock.local_today()
 
 
 def _iso(value: date | datetime | None) -> str | None:

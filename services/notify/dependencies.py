@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
@@ -15,23 +14,12 @@ from services.notify import broadcasts, notices, statuses
 from services.notify.delivery import Delivery, Settings
 from services.notify.providers import build_providers
 from services.notify.rules import TokenBucket
+from shared.clock import Clock
 from shared.db import Database, make_engine
 from shared.outbox import Outbox, OutboxWriter
 from shared.privacy import PiiTools, keys_from_config
 
 log = logging.getLogger(__name__)
-
-
-class Clock(DependencyProvider):
-    """`self.clock.now()`: aware UTC. Tests freeze it by setting `frozen` on the provider."""
-
-    frozen: datetime | None = None
-
-    def now(self) -> datetime:
-        return self.frozen or datetime.now(UTC)
-
-    def get_dependency(self, worker_ctx) -> Clock:
-        return self
 
 
 class OutboxEvents:

@@ -6,14 +6,14 @@ masked copy (`phone_masked`, 138****5678) for display. Nothing else holds a numb
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared import clock
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+utcnow = clock.utcnow
 
 
 class Base(DeclarativeBase):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowValidationError
 
+from shared.clock import utcnow
 from shared.errors import ValidationError
 
 ENVELOPE_VERSION_FIELD = "version"
@@ -103,10 +104,6 @@ class DataSchema(Schema):
 
     class Meta:
         unknown = RAISE
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def build_envelope(

@@ -41,6 +41,7 @@ from tests.support.platform import running_platform
 from tests.support.private_postgres import PrivatePostgresUnavailable, private_postgres
 from tests.support.private_rabbit import PrivateRabbitUnavailable, private_rabbit
 from tests.support.residents import distinct_applications
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -228,8 +229,7 @@ def crash_and_restart(point: str, where: str):
         while marker.exists() and time.monotonic() < deadline:
             eventlet.sleep(0.05)
         assert not marker.exists(), f"{service} never passed {point}"
-        eventlet.sleep(1)
-        platform.restart(service)  # the killed process left its pid file; restart replaces it
+        platform.restart(service)  # waits for the killed process to be gone, then replaces its pid file
         return time.monotonic()
 
     fault.__name__ = f"kill -9 {service} {where}"
@@ -322,6 +322,22 @@ def counters(platform) -> dict:
     return {key: counted.get(key, 0) for key in ("housing.subsidy_approved", "notify.notification_delivered")}
 
 
+def in_flight(platform) -> dict:
+    """Messages ready or unacknowledged in the platform's queues (not the dead letters, not the capture)."""
+    vhost = platform.amqp_uri.rsplit("/", 1)[1]
+    args = ("list_queues", "-p", vhost, "name", "messages", "--quiet", "--no-table-headers")
+    if platform.rabbit is not None:
+        listing = platform.rabbit.ctl(*args)
+    else:
+        listing = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=True).stdout
+    rows = (line.split() for line in listing.splitlines() if line.strip())
+    return {
+        name: int(count)
+        for name, count in rows
+        if int(count) and not name.endswith(".dlq") and name != EVENT_CAPTURE_QUEUE
+    }
+
+
 def settled(platform, forms, before: int) -> bool:
     try:
         if approvals_counted(platform) - before < len(forms) or outbox_backlog(platform):
@@ -347,10 +363,9 @@ def test_exactly_one_delivered_sms_and_one_count_per_approval_through_the_fault(
     before = _eventually(lambda: approvals_counted(platform))
     forms = fresh_applications(APPROVALS)
     recovery = approve_stream(platform, forms, fault, at=APPROVALS // 3)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not settled(platform, forms, before):
-        eventlet.sleep(1)
-    eventlet.sleep(2)  # anything still in flight would show up as a duplicate now
+    wait_for(lambda: settled(platform, forms, before), timeout=180, interval=1, what="every approval settled")
+    # a redelivered copy would still be queued or in a consumer's hands: wait until nothing is
+    wait_for(lambda: in_flight(platform) == {}, timeout=60, interval=0.5, what="no message in flight")
     records, counted = sms_records(platform, forms), approvals_counted(platform) - before
     sent = platform.gateway.sent_to()
     delivered = [sum(1 for n in found if n["status"] == "delivered") for found in records]

@@ -3,7 +3,6 @@ commands (`disburse`, `broadcast`, `report`) against stand-ins that check the ca
 the real services do (shared.auth) and answer in the shapes their issues specify."""
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -18,6 +17,7 @@ from shared.db import make_engine
 from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from tests.ops.conftest import SECRET
+from tests.support.waiting import wait_for
 
 
 def test_token_decodes_with_the_configured_secret(platform_env, cli):
@@ -93,11 +93,12 @@ def test_outbox_status_counts_unpublished_rows(platform_env, cli):
 
 def test_outbox_status_via_metrics(housing, cli):
     # the gauge is set by the outbox sweep (every 0.5 s in the test config): wait for its first pass
-    for _ in range(50):
+    def swept():
         code, out, _ = cli("outbox", "status", "--via", "metrics")
-        if "no outbox gauge" not in next(line for line in out.splitlines() if "housing" in line):
-            break
-        time.sleep(0.1)
+        housing = next(line for line in out.splitlines() if "housing" in line)
+        return None if "no outbox gauge" in housing else (code, out)
+
+    code, out = wait_for(swept, what="the first outbox sweep")
     housing_row = next(line for line in out.splitlines() if "housing" in line)
     assert [cell.strip() for cell in housing_row.split("│")[1:3]] == ["housing", "0"]
     assert "unreachable" in next(line for line in out.splitlines() if "notify" in line)

@@ -2,7 +2,6 @@
 the consumer dead-letters is replayed after the fix and handled exactly once."""
 
 import json
-import time
 
 import pytest
 from kombu import Connection, Exchange, Producer, Queue
@@ -15,6 +14,7 @@ from shared.db import Database
 from shared.errors import PermanentError
 from shared.migrations import upgrade
 from shared.service import PlatformService
+from tests.support.waiting import wait_for
 
 ORIGINAL = "evt-housing-subsidy_approved--stats"
 
@@ -67,16 +67,6 @@ def drain(uri: str, queue: str) -> list:
         while (message := channel.basic_get(queue=queue, no_ack=True)) is not None:
             got.append(message)
     return got
-
-
-def wait_until(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {timeout}s: {predicate}")
 
 
 def dead_letter_headers(reason: str = "permanent: Boom: bad data") -> dict:
@@ -205,7 +195,7 @@ def test_replay_after_the_fix_delivers_the_failed_event_exactly_once(platform_en
         Producer(connection.channel()).publish(
             envelope, exchange=Exchange("housing.events", type="topic", durable=True), routing_key="subsidy_approved"
         )
-    wait_until(lambda: dlq.depths(uri, ["stats"])["stats"] == 1)
+    wait_for(lambda: dlq.depths(uri, ["stats"])["stats"] == 1)
     [letter] = dlq.list_dead_letters(uri, "stats")
     assert letter.reason.startswith("permanent: PermanentError: template missing")
     assert letter.original_queue == ORIGINAL
@@ -214,13 +204,13 @@ def test_replay_after_the_fix_delivers_the_failed_event_exactly_once(platform_en
     BROKEN["on"] = False  # the fix is deployed
     code, out, _ = cli("dlq", "replay", "--yes")
     assert code == 0, out
-    wait_until(lambda: HANDLED)
+    wait_for(lambda: HANDLED)
     assert HANDLED == [envelope["event_id"]]
     assert dlq.depths(uri, ["stats"])["stats"] == 0
 
     # a second copy (say, a replay of a duplicate) is recognised by the consumer's ledger: still one effect
     put(uri, ORIGINAL, json.dumps(envelope).encode(), {})
-    wait_until(lambda: probe_idle(uri))
+    wait_for(lambda: probe_idle(uri))
     assert HANDLED == [envelope["event_id"]]
 
 

@@ -5,10 +5,11 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
+from shared.clock import local_today
 from shared.pii import (
     DEV_KEYS,
     DecryptionError,
@@ -58,7 +59,7 @@ def id_born_on(born: date) -> str:
         ("11010519491231002x", FEMALE_1949),
         (f"  {MALE_1880}\n", MALE_1880),
         (f"\u3000{FEMALE_1949}\t", FEMALE_1949),
-        (id_born_on(date.today()), id_born_on(date.today())),
+        (id_born_on(local_today()), id_born_on(local_today())),
     ],
     ids=["vector-1949", "vector-1880", "lower-x", "whitespace", "ideographic-space", "born-today"],
 )
@@ -82,7 +83,7 @@ def test_valid_id_numbers_normalise(raw: str, expected: str) -> None:
         (with_check_char("33028219901301123"), "impossible birth date"),
         (with_check_char("33028200000101123"), "impossible birth date"),
         (with_check_char("33028229990101123"), "birth date in the future"),
-        (id_born_on(date.today() + timedelta(days=1)), "birth date in the future"),
+        (id_born_on(local_today() + timedelta(days=1)), "birth date in the future"),
     ],
     ids=[
         "letter-check-char",
@@ -441,3 +442,18 @@ def test_field_cipher_rejects_another_key() -> None:
     other = FieldCipher(PiiKeys.from_config("dev-only-hmac-key", "another-encryption-key"))
     with pytest.raises(DecryptionError):
         other.decrypt(token)
+
+
+@pytest.mark.parametrize(
+    ("now_in_cixi", "valid"),
+    [("2026-12-01T23:59:59+08:00", False), ("2026-12-02T00:00:00+08:00", True)],
+    ids=["a-second-before-cixi-midnight", "cixi-midnight"],
+)
+def test_a_birth_date_is_in_the_future_until_the_day_starts_in_cixi(process_clock, now_in_cixi, valid):
+    process_clock(datetime.fromisoformat(now_in_cixi))  # 15:59:59 and 16:00 UTC: still the 1st in London
+    born_on_the_second = id_born_on(date(2026, 12, 2))
+    if valid:
+        assert normalise_id_number(born_on_the_second) == born_on_the_second
+    else:
+        with pytest.raises(InvalidIdNumber, match="birth date in the future"):
+            normalise_id_number(born_on_the_second)

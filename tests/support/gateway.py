@@ -9,7 +9,7 @@ import sys
 import requests
 
 from shared.config import REPO_ROOT
-from tests.support.waiting import wait_for
+from tests.support.waiting import ConditionNotMet, wait_for
 
 
 def start_fake_gateway(port: int, callback: str, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **options):
@@ -20,9 +20,11 @@ def start_fake_gateway(port: int, callback: str, stdout=subprocess.DEVNULL, stde
         argv += [f"--{key.replace('_', '-')}", str(value)]
     process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=stdout, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
-    if not wait_for(lambda: _answers(url), timeout=10):
+    try:
+        wait_for(lambda: _answers(url), timeout=10, what="the fake gateway answering")
+    except ConditionNotMet:
         process.terminate()
-        raise RuntimeError("the fake gateway did not start")
+        raise
     return process, url
 
 

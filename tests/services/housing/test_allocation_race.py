@@ -22,6 +22,7 @@ from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
 from tests.services.housing.conftest import project, tenancy_application, unit
+from tests.support.waiting import lock_waiters, wait_for
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
 REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
@@ -47,8 +48,8 @@ def test_second_claim_waits_for_the_first_and_gets_no_vacant_unit(postgres_url):
         waiting = eventlet.spawn(
             tenancy.allocate, second, OutboxWriter(second, "housing", None, []), REVIEWER, applications[1], project_id
         )
-        eventlet.sleep(0.5)
-        assert not waiting.dead  # blocked on the lock, not finished
+        wait_for(lambda: lock_waiters(postgres_url) == 1, what="the second claim waiting on the row lock")
+        assert not waiting.dead
         first.commit()
         with pytest.raises(NoVacantUnit):
             waiting.wait()

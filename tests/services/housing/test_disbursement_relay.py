@@ -6,14 +6,13 @@ publish the rows the relay is still working through (consumers would cope, but e
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bench.housing_disbursement import seed
 from shared.db import make_engine
 from shared.models import OutboxMessage
+from tests.support.waiting import wait_for
 
 SUBSIDIES = 3000
 
@@ -24,15 +23,13 @@ def test_each_disbursed_event_is_published_once(housing, call, events):
         seed(session, SUBSIDIES)  # approved subsidies for 2025-01 .. 2025-12
     result = call("ops", "admin").run_disbursement("2025-06")
     assert result["paid"] == SUBSIDIES
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def unpublished() -> int:
         with Session(engine) as session:
-            left = session.scalar(select(func.count()).where(OutboxMessage.published_at.is_(None)))
-        if left == 0:
-            break
-        time.sleep(0.5)
+            return session.scalar(select(func.count()).where(OutboxMessage.published_at.is_(None)))
+
+    wait_for(lambda: unpublished() == 0, timeout=120, what="every disbursement published")
     engine.dispose()
-    assert left == 0
     events.drain(until=lambda seen: len(seen) >= SUBSIDIES, timeout=60)
     seen = events.drain(timeout=2.0)  # any copy would arrive now
     disbursed = [event["event_id"] for event in seen if event["event_type"] == "subsidy_disbursed"]

@@ -2,7 +2,6 @@
 HTTP server on loopback, and helpers to publish housing events and wait for outcomes."""
 
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +14,7 @@ from sqlalchemy import insert, select
 from services.notify import callback_auth
 from services.notify.dependencies import Clock, Courier
 from services.notify.models import Contact
+from services.notify.rules import SHANGHAI
 from services.notify.service import NotifyService
 from shared.contracts import build_envelope
 from shared.db import make_engine
@@ -23,6 +23,7 @@ from shared.models import OutboxMessage
 from shared.pii import mask_phone
 from shared.privacy import PiiTools, keys_from_config
 from tests.support.gateway import start_fake_gateway
+from tests.support.waiting import ConditionNotMet, wait_for
 
 WAIT_SECONDS = 20
 
@@ -59,9 +60,11 @@ class Notify:
 
     def restart(self, **overrides) -> None:
         """Kill the container (a crash: no graceful stop) and start a fresh one on the same database."""
+        clock = self.clock
         self.container.kill()
         self.config = {**self.config, **overrides}
         self.container = self.factory(NotifyService, self.config)
+        self.clock.frozen, self.clock.offset = clock.frozen, clock.offset  # the same time after the restart
         self.container.start()
 
     @property
@@ -144,18 +147,6 @@ class Notify:
         return response.json()["applied"]
 
 
-def wait_for(check, timeout: float = WAIT_SECONDS, interval: float = 0.1):
-    """Poll `check()` until it returns something truthy; bounded, never a timing assertion."""
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s; last: {last!r}")
-
-
 def rows_when(notify, token, predicate, **filters):
     """`list_notifications(**filters)` once it is non-empty and `predicate` holds for it."""
     seen = []
@@ -166,8 +157,8 @@ def rows_when(notify, token, predicate, **filters):
         return seen if seen and predicate(seen) else None
 
     try:
-        return wait_for(check)
-    except AssertionError:
+        return wait_for(check, timeout=WAIT_SECONDS)
+    except ConditionNotMet:
         raise AssertionError(f"not reached: {seen}") from None
 
 
@@ -182,7 +173,10 @@ def outbox_events(notify) -> list[dict]:
 
 @pytest.fixture
 def start_notify(db_url, service_config, container_factory, fake_gateway):
-    def start(gateway: bool = True, gateway_options: dict | None = None, **overrides) -> Notify:
+    def start(
+        gateway: bool = True, gateway_options: dict | None = None, at: datetime | None = None, **overrides
+    ) -> Notify:
+        """`at`: the instant notify's clock starts from (and ticks on), for behaviour that depends on the time."""
         upgrade("notify", db_url)
         defaults = {
             "DISPATCH_INTERVAL_SECONDS": 0.05,
@@ -200,10 +194,17 @@ def start_notify(db_url, service_config, container_factory, fake_gateway):
             config.setdefault("WECHAT_PROVIDER", "wechat")
             config.setdefault("WECHAT_API_URL", url)
         container = container_factory(NotifyService, config)
+        notify = Notify(container, config, url, container_factory)
+        if at is not None:
+            notify.clock.start_at(at)
         container.start()
-        return Notify(container, config, url, container_factory)
+        return notify
 
     return start
+
+
+# a Monday morning in Cixi: outside quiet hours, far from the local midnight at which daily caps reset
+DAYTIME = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def approved(resident_id: str, monthly_subsidy_fen: int = 84000) -> dict:

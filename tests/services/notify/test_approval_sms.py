@@ -3,7 +3,8 @@
 import pytest
 
 from shared.errors import Forbidden
-from tests.services.notify.conftest import approved, wait_for
+from tests.services.notify.conftest import approved
+from tests.support.waiting import wait_for
 
 PHONE = "13812345678"
 RESIDENT = "r_" + "a" * 32

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from services.notify.models import Notification
 from services.notify.rules import SHANGHAI
-from tests.services.notify.conftest import approved, wait_for
+from tests.services.notify.conftest import DAYTIME, approved
+from tests.support.waiting import wait_for
 
 TITLE = {"title": "2026年新市民积分入学政策发布"}
 
@@ -31,7 +32,7 @@ def completed(progress):
 
 
 def test_broadcast_reaches_consenting_contacts_but_not_opted_out_numbers(start_notify, token_for):
-    notify = start_notify()
+    notify = start_notify(at=DAYTIME)
     admin = token_for("admin", "admin")
     residents = notify.add_contacts(3)
     notify.add_contacts(2, consent=False, first=10)
@@ -102,7 +103,7 @@ def test_quiet_hours_hold_promotional_until_eight_but_not_transactional(start_no
 def test_broadcast_resumes_after_a_crash_without_duplicates(start_notify, token_for):
     total = 200
     notify = start_notify(
-        DISPATCH_ENABLED=False, BROADCAST_PAGE_SIZE=40, DISPATCH_CLAIM_SIZE=30, DISPATCH_LEASE_SECONDS=1
+        at=DAYTIME, DISPATCH_ENABLED=False, BROADCAST_PAGE_SIZE=40, DISPATCH_CLAIM_SIZE=30, DISPATCH_LEASE_SECONDS=1
     )
     admin = token_for("admin", "admin")
     notify.add_contacts(total)
@@ -115,7 +116,7 @@ def test_broadcast_resumes_after_a_crash_without_duplicates(start_notify, token_
     engine = courier.engine
     # a claim handed to the gateway whose result was never recorded: the process dies right after the HTTP call
     with engine.Session() as session:
-        token = engine.claim(session, datetime.now(UTC))
+        token = engine.claim(session, notify.clock.now())
         rows = session.scalars(select(Notification).where(Notification.lease_owner == token)).all()
         outgoing = engine._outgoing(session, rows)
         session.commit()

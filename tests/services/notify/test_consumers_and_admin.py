@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from shared.errors import Forbidden, ValidationError
-from tests.services.notify.conftest import wait_for
+from tests.support.waiting import wait_for
 
 RESIDENT = "r_" + "c" * 32
 CASE = {"application_id": "app-9", "resident_id": RESIDENT, "town": "周巷镇", "category": "talent"}

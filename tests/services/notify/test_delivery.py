@@ -2,12 +2,15 @@
 receipt timeout, rate limiting, the per-number daily cap, and events for stats in the outbox."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from services.notify.fake_gateway import NO_RECEIPT_NUMBER, PERMANENT_FAILURE_NUMBER, TEMPORARY_FAILURE_NUMBER
+from services.notify.rules import SHANGHAI
 from shared.errors import ValidationError
-from tests.services.notify.conftest import approved, outbox_events, rows_when, wait_for
+from tests.services.notify.conftest import DAYTIME, approved, outbox_events, rows_when
+from tests.support.waiting import wait_for
 
 RESIDENT = "r_" + "b" * 32
 FINAL = ("delivered", "permanent-failure")
@@ -80,19 +83,38 @@ def test_a_message_without_receipt_times_out(start_notify, token_for):
     assert len(notify.gateway_messages(NO_RECEIPT_NUMBER)) == 1  # not resent: it may have arrived
 
 
-def test_per_number_daily_cap_holds_the_excess(start_notify, token_for):
+def statuses(rows: list[dict]) -> list[tuple]:
+    """(status, hold reason) of each row, sorted: rows recorded at one frozen instant have no order."""
+    return sorted((r["status"], r["hold_reason"]) for r in rows)
+
+
+def test_per_number_daily_cap_holds_the_excess_until_midnight_in_cixi(start_notify, token_for):
+    mine = {"resident_id": RESIDENT}
     notify = start_notify(gateway=False, DAILY_CAP_PER_NUMBER=1)
+    notify.clock.frozen = datetime(2026, 3, 31, 23, 58, tzinfo=SHANGHAI).astimezone(UTC)  # a month's last day
     token = token_for("cw", "caseworker")
     notify.contact_event(RESIDENT, "13812345678")
     notify.publish("subsidy_approved", approved(RESIDENT))
     rows_when(notify, token, lambda r: r[0]["status"] == "delivered", resident_id=RESIDENT)
     notify.publish("subsidy_approved", approved(RESIDENT))  # another event: a second notification
-    rows = rows_when(notify, token, lambda r: len(r) == 2 and r[0]["hold_reason"] == "daily-cap", resident_id=RESIDENT)
-    assert [r["status"] for r in rows] == ["created", "delivered"]
+    rows = rows_when(notify, token, lambda r: statuses(r) == [("created", "daily-cap"), ("delivered", None)], **mine)
+    assert statuses(rows) == [("created", "daily-cap"), ("delivered", None)]
+
+    notify.clock.frozen = datetime(2026, 3, 31, 23, 59, 59, tzinfo=SHANGHAI).astimezone(UTC)
+    notify.courier.wake()
+    assert notify.courier.engine.dispatch() == 0  # nothing due before midnight
+    with notify.rpc(token) as rpc:
+        assert statuses(rpc.list_notifications(**mine)) == [("created", "daily-cap"), ("delivered", None)]
+
+    notify.clock.frozen = datetime(2026, 4, 1, 0, 0, tzinfo=SHANGHAI).astimezone(UTC)  # 16:00 UTC: a new day here
+    notify.courier.wake()
+    rows_when(notify, token, lambda r: statuses(r) == [("delivered", None), ("delivered", None)], **mine)
 
 
 def test_gateway_rate_limit_is_respected_without_losing_or_doubling(start_notify, token_for):
-    notify = start_notify(gateway_options={"rate": 150, "burst": 100}, SMS_RATE_PER_SECOND=10_000, SMS_BURST=10_000)
+    notify = start_notify(
+        at=DAYTIME, gateway_options={"rate": 150, "burst": 100}, SMS_RATE_PER_SECOND=10_000, SMS_BURST=10_000
+    )
     token = token_for("admin", "admin")
     notify.add_contacts(250)
     with notify.rpc(token) as rpc:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from services.notify.models import Notification
 from shared.db import make_engine
 from shared.models import ProcessedEvent
-from tests.services.notify.conftest import wait_for
 from tests.services.notify.samples import ACTIVATED, ACTIVITY, NOTICES, enrolment, recipient, resident
+from tests.support.waiting import wait_for
 
 STAFF = ("cw", "caseworker")
 

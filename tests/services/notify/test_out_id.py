@@ -4,13 +4,15 @@ from its record and sends one SMS; it moves on once the gateway is known to be d
 a failure receipt), so a legitimate resend is really sent; a receipt for an older submission changes
 nothing."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import eventlet
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from services.notify.fake_gateway import NO_RECEIPT_NUMBER, TEMPORARY_FAILURE_NUMBER
 from tests.services.notify.conftest import approved, outbox_events, rows_when
+from tests.support.waiting import lock_waiters, wait_for
 
 RESIDENT = "r_" + "c" * 32
 PHONE = "13812345678"
@@ -53,7 +55,7 @@ def test_a_receipt_that_comes_while_the_retry_waits_is_applied_once_the_retry_is
     [sent] = notify.gateway_messages(NO_RECEIPT_NUMBER)
     receipt = {"out_id": f"{rows[0]['id']}.1", "msgid": sent["msgid"], "stat": "DELIVRD", "err": "000"}
     assert notify.push_receipts([receipt]).get("kept") == 1  # not recorded as sent yet: kept, not dropped
-    notify.clock.frozen = datetime.now(UTC) + timedelta(hours=2)  # the retry is due
+    notify.clock.frozen = notify.clock.now() + timedelta(hours=2)  # the retry is due
     rows = rows_when(notify, token, lambda r: r[0]["status"] == "delivered", resident_id=RESIDENT)
     assert rows[0]["attempts"] == 2 and len(notify.gateway_messages(NO_RECEIPT_NUMBER)) == 1
     assert [s[1] for s in notify.gateway_submissions(rows[0]["id"])] == ["sent", "duplicate"]
@@ -123,8 +125,14 @@ def test_a_receipt_applied_twice_at_once_delivers_and_is_announced_once(start_no
     def apply(session):
         return engine.apply_receipts(session, engine.events.writer(session), "sms", [receipt])
 
+    racer_writes = []
+
     def second():
         with engine.Session() as session:
+            # the racer has read the row (still `sending`) once it issues its first write
+            event.listen(
+                session.connection(), "before_cursor_execute", lambda _c, _r, sql, *a: racer_writes.append(sql)
+            )
             outcome = apply(session)
             session.commit()
             return outcome
@@ -132,7 +140,9 @@ def test_a_receipt_applied_twice_at_once_delivers_and_is_announced_once(start_no
     with engine.Session() as first:
         first_outcome = apply(first)
         racer = eventlet.spawn(second)
-        eventlet.sleep(0.5)  # it reads the row still `sending`, then waits on the first's row lock
+        wait_for(lambda: any(sql.lstrip().upper().startswith("UPDATE") for sql in racer_writes) or racer.dead)
+        if notify.config["DATABASE_URL"].startswith("postgresql"):
+            wait_for(lambda: lock_waiters(notify.config["DATABASE_URL"]) == 1, what="the racer on the row lock")
         first.commit()
     try:
         second_outcome = racer.wait()

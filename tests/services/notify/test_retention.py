@@ -10,8 +10,9 @@ from services.notify.models import Notification
 from services.notify.retention import ERASED_BODY
 from shared.db import make_engine
 from shared.models import utcnow
-from tests.services.notify.conftest import approved, wait_for
+from tests.services.notify.conftest import approved
 from tests.services.notify.test_approval_sms import PHONE, RESIDENT, final
+from tests.support.waiting import wait_for
 
 
 def test_purge_erases_old_final_messages_only(start_notify, token_for, db_url):

@@ -44,8 +44,7 @@ def test_handlers_are_named_after_their_event():
 @pytest.mark.parametrize("kind", sorted(RULES), ids=lambda kind: ".".join(kind))
 def test_a_rule_reads_only_fields_its_contract_declares(kind):
     contract = registry.latest(*kind)
-    if contract is None:
-        pytest.skip(f"{'.'.join(kind)}: contract not written yet; the rule applies once it is")
+    assert contract is not None, f"a fold rule for {'.'.join(kind)}, an event no contract declares (a typo?)"
     assert "stats" in contract.consumers, f"a fold rule for {kind} is dead: its contract does not list stats"
     rule = RULES[kind]
     declared = contract.schema._declared_fields

@@ -16,6 +16,7 @@ from shared.db import make_engine
 from shared.errors import Forbidden, NotAuthenticated, ValidationError
 from shared.migrations import upgrade
 from tests.services.stats import factories as f
+from tests.support.waiting import wait_for
 
 WAIT_SECONDS = 30
 
@@ -48,9 +49,7 @@ def deliver(amqp_uri: str, envelopes: list[dict]) -> None:
     """Publish and wait (bounded) until stats has handled every delivery."""
     before = handled_by_stats()
     publish(amqp_uri, envelopes)
-    with eventlet.Timeout(WAIT_SECONDS):
-        while handled_by_stats() - before < len(envelopes):
-            eventlet.sleep(0.05)
+    wait_for(lambda: handled_by_stats() - before >= len(envelopes), timeout=WAIT_SECONDS, what="stats handled all")
 
 
 @pytest.fixture
