@@ -58,7 +58,35 @@ def pytest_addoption(parser):
     parser.addoption("--reverse", action="store_true", help="run the collected tests in reverse order")
 
 
+# Tests whose behaviour depends on the time of day or the date (quiet hours, daily caps, appeal windows, periods,
+# ages, holds, reminders, sweeps): `make test-clock` runs them with the platform's clock at set instants.
+CLOCK_SENSITIVE = (
+    "tests/e2e/",
+    "tests/ops/test_cli.py",
+    "tests/shared/test_audit.py",
+    "tests/shared/test_pii.py",
+    "tests/shared/test_retention.py",
+    "tests/services/events/test_activities.py",
+    "tests/services/events/test_attendance.py",
+    "tests/services/events/test_registration.py",
+    "tests/services/events/test_rules.py",
+    "tests/services/events/test_validation.py",
+    "tests/services/housing/",
+    "tests/services/insurance/",
+    "tests/services/notify/test_approval_sms.py",
+    "tests/services/notify/test_broadcast.py",
+    "tests/services/notify/test_delivery.py",
+    "tests/services/notify/test_insurance_events_notices.py",
+    "tests/services/notify/test_out_id.py",
+    "tests/services/notify/test_retention.py",
+    "tests/services/notify/test_rules.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(CLOCK_SENSITIVE):
+            item.add_marker(pytest.mark.clock)
     if config.getoption("--reverse"):  # an order-independence check beside pytest-randomly's shuffles
         items.reverse()
 
