@@ -6,9 +6,9 @@ masked copy (`phone_masked`, 138****5678) for display. Nothing else holds a numb
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -62,6 +62,34 @@ class Template(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProviderTemplate(Base):
+    """A template version as one SMS provider approved it: its code and its variables in the provider's order
+    (Alibaba names them, Tencent numbers them {1}, {2}, …). Messages go as code + parameters, never as text."""
+
+    __tablename__ = "provider_templates"
+
+    template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)  # aliyun | tencent
+    code: Mapped[str] = mapped_column(String(64))
+    variables: Mapped[list] = mapped_column(JSON, default=list)
+    allow_links: Mapped[bool] = mapped_column(Boolean, default=False)  # approved with a link or phone in a variable
+
+    def spec(self) -> dict:
+        return {"code": self.code, "variables": list(self.variables), "allow_links": self.allow_links}
+
+
+class SmsUsage(Base):
+    """Billed segments and messages per provider per Asia/Shanghai day: the quota and the bill."""
+
+    __tablename__ = "sms_usage"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Notification(Base):
