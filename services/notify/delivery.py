@@ -81,6 +81,7 @@ DISPATCH_COLUMNS = (
     Notification.source_event_id,
     Notification.status,
     Notification.provider,
+    Notification.held_by,
 )
 
 
@@ -130,6 +131,8 @@ class Delivery:
         """`finished`: the provider is known to be done with this submission, so a retry is a new one."""
         if finished:
             n.submission += 1
+        # unfinished: the provider may have taken it, so the retry of this out_id must go back to it alone
+        n.held_by = None if finished else n.provider
         n.status = status
         n.failure_reason = (reason or status)[:200]
         n.updated_at = now
@@ -216,6 +219,7 @@ class Delivery:
                     completed_at=bindparam("b_completed"),
                     failure_reason=None,
                     hold_reason=None,
+                    held_by=None,
                     next_attempt_at=None,
                     **released,
                 ),
@@ -374,8 +378,7 @@ class Delivery:
                     wechat_template_id=wechat_template,
                     provider_templates=codes.get(key, {}),
                     segments=n.segments,
-                    # the last try's answer was lost: that provider may hold this out_id
-                    held_by=n.provider if n.status == statuses.TECHNICAL_FAILURE else None,
+                    held_by=n.held_by,
                 )
             )
         return by_channel

@@ -55,6 +55,7 @@ import requests
 from services.notify.callback_auth import sign_headers
 from services.notify.fake_providers.aliyun import FakeAliyun
 from services.notify.fake_providers.tencent import FakeTencent
+from services.notify.fake_providers.tencent import error as tencent_error
 
 PERMANENT_FAILURE_NUMBER = "13900000001"
 TEMPORARY_FAILURE_NUMBER = "13900000002"
@@ -65,6 +66,8 @@ MAX_BATCH = 100
 BUSY_CODE = 30  # "system busy, try later": a temporary failure of the whole submission
 FAULT_MODES = ("ok", "fail", "hang", "lose")
 PROTOCOLS = ("gateway", "aliyun", "tencent")
+# Tencent's SDK reads `Response.Error` only from an answer typed exactly application/json, as its API sends
+TENCENT_JSON = {"Content-Type": "application/json"}
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -332,9 +335,9 @@ def make_handler(gateway: Gateway):
         def _json(self, status: int, payload, headers: dict | None = None):
             data = json.dumps(payload, ensure_ascii=False).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
             self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
+            for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(data)
@@ -400,9 +403,9 @@ def make_handler(gateway: Gateway):
                 if fault == "fail":  # the vendor's servers failing: nothing sent
                     if protocol == "aliyun":
                         return 503, {"Code": "ServiceUnavailable", "Message": "The service is unavailable."}, {}
-                    return 200, {"Response": {"Error": {"Code": "InternalError", "Message": "busy"}}}, {}
+                    return 200, tencent_error("InternalError", "An internal error occurred."), TENCENT_JSON
                 status, payload = vendor.handle("POST", url.path, url.query, self.headers, raw)
-                return status, payload, {}
+                return status, payload, TENCENT_JSON if protocol == "tencent" else {}
 
             return self._submission(protocol, answer)
 

@@ -124,7 +124,9 @@ class Notification(Base):
     # the number in our out_id (<id>.<submission>): moves on only once the last submission is known finished
     # at the provider (refused, or a failure receipt); a try whose answer was lost goes again under the same
     submission: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the last one handed it
+    # the provider that may hold the current out_id although its answer was lost: the retry goes there only
+    held_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

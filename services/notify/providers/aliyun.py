@@ -57,6 +57,8 @@ class AliyunSms(TemplateCodeProvider):
         "InvalidAccessKeyId.NotFound": TECHNICAL,
         "isv.SYSTEM_ERROR": TECHNICAL,
         "isp.SYSTEM_ERROR": TECHNICAL,
+        "ServiceUnavailable": TECHNICAL,
+        "InternalError": TECHNICAL,
     }
     THROTTLED_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "isv.FLOW_LIMIT"})
     DELIVERED_RECEIPTS = frozenset({"DELIVERED", "DELIVRD"})
@@ -122,8 +124,8 @@ class AliyunSms(TemplateCodeProvider):
             return [Submission(m.out_id, retry_after=wait, reason=f"aliyun {exc.code}") for m in call]
         except ClientException as exc:  # a 4xx: refused, nothing sent (bad signature, unknown key, …)
             return [self.refusal(m.out_id, str(exc.code), "refused the call") for m in call]
-        except ServerException as exc:  # a 5xx: it may or may not have taken them
-            return all_failed(call, TECHNICAL, f"aliyun HTTP {exc.status_code} {exc.code}")
+        except ServerException as exc:  # a 5xx with Alibaba's error body: it answered that it did not take them
+            return [self.refusal(m.out_id, str(exc.code), f"HTTP {exc.status_code}") for m in call]
         except Exception as exc:  # unreachable, timed out, malformed answer: the outcome is unknown
             return all_failed(call, TECHNICAL, f"aliyun unreachable: {type(exc).__name__}")
         if body is None or body.code is None:

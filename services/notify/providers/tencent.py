@@ -56,12 +56,16 @@ class TencentSms(TemplateCodeProvider):
         "AuthFailure.SignatureFailure": TECHNICAL,
         "AuthFailure.SignatureExpire": TECHNICAL,
         "AuthFailure.SecretIdNotFound": TECHNICAL,
+        "InternalError": TECHNICAL,
+        "InternalError.Timeout": TECHNICAL,
     }
     THROTTLED_CODES = frozenset({"RequestLimitExceeded", "LimitExceeded.DeliveryFrequencyLimit"})
     DELIVERED_RECEIPTS = frozenset({"DELIVRD"})
     PERMANENT_RECEIPTS = frozenset({"MN:0001", "MK:0001", "MI:0013", "IB:0008", "BLACK"})
-    # request-level errors after which nothing was sent (as opposed to a lost or 5xx answer)
-    REFUSED_PREFIXES = ("AuthFailure", "UnauthorizedOperation", "InvalidParameter", "FailedOperation", "LimitExceeded")
+    # the SDK's own codes for a call that got no API answer (unreachable, timed out, HTTP error, not JSON)
+    UNANSWERED_CODES = frozenset(
+        {"ClientNetworkError", "ServerNetworkError", "JSONDecodeError", "ValueError", "KeyError", "TypeError", ""}
+    )
 
     def __init__(self, secret_id: str, secret_key: str, sdk_app_id: str, sign_name: str,
                  endpoint: str = DEFAULT_ENDPOINT, timeout: float = 10):  # fmt: skip
@@ -91,9 +95,10 @@ class TencentSms(TemplateCodeProvider):
             code = str(exc.code or "")
             if code in self.THROTTLED_CODES or code.startswith("RequestLimitExceeded"):
                 return [Submission(m.out_id, retry_after=1.0, reason=f"tencent {code}") for m in call]
-            if code.startswith(self.REFUSED_PREFIXES):
-                return [self.refusal(m.out_id, code, "refused the call") for m in call]
-            return all_failed(call, TECHNICAL, f"tencent {code or 'error'}")  # network, 5xx: outcome unknown
+            if code in self.UNANSWERED_CODES:  # no answer from the API: it may have taken them
+                return all_failed(call, TECHNICAL, f"tencent {code}")
+            # the API answered with an error (Response.Error): nothing was sent
+            return [self.refusal(m.out_id, code, "refused the call") for m in call]
         except Exception as exc:
             return all_failed(call, TECHNICAL, f"tencent unreachable: {type(exc).__name__}")
         by_number = {status.PhoneNumber: status for status in (response.SendStatusSet or [])}

@@ -3,6 +3,7 @@ split into calls, and the mapping of their codes onto our statuses."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from services.notify import provider_templates, statuses
@@ -11,6 +12,8 @@ from services.notify.providers.base import Outgoing, Provider, Submission, calls
 PERMANENT = statuses.PERMANENT_FAILURE
 TEMPORARY = statuses.TEMPORARY_FAILURE
 TECHNICAL = statuses.TECHNICAL_FAILURE
+# the mainland mobile numbers both accept; one bad number refuses a whole Alibaba batch call
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
 class TemplateCodeProvider(Provider):
@@ -20,6 +23,7 @@ class TemplateCodeProvider(Provider):
     # submission codes -> our status; anything else the provider refused is a temporary failure
     SUBMIT_CODES: dict[str, str] = {}
     THROTTLED_CODES: frozenset = frozenset()
+    TECHNICAL_PREFIXES: tuple = ("InternalError", "isp.")  # the provider's own failures, whatever the detail
     DELIVERED_RECEIPTS: frozenset = frozenset()
     PERMANENT_RECEIPTS: frozenset = frozenset()
 
@@ -29,6 +33,8 @@ class TemplateCodeProvider(Provider):
         for message in batch:
             spec = message.provider_templates.get(self.name)
             problem = provider_templates.problem(self.name, spec, message.personalisation)
+            if problem is None and not MOBILE.match(message.recipient):
+                problem = "not a mainland mobile number"
             if problem is None:
                 ready.append(message)
             else:  # the provider would refuse it: do not spend a call on it
@@ -55,7 +61,7 @@ class TemplateCodeProvider(Provider):
         reason = f"{self.name} {code}: {message or ''}".strip()[:200]
         if code in self.THROTTLED_CODES:
             return Submission(out_id, retry_after=1.0, reason=reason)
-        status = self.SUBMIT_CODES.get(code, TEMPORARY)
+        status = self.SUBMIT_CODES.get(code) or (TECHNICAL if code.startswith(self.TECHNICAL_PREFIXES) else TEMPORARY)
         return Submission(out_id, status=status, reason=reason, finished=True)
 
     def receipt_status(self, code: str) -> tuple[str, str | None]:

@@ -1,5 +1,6 @@
 """provider_templates (each template version's approved code and ordered variables per SMS provider,
-seeded with placeholder codes for every template), sms_usage (segments per provider per day)
+seeded with placeholder codes for every template), sms_usage (segments per provider per day),
+notifications.held_by (the provider that may hold the current out_id: its retry goes nowhere else)
 
 The placeholder codes let `NOTIFY_SMS_PROVIDER=aliyun` or `tencent` run against the fake gateway with no
 further step; in production each is replaced by the code the provider approved (`update_template`).
@@ -29,6 +30,19 @@ def placeholder_codes(template_id: str) -> dict[str, str]:
 
 
 def upgrade():
+    op.add_column("notifications", sa.Column("held_by", sa.String(20), nullable=True))
+    # a row waiting to retry after a technical failure went to the only provider there was
+    notifications = sa.table(
+        "notifications",
+        sa.column("held_by", sa.String),
+        sa.column("provider", sa.String),
+        sa.column("status", sa.String),
+    )
+    op.execute(
+        notifications.update()
+        .where(notifications.c.status == "technical-failure")
+        .values(held_by=notifications.c.provider)
+    )
     provider_templates = op.create_table(
         "provider_templates",
         sa.Column("template_id", sa.String(64), primary_key=True),
@@ -61,3 +75,5 @@ def upgrade():
 def downgrade():
     op.drop_table("sms_usage")
     op.drop_table("provider_templates")
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_column("held_by")
