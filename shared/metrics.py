@@ -36,7 +36,7 @@ EVENTS_DEAD_LETTERED = Counter(
 NOTIFICATIONS = Counter(
     "newcitizen_notifications_total",
     "Notifications reaching a status (created, sending, delivered, *-failure)",
-    ["service", "channel", "status"],
+    ["service", "channel", "provider", "status"],
 )
 
 

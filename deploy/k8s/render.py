@@ -95,10 +95,23 @@ def scratch_volumes() -> tuple[list[dict], list[dict]]:
     return volumes, mounts
 
 
+NOTIFY_PROVIDER_SECRETS = (
+    "ALIYUN_ACCESS_KEY_ID",
+    "ALIYUN_ACCESS_KEY_SECRET",
+    "ALIYUN_CALLBACK_TOKEN",
+    "TENCENT_SECRET_ID",
+    "TENCENT_SECRET_KEY",
+    "TENCENT_CALLBACK_TOKEN",
+)
+
+
 def deployment(name: str, spec: dict) -> dict:
     env = [*common_env(), *broker_env(), *database_env(name)]
     if name == "notify":
         env.append(secret_env("NOTIFY_SMS_GATEWAY_KEY", "newcitizen-secrets", "SMS_GATEWAY_KEY"))
+        # the SMS providers' credentials and the secret path tokens of their receipt pushes
+        for variable in NOTIFY_PROVIDER_SECRETS:
+            env.append(secret_env(f"NOTIFY_{variable}", "newcitizen-secrets", variable))
     volumes, mounts = scratch_volumes()
     health = {"path": "/health", "port": "http"}
     selector = {"app.kubernetes.io/name": name, **PART_OF}

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, or_, select, update
 
-from services.notify import rules, statuses
+from services.notify import metrics, rules, statuses
 from services.notify.models import Broadcast, Contact, Notification, OptOut, Template
 from services.notify.schemas import iso
 from services.notify.templating import render
@@ -142,6 +142,7 @@ def record_page(session, broadcast: Broadcast, page_size: int, now: datetime, qu
     ]
     if rows:
         session.execute(insert(Notification), rows)
+        metrics.reached(statuses.SMS, None, statuses.CREATED, len(rows))
         broadcast.cursor = rows[-1]["resident_id"]
         broadcast.recorded += len(rows)
     if len(rows) < page_size:

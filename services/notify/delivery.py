@@ -25,8 +25,8 @@ import eventlet
 from eventlet.greenpool import GreenPool
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
-from services.notify import notices, rules, statuses
-from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, Template
+from services.notify import metrics, notices, rules, statuses, usage
+from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, ProviderTemplate, Template
 from services.notify.providers import Outgoing, Provider, Submission
 from shared.crashpoints import crash_point
 from shared.privacy import PiiTools
@@ -79,6 +79,9 @@ DISPATCH_COLUMNS = (
     Notification.submission,
     Notification.broadcast_id,
     Notification.source_event_id,
+    Notification.status,
+    Notification.provider,
+    Notification.held_by,
 )
 
 
@@ -128,10 +131,13 @@ class Delivery:
         """`finished`: the provider is known to be done with this submission, so a retry is a new one."""
         if finished:
             n.submission += 1
+        # unfinished: the provider may have taken it, so the retry of this out_id must go back to it alone
+        n.held_by = None if finished else n.provider
         n.status = status
         n.failure_reason = (reason or status)[:200]
         n.updated_at = now
         n.lease_owner = n.lease_until = None
+        metrics.reached(n.channel, n.provider, status)
         delay = rules.retry_delay(n.attempts, self.settings.retry_delays)
         if status != statuses.PERMANENT_FAILURE and delay is not None:
             n.next_attempt_at = now + timedelta(seconds=delay)
@@ -182,11 +188,11 @@ class Delivery:
         """Write what the providers answered: accepted ones in bulk, failures one by one (they are few)."""
         accepted, throttled, failed = [], [], []
         for channel, submissions in results.items():
-            provider = self.providers[channel].name
             for result in submissions:
                 row = rows.get(result.out_id.rsplit(".", 1)[0])
                 if row is None:
                     continue
+                provider = result.provider or self.providers[channel].name
                 if result.retry_after is not None:  # throttled: not an attempt
                     throttled.append({"b_id": row.id, "b_next": now + timedelta(seconds=result.retry_after)})
                 elif result.accepted:
@@ -213,6 +219,7 @@ class Delivery:
                     completed_at=bindparam("b_completed"),
                     failure_reason=None,
                     hold_reason=None,
+                    held_by=None,
                     next_attempt_at=None,
                     **released,
                 ),
@@ -227,17 +234,21 @@ class Delivery:
                     for row, result, provider in accepted
                 ],
             )
-            for row, result, _ in accepted:
+            for row, result, provider in accepted:
+                metrics.reached(row.channel, provider, statuses.SENDING)
                 self._emit(outbox, "notification_sent", row, sent_at=now.isoformat())
                 if result.delivered:
+                    metrics.reached(row.channel, provider, statuses.DELIVERED)
                     self._emit(outbox, "notification_delivered", row, delivered_at=now.isoformat())
+            usage.record(session, [(row, provider) for row, _, provider in accepted], now)
         for row, result, provider in failed:
             n = session.get(Notification, row.id)
             n.attempts += 1
             n.provider = provider
             status = result.status or statuses.TECHNICAL_FAILURE
             # a provider that answered with a refusal is done with it; a technical failure may hide an acceptance
-            self._fail(session, outbox, n, status, result.reason, now, finished=status != statuses.TECHNICAL_FAILURE)
+            finished = result.finished if result.finished is not None else status != statuses.TECHNICAL_FAILURE
+            self._fail(session, outbox, n, status, result.reason, now, finished=finished)
 
     # --- dispatch ----------------------------------------------------------------------------------
 
@@ -347,11 +358,12 @@ class Delivery:
 
     def _outgoing(self, session, ready: list) -> dict[str, list[Outgoing]]:
         wechat_ids: dict[tuple[str, int], str | None] = {}
+        codes = self._provider_templates(session, {(n.template_id, n.template_version) for n in ready})
         by_channel: dict[str, list[Outgoing]] = {}
         for n in ready:
+            key = (n.template_id, n.template_version)
             wechat_template = None
             if n.channel == statuses.WECHAT:
-                key = (n.template_id, n.template_version)
                 if key not in wechat_ids:
                     template = session.get(Template, key)
                     wechat_ids[key] = template.wechat_template_id if template else None
@@ -364,9 +376,26 @@ class Delivery:
                     template_id=n.template_id,
                     personalisation=n.personalisation or {},
                     wechat_template_id=wechat_template,
+                    provider_templates=codes.get(key, {}),
+                    segments=n.segments,
+                    held_by=n.held_by,
                 )
             )
         return by_channel
+
+    @staticmethod
+    def _provider_templates(session, keys: set[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+        """{(template_id, version): {provider: spec}} for the template versions of a claim."""
+        found: dict[tuple[str, int], dict] = {}
+        if not keys:
+            return found
+        rows = session.scalars(
+            select(ProviderTemplate).where(ProviderTemplate.template_id.in_({template_id for template_id, _ in keys}))
+        )
+        for row in rows:
+            if (row.template_id, row.version) in keys:
+                found.setdefault((row.template_id, row.version), {})[row.provider] = row.spec()
+        return found
 
     def _send(self, outgoing: dict[str, list[Outgoing]]) -> dict[str, list[Submission]]:
         results: dict[str, list[Submission]] = {}
@@ -393,11 +422,15 @@ class Delivery:
 
     # --- receipts and timeouts ---------------------------------------------------------------------
 
-    def apply_receipts(self, session, outbox, channel: str, receipts: list[dict]) -> Counter:
+    def apply_receipts(self, session, outbox, channel: str, receipts: list[dict], source: str | None = None) -> Counter:
         """Receipts pushed by the provider, named by our out_id ("<notification id>.<submission>") or its msgid.
-        One that arrives before its submission is recorded is kept and applied when it is."""
+        One that arrives before its submission is recorded is kept and applied when it is. `source` names the
+        SMS provider whose push format this is (default: the first configured)."""
         provider = self.providers[channel]
-        parsed = [provider.parse_receipt(item) for item in receipts if isinstance(item, dict)]
+        parse = provider.parse_receipt
+        if source is not None:
+            parse = lambda item: provider.parse_receipt(item, source)  # noqa: E731
+        parsed = [parse(item) for item in receipts if isinstance(item, dict)]
         outcome, unmatched = self._apply_parsed(session, outbox, channel, parsed)
         now = self.clock()
         for out_id, ref, code in unmatched:
@@ -428,7 +461,7 @@ class Delivery:
             elif ref:
                 by_ref[str(ref)] = (None, str(ref), str(code))
         matched: list[tuple] = []
-        columns = (*DISPATCH_COLUMNS, Notification.status, Notification.provider_ref, Notification.completed_at)
+        columns = (*DISPATCH_COLUMNS, Notification.provider_ref, Notification.completed_at)
         if by_id:
             for row in session.execute(select(*columns).where(Notification.id.in_(list(by_id)))):
                 submission, item = by_id[row.id]
@@ -474,6 +507,7 @@ class Delivery:
             for row in delivered:
                 if row.id in moved:
                     outcome[statuses.DELIVERED] += 1
+                    metrics.reached(row.channel, row.provider, statuses.DELIVERED)
                     self._emit(outbox, "notification_delivered", row, delivered_at=now.isoformat())
                 else:
                     outcome["stale"] += 1
@@ -519,6 +553,7 @@ class Delivery:
                 .limit(self.settings.claim_size)
             ).all()
             for n in stuck:
+                metrics.reached(n.channel, n.provider, statuses.TEMPORARY_FAILURE)
                 n.status = statuses.TEMPORARY_FAILURE
                 n.failure_reason = "no delivery receipt in time"
                 n.completed_at = n.updated_at = now

@@ -15,17 +15,24 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   Every other valid number is DELIVRD.
 * WeChat: `GET /cgi-bin/token`, `POST /cgi-bin/message/template/send`; openid `o_blocked` gets a
   "failed:user block" push, `o_unfollowed` errcode 43004; pushes go to `<callback>/callbacks/wechat/receipts`.
-* Every push to notify (receipts, inbound replies) is signed with the API key (`callback_auth`).
+* Alibaba Cloud SMS and Tencent Cloud SMS as their official SDKs speak them (`POST /` with `x-acs-action`
+  or `X-TC-Action`; `fake_providers/aliyun.py`, `tencent.py`): signatures checked with the configured
+  secrets and refused in the vendor's way, answers in the vendor's shapes, the same magic numbers, receipts
+  pushed in the vendor's format to `<callback>/callbacks/aliyun/<token>/report` and
+  `<callback>/callbacks/tencent/<token>/status`. Like the real ones, they do not de-duplicate.
+* Every push to notify in our own format (receipts, inbound replies) is signed with the API key
+  (`callback_auth`); the vendors' pushes carry no signature (notify checks their path token instead).
 * Test hooks: `GET /test/messages[?mobile=]` (what was sent), `GET /test/submissions[?out_id=]` (every
   SMS submitted, sent or not: `{"out_id", "result", "answer"}`), `GET /test/stats`, `POST /test/reset`,
-  `POST /test/inbound` (`{"mobile", "content"}`: a reply to our number, forwarded to
-  `<callback>/callbacks/sms/inbound`).
-* Faults: `POST /test/fault {"mode": "fail"|"hang"|"lose"|"ok", "seconds": N, "calls": C}`. The fault
-  strikes the SMS submissions of the next N seconds, or the next C calls, whichever ends first (`calls`
-  alone: no time limit). `fail` answers each with code 30 (system busy: a temporary failure, nothing
-  sent); `hang` holds each without an answer until the N seconds are over, then drops the connection
-  (nothing sent); `lose` takes each as usual (sent, de-duplicated, receipts pushed) but drops the
-  connection instead of answering: the sender cannot know it went. `ok` ends a fault at once.
+  `POST /test/inbound` (`{"mobile", "content", "provider"?}`: a reply to our number, forwarded to
+  `<callback>/callbacks/sms/inbound`, or as an SmsUp / reply callback push for `aliyun` / `tencent`).
+* Faults: `POST /test/fault {"mode": "fail"|"hang"|"lose"|"ok", "seconds": N, "calls": C, "provider": P}`.
+  The fault strikes the SMS submissions of protocol P (`gateway`, the default; `aliyun`; `tencent`) of the
+  next N seconds, or the next C calls, whichever ends first (`calls` alone: no time limit). `fail` answers
+  each with code 30 (system busy: a temporary failure, nothing sent; the vendors answer as their servers
+  fail: HTTP 503, `InternalError`); `hang` holds each without an answer until the N seconds are over, then
+  drops the connection (nothing sent); `lose` takes each as usual (sent, de-duplicated, receipts pushed)
+  but drops the connection instead of answering: the sender cannot know it went. `ok` ends a fault at once.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ from urllib.parse import parse_qs, urlparse
 import requests
 
 from services.notify.callback_auth import sign_headers
+from services.notify.fake_providers.aliyun import FakeAliyun
+from services.notify.fake_providers.tencent import FakeTencent
+from services.notify.fake_providers.tencent import error as tencent_error
 
 PERMANENT_FAILURE_NUMBER = "13900000001"
 TEMPORARY_FAILURE_NUMBER = "13900000002"
@@ -55,6 +65,9 @@ UNFOLLOWED_OPENID = "o_unfollowed"
 MAX_BATCH = 100
 BUSY_CODE = 30  # "system busy, try later": a temporary failure of the whole submission
 FAULT_MODES = ("ok", "fail", "hang", "lose")
+PROTOCOLS = ("gateway", "aliyun", "tencent")
+# Tencent's SDK reads `Response.Error` only from an answer typed exactly application/json, as its API sends
+TENCENT_JSON = {"Content-Type": "application/json"}
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -84,24 +97,37 @@ class Gateway:
         self.pending: list[tuple[float, str, dict]] = []  # (due, kind, receipt)
         self.wake = threading.Condition(self.lock)
         self.http = requests.Session()
-        self.fault: tuple[str, float, int | None] = ("ok", 0.0, None)  # (mode, until monotonic, calls left)
+        # per protocol: (mode, until monotonic, calls left)
+        self.faults: dict[str, tuple[str, float, int | None]] = {p: ("ok", 0.0, None) for p in PROTOCOLS}
+        self.vendors = {
+            "aliyun": FakeAliyun({args.aliyun_key_id: args.aliyun_key_secret}, self.take),
+            "tencent": FakeTencent(
+                {args.tencent_secret_id: args.tencent_secret_key}, args.tencent_sdk_app_id, self.take
+            ),
+        }
+        self.vendor_paths = {
+            "aliyun": (f"/callbacks/aliyun/{args.aliyun_callback_token}/report",
+                       f"/callbacks/aliyun/{args.aliyun_callback_token}/up"),
+            "tencent": (f"/callbacks/tencent/{args.tencent_callback_token}/status",
+                        f"/callbacks/tencent/{args.tencent_callback_token}/reply"),
+        }  # fmt: skip
         self.reset()
 
-    def set_fault(self, mode: str, seconds: float | None, calls: int | None) -> None:
+    def set_fault(self, mode: str, seconds: float | None, calls: int | None, protocol: str = "gateway") -> None:
         until = math.inf if seconds is None else time.monotonic() + seconds
         with self.lock:
-            self.fault = (mode, until, calls)
+            self.faults[protocol] = (mode, until, calls)
 
-    def take_fault(self) -> tuple[str, float]:
+    def take_fault(self, protocol: str = "gateway") -> tuple[str, float]:
         """The fault this SMS submission meets, ("fail" | "hang" | "lose", seconds left), or ("ok", 0);
         a fault limited to a number of calls counts this one."""
         with self.lock:
-            mode, until, calls = self.fault
+            mode, until, calls = self.faults[protocol]
             left = until - time.monotonic()
             if mode == "ok" or left <= 0 or calls == 0:
                 return "ok", 0.0
             if calls is not None:
-                self.fault = (mode, until, calls - 1)
+                self.faults[protocol] = (mode, until, calls - 1)
         return mode, left
 
     def reset(self):
@@ -168,19 +194,50 @@ class Gateway:
         self.by_out_id[out_id] = msgid
         self.messages.append({"mobile": mobile, "content": message["content"], "out_id": out_id, "msgid": msgid})
         self.stats["accepted"] += 1
-        notification = out_id.rsplit(".", 1)[0]
-        self.attempts[notification] += 1
-        if mobile == NO_RECEIPT_NUMBER:
+        fate = self._fate(mobile, out_id.rsplit(".", 1)[0])
+        if fate == "silent":
             return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid, "result": "sent"}
-        stat, err = "DELIVRD", "000"
-        if mobile == PERMANENT_FAILURE_NUMBER:
-            stat, err = "UNDELIV", "MK:0001"
-        elif mobile == TEMPORARY_FAILURE_NUMBER and self.attempts[notification] <= self.args.temp_failures:
-            stat, err = "UNDELIV", "MK:0012"
+        stat, err = {"delivered": ("DELIVRD", "000"), "permanent": ("UNDELIV", "MK:0001"),
+                     "temporary": ("UNDELIV", "MK:0012")}[fate]  # fmt: skip
         receipt = {"out_id": out_id, "msgid": msgid, "mobile": mobile, "stat": stat, "err": err}
         self.receipts[out_id] = receipt
         self.pending.append((now + self.args.receipt_delay, "sms", receipt))
         return {"out_id": out_id, "code": 0, "msg": "ok", "msgid": msgid, "result": "sent"}
+
+    def _fate(self, mobile: str, notification: str) -> str:
+        """What becomes of a message taken: delivered | permanent | temporary | silent (no receipt ever)."""
+        self.attempts[notification] += 1
+        if mobile == NO_RECEIPT_NUMBER:
+            return "silent"
+        if mobile == PERMANENT_FAILURE_NUMBER:
+            return "permanent"
+        if mobile == TEMPORARY_FAILURE_NUMBER and self.attempts[notification] <= self.args.temp_failures:
+            return "temporary"
+        return "delivered"
+
+    def take(self, provider: str, mobile: str, client_id: str, record: dict) -> None:
+        """A vendor fake sent one message: log it, decide its fate and queue the vendor's receipt. A call's
+        client id is our out_id for one message, a token for several (then the number tells the notification)."""
+        with self.lock:
+            ours = client_id.rpartition(".")[2].isdigit()
+            msgid = record.get("biz_id") or record.get("sid")
+            self.messages.append(
+                {
+                    "mobile": mobile,
+                    "content": record["content"],
+                    "out_id": client_id,
+                    "provider": provider,
+                    "msgid": msgid,
+                }
+            )
+            self.submissions.append((client_id, "sent", "answered"))
+            self.stats["accepted"] += 1
+            self.stats[f"{provider}_accepted"] += 1
+            fate = self._fate(mobile, client_id.rsplit(".", 1)[0] if ours else f"{provider}:{mobile}")
+            if fate != "silent":
+                report = self.vendors[provider].report(mobile, record, fate)
+                self.pending.append((time.monotonic() + self.args.receipt_delay, provider, report))
+            self.wake.notify()
 
     # --- WeChat -----------------------------------------------------------------------------------
 
@@ -211,7 +268,8 @@ class Gateway:
                 time.sleep(0.5)
 
     def _push_due_receipts(self):
-        paths = {"sms": "/callbacks/sms/receipts", "wechat": "/callbacks/wechat/receipts"}
+        paths = {"sms": "/callbacks/sms/receipts", "wechat": "/callbacks/wechat/receipts",
+                 **{name: report for name, (report, _) in self.vendor_paths.items()}}  # fmt: skip
         while True:
             with self.lock:
                 while not self.pending:
@@ -230,10 +288,13 @@ class Gateway:
                 for start in range(0, len(receipts), self.args.receipt_batch):
                     self._post(paths[kind], receipts[start : start + self.args.receipt_batch], kind)
 
-    def push(self, path: str, items: list[dict], timeout: float) -> requests.Response:
-        """POST to notify, signed with the API key over the exact bytes sent."""
+    def push(self, path: str, items: list[dict] | dict, timeout: float) -> requests.Response:
+        """POST to notify: our own pushes signed with the API key over the exact bytes sent, a vendor's as the
+        vendor pushes them (unsigned, to the secret path)."""
         body = json.dumps(items, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", **sign_headers(self.args.api_key, body)}
+        headers = {"Content-Type": "application/json"}
+        if not path.startswith(("/callbacks/aliyun/", "/callbacks/tencent/")):
+            headers.update(sign_headers(self.args.api_key, body))
         return self.http.post(self.args.callback.rstrip("/") + path, data=body, headers=headers, timeout=timeout)
 
     def _post(self, path: str, receipts: list[dict], kind: str):
@@ -255,6 +316,11 @@ class Gateway:
             self.stats["receipts_dropped"] += len(receipts)
 
     def forward_inbound(self, body: dict) -> int:
+        provider = body.get("provider")
+        if provider in self.vendors:
+            reply = self.vendors[provider].reply(str(body.get("mobile", "")), str(body.get("content", "")))
+            # Alibaba pushes SmsUp items as a list, Tencent one reply object a push
+            return self.push(self.vendor_paths[provider][1], [reply] if provider == "aliyun" else reply, 10).status_code
         return self.push("/callbacks/sms/inbound", [body], timeout=10).status_code
 
 
@@ -269,17 +335,16 @@ def make_handler(gateway: Gateway):
         def _json(self, status: int, payload, headers: dict | None = None):
             data = json.dumps(payload, ensure_ascii=False).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
             self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
+            for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(data)
 
-        def _body(self):
+        def _raw(self) -> bytes:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b"{}"
-            return json.loads(raw or b"{}")
+            return self.rfile.read(length) if length else b""
 
         def do_GET(self):
             url = urlparse(self.path)
@@ -307,30 +372,56 @@ def make_handler(gateway: Gateway):
 
         def _fault(self, body: dict):
             mode, seconds, calls = str(body.get("mode", "ok")), body.get("seconds"), body.get("calls")
-            if mode not in FAULT_MODES or (mode == "hang" and seconds is None):
+            protocol = str(body.get("provider") or "gateway")
+            if mode not in FAULT_MODES or (mode == "hang" and seconds is None) or protocol not in PROTOCOLS:
                 return self._json(400, {"code": 12, "msg": f"mode one of {FAULT_MODES}; hang needs seconds"})
             if seconds is None and calls is None:
                 seconds = 0
-            gateway.set_fault(mode, None if seconds is None else float(seconds), None if calls is None else int(calls))
+            seconds = None if seconds is None else float(seconds)
+            gateway.set_fault(mode, seconds, None if calls is None else int(calls), protocol)
             return self._json(200, {"ok": True})
+
+        def _submission(self, protocol: str, answer):
+            """One SMS submission under whatever fault its protocol meets; `answer(fault)` -> (status, payload,
+            headers) does the work."""
+            fault, left = gateway.take_fault(protocol)
+            if fault == "hang":  # no answer at all; the sender's read timeout is what ends its wait
+                time.sleep(left)
+                self.close_connection = True
+                return None
+            status, payload, headers = answer(fault)
+            if fault == "lose":  # taken, but the answer never reaches the sender
+                self.close_connection = True
+                return None
+            return self._json(status, payload, headers)
+
+        def _vendor(self, protocol: str, raw: bytes):
+            vendor = gateway.vendors[protocol]
+            url = urlparse(self.path)
+
+            def answer(fault):
+                if fault == "fail":  # the vendor's servers failing: nothing sent
+                    if protocol == "aliyun":
+                        return 503, {"Code": "ServiceUnavailable", "Message": "The service is unavailable."}, {}
+                    return 200, tencent_error("InternalError", "An internal error occurred."), TENCENT_JSON
+                status, payload = vendor.handle("POST", url.path, url.query, self.headers, raw)
+                return status, payload, TENCENT_JSON if protocol == "tencent" else {}
+
+            return self._submission(protocol, answer)
 
         def do_POST(self):
             url = urlparse(self.path)
+            raw = self._raw()
+            if self.headers.get("x-acs-action"):
+                return self._vendor("aliyun", raw)
+            if self.headers.get("X-TC-Action"):
+                return self._vendor("tencent", raw)
             try:
-                body = self._body()
+                body = json.loads(raw or b"{}")
             except ValueError:
                 return self._json(400, {"code": 11, "msg": "malformed JSON"})
             if url.path == "/sms/batch":
-                fault, left = gateway.take_fault()
-                if fault == "hang":  # no answer at all; the sender's read timeout is what ends its wait
-                    time.sleep(left)
-                    self.close_connection = True
-                    return None
-                status, payload, headers = gateway.submit(body, fault)
-                if fault == "lose":  # taken, but the answer never reaches the sender
-                    self.close_connection = True
-                    return None
-                return self._json(status, payload, headers)
+                return self._submission("gateway", lambda fault: gateway.submit(body, fault))
             if url.path == "/cgi-bin/message/template/send":
                 return self._json(200, gateway.wechat_send(body))
             if url.path == "/test/reset":
@@ -356,6 +447,15 @@ def parse_args(argv):
     parser.add_argument("--receipt-delay", type=float, default=0.05, help="seconds before a receipt is pushed")
     parser.add_argument("--receipt-batch", type=int, default=1000)
     parser.add_argument("--temp-failures", type=int, default=1, help="failed submissions before 13900000002 delivers")
+    # the vendors' credentials it checks signatures with, and the secret path tokens it pushes to: the
+    # defaults are notify's development defaults (services/notify/config.yaml)
+    parser.add_argument("--aliyun-key-id", default="dev-aliyun-key-id")
+    parser.add_argument("--aliyun-key-secret", default="dev-aliyun-key-secret")
+    parser.add_argument("--aliyun-callback-token", default="dev-aliyun-callback")
+    parser.add_argument("--tencent-secret-id", default="dev-tencent-secret-id")
+    parser.add_argument("--tencent-secret-key", default="dev-tencent-secret-key")
+    parser.add_argument("--tencent-sdk-app-id", default="1400000000")
+    parser.add_argument("--tencent-callback-token", default="dev-tencent-callback")
     args = parser.parse_args(argv)
     if not ipaddress.ip_address(args.host).is_loopback:
         parser.error("the fake gateway listens on loopback only")

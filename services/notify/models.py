@@ -6,9 +6,9 @@ masked copy (`phone_masked`, 138****5678) for display. Nothing else holds a numb
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import clock
@@ -64,6 +64,34 @@ class Template(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ProviderTemplate(Base):
+    """A template version as one SMS provider approved it: its code and its variables in the provider's order
+    (Alibaba names them, Tencent numbers them {1}, {2}, …). Messages go as code + parameters, never as text."""
+
+    __tablename__ = "provider_templates"
+
+    template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)  # aliyun | tencent
+    code: Mapped[str] = mapped_column(String(64))
+    variables: Mapped[list] = mapped_column(JSON, default=list)
+    allow_links: Mapped[bool] = mapped_column(Boolean, default=False)  # approved with a link or phone in a variable
+
+    def spec(self) -> dict:
+        return {"code": self.code, "variables": list(self.variables), "allow_links": self.allow_links}
+
+
+class SmsUsage(Base):
+    """Billed segments and messages per provider per Asia/Shanghai day: the quota and the bill."""
+
+    __tablename__ = "sms_usage"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Notification(Base):
     __tablename__ = "notifications"
 
@@ -96,7 +124,9 @@ class Notification(Base):
     # the number in our out_id (<id>.<submission>): moves on only once the last submission is known finished
     # at the provider (refused, or a failure receipt); a try whose answer was lost goes again under the same
     submission: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the last one handed it
+    # the provider that may hold the current out_id although its answer was lost: the retry goes there only
+    held_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

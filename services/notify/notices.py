@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from services.notify import catalogue, rules, statuses
+from services.notify import catalogue, metrics, rules, statuses
 from services.notify.exceptions import UnknownTemplate
 from services.notify.models import Contact, Notification, OptOut, Template
 from services.notify.templating import render
@@ -91,6 +91,7 @@ def record(
     elif notification.next_attempt_at > now:
         notification.hold_reason = statuses.QUIET_HOURS
     session.add(notification)
+    metrics.reached(notification.channel, None, statuses.CREATED)
     return notification
 
 

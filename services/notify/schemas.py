@@ -51,6 +51,8 @@ class TemplateSchema(_Strict):
     kind = fields.String(required=True, validate=validate.OneOf(statuses.KINDS))
     body = fields.String(required=True, validate=validate.Length(min=1, max=500))
     wechat_template_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    # {provider: {"code", "variables": [names in the provider's order], "allow_links"}}, checked by catalogue
+    provider_templates = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=None)
 
 
 class TemplateUpdateSchema(_Strict):
@@ -58,6 +60,7 @@ class TemplateUpdateSchema(_Strict):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     body = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
     wechat_template_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    provider_templates = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=None)
     active = fields.Boolean(load_default=None)
 
 
@@ -105,7 +108,7 @@ def notification_dict(n: Notification) -> dict:
     }
 
 
-def template_dict(t: Template) -> dict:
+def template_dict(t: Template, provider_templates: dict | None = None) -> dict:
     return {
         "template_id": t.template_id,
         "version": t.version,
@@ -114,6 +117,7 @@ def template_dict(t: Template) -> dict:
         "body": t.body,
         "placeholders": placeholders(t.body),
         "wechat_template_id": t.wechat_template_id,
+        "provider_templates": provider_templates or {},
         "active": t.active,
         "created_by": t.created_by,
         "created_at": iso(t.created_at),

@@ -18,10 +18,13 @@ from services.notify import (
     retention,
     statuses,
     subscriptions,
+    vendor_callbacks,
 )
+from services.notify import provider_templates as provider_template_rules
 from services.notify.dependencies import Clock, Courier
 from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
 from services.notify.models import Broadcast, Notification
+from services.notify.providers import sms_provider_names
 from services.notify.schemas import (
     BroadcastSchema,
     ContactSchema,
@@ -220,38 +223,52 @@ class NotifyService(PlatformService):
     @rpc
     @requires(*STAFF)
     def list_templates(self) -> list[dict]:
-        return [template_dict(t) for t in catalogue.current_versions(self.db)]
+        return [self._template_dict(t) for t in catalogue.current_versions(self.db)]
 
     @rpc
     @requires(*STAFF)
     def get_template(self, template_id, version=None) -> dict:
-        return template_dict(catalogue.version(self.db, template_id, version))
+        return self._template_dict(catalogue.version(self.db, template_id, version))
 
     @rpc
     @requires("admin")
-    def create_template(self, template_id, name, kind, body, wechat_template_id=None) -> dict:
+    def create_template(self, template_id, name, kind, body, wechat_template_id=None, provider_templates=None) -> dict:
         data = load(TemplateSchema, {
             "template_id": template_id, "name": name, "kind": kind, "body": body,
-            "wechat_template_id": wechat_template_id,
+            "wechat_template_id": wechat_template_id, "provider_templates": provider_templates,
         })  # fmt: skip
         template = catalogue.create(
-            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now()
-        )
+            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now(),
+            self._vendors_in_use(),
+        )  # fmt: skip
+        self.db.flush()
+        result = self._template_dict(template)
         self.db.commit()
-        return template_dict(template)
+        return result
 
     @rpc
     @requires("admin")
-    def update_template(self, template_id, name=None, body=None, wechat_template_id=None, active=None) -> dict:
+    def update_template(self, template_id, name=None, body=None, wechat_template_id=None, active=None,
+                        provider_templates=None) -> dict:  # fmt: skip
         data = load(TemplateUpdateSchema, {
             "template_id": template_id, "name": name, "body": body, "wechat_template_id": wechat_template_id,
-            "active": active,
+            "active": active, "provider_templates": provider_templates,
         })  # fmt: skip
         template = catalogue.update(
-            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now()
-        )
+            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now(),
+            self._vendors_in_use(),
+        )  # fmt: skip
+        self.db.flush()
+        result = self._template_dict(template)
         self.db.commit()
-        return template_dict(template)
+        return result
+
+    def _template_dict(self, template) -> dict:
+        return template_dict(template, catalogue.provider_specs(self.db, template))
+
+    def _vendors_in_use(self) -> tuple[str, ...]:
+        """The template-code providers SMS_PROVIDER names: a new template version needs a code from each."""
+        return tuple(name for name in sms_provider_names(self.config) if name in provider_template_rules.PROVIDERS)
 
     @rpc
     @requires(*STAFF)
@@ -294,11 +311,17 @@ class NotifyService(PlatformService):
     # --- provider callbacks (HTTP) -----------------------------------------------------------------
 
     def _callback_body(self, request) -> list[dict] | Response:
-        """The pushed items, or the refusal: 401 unless signed by the gateway (see callback_auth), 415 for
-        anything but JSON, 400 for JSON that is not a list of objects."""
+        """The pushed items, or the refusal: 401 unless signed by the gateway (see callback_auth), then as
+        `_pushed_items`."""
         raw = request.get_data(cache=True)
         if not callback_auth.verify(str(self.config.get("SMS_GATEWAY_KEY") or ""), raw, request.headers):
             return error_response(401, "unsigned, forged or stale callback")
+        return self._pushed_items(request)
+
+    @staticmethod
+    def _pushed_items(request) -> list[dict] | Response:
+        """415 for anything but JSON, 400 for JSON that is not an object or a list of objects."""
+        raw = request.get_data(cache=True)
         if request.mimetype != "application/json":
             return error_response(415, "expected application/json")
         try:
@@ -314,10 +337,26 @@ class NotifyService(PlatformService):
         receipts = self._callback_body(request)
         if isinstance(receipts, Response):
             return receipts
-        outcome = self.courier.engine.apply_receipts(self.db, self.outbox, channel, receipts)
+        outcome = self._apply_receipts(channel, receipts)
+        return json_response({"received": len(receipts), "applied": dict(outcome)})
+
+    def _apply_receipts(self, channel: str, receipts: list[dict], source: str | None = None):
+        outcome = self.courier.engine.apply_receipts(self.db, self.outbox, channel, receipts, source)
         self.db.commit()
         self.courier.wake()
-        return json_response({"received": len(receipts), "applied": dict(outcome)})
+        return outcome
+
+    def _replies(self, replies: list[tuple[str, str]]) -> int:
+        """Replies to our number (上行短信). T / TD / 退订 opts the number out of promotional messages."""
+        now = self.clock.now()
+        opted = 0
+        for mobile, text in replies:
+            try:
+                opted += contacts.opt_out(self.db, self.pii, mobile, text, now)
+            except ValidationError:  # one malformed reply must not drop the others
+                continue
+        self.db.commit()
+        return opted
 
     @http("POST", "/callbacks/sms/receipts")
     def sms_receipts(self, request):
@@ -329,21 +368,28 @@ class NotifyService(PlatformService):
 
     @http("POST", "/callbacks/sms/inbound")
     def sms_inbound(self, request):
-        """Replies to our number (上行短信). T / TD / 退订 opts the number out of promotional messages."""
         replies = self._callback_body(request)
         if isinstance(replies, Response):
             return replies
-        now = self.clock.now()
-        opted = 0
-        for reply in replies:
-            try:
-                opted += contacts.opt_out(
-                    self.db, self.pii, str(reply.get("mobile", "")), str(reply.get("content", "")), now
-                )
-            except ValidationError:  # one malformed reply must not drop the others
-                continue
-        self.db.commit()
+        opted = self._replies([(str(r.get("mobile", "")), str(r.get("content", ""))) for r in replies])
         return json_response({"received": len(replies), "opted_out": opted})
+
+    @http("POST", "/callbacks/<provider>/<token>/<kind>")
+    def vendor_callback(self, request, provider, token, kind):
+        """Alibaba's and Tencent's own pushes (`vendor_callbacks`): receipts and replies, answered their way."""
+        what = vendor_callbacks.what(provider, kind)
+        sms = self.courier.engine.providers[statuses.SMS]
+        configured = what is not None and provider in getattr(sms, "members", {})
+        if not configured or not vendor_callbacks.admitted(self.config, provider, token, request.remote_addr):
+            return error_response(404, "not found")
+        items = self._pushed_items(request)
+        if isinstance(items, Response):
+            return items
+        if what == "receipts":
+            self._apply_receipts(statuses.SMS, items, source=provider)
+        else:
+            self._replies(vendor_callbacks.replies(provider, items))
+        return json_response(vendor_callbacks.ACKNOWLEDGEMENT[provider])
 
 
 def _consumer_of(source: str, event_type: str, notice: subscriptions.Notice):

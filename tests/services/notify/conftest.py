@@ -193,6 +193,8 @@ def start_notify(db_url, service_config, container_factory, fake_gateway):
             config.setdefault("SMS_GATEWAY_KEY", "dev-gateway-key")
             config.setdefault("WECHAT_PROVIDER", "wechat")
             config.setdefault("WECHAT_API_URL", url)
+            config.setdefault("ALIYUN_ENDPOINT", url)  # the fake speaks the vendors' protocols too
+            config.setdefault("TENCENT_ENDPOINT", url)
         container = container_factory(NotifyService, config)
         notify = Notify(container, config, url, container_factory)
         if at is not None:

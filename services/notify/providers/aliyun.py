@@ -1,0 +1,149 @@
+"""Alibaba Cloud SMS (阿里云短信服务, Dysmsapi 2017-05-25) through its official SDK.
+
+One message: `SendSms` (PhoneNumbers, SignName, TemplateCode, TemplateParam as JSON, OutId = our out_id).
+Several of one template: `SendBatchSms` (up to 100 numbers; OutId is one per call, so its receipts are
+matched by BizId and number instead). The SDK signs each request (ACS3-HMAC-SHA256) with the AccessKey.
+Receipts arrive as SmsReport pushes and replies as SmsUp pushes (`vendor_callbacks`).
+
+Alibaba does not de-duplicate on OutId (its terms say no idempotence): a retry after a lost answer stays
+with this provider (`Outgoing.held_by`) and may, rarely, send twice; see docs/services/notify.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from urllib.parse import urlparse
+
+from alibabacloud_dysmsapi20170525 import models as dysms
+from alibabacloud_dysmsapi20170525.client import Client
+from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
+from alibabacloud_tea_openapi.utils_models import Config
+from darabonba.runtime import RuntimeOptions
+
+from services.notify import provider_templates
+from services.notify.providers.base import Outgoing, Submission, all_failed, is_our_out_id
+from services.notify.providers.vendor import PERMANENT, TECHNICAL, TEMPORARY, TemplateCodeProvider
+
+DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
+
+
+class AliyunSms(TemplateCodeProvider):
+    name = provider_templates.ALIYUN
+    SUBMIT_CODES = {
+        "isv.MOBILE_NUMBER_ILLEGAL": PERMANENT,
+        "isv.MOBILE_COUNT_OVER_LIMIT": PERMANENT,
+        "isv.TEMPLATE_MISSING_PARAMETERS": PERMANENT,
+        "isv.TEMPLATE_PARAMS_ILLEGAL": PERMANENT,
+        "isv.INVALID_PARAMETERS": PERMANENT,
+        "isv.INVALID_JSON_PARAM": PERMANENT,
+        "isv.PARAM_LENGTH_LIMIT": PERMANENT,
+        "isv.PARAM_NOT_SUPPORT_URL": PERMANENT,
+        "isv.SMS_TEMPLATE_ILLEGAL": PERMANENT,
+        "isv.SMS_SIGNATURE_ILLEGAL": PERMANENT,
+        "isv.BLACK_KEY_CONTROL_LIMIT": PERMANENT,
+        "isv.SMS_CONTENT_ILLEGAL": PERMANENT,
+        "isv.BUSINESS_LIMIT_CONTROL": TEMPORARY,  # this number's minute/hour/day limit
+        "isv.DAY_LIMIT_CONTROL": TEMPORARY,
+        # our account cannot send (no balance, suspended, bad key): not the message's fault, and the other
+        # provider may well take it
+        "isv.AMOUNT_NOT_ENOUGH": TECHNICAL,
+        "isv.OUT_OF_SERVICE": TECHNICAL,
+        "isv.ACCOUNT_NOT_EXISTS": TECHNICAL,
+        "isv.ACCOUNT_ABNORMAL": TECHNICAL,
+        "isp.RAM_PERMISSION_DENY": TECHNICAL,
+        "SignatureDoesNotMatch": TECHNICAL,
+        "InvalidAccessKeyId.NotFound": TECHNICAL,
+        "isv.SYSTEM_ERROR": TECHNICAL,
+        "isp.SYSTEM_ERROR": TECHNICAL,
+        "ServiceUnavailable": TECHNICAL,
+        "InternalError": TECHNICAL,
+    }
+    THROTTLED_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "isv.FLOW_LIMIT"})
+    DELIVERED_RECEIPTS = frozenset({"DELIVERED", "DELIVRD"})
+    PERMANENT_RECEIPTS = frozenset(
+        {
+            "MOBILE_NUMBER_ILLEGAL",
+            "MOBILE_NOT_ON_SERVICE",
+            "MOBILE_IN_BLACK",
+            "MOBILE_ACCOUNT_ABNORMAL",
+            "USER_REJECTED",
+        }
+    )
+
+    def __init__(self, access_key_id: str, access_key_secret: str, sign_name: str, endpoint: str = DEFAULT_ENDPOINT,
+                 timeout: float = 10):  # fmt: skip
+        url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        self.secret = access_key_secret
+        self.sign_name = sign_name
+        # no SDK retries: a resend is the engine's decision, under the out_id rule
+        self.client = Client(
+            Config(
+                access_key_id=access_key_id,
+                access_key_secret=access_key_secret,
+                protocol=url.scheme,
+                endpoint=url.netloc,
+                read_timeout=int(timeout * 1000),
+                connect_timeout=int(min(3.0, timeout) * 1000),
+            )
+        )
+        self.runtime = RuntimeOptions()
+
+    def number_ref(self, biz_id: str, phone: str) -> str:
+        """Our provider_ref: Alibaba's BizId is one per call, so the number is part of it — keyed, never clear."""
+        tag = hmac.new(self.secret.encode(), phone.encode(), hashlib.sha256).hexdigest()[:16]
+        return f"{biz_id}/{tag}"[:64]
+
+    def send_call(self, call: list[Outgoing]) -> list[Submission]:
+        spec = call[0].provider_templates[self.name]
+        out_id = self.client_id(call)
+        try:
+            if len(call) == 1:
+                request = dysms.SendSmsRequest(
+                    phone_numbers=call[0].recipient,
+                    sign_name=self.sign_name,
+                    template_code=spec["code"],
+                    template_param=_json(provider_templates.named_parameters(spec, call[0].personalisation)),
+                    out_id=out_id,
+                )
+                body = self.client.send_sms_with_options(request, self.runtime).body
+            else:
+                request = dysms.SendBatchSmsRequest(
+                    phone_number_json=_json([m.recipient for m in call]),
+                    sign_name_json=_json([self.sign_name] * len(call)),
+                    template_code=spec["code"],
+                    template_param_json=_json(
+                        [provider_templates.named_parameters(spec, m.personalisation) for m in call]
+                    ),
+                    out_id=out_id,
+                )
+                body = self.client.send_batch_sms_with_options(request, self.runtime).body
+        except ThrottlingException as exc:
+            wait = (exc.retry_after or 1000) / 1000
+            return [Submission(m.out_id, retry_after=wait, reason=f"aliyun {exc.code}") for m in call]
+        except ClientException as exc:  # a 4xx: refused, nothing sent (bad signature, unknown key, …)
+            return [self.refusal(m.out_id, str(exc.code), "refused the call") for m in call]
+        except ServerException as exc:  # a 5xx with Alibaba's error body: it answered that it did not take them
+            return [self.refusal(m.out_id, str(exc.code), f"HTTP {exc.status_code}") for m in call]
+        except Exception as exc:  # unreachable, timed out, malformed answer: the outcome is unknown
+            return all_failed(call, TECHNICAL, f"aliyun unreachable: {type(exc).__name__}")
+        if body is None or body.code is None:
+            return all_failed(call, TECHNICAL, "aliyun answered malformed JSON")
+        if body.code != "OK":
+            return [self.refusal(m.out_id, body.code, body.message) for m in call]
+        return [
+            Submission(m.out_id, accepted=True, provider_ref=self.number_ref(body.biz_id, m.recipient)) for m in call
+        ]
+
+    def parse_receipt(self, item: dict) -> tuple[str | None, str | None, str]:
+        """One SmsReport item: {phone_number, success, err_code, biz_id, out_id, …}."""
+        out_id = item.get("out_id") if is_our_out_id(item.get("out_id")) else None
+        ref = self.number_ref(str(item.get("biz_id") or ""), str(item.get("phone_number") or ""))
+        success = item.get("success") in (True, "true", "True")
+        code = "DELIVERED" if success else str(item.get("err_code") or "UNKNOWN")
+        return out_id, ref, code
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,121 @@
+"""Tencent Cloud SMS (腾讯云短信, sms 2021-01-11) through its official SDK.
+
+`SendSms` takes up to 200 numbers (+86…) for one template (`TemplateId`) and one ordered `TemplateParamSet`,
+with `SmsSdkAppId`, `SignName` and `SessionContext` (our out_id; a token when a call carries several
+messages). Each number gets a `SendStatus` with its own `SerialNo`, which receipts name as `sid`. The SDK
+signs each request (TC3-HMAC-SHA256) with the SecretKey.
+
+Tencent does not de-duplicate on SessionContext: a retry after a lost answer stays with this provider
+(`Outgoing.held_by`) and may, rarely, send twice; see docs/services/notify.md.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.sms.v20210111 import models
+from tencentcloud.sms.v20210111.sms_client import SmsClient
+
+from services.notify import provider_templates
+from services.notify.providers.base import Outgoing, Submission, all_failed, is_our_out_id
+from services.notify.providers.vendor import PERMANENT, TECHNICAL, TEMPORARY, TemplateCodeProvider
+
+DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
+REGION = "ap-guangzhou"
+COUNTRY_CODE = "+86"
+
+
+class TencentSms(TemplateCodeProvider):
+    name = provider_templates.TENCENT
+    per_call = 200
+    batch_size = 200
+    SUBMIT_CODES = {
+        "InvalidParameterValue.IncorrectPhoneNumber": PERMANENT,
+        "FailedOperation.PhoneNumberInBlacklist": PERMANENT,
+        "FailedOperation.PhoneNumberParseFail": PERMANENT,
+        "InvalidParameterValue.TemplateParameterFormatError": PERMANENT,
+        "InvalidParameterValue.TemplateParameterLengthLimit": PERMANENT,
+        "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter": PERMANENT,
+        "InvalidParameterValue.ContentLengthLimit": PERMANENT,
+        "FailedOperation.TemplateIncorrectOrUnapproved": PERMANENT,
+        "FailedOperation.SignatureIncorrectOrUnapproved": PERMANENT,
+        "FailedOperation.ContainSensitiveWord": PERMANENT,
+        "LimitExceeded.PhoneNumberDailyLimit": TEMPORARY,  # this number's limits
+        "LimitExceeded.PhoneNumberOneHourLimit": TEMPORARY,
+        "LimitExceeded.PhoneNumberThirtySecondLimit": TEMPORARY,
+        "LimitExceeded.PhoneNumberSameContentDailyLimit": TEMPORARY,
+        "FailedOperation.MarketingSendTimeConstraint": TEMPORARY,
+        # our account cannot send: not the message's fault, and the other provider may well take it
+        "FailedOperation.InsufficientBalanceInSmsPackage": TECHNICAL,
+        "LimitExceeded.AppDailyLimit": TECHNICAL,
+        "UnauthorizedOperation.SmsSdkAppIdVerifyFail": TECHNICAL,
+        "AuthFailure.SignatureFailure": TECHNICAL,
+        "AuthFailure.SignatureExpire": TECHNICAL,
+        "AuthFailure.SecretIdNotFound": TECHNICAL,
+        "InternalError": TECHNICAL,
+        "InternalError.Timeout": TECHNICAL,
+    }
+    THROTTLED_CODES = frozenset({"RequestLimitExceeded", "LimitExceeded.DeliveryFrequencyLimit"})
+    DELIVERED_RECEIPTS = frozenset({"DELIVRD"})
+    PERMANENT_RECEIPTS = frozenset({"MN:0001", "MK:0001", "MI:0013", "IB:0008", "BLACK"})
+    # the SDK's own codes for a call that got no API answer (unreachable, timed out, HTTP error, not JSON)
+    UNANSWERED_CODES = frozenset(
+        {"ClientNetworkError", "ServerNetworkError", "JSONDecodeError", "ValueError", "KeyError", "TypeError", ""}
+    )
+
+    def __init__(self, secret_id: str, secret_key: str, sdk_app_id: str, sign_name: str,
+                 endpoint: str = DEFAULT_ENDPOINT, timeout: float = 10):  # fmt: skip
+        url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        self.sdk_app_id = sdk_app_id
+        self.sign_name = sign_name
+        http = HttpProfile(protocol=url.scheme, endpoint=url.netloc, reqTimeout=max(1, round(timeout)))
+        self.client = SmsClient(Credential(secret_id, secret_key), REGION, ClientProfile(httpProfile=http))
+
+    def call_key(self, message: Outgoing):
+        # one TemplateParamSet a call: only messages with the same parameters (a broadcast) share one
+        spec = message.provider_templates[self.name]
+        return spec["code"], tuple(provider_templates.ordered_parameters(spec, message.personalisation))
+
+    def send_call(self, call: list[Outgoing]) -> list[Submission]:
+        spec = call[0].provider_templates[self.name]
+        request = models.SendSmsRequest()
+        request.PhoneNumberSet = [COUNTRY_CODE + m.recipient for m in call]
+        request.SmsSdkAppId = self.sdk_app_id
+        request.SignName = self.sign_name
+        request.TemplateId = spec["code"]
+        request.TemplateParamSet = provider_templates.ordered_parameters(spec, call[0].personalisation)
+        request.SessionContext = self.client_id(call)
+        try:
+            response = self.client.SendSms(request)
+        except TencentCloudSDKException as exc:
+            code = str(exc.code or "")
+            if code in self.THROTTLED_CODES or code.startswith("RequestLimitExceeded"):
+                return [Submission(m.out_id, retry_after=1.0, reason=f"tencent {code}") for m in call]
+            if code in self.UNANSWERED_CODES:  # no answer from the API: it may have taken them
+                return all_failed(call, TECHNICAL, f"tencent {code}")
+            # the API answered with an error (Response.Error): nothing was sent
+            return [self.refusal(m.out_id, code, "refused the call") for m in call]
+        except Exception as exc:
+            return all_failed(call, TECHNICAL, f"tencent unreachable: {type(exc).__name__}")
+        by_number = {status.PhoneNumber: status for status in (response.SendStatusSet or [])}
+        results = []
+        for message in call:
+            status = by_number.get(COUNTRY_CODE + message.recipient)
+            if status is None:
+                results.append(Submission(message.out_id, status=TECHNICAL, reason="missing from tencent's answer"))
+            elif status.Code == "Ok":
+                results.append(Submission(message.out_id, accepted=True, provider_ref=str(status.SerialNo)[:64]))
+            else:
+                results.append(self.refusal(message.out_id, str(status.Code), status.Message))
+        return results
+
+    def parse_receipt(self, item: dict) -> tuple[str | None, str | None, str]:
+        """One status-callback item: {mobile, report_status SUCCESS|FAIL, errmsg, sid, session_context?, …}."""
+        context = item.get("session_context")
+        out_id = context if is_our_out_id(context) else None
+        code = "DELIVRD" if item.get("report_status") == "SUCCESS" else str(item.get("errmsg") or "FAIL")
+        return out_id, (str(item["sid"]) if item.get("sid") else None), code

@@ -1,0 +1,72 @@
+"""What the template-code providers (Alibaba Cloud, Tencent Cloud) share: the check before sending, the
+split into calls, and the mapping of their codes onto our statuses."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from services.notify import provider_templates, statuses
+from services.notify.providers.base import Outgoing, Provider, Submission, calls
+
+PERMANENT = statuses.PERMANENT_FAILURE
+TEMPORARY = statuses.TEMPORARY_FAILURE
+TECHNICAL = statuses.TECHNICAL_FAILURE
+# the mainland mobile numbers both accept; one bad number refuses a whole Alibaba batch call
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class TemplateCodeProvider(Provider):
+    channel = statuses.SMS
+    per_call = 100
+    batch_size = 100
+    # submission codes -> our status; anything else the provider refused is a temporary failure
+    SUBMIT_CODES: dict[str, str] = {}
+    THROTTLED_CODES: frozenset = frozenset()
+    TECHNICAL_PREFIXES: tuple = ("InternalError", "isp.")  # the provider's own failures, whatever the detail
+    DELIVERED_RECEIPTS: frozenset = frozenset()
+    PERMANENT_RECEIPTS: frozenset = frozenset()
+
+    def send(self, batch: list[Outgoing]) -> list[Submission]:
+        results: dict[str, Submission] = {}
+        ready = []
+        for message in batch:
+            spec = message.provider_templates.get(self.name)
+            problem = provider_templates.problem(self.name, spec, message.personalisation)
+            if problem is None and not MOBILE.match(message.recipient):
+                problem = "not a mainland mobile number"
+            if problem is None:
+                ready.append(message)
+            else:  # the provider would refuse it: do not spend a call on it
+                results[message.out_id] = Submission(message.out_id, status=PERMANENT, reason=problem, finished=True)
+        for call in calls(ready, self.call_key, self.per_call):
+            for submission in self.send_call(call):
+                results[submission.out_id] = submission
+        return [results[m.out_id] for m in batch]
+
+    def call_key(self, message: Outgoing):
+        """Messages that may share one call."""
+        return message.provider_templates[self.name]["code"]
+
+    def send_call(self, call: list[Outgoing]) -> list[Submission]:
+        raise NotImplementedError
+
+    @staticmethod
+    def client_id(call: list[Outgoing]) -> str:
+        """The provider's one client-id field of a call: our out_id for one message, a token for several (their
+        receipts are matched by the provider's id instead)."""
+        return call[0].out_id if len(call) == 1 else f"call-{uuid.uuid4().hex}"
+
+    def refusal(self, out_id: str, code: str, message: str | None) -> Submission:
+        reason = f"{self.name} {code}: {message or ''}".strip()[:200]
+        if code in self.THROTTLED_CODES:
+            return Submission(out_id, retry_after=1.0, reason=reason)
+        status = self.SUBMIT_CODES.get(code) or (TECHNICAL if code.startswith(self.TECHNICAL_PREFIXES) else TEMPORARY)
+        return Submission(out_id, status=status, reason=reason, finished=True)
+
+    def receipt_status(self, code: str) -> tuple[str, str | None]:
+        if code in self.DELIVERED_RECEIPTS:
+            return statuses.DELIVERED, None
+        if code in self.PERMANENT_RECEIPTS:
+            return PERMANENT, f"{self.name} receipt {code}"
+        return TEMPORARY, f"{self.name} receipt {code}"

@@ -1,0 +1,158 @@
+"""notify sending through Alibaba Cloud and Tencent Cloud (their official SDKs, against the fake gateway that
+speaks their protocols): by template code, receipts and replies in the vendors' own push formats, failover,
+segments per provider per day, and status counters with samples."""
+
+import pytest
+import requests
+from nameko.exceptions import RemoteError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notify import usage
+from services.notify.fake_gateway import PERMANENT_FAILURE_NUMBER
+from services.notify.models import ProviderTemplate, SmsUsage
+from shared.db import make_engine
+from tests.services.notify.conftest import approved, rows_when, wait_for
+from tests.services.notify.vendors import vendor_config
+
+PHONE = "13812345678"
+RESIDENT = "r_" + "a" * 32
+FINAL = ("delivered", "permanent-failure", "temporary-failure", "technical-failure")
+
+
+def all_final(rows):
+    return all(row["status"] in FINAL and row["retry_at"] is None for row in rows)
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+def test_an_approval_goes_as_template_code_and_parameters_and_its_receipt_comes_back(start_notify, token_for, provider):
+    notify = start_notify(**vendor_config(provider))
+    token = token_for("caseworker-1", "caseworker")
+    notify.contact_event(RESIDENT, PHONE)
+    notify.contact_event("r_" + "b" * 32, PERMANENT_FAILURE_NUMBER)
+    notify.publish("subsidy_approved", approved(RESIDENT, 84050))
+    notify.publish("subsidy_approved", {**approved("r_" + "b" * 32), "application_id": "app-2"})
+
+    row = rows_when(notify, token, all_final, resident_id=RESIDENT)[0]
+    assert row["status"] == "delivered" and row["provider"] == provider
+    # the history keeps the Chinese text (masked), while the provider got the code and the parameters
+    assert row["body"] == "【慈溪新市民】您的公共租赁住房租赁补贴申请已获批准，每月补贴840.5元，将按月发放。"
+    [sent] = notify.gateway_messages(PHONE)
+    code = code_of(notify, "subsidy_approved", provider)
+    assert sent["provider"] == provider and code in sent["content"] and "840.5" in sent["content"]
+    assert "获批准" not in sent["content"]
+    failed = rows_when(notify, token, all_final, resident_id="r_" + "b" * 32)[0]
+    assert failed["status"] == "permanent-failure" and provider in failed["failure_reason"]
+
+
+def code_of(notify, template_id: str, provider: str) -> str:
+    engine = make_engine(notify.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        code = connection.execute(
+            select(ProviderTemplate.code).where(
+                ProviderTemplate.template_id == template_id, ProviderTemplate.provider == provider
+            )
+        ).scalar_one()
+    engine.dispose()
+    return code
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+def test_a_broadcast_goes_in_batch_calls_matched_back_by_number(start_notify, token_for, provider):
+    notify = start_notify(**vendor_config(provider))
+    token = token_for("admin", "admin")
+    notify.add_contacts(120)
+    with notify.rpc(token) as rpc:
+        broadcast = rpc.broadcast("policy_notice", {"all": True}, {"title": "居住证办理指南"})
+
+    def completed():
+        with notify.rpc(token) as rpc:
+            progress = rpc.get_broadcast(broadcast["id"])
+        return progress if progress["status"] == "completed" else None
+
+    progress = wait_for(completed, timeout=60)
+    assert progress["by_status"]["delivered"] == 120
+    sent = notify.gateway_messages()
+    assert len(sent) == 120 and len({m["mobile"] for m in sent}) == 120  # each once
+    assert all(m["out_id"].startswith("call-") for m in sent)  # batch calls: receipts matched by number
+    engine = make_engine(notify.config["DATABASE_URL"])
+    with Session(engine) as session:
+        days = [usage.of_day(session, day) for day in sorted(set(session.scalars(select(SmsUsage.day))))]
+    engine.dispose()
+    assert sum(day[provider]["messages"] for day in days) == 120
+    assert sum(day[provider]["segments"] for day in days) == 120 * progress["segments"]
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+def test_a_reply_of_td_in_the_vendors_format_opts_the_number_out(start_notify, token_for, provider):
+    notify = start_notify(**vendor_config(provider))
+    token = token_for("caseworker-1", "caseworker")
+    notify.contact_event(RESIDENT, PHONE)
+    wait_for(lambda: contact(notify, token))
+    answer = notify.post_gateway("/test/inbound", {"mobile": PHONE, "content": "退订", "provider": provider})
+    assert answer == {"forwarded": 200}
+    with notify.rpc(token) as rpc:
+        assert rpc.get_contact(RESIDENT)["opted_out"] is True
+
+
+def contact(notify, token):
+    with notify.rpc(token) as rpc:
+        try:
+            return rpc.get_contact(RESIDENT)
+        except RemoteError:  # UnknownContact until the event is handled
+            return None
+
+
+def test_vendor_callbacks_need_the_secret_path_and_an_allowed_source(start_notify):
+    notify = start_notify(gateway=False, **vendor_config("aliyun", "tencent", TENCENT_CALLBACK_SOURCES="10.0.0.0/8"))
+    base = notify.base_url
+    report = [{"phone_number": PHONE, "success": True, "err_code": "DELIVERED", "biz_id": "1^0", "out_id": "x.1"}]
+    ok = requests.post(f"{base}/callbacks/aliyun/dev-aliyun-callback/report", json=report, timeout=10)
+    assert ok.status_code == 200 and ok.json() == {"code": 0, "msg": "成功"}
+    wrong = requests.post(f"{base}/callbacks/aliyun/guessed/report", json=report, timeout=10)
+    assert wrong.status_code == 404 and PHONE not in wrong.text
+    status = [{"mobile": PHONE, "report_status": "SUCCESS", "errmsg": "DELIVRD", "sid": "s-1"}]
+    from_elsewhere = requests.post(f"{base}/callbacks/tencent/dev-tencent-callback/status", json=status, timeout=10)
+    assert from_elsewhere.status_code == 404  # 127.0.0.1 is not in the allowed 10.0.0.0/8
+    unknown_kind = requests.post(f"{base}/callbacks/aliyun/dev-aliyun-callback/other", json=report, timeout=10)
+    assert unknown_kind.status_code == 404
+
+
+def test_tencent_acknowledges_in_its_own_shape(start_notify):
+    notify = start_notify(gateway=False, **vendor_config("tencent"))
+    status = [{"mobile": PHONE, "report_status": "FAIL", "errmsg": "MK:0012", "sid": "s-1"}]
+    answer = requests.post(f"{notify.base_url}/callbacks/tencent/dev-tencent-callback/status", json=status, timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"result": 0, "errmsg": "OK"}
+
+
+def test_failover_moves_traffic_off_a_failing_provider_and_nothing_goes_twice(start_notify, token_for):
+    notify = start_notify(
+        **vendor_config("aliyun", "tencent", SMS_FAILOVER_MIN_RESULTS=1, SMS_FAILOVER_COOLDOWN_SECONDS=600)
+    )
+    token = token_for("caseworker-1", "caseworker")
+    notify.post_gateway("/test/fault", {"mode": "fail", "calls": 1000, "provider": "aliyun"})
+    residents = [f"r_{i:032d}" for i in range(3)]
+    for i, resident in enumerate(residents):
+        notify.contact_event(resident, f"1370000000{i}")
+        notify.publish("subsidy_approved", {**approved(resident), "application_id": f"app-{i}"})
+    for i, resident in enumerate(residents):
+        row = rows_when(notify, token, all_final, resident_id=resident)[0]
+        assert row["status"] == "delivered" and row["provider"] == "tencent"
+        assert [m["provider"] for m in notify.gateway_messages(f"1370000000{i}")] == ["tencent"]
+
+
+def test_status_transitions_are_counted_by_channel_provider_and_status(start_notify, token_for):
+    notify = start_notify(**vendor_config("tencent"))
+    token = token_for("caseworker-1", "caseworker")
+    notify.contact_event(RESIDENT, PHONE)
+    notify.publish("subsidy_approved", approved(RESIDENT))
+    rows_when(notify, token, all_final, resident_id=RESIDENT)
+    metrics = requests.get(f"{notify.base_url}/metrics", timeout=10).text
+    for status in ("created", "sending", "delivered"):
+        provider = "none" if status == "created" else "tencent"
+        sample = (
+            f'newcitizen_notifications_total{{channel="sms",provider="{provider}",service="notify",status="{status}"}}'
+        )
+        assert sample in metrics, status
+    assert 'newcitizen_notify_sms_segments_total{provider="tencent"}' in metrics
+    assert PHONE not in metrics

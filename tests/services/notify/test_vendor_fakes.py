@@ -1,0 +1,108 @@
+"""The fake gateway speaks Alibaba Cloud's and Tencent Cloud's SMS protocols well enough for their official
+SDKs: the SDKs sign, the fake checks the signature with the configured secret, refuses a request signed with
+another secret the way the vendor does, and answers in the vendor's shapes."""
+
+import pytest
+import requests
+from alibabacloud_dysmsapi20170525 import models as dysms
+from alibabacloud_dysmsapi20170525.client import Client as AliyunClient
+from alibabacloud_tea_openapi.exceptions import ClientException
+from alibabacloud_tea_openapi.utils_models import Config
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.sms.v20210111 import models as tencent_models
+from tencentcloud.sms.v20210111.sms_client import SmsClient
+
+from services.notify import statuses
+from services.notify.providers.aliyun import AliyunSms
+from services.notify.providers.base import Outgoing
+from services.notify.providers.tencent import TencentSms
+
+ALIYUN_KEY = ("dev-aliyun-key-id", "dev-aliyun-key-secret")
+TENCENT_KEY = ("dev-tencent-secret-id", "dev-tencent-secret-key")
+SPECS = {
+    "aliyun": {"code": "SMS_900000001", "variables": ["amount"], "allow_links": False},
+    "tencent": {"code": "900001", "variables": ["amount"], "allow_links": False},
+}
+
+
+def aliyun_client(url: str, secret: str = ALIYUN_KEY[1]) -> AliyunClient:
+    host = url.removeprefix("http://")
+    return AliyunClient(Config(access_key_id=ALIYUN_KEY[0], access_key_secret=secret, protocol="http", endpoint=host))
+
+
+def tencent_client(url: str, secret: str = TENCENT_KEY[1]) -> SmsClient:
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=url.removeprefix("http://")))
+    return SmsClient(Credential(TENCENT_KEY[0], secret), "ap-guangzhou", profile)
+
+
+def message(i: int, amount: str = "840", mobile: str | None = None) -> Outgoing:
+    return Outgoing(
+        out_id=f"n{i}.1",
+        recipient=mobile or f"137{i:08d}",
+        body=f"【慈溪新市民】每月补贴{amount}元",
+        template_id="subsidy_approved",
+        personalisation={"amount": amount},
+        provider_templates=SPECS,
+    )
+
+
+def test_the_aliyun_sdk_is_answered_and_a_wrong_secret_refused(fake_gateway):
+    url = fake_gateway("http://127.0.0.1:9")
+    request = dysms.SendSmsRequest(
+        phone_numbers="13700000001", sign_name="慈溪新市民", template_code="SMS_900000001",
+        template_param='{"amount":"840"}', out_id="n1.1",
+    )  # fmt: skip
+    body = aliyun_client(url).send_sms(request).body
+    assert body.code == "OK" and body.biz_id and body.request_id
+    with pytest.raises(ClientException) as refused:
+        aliyun_client(url, secret="not-the-secret").send_sms(request)
+    assert refused.value.code == "SignatureDoesNotMatch" and refused.value.status_code == 400
+    sent = requests.get(f"{url}/test/messages", timeout=5).json()
+    assert [(m["mobile"], m["out_id"], m["provider"]) for m in sent] == [("13700000001", "n1.1", "aliyun")]
+
+
+def test_the_tencent_sdk_is_answered_and_a_wrong_secret_refused(fake_gateway):
+    url = fake_gateway("http://127.0.0.1:9")
+    request = tencent_models.SendSmsRequest()
+    request.PhoneNumberSet = ["+8613700000001", "+8613700000002"]
+    request.SmsSdkAppId, request.SignName, request.TemplateId = "1400000000", "慈溪新市民", "900001"
+    request.TemplateParamSet, request.SessionContext = ["840"], "call-1"
+    response = tencent_client(url).SendSms(request)
+    assert [s.Code for s in response.SendStatusSet] == ["Ok", "Ok"]
+    assert len({s.SerialNo for s in response.SendStatusSet}) == 2
+    with pytest.raises(TencentCloudSDKException) as refused:
+        tencent_client(url, secret="not-the-secret").SendSms(request)
+    assert refused.value.code == "AuthFailure.SignatureFailure"
+    assert len(requests.get(f"{url}/test/messages", timeout=5).json()) == 2
+
+
+@pytest.mark.parametrize("adapter", ["aliyun", "tencent"])
+def test_adapters_map_the_vendors_answers_onto_our_statuses(fake_gateway, adapter):
+    url = fake_gateway("http://127.0.0.1:9")
+    if adapter == "aliyun":
+        provider = AliyunSms(*ALIYUN_KEY, "慈溪新市民", url)
+        wrong = AliyunSms(ALIYUN_KEY[0], "not-the-secret", "慈溪新市民", url)
+    else:
+        provider = TencentSms(*TENCENT_KEY, "1400000000", "慈溪新市民", url)
+        wrong = TencentSms(TENCENT_KEY[0], "not-the-secret", "1400000000", "慈溪新市民", url)
+    batch = [message(1), message(2), message(3, mobile="1234"), message(4, amount="x" * 40)]
+    one, two, bad_number, too_long = provider.send(batch)
+    assert one.accepted and two.accepted and one.provider_ref != two.provider_ref
+    assert bad_number.status == statuses.PERMANENT_FAILURE and bad_number.finished
+    assert too_long.status == statuses.PERMANENT_FAILURE and "longer than" in too_long.reason
+    assert "x" * 40 not in too_long.reason  # the value itself is never echoed
+    refused = wrong.send([message(5)])[0]
+    assert refused.status == statuses.TECHNICAL_FAILURE and refused.finished  # refused: nothing was sent
+    requests.post(f"{url}/test/fault", json={"mode": "fail", "calls": 1, "provider": adapter}, timeout=5)
+    busy = provider.send([message(6)])[0]  # the vendor answered that it failed: nothing was taken
+    assert busy.status == statuses.TECHNICAL_FAILURE and busy.finished
+    requests.post(f"{url}/test/fault", json={"mode": "lose", "calls": 1, "provider": adapter}, timeout=5)
+    lost = provider.send([message(7)])[0]  # taken, but the answer never came: the outcome is unknown
+    assert lost.status == statuses.TECHNICAL_FAILURE and not lost.finished
+    sent = requests.get(f"{url}/test/messages", timeout=5).json()
+    assert sorted(m["mobile"] for m in sent) == ["13700000001", "13700000002", "13700000007"]
+    assert sent[0]["out_id"].startswith("call-") and sent[-1]["out_id"] == "n7.1"  # a call's token; one message
+    assert {m["provider"] for m in sent} == {adapter}
