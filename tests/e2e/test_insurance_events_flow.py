@@ -1,12 +1,13 @@
 """Insurance and events, black-box over RPC against all five services running as processes: an activated
 enrolment and a confirmed activity registration each yield exactly one SMS and one stats count."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.insurance.workflow import local_today
+from shared.clock import utcnow
 from tests.support.platform import running_platform
 from tests.support.residents import id_number, phone
 from tests.support.waiting import wait_for
@@ -69,7 +70,7 @@ def test_an_activity_registration_gives_one_confirmation_sms_and_one_count(rpc):
     before = counter(rpc, "events.registration_confirmed")
     staff = rpc["caseworker"].events
     venue = staff.create_venue({"name": f"宗汉街道文化家园{before}", "kind": "community_centre", "town": "宗汉"})
-    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=20)  # far from any reminder
+    starts = utcnow().replace(microsecond=0) + timedelta(days=20)  # far from any reminder; the platform clock
     activity = staff.create_activity(
         {
             "title": "防溺水安全讲座",

@@ -3,7 +3,7 @@ commands (`disburse`, `broadcast`, `report`) against stand-ins that check the ca
 the real services do (shared.auth) and answer in the shapes their issues specify."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from ops.cli import parse_personalisation, parse_segment
 from services.housing.service import HousingService
 from shared.auth import Auth, requires
+from shared.clock import utcnow
 from shared.db import make_engine
 from shared.migrations import upgrade
 from shared.models import OutboxMessage
@@ -65,7 +66,7 @@ def test_outbox_status_counts_unpublished_rows(platform_env, cli):
     url = platform_env["housing"]["db"]
     upgrade("housing", url)
     engine = make_engine(url)
-    old = datetime.now(UTC) - timedelta(minutes=10)
+    old = utcnow() - timedelta(minutes=10)  # the platform clock, which the CLI reads
     rows = [
         {
             "event_id": f"e{i}",

@@ -2,7 +2,7 @@
 and flagged as backfill so stats counts them and notify does not message old decisions."""
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.housing.service import HousingService
+from shared.clock import local_today
 from shared.db import make_engine
 from shared.errors import Forbidden, ValidationError
 from shared.migrations import upgrade
@@ -81,7 +82,7 @@ def test_historical_disbursement_pays_the_terms_then_and_is_flagged(housing):
         ({"phone": "123"}, "2020-01-01", {"application.phone"}),
         ({}, "2020-13-01", {"decided_on"}),
         ({"town": "上海"}, "yesterday", {"application.town", "decided_on"}),
-        ({}, (date.today() + timedelta(days=3)).isoformat(), {"decided_on"}),
+        ({}, (local_today() + timedelta(days=3)).isoformat(), {"decided_on"}),
     ],
 )
 def test_bad_imports_name_every_bad_field_and_store_nothing(housing, form, decided_on, fields):
