@@ -42,9 +42,9 @@ from services.events.workflow import (
     waitlist_position,
 )
 from shared.audit import Audit, AuditedCase
-from shared.auth import requires
+from shared.auth import require_acting_for, requires
 from shared.db import Database
-from shared.errors import Forbidden, ValidationError
+from shared.errors import ValidationError
 from shared.outbox import Outbox
 from shared.pii import normalise_phone
 from shared.privacy import Pii
@@ -262,7 +262,7 @@ class EventsService(PlatformService):
         if data["priority"] and not caller.is_staff:
             raise ValidationError({"priority": ["only staff may set a waitlist priority"]})
         registrant_id = self.pii.resident_id(data["id_number"])
-        self._ensure_acting_for(registrant_id)
+        require_acting_for(caller, registrant_id)
         activity = self._activity(data["activity_id"])
         ensure_open(activity, now)
         policy = current_policy(self.db, local_date(now))
@@ -437,11 +437,6 @@ class EventsService(PlatformService):
             "checked_in_at": row.checked_in_at.isoformat(),
             "checked_out_at": row.checked_out_at.isoformat() if row.checked_out_at else None,
         }
-
-    def _ensure_acting_for(self, resident_id: str) -> None:
-        caller = self.auth.caller
-        if not caller.is_staff and caller.subject != resident_id:
-            raise Forbidden("a resident may only act on their own registrations")
 
     def _activity(self, activity_id) -> m.Activity:
         row = self.db.get(m.Activity, activity_id) if s.is_id(activity_id) else None

@@ -22,7 +22,6 @@ from services.housing.cases import (
     close_case,
     end_in_pages,
     facts_from,
-    is_resident_only,
     new_application,
     now_utc,
     open_case,
@@ -193,7 +192,7 @@ def review(session: Session, outbox, caller: Caller, application_id, decision, n
 
 def grant_on_appeal(session: Session, outbox, application: SubsidyApplication, caller: Caller, now, note) -> None:
     """An upheld appeal reverses a refusal by the normal approval: the slot, the amount, subsidy_approved."""
-    open_case(session, application.resident_id, "subsidy", application.id)
+    open_case(session, caller, application.resident_id, "subsidy", application.id)
     application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
     _approve(session, outbox, application, now)
 
@@ -272,7 +271,7 @@ def list_applications(
         query = query.where(SubsidyApplication.category == category)
     for column, value in index.items():
         query = query.where(getattr(SubsidyApplication, column) == value)
-    if is_resident_only(caller):
+    if caller.is_resident_only:
         query = query.where(SubsidyApplication.owner_subject == caller.subject)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(

@@ -33,10 +33,10 @@ from services.notify.schemas import (
     notification_dict,
     template_dict,
 )
-from shared.auth import requires
+from shared.auth import require_acting_for, requires
 from shared.consumer import event_consumer
 from shared.db import Database
-from shared.errors import Forbidden, NotFound, PermanentError, ValidationError
+from shared.errors import NotFound, PermanentError, ValidationError
 from shared.outbox import Outbox
 from shared.pii import DecryptionError
 from shared.privacy import Pii
@@ -164,7 +164,7 @@ class NotifyService(PlatformService):
     # --- contacts and preferences ------------------------------------------------------------------
 
     @rpc
-    @requires("caseworker", "service")
+    @requires("caseworker")
     def upsert_contact(self, resident_id, phone=None, wechat_openid=None, town=None, category=None,
                        preferred_channel=None, promo_consent=None) -> dict:  # fmt: skip
         args = load(ContactSchema, {
@@ -180,11 +180,10 @@ class NotifyService(PlatformService):
         return result
 
     @rpc
+    @requires("caseworker", "resident")
     def set_preferences(self, resident_id, preferred_channel=None, promo_consent=None, wechat_openid=None) -> dict:
-        """Staff, or the resident themself (a `resident` token whose subject is their resident_id)."""
-        caller = self.auth.caller
-        if not (caller.has_any(("caseworker", "service")) or caller.subject == resident_id):
-            raise Forbidden("a resident may change only their own preferences")
+        """A caseworker, or the resident themself (a `resident` token whose subject is their resident_id)."""
+        require_acting_for(self.auth.caller, resident_id)
         args = load(PreferencesSchema, {
             "resident_id": resident_id, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
             "wechat_openid": wechat_openid,
@@ -199,7 +198,7 @@ class NotifyService(PlatformService):
         return result
 
     @rpc
-    @requires(*STAFF, "service")
+    @requires(*STAFF)
     def get_contact(self, resident_id) -> dict:
         try:
             return self._contact_dict(contacts.get(self.db, resident_id))
