@@ -51,7 +51,7 @@ from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.towns import resolve_town
-from shared.validation import load_input
+from shared.validation import echo, load_input
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class EventsService(PlatformService):
         data = load(s.VenueInput(), venue)
         data["town"] = resolve_town(data["town"]).name
         if self.db.scalar(select(m.Venue.id).where(m.Venue.name == data["name"])):
-            raise DuplicateName(f"a venue named {data['name']} exists")
+            raise DuplicateName(f"a venue named {echo(data['name'])} exists")
         row = m.Venue(id=new_id(), created_at=self.clock.now(), **data)
         self.db.add(row)
         self.db.flush()
@@ -133,7 +133,7 @@ class EventsService(PlatformService):
         data = load(s.TeamInput(), team)
         data["town"] = resolve_town(data["town"]).name
         if self.db.scalar(select(m.VolunteerTeam.id).where(m.VolunteerTeam.name == data["name"])):
-            raise DuplicateName(f"a team named {data['name']} exists")
+            raise DuplicateName(f"a team named {echo(data['name'])} exists")
         row = m.VolunteerTeam(id=new_id(), created_at=self.clock.now(), **data)
         self.db.add(row)
         self.db.flush()

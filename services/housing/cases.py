@@ -19,6 +19,7 @@ from shared.audit import record_inserted
 from shared.auth import Caller, require_acting_for
 from shared.pii import mask_id_number, mask_phone
 from shared.privacy import PiiTools
+from shared.validation import echo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PHONE_INDEX = "phone"
@@ -95,7 +96,7 @@ def visible_to(caller: Caller, case) -> bool:
 
 def require_visible(caller: Caller, case, kind: str, case_id: str):
     if case is None or not visible_to(caller, case):
-        raise ApplicationNotFound(f"no {kind} {case_id}")
+        raise ApplicationNotFound(f"no {kind} {echo(case_id)}")
     return case
 
 

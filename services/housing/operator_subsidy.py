@@ -16,12 +16,13 @@ from services.housing.cases import new_id, now_utc
 from services.housing.exceptions import AssessmentExists, AssessmentNotFound, InvalidTransition, MakerCheckerViolation
 from services.housing.models import OperatorAssessment, Unit
 from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
+from services.housing.subsidy import check_note
 from services.housing.tenancy import LET, WITHDRAWN, get_project
 from shared.auth import Caller
 from shared.errors import ValidationError
+from shared.validation import echo
 
 ASSESSED, INELIGIBLE, APPROVED, REJECTED = "assessed", "ineligible", "approved", "rejected"
-MAX_NOTE = 1000
 
 
 def assessment_dict(assessment: OperatorAssessment) -> dict:
@@ -94,15 +95,13 @@ def assess(session: Session, caller: Caller, project_id, year) -> dict:
 def review(session: Session, outbox, audit, caller: Caller, assessment_id, decision, note=None) -> dict:
     """Approve or reject an assessed year. The decision is a conditional UPDATE (`status = 'assessed'`): of
     two reviewers deciding at once exactly one moves the row and announces it; the other is refused."""
-    if decision not in ("approve", "reject"):
-        raise ValidationError({"decision": ['Must be "approve" or "reject".']})
-    if decision == "reject" and not (isinstance(note, str) and note.strip()):
-        raise ValidationError({"note": ["A rejection needs a note giving the reason."]})
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
-        raise ValidationError({"note": [f"Must be text of at most {MAX_NOTE} characters."]})
+    errors = {} if decision in ("approve", "reject") else {"decision": ['Must be "approve" or "reject".']}
+    errors.update(check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
+    if errors:
+        raise ValidationError(errors)
     assessment = session.get(OperatorAssessment, assessment_id) if isinstance(assessment_id, str) else None
     if assessment is None:
-        raise AssessmentNotFound(f"no operator-subsidy assessment {assessment_id}")
+        raise AssessmentNotFound(f"no operator-subsidy assessment {echo(assessment_id)}")
     if assessment.status != ASSESSED:
         raise InvalidTransition(f"assessment {assessment.id} is {assessment.status}, not awaiting review")
     if caller.subject == assessment.assessed_by:

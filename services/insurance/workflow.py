@@ -37,6 +37,7 @@ from services.insurance.schemas import (
 )
 from shared.auth import Caller, require_acting_for
 from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
+from shared.validation import echo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SWEEP_BATCH = 500
@@ -319,7 +320,7 @@ class Desk:
     def get_enrolment(self, enrolment_id: str, caller: Caller) -> dict:
         enrolment = self.db.get(Enrolment, str(enrolment_id)) if isinstance(enrolment_id, str) else None
         if not self._visible(enrolment, caller):
-            raise EnrolmentNotFound(f"no enrolment {enrolment_id!r}")
+            raise EnrolmentNotFound(f"no enrolment {echo(enrolment_id)}")
         return enrolment_view(enrolment)
 
     def list_enrolments(self, filters: dict | None, caller: Caller) -> dict:
@@ -373,7 +374,7 @@ class Desk:
             select(Enrolment).where(Enrolment.id == enrolment_id).with_for_update(of=Enrolment)
         )
         if enrolment is None:
-            raise EnrolmentNotFound(f"no enrolment {enrolment_id!r}")
+            raise EnrolmentNotFound(f"no enrolment {echo(enrolment_id)}")
         return enrolment
 
     def move(self, enrolment: Enrolment, action: str, reason: str | None, caller: Caller) -> None:

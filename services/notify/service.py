@@ -42,6 +42,7 @@ from shared.pii import DecryptionError
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
+from shared.validation import echo
 from shared.web import error_response, http, json_response
 
 STAFF = ("admin", "caseworker", "reviewer")
@@ -158,7 +159,7 @@ class NotifyService(PlatformService):
     def get_notification(self, notification_id: str) -> dict:
         notification = self.db.get(Notification, str(notification_id))
         if notification is None:
-            raise UnknownNotification(f"no notification {notification_id}")
+            raise UnknownNotification(f"no notification {echo(notification_id)}")
         return notification_dict(notification)
 
     # --- contacts and preferences ------------------------------------------------------------------
@@ -191,7 +192,7 @@ class NotifyService(PlatformService):
         try:
             contacts.get(self.db, resident_id)
         except NotFound:
-            raise UnknownContact(f"no contact for resident {resident_id}") from None
+            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
         contact = contacts.store(self.db, self.pii, now=self.clock.now(), **args)
         result = self._contact_dict(contact)
         self.db.commit()
@@ -203,7 +204,7 @@ class NotifyService(PlatformService):
         try:
             return self._contact_dict(contacts.get(self.db, resident_id))
         except NotFound:
-            raise UnknownContact(f"no contact for resident {resident_id}") from None
+            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
 
     def refresh_gauges(self) -> None:
         counts = dict(self.db.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
@@ -287,7 +288,7 @@ class NotifyService(PlatformService):
     def get_broadcast(self, broadcast_id) -> dict:
         broadcast = self.db.get(Broadcast, str(broadcast_id))
         if broadcast is None:
-            raise UnknownBroadcast(f"no broadcast {broadcast_id}")
+            raise UnknownBroadcast(f"no broadcast {echo(broadcast_id)}")
         return broadcasts.progress(self.db, broadcast)
 
     # --- provider callbacks (HTTP) -----------------------------------------------------------------
