@@ -38,6 +38,7 @@ from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from shared.models import UtcDateTime
 from shared.pii import mask_text
 from shared.rpc import rpc
+from shared.validation import echo, text_problem
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 RECEIVED, UNDER_REVIEW, UPHELD, DISMISSED = "received", "under_review", "upheld", "dismissed"
@@ -230,7 +231,7 @@ def event_data(appeal) -> dict:
 
 
 def _text(value, limit: int) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and len(value) <= limit
+    return text_problem(value, limit, min_length=1, multiline=True) is None
 
 
 def _check(errors: dict) -> None:
@@ -265,7 +266,7 @@ class Appeals:
     def _lodge(self, caller: Caller, case_type: str, case_id: str, statement: str) -> dict:
         refusal = self.cases.refusal(case_type, case_id)
         if refusal is None or not (caller.is_staff or caller.subject == refusal.owner):
-            raise NotFound(f"no {case_type} {case_id}")
+            raise NotFound(f"no {case_type} {echo(case_id)}")
         if refusal.status not in self.cases.refusals:
             raise NotAppealable(f"{case_type} {case_id} is {refusal.status}; only a refusal may be appealed")
         if local_date(self.now) > self.settings.last_day(refusal):

@@ -69,7 +69,28 @@ class Caller:
 
     @property
     def is_staff(self) -> bool:
-        return bool(self.roles & (STAFF_ROLES | {"admin", "service"}))
+        # the kiosk's `service` role is not staff: it acts for no one and reads no one's cases
+        return bool(self.roles & (STAFF_ROLES | {"admin"}))
+
+    @property
+    def is_resident_only(self) -> bool:
+        """A resident without a staff role: acts for, and sees, only themselves (and their minor child)."""
+        return "resident" in self.roles and not self.is_staff
+
+
+def require_acting_for(caller: Caller, person: str, parent: str | None = None, minor: bool = False) -> None:
+    """Refuse a resident acting in someone else's name; staff act for whoever stands at the counter.
+
+    `person` is the resident_id the request is about and `parent` that of the parent it names, if any; a
+    resident's token subject is their own resident_id. A resident may act for themselves (naming no
+    parent but themselves), or as the named parent of a `minor` person. The refusal names no one.
+    """
+    if caller.is_staff:
+        return
+    for_self = person == caller.subject and parent in (None, caller.subject)
+    for_own_child = minor and parent == caller.subject
+    if not (for_self or for_own_child):
+        raise Forbidden("a resident may act only for themselves or their own minor child")
 
 
 def decode_token(token: str | None, secret: str) -> Caller:

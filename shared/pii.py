@@ -100,6 +100,15 @@ def age_on(id_number: str, on: date) -> int:
     return on.year - born.year - birthday_not_yet_reached
 
 
+ADULT_AGE_YEARS = 18  # the Civil Code's age of majority
+
+
+def is_minor(id_number: str, on: date) -> bool:
+    """Under 18 on the given date (someone born after it counts as a minor)."""
+    born = birth_date_from_id(id_number)
+    return on < born or age_on(id_number, on) < ADULT_AGE_YEARS
+
+
 # --- Mobile phones ---------------------------------------------------------------------------------
 
 _PHONE_SHAPE = re.compile(r"1[3-9][0-9]{9}")

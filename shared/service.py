@@ -27,6 +27,7 @@ from shared.metrics import EntrypointMetrics
 from shared.models import utcnow
 from shared.retention import purge
 from shared.rpc import rpc
+from shared.validation import echo
 from shared.web import http, json_response
 
 BROKER_CHECK_TIMEOUT_SECONDS = 2
@@ -112,7 +113,7 @@ class PlatformService:
             raise ValidationError(errors)
         caller = self.auth.caller
         if not caller.is_staff and self.case_owner(case_type, case_id) != caller.subject:
-            raise NotFound(f"no {case_type} {case_id}")
+            raise NotFound(f"no {echo(case_type)} {echo(case_id)}")
         return case_history(self.db, case_type, case_id)
 
     def case_owner(self, case_type: str, case_id: str) -> str | None:

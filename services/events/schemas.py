@@ -15,22 +15,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from shared.contracts.events import KINDS
 from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.towns import resolve_town
+from shared.validation import Text
 
 VENUE_KINDS = ("city_library", "children_library", "town_branch", "reading_room", "school", "community_centre", "other")
 REVIEW_DECISIONS = ("approve", "reject")
 
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
-
-
-class Text(fields.String):
-    """A string without control characters (PostgreSQL refuses NUL; none belong in names or reasons)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if any(ord(char) < 32 and char not in "\n\t" for char in text):
-            raise ValidationError("must not contain control characters")
-        return text
 
 
 class Id(fields.String):
@@ -81,16 +72,16 @@ class Input(Schema):
 
 
 class ActivityInput(Input):
-    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    title = Text(required=True, min_length=1, max_length=200)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    description = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    description = Text(load_default=None, allow_none=True, max_length=5000, multiline=True)
     venue_id = Id(required=True)
     starts_at = fields.AwareDateTime(required=True, validate=_moment_in_range)
     ends_at = fields.AwareDateTime(required=True, validate=_moment_in_range)
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
     min_age = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=120))
     max_age = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=120))
-    organiser = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    organiser = Text(load_default=None, allow_none=True, max_length=200)
     organiser_team_id = Id(load_default=None, allow_none=True)
     moderated = fields.Boolean(load_default=False)
 
@@ -111,14 +102,16 @@ class ActivityInput(Input):
 
 
 class CancelActivityInput(Input):
-    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(required=True, min_length=1, max_length=500, multiline=True)
 
 
 class RegisterInput(Input):
     activity_id = Id(required=True)
-    id_number = fields.String(required=True, validate=_id_number)
-    phone = fields.String(load_default=None, allow_none=True, validate=_phone)
-    children = fields.List(fields.String(validate=_id_number), load_default=list, validate=validate.Length(max=20))
+    id_number = Text(required=True, max_length=32, validate=_id_number)
+    phone = Text(load_default=None, allow_none=True, max_length=24, validate=_phone)
+    children = fields.List(
+        Text(max_length=32, validate=_id_number), load_default=list, validate=validate.Length(max=20)
+    )
     registrant_attends = fields.Boolean(load_default=True)
     priority = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=9))
 
@@ -148,7 +141,7 @@ def _normalised(raw) -> str | None:
 
 class ReviewInput(Input):
     decision = fields.String(required=True, validate=validate.OneOf(REVIEW_DECISIONS))
-    reason = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    reason = Text(load_default=None, allow_none=True, max_length=500, multiline=True)
 
     @validates_schema(skip_on_field_errors=False)
     def reason_for_rejection(self, data, **kwargs):
@@ -159,7 +152,7 @@ class ReviewInput(Input):
 class AttendeeInput(Input):
     """Who is checking in or out: their ID number (scanned) or the participant id from the registration."""
 
-    id_number = fields.String(load_default=None, allow_none=True, validate=_id_number)
+    id_number = Text(load_default=None, allow_none=True, max_length=32, validate=_id_number)
     participant_id = Id(load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
@@ -169,7 +162,7 @@ class AttendeeInput(Input):
 
 
 class ListActivitiesInput(Input):
-    town = fields.String(load_default=None, allow_none=True, validate=_town)
+    town = Text(load_default=None, allow_none=True, max_length=20, validate=_town)
     kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(KINDS))
     date_from = fields.Date(load_default=None, allow_none=True, validate=_in_range)
     date_to = fields.Date(load_default=None, allow_none=True, validate=_in_range)
@@ -194,19 +187,19 @@ class ListRegistrationsInput(Input):
 
 
 class VenueInput(Input):
-    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    name = Text(required=True, min_length=1, max_length=200)
     kind = fields.String(required=True, validate=validate.OneOf(VENUE_KINDS))
-    town = fields.String(required=True, validate=_town)
-    address = Text(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    town = Text(required=True, max_length=20, validate=_town)
+    address = Text(load_default=None, allow_none=True, max_length=300)
 
 
 class TeamInput(Input):
-    name = Text(required=True, validate=validate.Length(min=1, max=200))
-    town = fields.String(required=True, validate=_town)
+    name = Text(required=True, min_length=1, max_length=200)
+    town = Text(required=True, max_length=20, validate=_town)
 
 
 class VolunteerInput(Input):
-    id_number = fields.String(required=True, validate=_id_number)
+    id_number = Text(required=True, max_length=32, validate=_id_number)
     hours = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.25, max=24))
 
 

@@ -42,16 +42,16 @@ from services.events.workflow import (
     waitlist_position,
 )
 from shared.audit import Audit, AuditedCase
-from shared.auth import requires
+from shared.auth import require_acting_for, requires
 from shared.db import Database
-from shared.errors import Forbidden, ValidationError
+from shared.errors import ValidationError
 from shared.outbox import Outbox
 from shared.pii import normalise_phone
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.towns import resolve_town
-from shared.validation import load_input
+from shared.validation import echo, load_input
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class EventsService(PlatformService):
         data = load(s.VenueInput(), venue)
         data["town"] = resolve_town(data["town"]).name
         if self.db.scalar(select(m.Venue.id).where(m.Venue.name == data["name"])):
-            raise DuplicateName(f"a venue named {data['name']} exists")
+            raise DuplicateName(f"a venue named {echo(data['name'])} exists")
         row = m.Venue(id=new_id(), created_at=self.clock.now(), **data)
         self.db.add(row)
         self.db.flush()
@@ -133,7 +133,7 @@ class EventsService(PlatformService):
         data = load(s.TeamInput(), team)
         data["town"] = resolve_town(data["town"]).name
         if self.db.scalar(select(m.VolunteerTeam.id).where(m.VolunteerTeam.name == data["name"])):
-            raise DuplicateName(f"a team named {data['name']} exists")
+            raise DuplicateName(f"a team named {echo(data['name'])} exists")
         row = m.VolunteerTeam(id=new_id(), created_at=self.clock.now(), **data)
         self.db.add(row)
         self.db.flush()
@@ -262,7 +262,7 @@ class EventsService(PlatformService):
         if data["priority"] and not caller.is_staff:
             raise ValidationError({"priority": ["only staff may set a waitlist priority"]})
         registrant_id = self.pii.resident_id(data["id_number"])
-        self._ensure_acting_for(registrant_id)
+        require_acting_for(caller, registrant_id)
         activity = self._activity(data["activity_id"])
         ensure_open(activity, now)
         policy = current_policy(self.db, local_date(now))
@@ -437,11 +437,6 @@ class EventsService(PlatformService):
             "checked_in_at": row.checked_in_at.isoformat(),
             "checked_out_at": row.checked_out_at.isoformat() if row.checked_out_at else None,
         }
-
-    def _ensure_acting_for(self, resident_id: str) -> None:
-        caller = self.auth.caller
-        if not caller.is_staff and caller.subject != resident_id:
-            raise Forbidden("a resident may only act on their own registrations")
 
     def _activity(self, activity_id) -> m.Activity:
         row = self.db.get(m.Activity, activity_id) if s.is_id(activity_id) else None

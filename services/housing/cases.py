@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from services.housing.exceptions import ApplicationNotFound, DuplicateApplication
 from services.housing.models import OpenCase
 from shared.audit import record_inserted
-from shared.auth import Caller
+from shared.auth import Caller, require_acting_for
 from shared.clock import local_today, utcnow
 from shared.pii import mask_id_number, mask_phone
 from shared.privacy import PiiTools
+from shared.validation import echo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PHONE_INDEX = "phone"
@@ -49,7 +50,7 @@ def applicant_columns(pii: PiiTools, caller: Caller, data: dict) -> dict:
         "phone_masked": mask_phone(data["phone"]),
         "town": data["town"],
         "submitted_by": caller.subject,
-        "owner_subject": caller.subject if is_resident_only(caller) else None,
+        "owner_subject": caller.subject if caller.is_resident_only else None,
     }
 
 
@@ -65,14 +66,15 @@ def new_application(session: Session, model, pii: PiiTools, caller: Caller, data
     INSERTs (the ORM unit of work was most of a submission's cost), the audit record with them; the
     result is a read-only view of the stored columns (`session.get` loads the model if one is needed).
     """
+    require_acting_for(caller, pii.resident_id(data["id_number"]))  # before anything is written
     reasons = evaluation["reasons"]
     application_id = new_id()
     columns = applicant_columns(pii, caller, data)
     status = "ineligible" if reasons else "submitted"
     if status == "submitted":
-        claim_case(session, columns["resident_id"], evaluation["programme"], application_id)
+        claim_case(session, caller, columns["resident_id"], evaluation["programme"], application_id)
     else:
-        refuse_if_open(session, columns["resident_id"])  # kept closed, but still not beside an open case
+        refuse_if_open(session, caller, columns["resident_id"])  # kept closed, but not beside an open case
     facts = {key: value for key, value in dataclasses.asdict(evaluation["facts"]).items() if key != "id_number"}
     values = {
         "id": application_id,
@@ -89,54 +91,50 @@ def new_application(session: Session, model, pii: PiiTools, caller: Caller, data
     return SimpleNamespace(**values)
 
 
-def is_resident_only(caller: Caller) -> bool:
-    """A resident without any staff role: sees and submits only their own cases."""
-    return "resident" in caller.roles and not caller.is_staff
-
-
 def visible_to(caller: Caller, case) -> bool:
-    return not is_resident_only(caller) or case.owner_subject == caller.subject
+    return not caller.is_resident_only or case.owner_subject == caller.subject
 
 
 def require_visible(caller: Caller, case, kind: str, case_id: str):
     if case is None or not visible_to(caller, case):
-        raise ApplicationNotFound(f"no {kind} {case_id}")
+        raise ApplicationNotFound(f"no {kind} {echo(case_id)}")
     return case
 
 
-def refuse_if_open(session: Session, resident_id: str) -> None:
+def refuse_if_open(session: Session, caller: Caller, resident_id: str) -> None:
     held = session.get(OpenCase, resident_id)
     if held is not None:
-        raise DuplicateApplication(_held_message(held))
+        raise DuplicateApplication(_held_message(caller, held))
 
 
-def open_case(session: Session, resident_id: str, programme: str, case_id: str) -> None:
+def open_case(session: Session, caller: Caller, resident_id: str, programme: str, case_id: str) -> None:
     """Claim the resident's single open-case slot; a held slot raises DuplicateApplication naming the holder.
 
     The slot is a primary-key row, so two concurrent submissions for one resident cannot both succeed:
     the loser's flush fails and is reported the same way.
     """
-    refuse_if_open(session, resident_id)
+    refuse_if_open(session, caller, resident_id)
     session.add(OpenCase(resident_id=resident_id, programme=programme, case_id=case_id, opened_at=now_utc()))
     try:
         session.flush()
     except IntegrityError:
-        _refuse_taken(session, resident_id)
+        _refuse_taken(session, caller, resident_id)
 
 
-def claim_case(session: Session, resident_id: str, programme: str, case_id: str) -> None:
+def claim_case(session: Session, caller: Caller, resident_id: str, programme: str, case_id: str) -> None:
     """`open_case` with a Core INSERT, whose primary key is the check: one statement, no look-up first."""
     row = {"resident_id": resident_id, "programme": programme, "case_id": case_id, "opened_at": now_utc()}
     try:
         session.execute(insert(OpenCase.__table__), row)
     except IntegrityError:
-        _refuse_taken(session, resident_id)
+        _refuse_taken(session, caller, resident_id)
 
 
-def _refuse_taken(session: Session, resident_id: str):
+def _refuse_taken(session: Session, caller: Caller, resident_id: str):
     session.rollback()
     held = session.get(OpenCase, resident_id)
-    raise DuplicateApplication(_held_message(held) if held else "the resident already has an open case") from None
+    message = _held_message(caller, held) if held else "the resident already has an open case"
+    raise DuplicateApplication(message) from None
 
 
 def close_case(session: Session, resident_id: str, case_id: str) -> None:
@@ -145,9 +143,13 @@ def close_case(session: Session, resident_id: str, case_id: str) -> None:
         session.delete(held)
 
 
-def _held_message(held: OpenCase) -> str:
+def _held_message(caller: Caller, held: OpenCase) -> str:
+    """Staff, who may read every case, are told which case holds the slot; a resident (who reaches this
+    only for themselves) is told the programme, never an id."""
     what = {"subsidy": "rent-subsidy case", "tenancy": "保租房 tenancy case"}.get(held.programme, held.programme)
-    return f"the resident already has an open {what} {held.case_id}"
+    if caller.is_staff:
+        return f"the resident already has an open {what} {held.case_id}"
+    return f"you already have an open {what}; see your own applications"
 
 
 def end_in_pages(session: Session, query, end_one, page: int = 500) -> int:

@@ -6,18 +6,21 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.housing import rules
 from services.housing.cases import new_id, now_utc
 from services.housing.exceptions import AssessmentExists, AssessmentNotFound, InvalidTransition, MakerCheckerViolation
 from services.housing.models import OperatorAssessment, Unit
 from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
+from services.housing.subsidy import check_note
 from services.housing.tenancy import LET, WITHDRAWN, get_project
 from shared.auth import Caller
 from shared.errors import ValidationError
+from shared.validation import echo
 
 ASSESSED, INELIGIBLE, APPROVED, REJECTED = "assessed", "ineligible", "approved", "rejected"
 
@@ -89,21 +92,48 @@ def assess(session: Session, caller: Caller, project_id, year) -> dict:
     return assessment_dict(assessment)
 
 
-def review(session: Session, outbox, caller: Caller, assessment_id, decision, note=None) -> dict:
-    if decision not in ("approve", "reject"):
-        raise ValidationError({"decision": ['Must be "approve" or "reject".']})
-    if decision == "reject" and not (isinstance(note, str) and note.strip()):
-        raise ValidationError({"note": ["A rejection needs a note giving the reason."]})
+def review(session: Session, outbox, audit, caller: Caller, assessment_id, decision, note=None) -> dict:
+    """Approve or reject an assessed year. The decision is a conditional UPDATE (`status = 'assessed'`): of
+    two reviewers deciding at once exactly one moves the row and announces it; the other is refused."""
+    errors = {} if decision in ("approve", "reject") else {"decision": ['Must be "approve" or "reject".']}
+    errors.update(check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
+    if errors:
+        raise ValidationError(errors)
     assessment = session.get(OperatorAssessment, assessment_id) if isinstance(assessment_id, str) else None
     if assessment is None:
-        raise AssessmentNotFound(f"no operator-subsidy assessment {assessment_id}")
+        raise AssessmentNotFound(f"no operator-subsidy assessment {echo(assessment_id)}")
     if assessment.status != ASSESSED:
         raise InvalidTransition(f"assessment {assessment.id} is {assessment.status}, not awaiting review")
     if caller.subject == assessment.assessed_by:
         raise MakerCheckerViolation(f"{caller.subject} assessed {assessment.id} and may not review it")
     now = now_utc()
-    assessment.reviewed_by, assessment.reviewed_at, assessment.review_note = caller.subject, now, note
-    assessment.status = APPROVED if decision == "approve" else REJECTED
+    decided = {
+        "status": APPROVED if decision == "approve" else REJECTED,
+        "reviewed_by": caller.subject,
+        "reviewed_at": now,
+        "review_note": note,
+    }
+    moved = session.execute(
+        update(OperatorAssessment)
+        .where(OperatorAssessment.id == assessment.id, OperatorAssessment.status == ASSESSED)
+        .values(**decided)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        session.rollback()
+        raise InvalidTransition(f"assessment {assessment.id} was reviewed concurrently")
+    audit.record(
+        "operator_subsidy",
+        assessment.id,
+        decided["status"],
+        from_state=ASSESSED,
+        to_state=decided["status"],
+        changes={key: value for key, value in decided.items() if key != "status"},
+        reason=note,
+        policy_ref=assessment.policy_ref,
+    )
+    for key, value in decided.items():
+        set_committed_value(assessment, key, value)  # the row as written, without a second UPDATE
     if assessment.status == APPROVED:
         project = get_project(session, assessment.project_id)
         outbox.add(

@@ -11,7 +11,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from shared.contracts.housing import CATEGORIES
 from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.towns import resolve_town
-from shared.validation import load_input
+from shared.validation import Text, load_input
 
 MAX_RENT_YUAN = Decimal("100000")
 
@@ -90,7 +90,7 @@ class Yuan(fields.Field):
 
 
 def _name():
-    return fields.String(required=True, validate=validate.Length(min=1, max=50))
+    return Text(required=True, min_length=1, max_length=50)
 
 
 class ApplicantSchema(Schema):
@@ -149,8 +149,8 @@ class ProjectSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, min_length=1, max_length=100)
+    operator = Text(required=True, min_length=1, max_length=100)
     town = Town(required=True)
     kind = fields.String(
         required=True, validate=validate.OneOf(("new_build", "conversion", "enterprise_dormitory", "acquired"))
@@ -163,13 +163,13 @@ class UnitSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    unit_no = fields.String(required=True, validate=validate.Length(min=1, max=30))
+    unit_no = Text(required=True, min_length=1, max_length=30)
     area_m2 = fields.Decimal(required=True, places=2, validate=validate.Range(min=Decimal("5"), max=Decimal("200")))
     monthly_rent_yuan = Yuan(required=True, attribute="monthly_rent_fen")
     market_rent_yuan = Yuan(required=True, attribute="market_rent_fen")
 
 
-PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Must be a month as YYYY-MM.")
+PERIOD = validate.Regexp(r"[0-9]{4}-(0[1-9]|1[0-2])\Z", error="Must be a month as YYYY-MM.")
 
 
 class PeriodSchema(Schema):

@@ -231,7 +231,9 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("reviewer")
     def review_operator_subsidy(self, assessment_id, decision, note=None) -> dict:
-        return operator_subsidy.review(self.db, self.outbox, self.auth.caller, assessment_id, decision, note)
+        return operator_subsidy.review(
+            self.db, self.outbox, self.audit, self.auth.caller, assessment_id, decision, note
+        )
 
     @rpc
     def operator_subsidy_summary(self, year) -> dict:

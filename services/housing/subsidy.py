@@ -22,7 +22,6 @@ from services.housing.cases import (
     close_case,
     end_in_pages,
     facts_from,
-    is_resident_only,
     new_application,
     now_utc,
     open_case,
@@ -38,6 +37,7 @@ from shared.errors import ValidationError
 from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.privacy import PiiTools
 from shared.towns import resolve_town
+from shared.validation import text_problem
 
 SUBMITTED, INELIGIBLE, APPROVED, REJECTED, ENDED = "submitted", "ineligible", "approved", "rejected", "ended"
 APPEALED = "appealed"
@@ -152,19 +152,19 @@ def load_application(session: Session, caller: Caller, application_id, *, for_up
     return require_visible(caller, application, "subsidy application", application_id)
 
 
-def _check_note(note, required: bool, why: str) -> dict:
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
-        return {"note": [f"Must be text of at most {MAX_NOTE} characters."]}
-    if required and not (note or "").strip():
+def check_note(note, required: bool, why: str) -> dict:
+    """The errors of a reviewer's note: bounded text without invisible characters, present if `required`."""
+    if required and not (isinstance(note, str) and note.strip()):
         return {"note": [why]}
-    return {}
+    problem = None if note is None else text_problem(note, MAX_NOTE, multiline=True)
+    return {"note": [problem]} if problem else {}
 
 
 def review(session: Session, outbox, caller: Caller, application_id, decision, note=None, now=None) -> dict:
     errors = {}
     if decision not in ("approve", "reject"):
         errors["decision"] = ['Must be "approve" or "reject".']
-    errors.update(_check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
+    errors.update(check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
     if errors:
         raise ValidationError(errors)
     application = load_application(session, caller, application_id, for_update=True)
@@ -193,7 +193,7 @@ def review(session: Session, outbox, caller: Caller, application_id, decision, n
 
 def grant_on_appeal(session: Session, outbox, application: SubsidyApplication, caller: Caller, now, note) -> None:
     """An upheld appeal reverses a refusal by the normal approval: the slot, the amount, subsidy_approved."""
-    open_case(session, application.resident_id, "subsidy", application.id)
+    open_case(session, caller, application.resident_id, "subsidy", application.id)
     application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
     _approve(session, outbox, application, now)
 
@@ -272,7 +272,7 @@ def list_applications(
         query = query.where(SubsidyApplication.category == category)
     for column, value in index.items():
         query = query.where(getattr(SubsidyApplication, column) == value)
-    if is_resident_only(caller):
+    if caller.is_resident_only:
         query = query.where(SubsidyApplication.owner_subject == caller.subject)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
@@ -295,8 +295,8 @@ def end(session: Session, outbox, application: SubsidyApplication, reason: str, 
 
 
 def end_by_caseworker(session: Session, outbox, caller: Caller, application_id, reason) -> dict:
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
-        raise ValidationError({"reason": ["Must be a non-empty reason of at most 200 characters."]})
+    if text_problem(reason, 200, min_length=1, multiline=True):
+        raise ValidationError({"reason": ["Must be a non-empty reason of at most 200 characters, plain text."]})
     application = load_application(session, caller, application_id, for_update=True)
     end(session, outbox, application, reason.strip())
     session.commit()

@@ -37,6 +37,7 @@ from services.housing.policy import TENANCY, policy_in_force
 from shared.auth import Caller
 from shared.errors import ValidationError
 from shared.privacy import PiiTools
+from shared.validation import echo
 
 VACANT, LET, WITHDRAWN = "vacant", "let", "withdrawn"
 SUBMITTED, INELIGIBLE, ALLOCATED = "submitted", "ineligible", "allocated"
@@ -111,7 +112,7 @@ def create_project(session: Session, data: dict) -> dict:
 def get_project(session: Session, project_id) -> Project:
     project = session.get(Project, project_id) if isinstance(project_id, str) else None
     if project is None:
-        raise ProjectNotFound(f"no project {project_id}")
+        raise ProjectNotFound(f"no project {echo(project_id)}")
     return project
 
 
@@ -248,7 +249,7 @@ def _claim_unit(session: Session, project: Project, unit_id) -> Unit:
 def load_tenancy(session: Session, tenancy_id) -> Tenancy:
     tenancy = session.get(Tenancy, tenancy_id) if isinstance(tenancy_id, str) else None
     if tenancy is None:
-        raise TenancyNotFound(f"no tenancy {tenancy_id}")
+        raise TenancyNotFound(f"no tenancy {echo(tenancy_id)}")
     return tenancy
 
 

@@ -17,7 +17,7 @@ from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
 
-READERS = ("resident", "caseworker", "reviewer", "service")
+READERS = ("resident", "caseworker", "reviewer")
 
 
 class InsuranceService(AppealDesk, PlatformService):

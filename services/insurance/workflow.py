@@ -36,14 +36,14 @@ from services.insurance.schemas import (
     load,
 )
 from shared import clock
-from shared.auth import Caller
-from shared.errors import Forbidden
-from shared.pii import birth_date_from_id, mask_id_number, sex_from_id
+from shared.auth import Caller, require_acting_for
+from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
+from shared.validation import echo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SWEEP_BATCH = 500
 # who may see any case; everyone else (a resident) sees only their own or their child's
-CASE_READERS = ("caseworker", "reviewer", "service")
+CASE_READERS = ("caseworker", "reviewer")
 
 
 def local_today() -> date:
@@ -148,12 +148,16 @@ class Desk:
             birth_certificate=bool(resident.get("birth_certificate_number")),
         )
 
-    def _require_self(self, caller: Caller, *id_numbers: str | None) -> None:
-        if caller.has_any(CASE_READERS):
-            return
-        own = {self.pii.resident_id(number) for number in id_numbers if number}
-        if caller.subject not in own:
-            raise Forbidden("a resident may ask only about themselves or their own child")
+    def _require_acting_for(self, caller: Caller, person: dict) -> None:
+        """A resident asks about themselves, or as the named parent about a child who is a minor today (not
+        on the date asked about: an adult's records are not a child's because the question is dated back)."""
+        parent = person.get("parent")
+        require_acting_for(
+            caller,
+            self.pii.resident_id(person["id_number"]),
+            parent=self.pii.resident_id(parent["id_number"]) if parent else None,
+            minor=is_minor(person["id_number"], self.today),
+        )
 
     # --- employment registration ---------------------------------------------------------------------
 
@@ -217,7 +221,7 @@ class Desk:
     def check_eligibility(self, resident: dict, scheme: str, caller: Caller, on: str | None = None) -> dict:
         data = load(EligibilitySchema(), {"resident": resident, "scheme": scheme, "on": on})
         person = data["resident"]
-        self._require_self(caller, person["id_number"], (person.get("parent") or {}).get("id_number"))
+        self._require_acting_for(caller, person)
         day = data["on"] or self.today
         facts = self.facts_for(person)
         answers = [rules.evaluate(data["scheme"], route, facts, self.book, day) for route in data["routes"]]
@@ -317,7 +321,7 @@ class Desk:
     def get_enrolment(self, enrolment_id: str, caller: Caller) -> dict:
         enrolment = self.db.get(Enrolment, str(enrolment_id)) if isinstance(enrolment_id, str) else None
         if not self._visible(enrolment, caller):
-            raise EnrolmentNotFound(f"no enrolment {enrolment_id!r}")
+            raise EnrolmentNotFound(f"no enrolment {echo(enrolment_id)}")
         return enrolment_view(enrolment)
 
     def list_enrolments(self, filters: dict | None, caller: Caller) -> dict:
@@ -371,7 +375,7 @@ class Desk:
             select(Enrolment).where(Enrolment.id == enrolment_id).with_for_update(of=Enrolment)
         )
         if enrolment is None:
-            raise EnrolmentNotFound(f"no enrolment {enrolment_id!r}")
+            raise EnrolmentNotFound(f"no enrolment {echo(enrolment_id)}")
         return enrolment
 
     def move(self, enrolment: Enrolment, action: str, reason: str | None, caller: Caller) -> None:

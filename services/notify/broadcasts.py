@@ -15,6 +15,7 @@ from services.notify.schemas import iso
 from services.notify.templating import render
 from shared.errors import ValidationError
 from shared.towns import resolve_town
+from shared.validation import echo, text_problem
 
 RECORDING = "recording"
 SENDING = "sending"
@@ -28,17 +29,21 @@ def clean_segment(segment: dict | None) -> dict:
     errors: dict[str, list[str]] = {}
     unknown = set(segment) - set(SEGMENT_KEYS)
     for key in sorted(unknown):
-        errors[f"segment.{key}"] = ["unknown segment key; use town, category or all"]
+        errors[f"segment.{echo(key)}"] = ["unknown segment key; use town, category or all"]
     clean: dict = {}
+    for key, limit in (("town", 20), ("category", 40)):
+        if segment.get(key) and text_problem(segment[key], limit):
+            errors[f"segment.{key}"] = [f"Must be plain text of at most {limit} characters."]
+            segment.pop(key)
     if segment.get("town"):
         town = resolve_town(str(segment["town"]))
         if town is None:
-            errors["segment.town"] = [f"unknown town {segment['town']!r}"]
+            errors["segment.town"] = ["unknown town"]
         else:
             clean["town"] = town.name
     if segment.get("category"):
         clean["category"] = str(segment["category"])
-    if not clean and segment.get("all") is not True and "segment.town" not in errors:
+    if not clean and segment.get("all") is not True and not {"segment.town", "segment.category"} & set(errors):
         errors["segment"] = ['name a town and/or category, or {"all": true}']
     if errors:
         raise ValidationError(errors)

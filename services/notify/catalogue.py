@@ -11,6 +11,7 @@ from services.notify.exceptions import TemplateExists, UnknownTemplate
 from services.notify.models import ProviderTemplate, Template
 from services.notify.templating import check_template
 from shared.errors import ValidationError
+from shared.validation import echo
 
 
 def latest(session, template_id: str) -> Template:
@@ -18,7 +19,7 @@ def latest(session, template_id: str) -> Template:
         select(Template).where(Template.template_id == template_id).order_by(Template.version.desc()).limit(1)
     ).first()
     if template is None:
-        raise UnknownTemplate(f"no template {template_id!r}")
+        raise UnknownTemplate(f"no template {echo(template_id)}")
     return template
 
 
@@ -34,7 +35,7 @@ def version(session, template_id: str, number: int | None) -> Template:
         return latest(session, template_id)
     template = session.get(Template, (template_id, number))
     if template is None:
-        raise UnknownTemplate(f"no template {template_id!r} version {number}")
+        raise UnknownTemplate(f"no template {echo(template_id)} version {echo(number)}")
     return template
 
 

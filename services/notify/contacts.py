@@ -13,6 +13,7 @@ from shared.errors import NotFound, ValidationError
 from shared.pii import InvalidPhone, mask_phone, normalise_phone
 from shared.privacy import PiiTools
 from shared.towns import resolve_town
+from shared.validation import echo
 
 PHONE_INDEX_PURPOSE = "phone"
 
@@ -74,7 +75,7 @@ def get(session, resident_id: str) -> Contact:
         raise ValidationError({"resident_id": ["Must be a resident id (text of at most 64 characters)."]})
     contact = session.get(Contact, resident_id)
     if contact is None:
-        raise NotFound(f"no contact for resident {resident_id}")
+        raise NotFound(f"no contact for resident {echo(resident_id)}")
     return contact
 
 

@@ -13,12 +13,13 @@ from services.notify.exceptions import UnknownTemplate
 from services.notify.models import Contact, Notification, OptOut, Template
 from services.notify.templating import render
 from shared.privacy import PiiTools
+from shared.validation import echo
 
 
 def current_template(session, template_id: str) -> Template:
     template = catalogue.latest(session, template_id)
     if not template.active:
-        raise UnknownTemplate(f"template {template_id!r} is not active")
+        raise UnknownTemplate(f"template {echo(template_id)} is not active")
     return template
 
 

@@ -10,10 +10,21 @@ from services.notify import statuses
 from services.notify.models import Notification, Template
 from services.notify.templating import placeholders
 from shared.pii import mask_text
-from shared.validation import load_input
+from shared.validation import Text, load_input
 
-RESIDENT_ID = validate.Length(min=8, max=64)
-TEMPLATE_ID = validate.Regexp(r"^[a-z][a-z0-9_]{1,63}$", error="lower_snake_case, 2–64 characters")
+TEMPLATE_ID = validate.Regexp(r"[a-z][a-z0-9_]{1,63}\Z", error="lower_snake_case, 2–64 characters")
+
+
+def resident_id(**kwargs) -> Text:
+    return Text(min_length=8, max_length=64, **kwargs)
+
+
+def phone(**kwargs) -> Text:
+    return Text(max_length=24, **kwargs)  # normalised (and refused if not a mobile) where it is used
+
+
+def openid(**kwargs) -> Text:
+    return Text(min_length=6, max_length=64, **kwargs)
 
 
 class _Strict(Schema):
@@ -22,52 +33,54 @@ class _Strict(Schema):
 
 
 class ContactSchema(_Strict):
-    resident_id = fields.String(required=True, validate=RESIDENT_ID)
-    phone = fields.String(load_default=None)
-    wechat_openid = fields.String(load_default=None, validate=validate.Length(min=6, max=64))
-    town = fields.String(load_default=None)
-    category = fields.String(load_default=None)
+    resident_id = resident_id(required=True)
+    phone = phone(load_default=None)
+    wechat_openid = openid(load_default=None)
+    town = Text(load_default=None, max_length=20)
+    category = Text(load_default=None, max_length=40)
     preferred_channel = fields.String(load_default=None, validate=validate.OneOf(statuses.CHANNELS))
     promo_consent = fields.Boolean(load_default=None)
 
 
 class PreferencesSchema(_Strict):
-    resident_id = fields.String(required=True, validate=RESIDENT_ID)
+    resident_id = resident_id(required=True)
     preferred_channel = fields.String(load_default=None, validate=validate.OneOf(statuses.CHANNELS))
     promo_consent = fields.Boolean(load_default=None)
-    wechat_openid = fields.String(load_default=None, validate=validate.Length(min=6, max=64))
+    wechat_openid = openid(load_default=None)
 
 
 class ListSchema(_Strict):
-    resident_id = fields.String(load_default=None, validate=RESIDENT_ID)
-    phone = fields.String(load_default=None)
+    resident_id = resident_id(load_default=None)
+    phone = phone(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(statuses.ALL))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class TemplateSchema(_Strict):
     template_id = fields.String(required=True, validate=TEMPLATE_ID)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, min_length=1, max_length=100)
     kind = fields.String(required=True, validate=validate.OneOf(statuses.KINDS))
-    body = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    wechat_template_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    body = Text(required=True, min_length=1, max_length=500, multiline=True)
+    wechat_template_id = Text(load_default=None, max_length=64)
     # {provider: {"code", "variables": [names in the provider's order], "allow_links"}}, checked by catalogue
     provider_templates = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=None)
 
 
 class TemplateUpdateSchema(_Strict):
     template_id = fields.String(required=True, validate=TEMPLATE_ID)
-    name = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    body = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
-    wechat_template_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    name = Text(load_default=None, min_length=1, max_length=100)
+    body = Text(load_default=None, min_length=1, max_length=500, multiline=True)
+    wechat_template_id = Text(load_default=None, max_length=64)
     provider_templates = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=None)
     active = fields.Boolean(load_default=None)
 
 
 class BroadcastSchema(_Strict):
     template_id = fields.String(required=True, validate=TEMPLATE_ID)
-    segment = fields.Dict(required=True)
-    personalisation = fields.Dict(load_default=dict)
+    segment = fields.Dict(keys=Text(max_length=20), values=fields.Raw(), required=True, validate=validate.Length(max=5))
+    personalisation = fields.Dict(
+        keys=Text(max_length=64), values=Text(max_length=500), load_default=dict, validate=validate.Length(max=50)
+    )
 
 
 def load(schema: type[Schema], data: dict) -> dict:

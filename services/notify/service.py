@@ -36,15 +36,16 @@ from services.notify.schemas import (
     notification_dict,
     template_dict,
 )
-from shared.auth import requires
+from shared.auth import require_acting_for, requires
 from shared.consumer import event_consumer
 from shared.db import Database
-from shared.errors import Forbidden, NotFound, PermanentError, ValidationError
+from shared.errors import NotFound, PermanentError, ValidationError
 from shared.outbox import Outbox
 from shared.pii import DecryptionError
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
+from shared.validation import echo
 from shared.web import error_response, http, json_response
 
 STAFF = ("admin", "caseworker", "reviewer")
@@ -161,13 +162,13 @@ class NotifyService(PlatformService):
     def get_notification(self, notification_id: str) -> dict:
         notification = self.db.get(Notification, str(notification_id))
         if notification is None:
-            raise UnknownNotification(f"no notification {notification_id}")
+            raise UnknownNotification(f"no notification {echo(notification_id)}")
         return notification_dict(notification)
 
     # --- contacts and preferences ------------------------------------------------------------------
 
     @rpc
-    @requires("caseworker", "service")
+    @requires("caseworker")
     def upsert_contact(self, resident_id, phone=None, wechat_openid=None, town=None, category=None,
                        preferred_channel=None, promo_consent=None) -> dict:  # fmt: skip
         args = load(ContactSchema, {
@@ -183,11 +184,10 @@ class NotifyService(PlatformService):
         return result
 
     @rpc
+    @requires("caseworker", "resident")
     def set_preferences(self, resident_id, preferred_channel=None, promo_consent=None, wechat_openid=None) -> dict:
-        """Staff, or the resident themself (a `resident` token whose subject is their resident_id)."""
-        caller = self.auth.caller
-        if not (caller.has_any(("caseworker", "service")) or caller.subject == resident_id):
-            raise Forbidden("a resident may change only their own preferences")
+        """A caseworker, or the resident themself (a `resident` token whose subject is their resident_id)."""
+        require_acting_for(self.auth.caller, resident_id)
         args = load(PreferencesSchema, {
             "resident_id": resident_id, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
             "wechat_openid": wechat_openid,
@@ -195,19 +195,19 @@ class NotifyService(PlatformService):
         try:
             contacts.get(self.db, resident_id)
         except NotFound:
-            raise UnknownContact(f"no contact for resident {resident_id}") from None
+            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
         contact = contacts.store(self.db, self.pii, now=self.clock.now(), **args)
         result = self._contact_dict(contact)
         self.db.commit()
         return result
 
     @rpc
-    @requires(*STAFF, "service")
+    @requires(*STAFF)
     def get_contact(self, resident_id) -> dict:
         try:
             return self._contact_dict(contacts.get(self.db, resident_id))
         except NotFound:
-            raise UnknownContact(f"no contact for resident {resident_id}") from None
+            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
 
     def refresh_gauges(self) -> None:
         counts = dict(self.db.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
@@ -305,7 +305,7 @@ class NotifyService(PlatformService):
     def get_broadcast(self, broadcast_id) -> dict:
         broadcast = self.db.get(Broadcast, str(broadcast_id))
         if broadcast is None:
-            raise UnknownBroadcast(f"no broadcast {broadcast_id}")
+            raise UnknownBroadcast(f"no broadcast {echo(broadcast_id)}")
         return broadcasts.progress(self.db, broadcast)
 
     # --- provider callbacks (HTTP) -----------------------------------------------------------------

@@ -3,18 +3,19 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shared.towns import resolve_town
+from shared.validation import Text
 
 YEARS = validate.Range(min=2000, max=2100)
 
 
 class SummaryQuery(Schema):
     year = fields.Integer(strict=True, allow_none=True, load_default=None, validate=YEARS)
-    town = fields.String(allow_none=True, load_default=None)
+    town = Text(allow_none=True, load_default=None, max_length=20)
 
     @validates("town")
     def known_town(self, value, **_kwargs):
         if value is not None and resolve_town(value) is None:
-            raise ValidationError(f"unknown town {value!r}: give a Cixi division by name, code or old name")
+            raise ValidationError("unknown town: give a Cixi division by name, code or old name")
 
 
 class ReportQuery(Schema):

@@ -3,6 +3,9 @@
 import random
 from datetime import date, timedelta
 
+from shared.pii import PiiKeys, normalise_id_number, resident_id
+
+SUITE_PII_KEYS = PiiKeys.from_config("test-hmac-key", "test-encryption-key")  # as tests/conftest.py configures
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -13,6 +16,11 @@ def id_number(birth: str | None = None, area: str = "330282", rng: random.Random
         birth = (date(1965, 1, 1) + timedelta(days=rng.randint(0, 35 * 365))).strftime("%Y%m%d")
     body = f"{area}{birth}{rng.randint(100, 999):03d}"
     return body + "10X98765432"[sum(int(a) * w for a, w in zip(body, WEIGHTS, strict=True)) % 11]
+
+
+def subject_of(number: str) -> str:
+    """A resident's token subject in the suite: their resident_id under the suite's PII keys."""
+    return resident_id(normalise_id_number(number), SUITE_PII_KEYS)
 
 
 def phone(rng: random.Random | None = None) -> str:

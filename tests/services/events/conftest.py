@@ -15,10 +15,9 @@ from services.events.service import EventsService
 from shared.db import make_engine
 from shared.migrations import upgrade
 from shared.models import OutboxMessage
-from shared.pii import PiiKeys, resident_id
+from tests.support.residents import subject_of
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-TEST_KEYS = PiiKeys.from_config("test-hmac-key", "test-encryption-key")  # as service_config sets them
 
 # 09:00 in Cixi on 1 July 2025; activities in the tests start two days later at 10:00 local
 START_OF_TESTS = datetime(2025, 7, 1, 1, 0, tzinfo=UTC)
@@ -31,8 +30,7 @@ def make_id(born: date, sequence: int = 1, area: str = "330282") -> str:
     return first17 + check
 
 
-def rid(id_number: str) -> str:
-    return resident_id(id_number, TEST_KEYS)
+rid = subject_of
 
 
 class FrozenClock:

@@ -8,6 +8,7 @@ import json
 import pytest
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.housing.service import HousingService
@@ -134,6 +135,18 @@ def project(**overrides) -> dict:
 
 def unit(unit_no: str = "101", rent_yuan: int = 1200, market_yuan: int = 1500, area: str = "45.50") -> dict:
     return {"unit_no": unit_no, "area_m2": area, "monthly_rent_yuan": rent_yuan, "market_rent_yuan": market_yuan}
+
+
+def count_rows(config: dict, model, **where) -> int:
+    """How many rows of `model` (with the `where` column values) housing's database holds, read directly."""
+    engine = make_engine(config["DATABASE_URL"])
+    query = select(func.count()).select_from(model)
+    for column, value in where.items():
+        query = query.where(getattr(model, column) == value)
+    with engine.connect() as connection:
+        count = connection.scalar(query)
+    engine.dispose()
+    return count
 
 
 @pytest.fixture

@@ -202,13 +202,14 @@ def test_one_open_appeal_per_case_and_only_refusals(session):
 
 
 def test_a_resident_lodges_only_for_their_own_case(session):
-    alice, bob = Caller("res-alice", frozenset({"resident"})), Caller("res-bob", frozenset({"resident"}))
     data = load(SubsidyApplicationSchema(), subsidy_application(has_residence_permit=False))
+    alice = Caller(PII.resident_id(data["id_number"]), frozenset({"resident"}))
+    bob = Caller("r_bob", frozenset({"resident"}))
     case = subsidy.submit(session, OutboxWriter(session, "housing", None, []), PII, alice, data, now=DECIDED)
     with pytest.raises(NotFound):
         desk(session, DECIDED).lodge(bob, "subsidy_application", case["application_id"], "理由")
     appeal = desk(session, DECIDED).lodge(alice, "subsidy_application", case["application_id"], "理由")
-    assert desk(session, DECIDED).get(alice, appeal["appeal_id"])["lodged_by"] == "res-alice"
+    assert desk(session, DECIDED).get(alice, appeal["appeal_id"])["lodged_by"] == alice.subject
     with pytest.raises(NotFound):
         desk(session, DECIDED).get(bob, appeal["appeal_id"])
     assert desk(session, DECIDED).list(alice)["total"] == 1 and desk(session, DECIDED).list(bob)["total"] == 0

@@ -9,15 +9,14 @@ from datetime import timedelta
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import func, select
 
 from services.housing.service import HousingService
 from shared.clock import Clock
-from shared.db import make_engine
 from shared.errors import Forbidden, NotFound
 from shared.migrations import upgrade
 from shared.models import OutboxMessage, utcnow
-from tests.services.housing.conftest import EventCapture, subsidy_application
+from tests.services.housing.conftest import EventCapture, count_rows, make_id_number, subsidy_application
+from tests.support.residents import subject_of
 
 
 @pytest.fixture
@@ -42,13 +41,7 @@ def platform(container_factory, service_config, db_url, token_for):
 
 
 def outbox_count(config, event_type: str) -> int:
-    engine = make_engine(config["DATABASE_URL"])
-    with engine.connect() as connection:
-        count = connection.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.routing_key == event_type)
-        )
-    engine.dispose()
-    return count
+    return count_rows(config, OutboxMessage, routing_key=event_type)
 
 
 def remote_type(call) -> str:
@@ -59,9 +52,10 @@ def remote_type(call) -> str:
 
 def test_a_resident_appeals_a_rejection_and_the_upheld_appeal_approves_once(platform):
     as_, capture, _clock, config = platform
-    alice, bob = as_("res-alice", "resident"), as_("res-bob", "resident")
+    form = subsidy_application()
+    alice, bob = as_(subject_of(form["id_number"]), "resident"), as_(subject_of(make_id_number()), "resident")
     first_reviewer, appeal_reviewer = as_("rv-1", "reviewer"), as_("rv-2", "reviewer")
-    case = alice.submit_subsidy_application(subsidy_application())["application_id"]
+    case = alice.submit_subsidy_application(form)["application_id"]
     first_reviewer.review_subsidy_application(case, "reject", "材料不全")
 
     with pytest.raises(NotFound):

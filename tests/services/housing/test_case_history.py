@@ -6,7 +6,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.housing.service import HousingService
 from shared.errors import Forbidden, NotFound
 from shared.migrations import upgrade
-from tests.support.residents import application
+from tests.support.residents import application, id_number, subject_of
 
 
 @pytest.fixture
@@ -49,8 +49,9 @@ def test_rejection_records_the_reason_masked(call):
 
 
 def test_a_resident_reads_only_their_own_case(call):
-    alice, bob = call("resident-alice", "resident"), call("resident-bob", "resident")
-    case = alice.submit_subsidy_application(application())["application_id"]
+    form = application()
+    alice, bob = call(subject_of(form["id_number"]), "resident"), call(subject_of(id_number()), "resident")
+    case = alice.submit_subsidy_application(form)["application_id"]
     assert alice.get_case_history("subsidy_application", case)[0]["to_state"] == "submitted"
     with pytest.raises(NotFound):
         bob.get_case_history("subsidy_application", case)

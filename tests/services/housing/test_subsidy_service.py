@@ -9,6 +9,7 @@ from shared.contracts import validate_envelope
 from shared.errors import Forbidden, NotAuthenticated, ValidationError
 from shared.privacy import PiiTools, keys_from_config
 from tests.services.housing.conftest import make_id_number, subsidy_application
+from tests.support.residents import subject_of
 
 
 def test_black_box_application_is_submitted_and_approved_once(call, events, housing):
@@ -125,9 +126,10 @@ def test_unauthenticated_is_refused(housing):
 
 
 def test_resident_submits_for_themselves_and_sees_only_their_own(call):
-    resident, other = call("resident-a", "resident"), call("resident-b", "resident")
-    mine = resident.submit_subsidy_application(subsidy_application())
-    other.submit_subsidy_application(subsidy_application())
+    form, others = subsidy_application(), subsidy_application()
+    resident, other = call(subject_of(form["id_number"]), "resident"), call(subject_of(others["id_number"]), "resident")
+    mine = resident.submit_subsidy_application(form)
+    other.submit_subsidy_application(others)
     assert [item["application_id"] for item in resident.list_subsidy_applications()["items"]] == [
         mine["application_id"]
     ]
