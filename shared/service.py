@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from kombu import Connection
 from nameko.cli.run import is_entrypoint
-from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -25,11 +23,11 @@ from shared.auth import Auth, requires
 from shared.errors import NotFound, ValidationError
 from shared.metrics import EntrypointMetrics
 from shared.models import utcnow
+from shared.probes import liveness, probe, readiness
 from shared.retention import purge
 from shared.rpc import rpc
-from shared.web import http, json_response
+from shared.web import http
 
-BROKER_CHECK_TIMEOUT_SECONDS = 2
 PURGE_INTERVAL_SECONDS = 3600
 PURGE_MAX_BATCHES_PER_RUN = 200
 
@@ -78,18 +76,13 @@ class PlatformService:
             "version": __version__,
         }
 
-    def http_health(self, request) -> Response:
-        db_ok = self._db_ok()
-        broker_ok = broker_reachable(self.config[AMQP_URI_CONFIG_KEY])
-        ready = db_ok and broker_ok
-        body = {
-            "service": self.name,
-            "status": "ok" if ready else "unavailable",
-            "db": "ok" if db_ok else "error",
-            "broker": "ok" if broker_ok else "error",
-            "version": __version__,
-        }
-        return json_response(body, status=200 if ready else 503)
+    def http_livez(self, request) -> Response:
+        """GET /livez: answered by `shared.probes` in the web server's greenlet; no worker runs this."""
+
+    def http_readyz(self, request) -> Response:
+        """GET /readyz, and /health (its old name): answered by `shared.probes`; no worker runs this."""
+
+    http_health = http_readyz
 
     def http_metrics(self, request) -> Response:
         self.refresh_gauges()
@@ -137,7 +130,9 @@ class PlatformService:
 
 PLATFORM_ENTRYPOINTS = (
     ("health", lambda: rpc),
-    ("http_health", lambda: http("GET", "/health")),
+    ("http_livez", lambda: probe("/livez", liveness)),
+    ("http_readyz", lambda: probe("/readyz", readiness)),
+    ("http_health", lambda: probe("/health", readiness)),
     ("http_metrics", lambda: http("GET", "/metrics")),
     ("purge_personal_data", lambda: rpc),
     ("get_case_history", lambda: rpc),
@@ -153,12 +148,3 @@ def _fresh(method):
         return method(self, *args, **kwargs)
 
     return entrypoint
-
-
-def broker_reachable(amqp_uri: str) -> bool:
-    try:
-        with Connection(amqp_uri, connect_timeout=BROKER_CHECK_TIMEOUT_SECONDS) as connection:
-            connection.ensure_connection(max_retries=1)
-        return True
-    except Exception:
-        return False

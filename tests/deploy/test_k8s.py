@@ -90,8 +90,9 @@ def test_each_service_is_deployed_probed_scaled_and_protected(k8s_documents):
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         assert container["args"] == [name]
         assert container["ports"] == [{"name": "http", "containerPort": 8000}]
-        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-            assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}, probe
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        for probe in ("livenessProbe", "startupProbe"):  # never the broker's or the database's state
+            assert container[probe]["httpGet"] == {"path": "/livez", "port": "http"}, probe
         [wait] = deployment["spec"]["template"]["spec"]["initContainers"]
         assert wait["command"] == ["python", "-m", "ops.migrated", name, "--wait", "600"]
 
