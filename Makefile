@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
-	tools migrate topology clean demo bench bench-housing bench-notify bench-events fake-gateway test-faults
+	tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics fake-gateway test-faults
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -92,6 +92,9 @@ bench-notify: venv broker
 
 bench-events: venv broker
 	$(BIN)/python -m bench.events_summer_season --sandbox
+
+bench-metrics: venv broker ## a /metrics scrape with a million rows per table, against the scrape as it was
+	$(BIN)/python -m bench.metrics_scrape
 
 fake-gateway: venv ## a local SMS gateway for NOTIFY_SMS_PROVIDER=gateway (loopback only)
 	$(BIN)/python -m services.notify.fake_gateway --port 8090 --callback http://127.0.0.1:8004
