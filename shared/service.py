@@ -21,6 +21,7 @@ from shared import __version__
 from shared.audit import case_history
 from shared.auth import Auth, requires
 from shared.errors import NotFound, ValidationError
+from shared.logs import LogContext
 from shared.metrics import EntrypointMetrics
 from shared.models import utcnow
 from shared.probes import liveness, probe, readiness
@@ -52,6 +53,7 @@ class PlatformService:
     auth = Auth()
     config = Config()
     metrics = EntrypointMetrics()
+    log_context = LogContext()
 
     retention_rules: tuple = ()
 

@@ -55,6 +55,7 @@ def test_compose_runs_every_service_with_its_own_database(compose):
         assert needed <= config_variables(name) | {"AMQP_URI"}
         assert needed <= set(env), needed - set(env)
         assert env["ENV"] == "production"
+        assert env["LOG_FORMAT"] == "${LOG_FORMAT:-json}"
     assert services["migrate"]["command"] == ["migrate"]
     databases = services["postgres"]["environment"]["NEWCITIZEN_DATABASES"].split()
     assert databases == list(SERVICES)

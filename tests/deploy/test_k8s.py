@@ -107,6 +107,7 @@ def test_each_service_is_deployed_probed_scaled_and_protected(k8s_documents):
 
 def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_documents):
     config_map = of_kind(k8s_documents, "ConfigMap")["newcitizen-config"]["data"]
+    assert config_map["LOG_FORMAT"] == "json"  # one JSON object a line for the cluster's log collector
     for name in SERVICES:
         deployment = of_kind(k8s_documents, "Deployment")[name]
         [container] = deployment["spec"]["template"]["spec"]["containers"]
