@@ -7,17 +7,28 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
+.PHONY: lock run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
 	tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics fake-gateway test-faults
 
-$(STAMP): requirements.lock pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+# requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
+$(STAMP): requirements-dev.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null \
+		|| { echo "need the venv module (Debian: apt-get install python3.11-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 venv: $(STAMP)
+
+# Regenerates both lock files from pyproject.toml with uv, keeping every version already locked unless
+# pyproject's ranges exclude it (`make lock UPGRADE=1` moves everything to the newest allowed).
+LOCK := $(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+	--quiet $(if $(UPGRADE),--upgrade)
+lock: venv
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock
 
 broker:
 	@scripts/ensure_broker.sh
