@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: lock run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
+.PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
 	tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics fake-gateway test-faults
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
@@ -30,7 +30,10 @@ lock: venv
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock
 
-broker:
+broker: ## RabbitMQ with its management API (the tests and benchmarks use it)
+	@scripts/ensure_broker.sh --management
+
+broker-amqp: ## RabbitMQ's AMQP port only: all `make run` / `make start` need
 	@scripts/ensure_broker.sh
 
 tools: ## Debian packages some tests need (promtool); installed where apt can be used
@@ -39,10 +42,10 @@ tools: ## Debian packages some tests need (promtool); installed where apt can be
 migrate: venv
 	$(BIN)/python -m shared.migrations
 
-topology: venv broker
+topology: venv broker-amqp
 	$(BIN)/python -m shared.topology
 
-setup: venv broker migrate topology
+setup: venv broker-amqp migrate topology
 
 run: setup ## start all five services in the foreground; Ctrl-C stops them
 	@$(BIN)/python -m ops.launcher banner

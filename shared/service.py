@@ -27,6 +27,7 @@ from shared.models import utcnow
 from shared.probes import liveness, probe, readiness
 from shared.retention import purge
 from shared.rpc import rpc
+from shared.startup import StartupCheck
 from shared.timers import timer
 from shared.web import http
 
@@ -50,6 +51,7 @@ class PlatformService:
     # mixins (e.g. shared.appeals.AppealDesk) name their plain methods to become entrypoints here
     extra_entrypoints: tuple = ()
 
+    startup_check = StartupCheck()
     auth = Auth()
     config = Config()
     metrics = EntrypointMetrics()
