@@ -7,19 +7,33 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
-	tools migrate topology clean demo bench bench-housing bench-notify bench-events fake-gateway test-faults
+.PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
+	tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics fake-gateway test-faults
 
-$(STAMP): requirements.lock pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+# requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
+$(STAMP): requirements-dev.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Debian: apt-get install python3.11 python3.11-venv)"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null \
+		|| { echo "need the venv module (Debian: apt-get install python3.11-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 venv: $(STAMP)
 
-broker:
+# Regenerates both lock files from pyproject.toml with uv, keeping every version already locked unless
+# pyproject's ranges exclude it (`make lock UPGRADE=1` moves everything to the newest allowed).
+LOCK := $(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+	--quiet $(if $(UPGRADE),--upgrade)
+lock: venv
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock
+
+broker: ## RabbitMQ with its management API (the tests and benchmarks use it)
+	@scripts/ensure_broker.sh --management
+
+broker-amqp: ## RabbitMQ's AMQP port only: all `make run` / `make start` need
 	@scripts/ensure_broker.sh
 
 tools: ## Debian packages some tests need (promtool); installed where apt can be used
@@ -28,10 +42,10 @@ tools: ## Debian packages some tests need (promtool); installed where apt can be
 migrate: venv
 	$(BIN)/python -m shared.migrations
 
-topology: venv broker
+topology: venv broker-amqp
 	$(BIN)/python -m shared.topology
 
-setup: venv broker migrate topology
+setup: venv broker-amqp migrate topology
 
 run: setup ## start all five services in the foreground; Ctrl-C stops them
 	@$(BIN)/python -m ops.launcher banner
@@ -92,6 +106,9 @@ bench-notify: venv broker
 
 bench-events: venv broker
 	$(BIN)/python -m bench.events_summer_season --sandbox
+
+bench-metrics: venv broker ## a /metrics scrape with a million rows per table, against the scrape as it was
+	$(BIN)/python -m bench.metrics_scrape
 
 fake-gateway: venv ## a local SMS gateway for NOTIFY_SMS_PROVIDER=gateway (loopback only)
 	$(BIN)/python -m services.notify.fake_gateway --port 8090 --callback http://127.0.0.1:8004

@@ -33,7 +33,7 @@ class Health:
 
 def http_health(service: ServiceSettings, timeout: float = HTTP_TIMEOUT_SECONDS) -> tuple[str, str | None]:
     try:
-        response = requests.get(f"{service.http_base}/health", timeout=timeout)
+        response = requests.get(f"{service.http_base}/readyz", timeout=timeout)
     except requests.RequestException as exc:
         return f"unreachable ({type(exc).__name__})", None
     try:

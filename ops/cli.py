@@ -82,7 +82,7 @@ def cmd_health(args) -> int:
 
     results = health(_settings())
     table = Table(title="Service health")
-    for column in ("service", "HTTP /health", "RPC health()", "version"):
+    for column in ("service", "HTTP /readyz", "RPC health()", "version"):
         table.add_column(column)
     for result in results:
         style = "green" if result.ok else "red"
@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="lifetime in seconds")
     token.set_defaults(run=cmd_token)
 
-    commands.add_parser("health", help="every service's /health and health() RPC").set_defaults(run=cmd_health)
+    commands.add_parser("health", help="every service's /readyz and health() RPC").set_defaults(run=cmd_health)
 
     outbox = commands.add_parser("outbox", help="transactional outbox").add_subparsers(dest="action", required=True)
     status = outbox.add_parser("status", help="unpublished rows per service")

@@ -4,7 +4,7 @@
 
 `start` runs each service's Procfile command as its own background process (its own session, so a
 signal to it reaches only that service), logs to `var/log/<service>.log`, keeps its pid in
-`var/run/<service>.pid`, and waits until every service answers `GET /health`. The Procfile stays the one
+`var/run/<service>.pid`, and waits until every service answers `GET /readyz`. The Procfile stays the one
 place that says how a service is started: `make run` hands it to honcho in the foreground. The end-to-end
 and fault suites use the same functions with their own environment and run directory.
 """
@@ -51,7 +51,7 @@ def http_address(service: str, env: dict | None = None) -> str:
 
 def health_of(service: str, env: dict | None = None, timeout: float = 2) -> dict | None:
     try:
-        response = requests.get(f"{http_address(service, env)}/health", timeout=timeout)
+        response = requests.get(f"{http_address(service, env)}/readyz", timeout=timeout)
         return response.json() if response.status_code == 200 else None
     except (requests.RequestException, ValueError):
         return None
@@ -89,7 +89,7 @@ def start_service(service: str, env: dict | None = None, run_dir: Path = DEFAULT
 def wait_healthy(
     services, env: dict | None = None, timeout: float = READY_TIMEOUT_SECONDS, run_dir: Path = DEFAULT_RUN_DIR
 ) -> set[str]:
-    """Wait until each service answers /health; returns the ones that did not in time."""
+    """Wait until each service answers /readyz; returns the ones that did not in time."""
     deadline = time.time() + timeout
     waiting = set(services)
     while waiting and time.time() < deadline:
@@ -168,7 +168,7 @@ def banner(env: dict | None = None) -> str:
     lines = ["New Citizen Service Platform: five services", ""]
     for service in SERVICES:
         base = http_address(service, env)
-        lines.append(f"  {service:<10} health {base}/health   metrics {base}/metrics")
+        lines.append(f"  {service:<10} live {base}/livez   ready {base}/readyz   metrics {base}/metrics")
     lines += ["", "  RPC over RabbitMQ: see README.md (a ClusterRpcProxy with a token from `python -m shared.auth`)."]
     return "\n".join(lines)
 
@@ -177,7 +177,7 @@ def status() -> int:
     healthy = 0
     for service in SERVICES:
         state = health_of(service)
-        print(f"{service:<10} {'ok' if state else 'DOWN'}  {http_address(service)}/health")
+        print(f"{service:<10} {'ok' if state else 'DOWN'}  {http_address(service)}/readyz")
         healthy += bool(state)
     return 0 if healthy == len(SERVICES) else 1
 

@@ -27,6 +27,23 @@ BROKER_GONE = (OSError, AMQPError, OperationalError)
 
 
 class BrokerTolerantQueueConsumer(QueueConsumer):
+    """Also remembers the connection it consumes on, so readiness can read its state without opening one."""
+
+    consuming_on = None  # the kombu Connection of the current consume loop, None until the first one
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self.consuming_on = connection
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    def on_connection_error(self, exc, interval):
+        self.consuming_on = None
+        super().on_connection_error(exc, interval)
+
+    @property
+    def broker_connected(self) -> bool:
+        connection = self.consuming_on
+        return connection is not None and connection.connected
+
     def ack_message(self, message):
         try:
             super().ack_message(message)

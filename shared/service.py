@@ -8,12 +8,10 @@ entrypoints and its `db` / `outbox`.
 from __future__ import annotations
 
 import functools
+import logging
 
-from kombu import Connection
 from nameko.cli.run import is_entrypoint
-from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
-from nameko.timer import timer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
@@ -23,15 +21,21 @@ from shared import __version__
 from shared.audit import case_history
 from shared.auth import Auth, requires
 from shared.errors import NotFound, ValidationError
+from shared.logs import LogContext
 from shared.metrics import EntrypointMetrics
 from shared.models import utcnow
+from shared.probes import liveness, probe, readiness
 from shared.retention import purge
 from shared.rpc import rpc
+from shared.startup import StartupCheck
+from shared.timers import timer
 from shared.validation import echo
-from shared.web import http, json_response
+from shared.web import http
 
-BROKER_CHECK_TIMEOUT_SECONDS = 2
+log = logging.getLogger(__name__)
+
 PURGE_INTERVAL_SECONDS = 3600
+METRICS_REFRESH_SECONDS = 15
 PURGE_MAX_BATCHES_PER_RUN = 200
 
 
@@ -48,9 +52,11 @@ class PlatformService:
     # mixins (e.g. shared.appeals.AppealDesk) name their plain methods to become entrypoints here
     extra_entrypoints: tuple = ()
 
+    startup_check = StartupCheck()
     auth = Auth()
     config = Config()
     metrics = EntrypointMetrics()
+    log_context = LogContext()
 
     retention_rules: tuple = ()
 
@@ -79,24 +85,27 @@ class PlatformService:
             "version": __version__,
         }
 
-    def http_health(self, request) -> Response:
-        db_ok = self._db_ok()
-        broker_ok = broker_reachable(self.config[AMQP_URI_CONFIG_KEY])
-        ready = db_ok and broker_ok
-        body = {
-            "service": self.name,
-            "status": "ok" if ready else "unavailable",
-            "db": "ok" if db_ok else "error",
-            "broker": "ok" if broker_ok else "error",
-            "version": __version__,
-        }
-        return json_response(body, status=200 if ready else 503)
+    def http_livez(self, request) -> Response:
+        """GET /livez: answered by `shared.probes` in the web server's greenlet; no worker runs this."""
+
+    def http_readyz(self, request) -> Response:
+        """GET /readyz, and /health (its old name): answered by `shared.probes`; no worker runs this."""
+
+    http_health = http_readyz
 
     def http_metrics(self, request) -> Response:
-        self.refresh_gauges()
+        """The exposition only: a scrape runs no query (the gauges are kept by `keep_gauges`)."""
         return Response(
             generate_latest(), mimetype=CONTENT_TYPE_LATEST.split(";")[0], headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
+
+    def keep_gauges(self) -> None:
+        """Every `METRICS_REFRESH_SECONDS`, off the request path: counting whole tables on each scrape made
+        a scrape cost as much as the tables were large."""
+        try:
+            self.refresh_gauges()
+        except Exception as exc:  # the gauges keep their last values; the next tick tries again
+            log.warning("gauge refresh failed: %s", type(exc).__name__)
 
     def refresh_gauges(self) -> None:
         """Services with gauges computed from their database override this."""
@@ -138,11 +147,14 @@ class PlatformService:
 
 PLATFORM_ENTRYPOINTS = (
     ("health", lambda: rpc),
-    ("http_health", lambda: http("GET", "/health")),
+    ("http_livez", lambda: probe("/livez", liveness)),
+    ("http_readyz", lambda: probe("/readyz", readiness)),
+    ("http_health", lambda: probe("/health", readiness)),
     ("http_metrics", lambda: http("GET", "/metrics")),
     ("purge_personal_data", lambda: rpc),
     ("get_case_history", lambda: rpc),
-    ("scheduled_purge", lambda: timer(interval=PURGE_INTERVAL_SECONDS)),
+    ("scheduled_purge", lambda: timer("PURGE_INTERVAL_SECONDS", PURGE_INTERVAL_SECONDS)),
+    ("keep_gauges", lambda: timer("METRICS_REFRESH_SECONDS", METRICS_REFRESH_SECONDS, eager=True)),
 )
 
 
@@ -154,12 +166,3 @@ def _fresh(method):
         return method(self, *args, **kwargs)
 
     return entrypoint
-
-
-def broker_reachable(amqp_uri: str) -> bool:
-    try:
-        with Connection(amqp_uri, connect_timeout=BROKER_CHECK_TIMEOUT_SECONDS) as connection:
-            connection.ensure_connection(max_retries=1)
-        return True
-    except Exception:
-        return False

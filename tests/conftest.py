@@ -162,6 +162,7 @@ def service_config(rabbit_config):
             "EVENT_RETRY_DELAYS_MS": [100, 200],
             "OUTBOX_SWEEP_SECONDS": 0.5,
             "OUTBOX_SWEEP_GRACE_SECONDS": 0.2,
+            "METRICS_REFRESH_SECONDS": 0.5,
             "max_workers": 10,
         }
         if os.environ.get("CLOCK_START"):  # `make test-clock`: every container starts on the platform's clock

@@ -113,7 +113,10 @@ def deployment(name: str, spec: dict) -> dict:
         for variable in NOTIFY_PROVIDER_SECRETS:
             env.append(secret_env(f"NOTIFY_{variable}", "newcitizen-secrets", variable))
     volumes, mounts = scratch_volumes()
-    health = {"path": "/health", "port": "http"}
+    # liveness asks only whether the process answers: a broker or database outage is readiness's business,
+    # and restarting the pod fixes neither (nameko reconnects on its own)
+    live = {"path": "/livez", "port": "http"}
+    ready = {"path": "/readyz", "port": "http"}
     selector = {"app.kubernetes.io/name": name, **PART_OF}
     return {
         "apiVersion": "apps/v1",
@@ -164,20 +167,18 @@ def deployment(name: str, spec: dict) -> dict:
                             "envFrom": [{"configMapRef": {"name": "newcitizen-config"}}],
                             "env": env,
                             "readinessProbe": {
-                                "httpGet": health,
+                                "httpGet": ready,
                                 "periodSeconds": 10,
                                 "timeoutSeconds": 5,
                                 "failureThreshold": 3,
                             },
-                            # liveness tolerates a broker or database outage of two minutes: restarting
-                            # does not fix those, and nameko reconnects on its own
                             "livenessProbe": {
-                                "httpGet": health,
+                                "httpGet": live,
                                 "periodSeconds": 20,
                                 "timeoutSeconds": 5,
                                 "failureThreshold": 6,
                             },
-                            "startupProbe": {"httpGet": health, "periodSeconds": 5, "failureThreshold": 36},
+                            "startupProbe": {"httpGet": live, "periodSeconds": 5, "failureThreshold": 36},
                             "resources": {
                                 "requests": {"cpu": spec["cpu"], "memory": spec["memory"]},
                                 "limits": {"cpu": spec["cpu_limit"], "memory": spec["memory_limit"]},

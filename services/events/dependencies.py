@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
 
 from shared.clock import configure, utcnow
 
@@ -24,17 +23,3 @@ class Clock(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> SystemClock:
         return self.clock
-
-
-class ConfiguredTimer(Timer):
-    """nameko's timer with its interval read from the service config (`config_key`, seconds)."""
-
-    def __init__(self, config_key: str, default: float, **kwargs):
-        self.config_key = config_key
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self):
-        self.interval = float(self.container.config.get(self.config_key, self.interval))
-
-
-timer = ConfiguredTimer.decorator

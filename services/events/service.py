@@ -20,7 +20,7 @@ from services.events.attendance import (
     close_activity,
     ended_activities,
 )
-from services.events.dependencies import Clock, timer
+from services.events.dependencies import Clock
 from services.events.exceptions import (
     ActivityNotFound,
     DuplicateName,
@@ -50,6 +50,7 @@ from shared.pii import normalise_phone
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
+from shared.timers import timer
 from shared.towns import resolve_town
 from shared.validation import echo, load_input
 

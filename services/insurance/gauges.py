@@ -1,4 +1,4 @@
-"""insurance's own Prometheus gauges, refreshed from the database when /metrics is scraped."""
+"""insurance's own Prometheus gauges, refreshed from the database on a timer (`keep_gauges`), not on a scrape."""
 
 from prometheus_client import Gauge
 from sqlalchemy import func, select

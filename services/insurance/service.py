@@ -3,7 +3,6 @@
 
 from services.insurance import gauges
 from services.insurance.appeals import ENROLMENT, EnrolmentAppeals, acting_subject
-from services.insurance.entrypoints import timer
 from services.insurance.models import Appeal, Enrolment
 from services.insurance.policy import load_book
 from services.insurance.workflow import Desk
@@ -16,6 +15,7 @@ from shared.outbox import Outbox
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
+from shared.timers import timer
 
 READERS = ("resident", "caseworker", "reviewer")
 

@@ -1,4 +1,4 @@
-"""Prometheus gauges of the Center's headline figures, refreshed from the live tables on each scrape."""
+"""Prometheus gauges of the Center's headline figures, refreshed from the live tables on a timer (`keep_gauges`)."""
 
 from __future__ import annotations
 

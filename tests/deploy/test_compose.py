@@ -25,7 +25,7 @@ def test_dockerfile_pins_its_base_runs_unprivileged_and_checks_health():
     assert re.findall(r"^FROM (\S+)", dockerfile, re.M) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
     assert re.search(r"^USER 10001:10001$", dockerfile, re.M)
     healthcheck = dockerfile[dockerfile.index("HEALTHCHECK") :]
-    assert "/health" in healthcheck.split("ENTRYPOINT")[0]
+    assert "/readyz" in healthcheck.split("ENTRYPOINT")[0]
     for secret in (*SECRETS, "SMS_GATEWAY_KEY", "PASSWORD"):
         assert not re.search(rf"{secret}\S*=", dockerfile), f"{secret} must not be baked into the image"
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
@@ -49,11 +49,13 @@ def test_compose_runs_every_service_with_its_own_database(compose):
         assert re.fullmatch(rf"postgresql://{name}:\$\{{SERVICE_DB_PASSWORD[^}}]*\}}@postgres:5432/{name}", url), url
         assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert "/readyz" in " ".join(service["healthcheck"]["test"])
         # every variable the service's config reads for a production run is provided
         needed = {f"{name.upper()}_DATABASE_URL", "AMQP_URI", "ENV", *SECRETS, "EVENT_QUEUE_TYPE"}
         assert needed <= config_variables(name) | {"AMQP_URI"}
         assert needed <= set(env), needed - set(env)
         assert env["ENV"] == "production"
+        assert env["LOG_FORMAT"] == "${LOG_FORMAT:-json}"
     assert services["migrate"]["command"] == ["migrate"]
     databases = services["postgres"]["environment"]["NEWCITIZEN_DATABASES"].split()
     assert databases == list(SERVICES)

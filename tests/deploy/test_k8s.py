@@ -90,8 +90,9 @@ def test_each_service_is_deployed_probed_scaled_and_protected(k8s_documents):
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         assert container["args"] == [name]
         assert container["ports"] == [{"name": "http", "containerPort": 8000}]
-        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-            assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}, probe
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        for probe in ("livenessProbe", "startupProbe"):  # never the broker's or the database's state
+            assert container[probe]["httpGet"] == {"path": "/livez", "port": "http"}, probe
         [wait] = deployment["spec"]["template"]["spec"]["initContainers"]
         assert wait["command"] == ["python", "-m", "ops.migrated", name, "--wait", "600"]
 
@@ -106,6 +107,7 @@ def test_each_service_is_deployed_probed_scaled_and_protected(k8s_documents):
 
 def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_documents):
     config_map = of_kind(k8s_documents, "ConfigMap")["newcitizen-config"]["data"]
+    assert config_map["LOG_FORMAT"] == "json"  # one JSON object a line for the cluster's log collector
     for name in SERVICES:
         deployment = of_kind(k8s_documents, "Deployment")[name]
         [container] = deployment["spec"]["template"]["spec"]["containers"]

@@ -26,21 +26,25 @@ def test_every_service_answers_health_over_rpc(platform):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_service_serves_health_and_metrics_over_http(platform, service):
-    health = requests.get(f"{platform.base_url(service)}/health", timeout=5)
-    assert health.status_code == 200, health.text
-    assert health.json() | {"version": None} == {
-        "service": service,
-        "status": "ok",
-        "db": "ok",
-        "broker": "ok",
-        "version": None,
-    }
+def test_every_service_serves_probes_and_metrics_over_http(platform, service):
+    live = requests.get(f"{platform.base_url(service)}/livez", timeout=5)
+    assert live.status_code == 200 and live.json()["status"] == "ok"
+    for path in ("/readyz", "/health"):  # /health: readyz's old name, kept for existing checks
+        ready = requests.get(f"{platform.base_url(service)}{path}", timeout=5)
+        assert ready.status_code == 200, ready.text
+        assert ready.json() | {"version": None} == {
+            "service": service,
+            "status": "ok",
+            "db": "ok",
+            "broker": "ok",
+            "version": None,
+        }
+    requests.get(f"{platform.base_url(service)}/metrics", timeout=5)
     metrics = requests.get(f"{platform.base_url(service)}/metrics", timeout=5)
     assert metrics.status_code == 200
     assert metrics.headers["Content-Type"].startswith("text/plain")
     assert (
-        f'newcitizen_entrypoint_requests_total{{entrypoint="http_health",outcome="success",service="{service}"}}'
+        f'newcitizen_entrypoint_requests_total{{entrypoint="http_metrics",outcome="success",service="{service}"}}'
         in metrics.text
     )
 

@@ -8,6 +8,7 @@ from kombu import Connection
 from shared.contracts import load_all, validate_envelope
 from shared.topology import consumer_queue_name
 from tests.services.events.conftest import ADULTS, CHILDREN, rid
+from tests.support.metrics import metrics_showing
 
 
 def drain(amqp_uri: str, queue: str, expected: int, within: float = 15.0) -> list[dict]:
@@ -57,11 +58,11 @@ def test_every_events_contract_names_only_real_consumers():
 
 
 def test_metrics_show_registrations_by_status(staff, make_activity, events_config):
-    import requests
-
     activity = make_activity(capacity=1)
     staff.register({"activity_id": activity["id"], "id_number": ADULTS[0]})
     staff.register({"activity_id": activity["id"], "id_number": ADULTS[1]})
-    body = requests.get(f"http://{events_config['WEB_SERVER_ADDRESS']}/metrics", timeout=10).text
-    assert 'newcitizen_events_registrations{status="confirmed"} 1.0' in body
-    assert 'newcitizen_events_registrations{status="waitlisted"} 1.0' in body
+    metrics_showing(
+        events_config["WEB_SERVER_ADDRESS"],
+        'newcitizen_events_registrations{status="confirmed"} 1.0',
+        'newcitizen_events_registrations{status="waitlisted"} 1.0',
+    )

@@ -7,7 +7,6 @@ import json
 from datetime import timedelta
 
 import pytest
-import requests
 from kombu import Connection
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -20,6 +19,7 @@ from shared.errors import Forbidden, NotAuthenticated, ValidationError
 from shared.migrations import upgrade
 from shared.privacy import PiiTools, keys_from_config
 from shared.topology import consumer_queue
+from tests.support.metrics import metrics_showing
 
 from .conftest import Counter, id_number, years_before
 
@@ -138,5 +138,7 @@ def test_the_renewal_timer_emits_through_the_outbox(start, sqlite_url, token_for
     with rpc(config, token_for("rv-wang", "reviewer")) as insurance:
         listed = insurance.list_enrolments({"status": "active"})
     assert listed["total"] == 1
-    metrics = requests.get(f"http://{config['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
-    assert 'newcitizen_insurance_enrolments{route="resident",scheme="medical",status="active"} 1.0' in metrics
+    metrics_showing(
+        config["WEB_SERVER_ADDRESS"],
+        'newcitizen_insurance_enrolments{route="resident",scheme="medical",status="active"} 1.0',
+    )

@@ -5,7 +5,6 @@ import json
 
 import eventlet
 import pytest
-import requests
 from kombu import Connection, Exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 from prometheus_client import REGISTRY
@@ -16,6 +15,7 @@ from shared.db import make_engine
 from shared.errors import Forbidden, NotAuthenticated, ValidationError
 from shared.migrations import upgrade
 from tests.services.stats import factories as f
+from tests.support.metrics import metrics_showing
 from tests.support.waiting import wait_for
 
 WAIT_SECONDS = 30
@@ -108,10 +108,12 @@ def test_figures_count_each_event_once_rebuild_agrees_and_the_report_reads_like_
         with pytest.raises(Forbidden):
             caseworker.rebuild()
 
-    metrics = requests.get(f"http://{stats['WEB_SERVER_ADDRESS']}/metrics", timeout=10).text
-    assert 'newcitizen_stats_figure{figure="households",year="all"} 2.0' in metrics
-    assert 'newcitizen_stats_figure{figure="operator_subsidy_amount_fen",year="2024"} 3e+06' in metrics
-    assert "newcitizen_stats_archived_events 9.0" in metrics
+    metrics_showing(
+        stats["WEB_SERVER_ADDRESS"],
+        'newcitizen_stats_figure{figure="households",year="all"} 2.0',
+        'newcitizen_stats_figure{figure="operator_subsidy_amount_fen",year="2024"} 3e+06',
+        "newcitizen_stats_archived_events 9.0",
+    )
 
 
 def test_figures_keep_up_as_events_arrive(stats, token_for):
