@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
+.PHONY: run start stop status test test-fast test-clock test-random test-reverse lint format golden setup venv broker \
 	tools migrate topology clean demo bench bench-housing bench-notify bench-events fake-gateway test-faults
 
 $(STAMP): requirements.lock pyproject.toml
@@ -77,6 +77,9 @@ lint: venv
 format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+golden: venv ## rewrite notify's golden file of every resident text (tests/services/notify/golden/); read the diff
+	$(BIN)/python -m tests.services.notify.rendering --write
 
 demo: venv ## needs `make start`: builds the 2019–2024 history through the RPC APIs, then prints the report
 	$(BIN)/python -m ops.demo

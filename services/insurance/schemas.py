@@ -11,6 +11,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 
 from services.insurance.lifecycle import STATUSES
 from services.insurance.rules import ROUTES, base_range
+from shared.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
 from shared.pii import InvalidIdNumber, normalise_id_number
 from shared.towns import resolve_town
 from shared.validation import load_input
@@ -155,8 +156,33 @@ class DecisionSchema(_Strict):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=2, max=500))
 
 
-class ReasonRequiredSchema(DecisionSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+class _NotedDecision(DecisionSchema):
+    """A decision with a reason code and, filed with it, the reviewer's own words."""
+
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=2, max=400))
+
+
+class _ToldDecision(_NotedDecision):
+    """A decision the resident is told of: the note is sent too only if the reviewer marks it so."""
+
+    note_for_resident = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _note_if_marked(self, data, **kwargs):
+        if data.get("note_for_resident") and not data.get("note"):
+            raise MarshmallowValidationError({"note": ["A note marked for the resident must be given."]})
+
+
+class RejectSchema(_ToldDecision):
+    reason = fields.String(required=True, validate=validate.OneOf(REJECTION_REASONS))
+
+
+class SuspendSchema(_ToldDecision):
+    reason = fields.String(required=True, validate=validate.OneOf(SUSPENSION_REASONS))
+
+
+class EndSchema(_NotedDecision):
+    reason = fields.String(required=True, validate=validate.OneOf(END_REASONS))
 
 
 class ListSchema(_Strict):
