@@ -36,6 +36,7 @@ from services.housing.models import Project, Tenancy, TenancyApplication, Unit
 from services.housing.policy import TENANCY, policy_in_force
 from shared.auth import Caller
 from shared.contracts.housing import NO_LONGER_ELIGIBLE, TENANCY_END_REASONS
+from shared.dates import add_months
 from shared.errors import ValidationError
 from shared.privacy import PiiTools
 
@@ -181,7 +182,7 @@ def allocate(
     project = get_project(session, project_id)
     unit = _claim_unit(session, project, unit_id)
     policy = policy_in_force(session, TENANCY, start)
-    end = rules.add_months(start, int(policy["lease_months"])) - timedelta(days=1)
+    end = add_months(start, int(policy["lease_months"])) - timedelta(days=1)
     tenancy = Tenancy(
         id=new_id(),
         application_id=application.id,
@@ -305,7 +306,7 @@ def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: 
         _end(session, outbox, tenancy, NO_LONGER_ELIGIBLE, failed=reasons)
     else:
         next_start = tenancy.end_date + timedelta(days=1)
-        tenancy.end_date = rules.add_months(next_start, int(policy["lease_months"])) - timedelta(days=1)
+        tenancy.end_date = add_months(next_start, int(policy["lease_months"])) - timedelta(days=1)
     session.commit()
     return tenancy_dict(tenancy)
 

@@ -61,10 +61,19 @@ class PersonSchema(_Strict):
     residence_permit = fields.Nested(PermitSchema, load_default=None, allow_none=True)
 
 
+class RecordedCoverSchema(_Strict):
+    """The parent's Cixi basic medical insurance held elsewhere, as the caseworker saw it evidenced."""
+
+    scheme = fields.String(required=True, validate=validate.OneOf(("employee", "employee_points", "resident")))
+    insured_since = fields.Date(required=True)
+    benefits_normal = fields.Boolean(required=True)
+
+
 class ParentSchema(PersonSchema):
     employee_contribution_months = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=1200)
     )
+    medical_cover = fields.Nested(RecordedCoverSchema, load_default=None, allow_none=True)
 
 
 class ResidentSchema(PersonSchema):

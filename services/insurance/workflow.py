@@ -135,15 +135,18 @@ class Desk:
         )
 
     def facts_for(self, resident: dict) -> rules.Facts:
-        """The presented facts, plus what this service's records say (registration, parent's cover)."""
+        """The presented facts, plus what this service's records say (registration, parent's cover here); a
+        parent's cover held elsewhere is what the caseworker recorded (`parent.medical_cover`)."""
         parent_facts = None
         parent = resident.get("parent")
         if parent:
             cover = self.live_enrolment(self.find_person(parent["id_number"]), "medical")
+            recorded = parent.get("medical_cover")
             parent_facts = rules.ParentFacts(
                 person=self.person_facts(parent),
                 medical_status=cover.status if cover else None,
                 contribution_months=parent.get("employee_contribution_months"),
+                recorded_cover=rules.RecordedCover(**recorded) if recorded else None,
             )
         return rules.Facts(
             person=self.person_facts(resident),

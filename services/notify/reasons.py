@@ -51,7 +51,8 @@ INSURANCE = {
     "parent_insured": "父母一方未在本市正常参保",
     "parent_contribution_months": "父母一方累计缴费月数不足",
     "parent_cixi_permit": "父母一方未持有有效的慈溪居住证",
-    "preschool_age": "已超过学龄前儿童参保年龄",
+    "past_newborn_age": "仍在新生儿参保期内，请按新生儿参保办理",
+    "preschool_age": "已到入学年龄，不属于学龄前儿童",
     # a reviewer's findings
     "documents_incomplete": "申请材料不全",
     "insured_elsewhere": "已在其他地区或其他险种参保",

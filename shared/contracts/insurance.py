@@ -18,7 +18,7 @@ ROUTES = ("employee", "flexible", "employee_points", "resident", "newborn", "pre
 REJECTION_REASONS = (
     "working_age", "minimum_age", "employee_registration", "flexible_registration", "non_local_hukou",
     "cixi_residence", "zhejiang_permit", "newborn_age", "birth_certificate", "parent_insured",
-    "parent_contribution_months", "parent_cixi_permit", "preschool_age",
+    "parent_contribution_months", "parent_cixi_permit", "past_newborn_age", "preschool_age",
     "documents_incomplete", "insured_elsewhere", "rejected_on_review",
 )  # fmt: skip
 SUSPENSION_REASONS = ("arrears", "permit_expired", "documents_under_review", "resident_request")

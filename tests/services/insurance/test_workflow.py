@@ -217,6 +217,18 @@ def test_newborn_joins_when_the_mother_is_insured_here(counter):
     assert counter.desk(TODAY).list_enrolments({}, stranger)["total"] == 0
 
 
+def test_newborn_joins_on_the_parents_cover_held_elsewhere_as_the_caseworker_recorded_it(counter):
+    """The mother's employer-paid 职工医保 is not held by this service: the caseworker records it."""
+    cover = {"scheme": "employee", "insured_since": "2021-05-01", "benefits_normal": False}
+    with pytest.raises(NotEligible, match="a parent insured in Cixi with normal status required"):
+        counter.desk(TODAY).enrol_medical(newborn_payload(medical_cover=cover), CASEWORKER)
+    child = counter.desk(TODAY).enrol_medical(
+        newborn_payload(medical_cover={**cover, "benefits_normal": True}), CASEWORKER
+    )
+    insured = next(rule for rule in child["eligibility"] if rule["rule"] == "parent_insured")
+    assert insured["passed"] and "recorded by the caseworker" in insured["detail"]
+
+
 BAD_MEDICAL = [
     (
         "newborn without parent or certificate",
