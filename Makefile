@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format setup venv broker \
-	tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics fake-gateway test-faults
+.PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
+	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics \
+	fake-gateway test-faults
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -91,6 +92,9 @@ lint: venv
 format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+golden: venv ## rewrite notify's golden file of every resident text (tests/services/notify/golden/); read the diff
+	$(BIN)/python -m tests.services.notify.rendering --write
 
 demo: venv ## needs `make start`: builds the 2019–2024 history through the RPC APIs, then prints the report
 	$(BIN)/python -m ops.demo

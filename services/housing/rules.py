@@ -5,7 +5,6 @@ Each rule can be switched off in the policy row; a failed rule yields a machine-
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
@@ -96,13 +95,6 @@ def rent_cap_fen(market_rent_fen: int, rules: dict) -> int:
 
 def rent_within_cap(monthly_rent_fen: int, market_rent_fen: int, rules: dict) -> bool:
     return monthly_rent_fen <= rent_cap_fen(market_rent_fen, rules)
-
-
-def add_months(start: date, months: int) -> date:
-    """The same day `months` later, clamped to the month's last day (a lease from 31 Jan ends 28/29 Feb)."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 # --- periods ------------------------------------------------------------------------------------------

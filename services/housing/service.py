@@ -74,8 +74,8 @@ class HousingService(AppealDesk, PlatformService):
 
     @rpc
     @requires("reviewer")
-    def review_subsidy_application(self, application_id, decision, note=None) -> dict:
-        return subsidy.review(self.db, self.outbox, self.auth.caller, application_id, decision, note)
+    def review_subsidy_application(self, application_id, decision, note=None, note_for_resident=False) -> dict:
+        return subsidy.review(self.db, self.outbox, self.auth.caller, application_id, decision, note, note_for_resident)
 
     @rpc
     @requires("admin")

@@ -33,6 +33,8 @@ from services.housing.models import SubsidyApplication
 from services.housing.policy import RENT_SUBSIDY, policy_in_force
 from services.housing.schemas import SubsidyApplicationOut
 from shared.auth import Caller
+from shared.contracts import resident_note
+from shared.contracts.housing import NO_LONGER_ELIGIBLE, SUBSIDY_END_REASONS
 from shared.errors import ValidationError
 from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.privacy import PiiTools
@@ -52,6 +54,8 @@ TRANSITIONS = {
 }
 MAX_NOTE = 1000
 MAX_PAGE_SIZE = 200
+# what a caseworker may end a subsidy for; no_longer_eligible and term_expired are the platform's own
+CASEWORKER_END_REASONS = SUBSIDY_END_REASONS[:5]
 
 
 def transition(application: SubsidyApplication, to: str) -> None:
@@ -160,11 +164,16 @@ def check_note(note, required: bool, why: str) -> dict:
     return {"note": [problem]} if problem else {}
 
 
-def review(session: Session, outbox, caller: Caller, application_id, decision, note=None, now=None) -> dict:
+def review(
+    session: Session, outbox, caller: Caller, application_id, decision, note=None, note_for_resident=False, now=None
+) -> dict:
+    """`note_for_resident`: the reviewer marks the note as written for the resident, who is then sent it."""
     errors = {}
     if decision not in ("approve", "reject"):
         errors["decision"] = ['Must be "approve" or "reject".']
     errors.update(check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
+    if not isinstance(note_for_resident, bool):
+        errors["note_for_resident"] = ["Must be true or false."]
     if errors:
         raise ValidationError(errors)
     application = load_application(session, caller, application_id, for_update=True)
@@ -179,10 +188,13 @@ def review(session: Session, outbox, caller: Caller, application_id, decision, n
     else:
         transition(application, REJECTED)
         close_case(session, application.resident_id, application.id)
-        outbox.add(
-            "subsidy_rejected",
-            {**case_data(application), "reasons": ["rejected_on_review"], "rejected_at": now.isoformat()},
-        )
+        rejected = {
+            **case_data(application),
+            "reasons": ["rejected_on_review"],
+            "note_for_resident": resident_note(note) if note_for_resident else None,
+            "rejected_at": now.isoformat(),
+        }
+        outbox.add("subsidy_rejected", rejected)
     try:
         session.commit()
     except StaleDataError:  # another reviewer decided it between our read and our write
@@ -283,22 +295,29 @@ def list_applications(
     return {"items": [to_dict(row) for row in rows], "page": page, "page_size": page_size, "total": total}
 
 
-def end(session: Session, outbox, application: SubsidyApplication, reason: str, now=None) -> None:
-    """Exit an active subsidy with a reason: frees the resident's slot and tells notify and stats."""
+def end(
+    session: Session, outbox, application: SubsidyApplication, reason: str, now=None, failed: list[str] = ()
+) -> None:
+    """Exit an active subsidy with a reason code (and, re-checked and refused, the rules that `failed`): frees
+    the resident's slot and tells notify and stats."""
     now = now or now_utc()
     transition(application, ENDED)
-    application.ended_at, application.end_reason = now, reason[:200]
+    application.ended_at, application.end_reason = now, reason
     close_case(session, application.resident_id, application.id)
-    outbox.add(
-        "subsidy_ended", {**case_data(application), "reason": application.end_reason, "ended_at": now.isoformat()}
-    )
+    ended = {
+        **case_data(application),
+        "reason": reason,
+        "eligibility_reasons": list(failed),
+        "ended_at": now.isoformat(),
+    }
+    outbox.add("subsidy_ended", ended)
 
 
 def end_by_caseworker(session: Session, outbox, caller: Caller, application_id, reason) -> dict:
-    if text_problem(reason, 200, min_length=1, multiline=True):
-        raise ValidationError({"reason": ["Must be a non-empty reason of at most 200 characters, plain text."]})
+    if reason not in CASEWORKER_END_REASONS:
+        raise ValidationError({"reason": [f"Must be one of {', '.join(CASEWORKER_END_REASONS)}."]})
     application = load_application(session, caller, application_id, for_update=True)
-    end(session, outbox, application, reason.strip())
+    end(session, outbox, application, reason)
     session.commit()
     return to_dict(application)
 
@@ -323,7 +342,7 @@ def recertify(session: Session, outbox, pii: PiiTools, caller: Caller, applicati
     application.recertified_at = now
     if reasons:
         application.reasons = json.dumps(reasons)
-        end(session, outbox, application, "no_longer_eligible: " + ",".join(reasons), now)
+        end(session, outbox, application, NO_LONGER_ELIGIBLE, now, failed=reasons)
     else:
         application.monthly_subsidy_fen = rules.monthly_subsidy_fen(
             application.category, application.household_size, application.monthly_rent_fen, policy.rules

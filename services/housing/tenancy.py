@@ -35,13 +35,16 @@ from services.housing.exceptions import (
 from services.housing.models import Project, Tenancy, TenancyApplication, Unit
 from services.housing.policy import TENANCY, policy_in_force
 from shared.auth import Caller
+from shared.contracts.housing import NO_LONGER_ELIGIBLE, TENANCY_END_REASONS
+from shared.dates import add_months
 from shared.errors import ValidationError
 from shared.privacy import PiiTools
 from shared.validation import echo
 
 VACANT, LET, WITHDRAWN = "vacant", "let", "withdrawn"
 SUBMITTED, INELIGIBLE, ALLOCATED = "submitted", "ineligible", "allocated"
-EXIT_REASONS = ("bought_home", "left_employment_in_cixi", "sublet", "arrears", "lease_expired", "moved_out")
+# what a caseworker may end a tenancy for; no_longer_eligible is the renewal check's own
+EXIT_REASONS = TENANCY_END_REASONS[:6]
 
 
 def project_dict(project: Project) -> dict:
@@ -180,7 +183,7 @@ def allocate(
     project = get_project(session, project_id)
     unit = _claim_unit(session, project, unit_id)
     policy = policy_in_force(session, TENANCY, start)
-    end = rules.add_months(start, int(policy["lease_months"])) - timedelta(days=1)
+    end = add_months(start, int(policy["lease_months"])) - timedelta(days=1)
     tenancy = Tenancy(
         id=new_id(),
         application_id=application.id,
@@ -262,11 +265,11 @@ def end_tenancy(session: Session, outbox, tenancy_id, reason) -> dict:
     return tenancy_dict(tenancy)
 
 
-def _end(session: Session, outbox, tenancy: Tenancy, reason: str, now=None) -> None:
+def _end(session: Session, outbox, tenancy: Tenancy, reason: str, now=None, failed: list[str] = ()) -> None:
     if tenancy.status != "active":
         raise InvalidTransition(f"tenancy {tenancy.id} is {tenancy.status}")
     now = now or now_utc()
-    tenancy.status, tenancy.ended_at, tenancy.end_reason = "ended", now, reason[:200]
+    tenancy.status, tenancy.ended_at, tenancy.end_reason = "ended", now, reason
     session.execute(update(Unit).where(Unit.id == tenancy.unit_id).values(status=VACANT))
     close_case(session, tenancy.resident_id, tenancy.application_id)
     outbox.add(
@@ -275,7 +278,8 @@ def _end(session: Session, outbox, tenancy: Tenancy, reason: str, now=None) -> N
             "tenancy_id": tenancy.id,
             "resident_id": tenancy.resident_id,
             "town": tenancy.town,
-            "reason": tenancy.end_reason,
+            "reason": reason,
+            "eligibility_reasons": list(failed),
             "ended_at": now.isoformat(),
         },
     )
@@ -300,10 +304,10 @@ def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: 
     )
     reasons = rules.tenancy_eligibility(facts, policy.rules, today)
     if reasons:
-        _end(session, outbox, tenancy, "no_longer_eligible: " + ",".join(reasons))
+        _end(session, outbox, tenancy, NO_LONGER_ELIGIBLE, failed=reasons)
     else:
         next_start = tenancy.end_date + timedelta(days=1)
-        tenancy.end_date = rules.add_months(next_start, int(policy["lease_months"])) - timedelta(days=1)
+        tenancy.end_date = add_months(next_start, int(policy["lease_months"])) - timedelta(days=1)
     session.commit()
     return tenancy_dict(tenancy)
 

@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.insurance.exceptions import IllegalTransition
+from shared.dates import add_months
 
 STATUSES = ("pending", "active", "suspended", "lapsed", "ended", "rejected")
 FINAL = frozenset({"ended", "rejected"})
@@ -47,12 +47,6 @@ def step(action: str, current: str) -> Step:
         allowed = ", ".join(sorted(found.sources))
         raise IllegalTransition(f"cannot {action} an enrolment that is {current} (only from: {allowed})")
     return found
-
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def coverage_period(start: date, months: int) -> tuple[date, date]:

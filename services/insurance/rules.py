@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from services.insurance.policy import PolicyBook
+from shared.dates import add_months
 
 SCHEMES = ("pension", "medical", "elderly_care")
 ROUTES: dict[str, tuple[str, ...]] = {
@@ -66,10 +67,21 @@ class EmploymentFacts:
 
 
 @dataclass(frozen=True)
+class RecordedCover:
+    """A parent's Cixi basic medical insurance this service does not hold (employer-paid 职工医保, say), as the
+    caseworker recorded it from the parent's evidence."""
+
+    scheme: str  # "employee" | "employee_points" | "resident"
+    insured_since: date
+    benefits_normal: bool  # 待遇正常
+
+
+@dataclass(frozen=True)
 class ParentFacts:
     person: PersonFacts
     medical_status: str | None  # status of the parent's medical enrolment here, None if none
     contribution_months: int | None  # cumulative employee-insurance months, as evidenced
+    recorded_cover: RecordedCover | None = None
 
 
 @dataclass(frozen=True)
@@ -219,15 +231,21 @@ def _permit_detail(person: PersonFacts, on: date) -> str:
     return f"permit issued {where}, valid until {permit.valid_until} ({state} on {on})"
 
 
+def newborn_last_day(birth: date, book: PolicyBook, on: date) -> date:
+    """The last day of the newborn window: the day the child is `medical.newborn_max_age_months` calendar
+    months old (born 1 Jul 2025: 1 Jan 2026; born 31 Jan: 31 Jul; born 31 Aug: 28/29 Feb)."""
+    return add_months(birth, book.integer("medical.newborn_max_age_months", on.year))
+
+
 def newborn_age(facts: Facts, book: PolicyBook, on: date) -> RuleResult:
-    limit = book.figure("medical.newborn_max_age_days", on.year)
-    days = facts.person.age_days(on)
-    passed = 0 <= days <= limit.as_int
+    limit = book.figure("medical.newborn_max_age_months", on.year)
+    birth, last_day = facts.person.birth_date, newborn_last_day(facts.person.birth_date, book, on)
+    passed = birth <= on <= last_day
     return RuleResult(
         "newborn_age",
         passed,
-        "aged 0–6 months" if passed else "older than 6 months",
-        f"{days} days old on {on}; the newborn route takes 0–{limit.as_int} days",
+        f"aged 0–{limit.as_int} months" if passed else f"older than {limit.as_int} months",
+        f"born {birth}; the newborn route runs to {last_day} (the day the child is {limit.as_int} months old)",
         limit.policy_ref,
     )
 
@@ -248,22 +266,34 @@ def _parent_missing(rule: str) -> RuleResult:
 
 
 def parent_insured(facts: Facts, book: PolicyBook, on: date) -> RuleResult:
+    """Insured in Cixi with benefits in normal state: an active enrolment held here, or cover held elsewhere in
+    Cixi's basic medical insurance that the caseworker recorded."""
     if facts.parent is None:
         return _parent_missing("parent_insured")
-    status = facts.parent.medical_status
-    passed = status == "active"
+    status, cover = facts.parent.medical_status, facts.parent.recorded_cover
+    if status == "active":
+        passed, detail = True, "parent's medical enrolment here: active"
+    elif cover is not None:
+        passed = cover.benefits_normal and cover.insured_since <= on
+        state = "benefits normal" if cover.benefits_normal else "benefits not normal"
+        detail = f"parent's {cover.scheme} cover recorded by the caseworker: since {cover.insured_since}, {state}"
+    else:
+        passed, detail = False, f"parent's medical enrolment here: {status or 'none'}; no other cover recorded"
     return RuleResult(
         "parent_insured",
         passed,
         "parent insured in Cixi with normal status"
         if passed
         else "a parent insured in Cixi with normal status required",
-        f"parent's medical enrolment here: {status or 'none'}",
+        detail,
         "Cixi 2025 reply §2: newborn 0–6 months, one parent in basic medical insurance with normal benefits",
     )
 
 
 def parent_contribution_months(facts: Facts, book: PolicyBook, on: date) -> RuleResult:
+    switch = book.figure("medical.newborn_parent_contribution_check", on.year)
+    if not switch.as_int:
+        return RuleResult("parent_contribution_months", True, "not required", "the setting is off", switch.policy_ref)
     minimum = book.figure("medical.newborn_parent_min_contribution_months", on.year)
     if facts.parent is None:
         return _parent_missing("parent_contribution_months")
@@ -296,16 +326,37 @@ def parent_cixi_permit(facts: Facts, book: PolicyBook, on: date) -> RuleResult:
     )
 
 
+def school_start(birth: date, book: PolicyBook, on: date) -> date:
+    """The day primary school starts for a child born on `birth`: the day after the cutoff (31 August) of the
+    first year by whose cutoff the child is `medical.school_entry_age_years` old."""
+    age = book.integer("medical.school_entry_age_years", on.year)
+    cutoff = book.integer("medical.school_entry_cutoff_mmdd", on.year)
+    year = birth.year + age + ((birth.month * 100 + birth.day) > cutoff)
+    return date(year, cutoff // 100, cutoff % 100) + timedelta(days=1)
+
+
+def past_newborn_age(facts: Facts, book: PolicyBook, on: date) -> RuleResult:
+    """The preschool route starts where the newborn route ends: the two never overlap."""
+    last_day = newborn_last_day(facts.person.birth_date, book, on)
+    passed = on > last_day
+    return RuleResult(
+        "past_newborn_age",
+        passed,
+        "past the newborn window" if passed else "within the newborn window: the newborn route applies",
+        f"born {facts.person.birth_date}; the newborn route runs to {last_day}",
+        book.figure("medical.newborn_max_age_months", on.year).policy_ref,
+    )
+
+
 def preschool_age(facts: Facts, book: PolicyBook, on: date) -> RuleResult:
-    limit = book.figure("medical.preschool_max_age_years", on.year)
-    age = facts.person.age_years(on)
-    passed = age <= limit.as_int
+    starts = school_start(facts.person.birth_date, book, on)
+    passed = on < starts
     return RuleResult(
         "preschool_age",
         passed,
-        "preschool age" if passed else "older than preschool age",
-        f"aged {age} on {on}; preschool is up to {limit.as_int}",
-        limit.policy_ref,
+        "preschool age" if passed else "of school age",
+        f"born {facts.person.birth_date}; primary school starts {starts}",
+        book.figure("medical.school_entry_cutoff_mmdd", on.year).policy_ref,
     )
 
 
@@ -345,7 +396,7 @@ ROUTE_RULES: dict[tuple[str, str], tuple[Rule, ...]] = {
         parent_contribution_months,
         parent_cixi_permit,
     ),
-    ("medical", "preschool"): (preschool_age, parent_cixi_permit),
+    ("medical", "preschool"): (past_newborn_age, preschool_age, parent_cixi_permit),
     ("elderly_care", "subsidy"): (elderly_age, cixi_hukou),
 }
 

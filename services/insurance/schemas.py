@@ -11,6 +11,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 
 from services.insurance.lifecycle import STATUSES
 from services.insurance.rules import ROUTES, base_range
+from shared.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
 from shared.pii import InvalidIdNumber, normalise_id_number
 from shared.towns import resolve_town
 from shared.validation import Text, load_input
@@ -65,10 +66,19 @@ class PersonSchema(_Strict):
     residence_permit = fields.Nested(PermitSchema, load_default=None, allow_none=True)
 
 
+class RecordedCoverSchema(_Strict):
+    """The parent's Cixi basic medical insurance held elsewhere, as the caseworker saw it evidenced."""
+
+    scheme = fields.String(required=True, validate=validate.OneOf(("employee", "employee_points", "resident")))
+    insured_since = fields.Date(required=True)
+    benefits_normal = fields.Boolean(required=True)
+
+
 class ParentSchema(PersonSchema):
     employee_contribution_months = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=1200)
     )
+    medical_cover = fields.Nested(RecordedCoverSchema, load_default=None, allow_none=True)
 
 
 class ResidentSchema(PersonSchema):
@@ -160,8 +170,33 @@ class DecisionSchema(_Strict):
     reason = Text(load_default=None, allow_none=True, min_length=2, max_length=500, multiline=True)
 
 
-class ReasonRequiredSchema(DecisionSchema):
-    reason = Text(required=True, min_length=2, max_length=500, multiline=True)
+class _NotedDecision(DecisionSchema):
+    """A decision with a reason code and, filed with it, the reviewer's own words."""
+
+    note = Text(load_default=None, allow_none=True, min_length=2, max_length=400, multiline=True)
+
+
+class _ToldDecision(_NotedDecision):
+    """A decision the resident is told of: the note is sent too only if the reviewer marks it so."""
+
+    note_for_resident = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _note_if_marked(self, data, **kwargs):
+        if data.get("note_for_resident") and not data.get("note"):
+            raise MarshmallowValidationError({"note": ["A note marked for the resident must be given."]})
+
+
+class RejectSchema(_ToldDecision):
+    reason = fields.String(required=True, validate=validate.OneOf(REJECTION_REASONS))
+
+
+class SuspendSchema(_ToldDecision):
+    reason = fields.String(required=True, validate=validate.OneOf(SUSPENSION_REASONS))
+
+
+class EndSchema(_NotedDecision):
+    reason = fields.String(required=True, validate=validate.OneOf(END_REASONS))
 
 
 class ListSchema(_Strict):

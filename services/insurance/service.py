@@ -87,13 +87,13 @@ class InsuranceService(AppealDesk, PlatformService):
 
     @rpc
     @requires("reviewer")
-    def reject_enrolment(self, enrolment_id: str, reason: str) -> dict:
-        return self.desk.decide("reject", {"enrolment_id": enrolment_id, "reason": reason}, self.auth.caller)
+    def reject_enrolment(self, enrolment_id: str, reason: str, note=None, note_for_resident=False) -> dict:
+        return self._told("reject", enrolment_id, reason, note, note_for_resident)
 
     @rpc
     @requires("reviewer")
-    def suspend_enrolment(self, enrolment_id: str, reason: str) -> dict:
-        return self.desk.decide("suspend", {"enrolment_id": enrolment_id, "reason": reason}, self.auth.caller)
+    def suspend_enrolment(self, enrolment_id: str, reason: str, note=None, note_for_resident=False) -> dict:
+        return self._told("suspend", enrolment_id, reason, note, note_for_resident)
 
     @rpc
     @requires("reviewer")
@@ -102,8 +102,8 @@ class InsuranceService(AppealDesk, PlatformService):
 
     @rpc
     @requires("reviewer")
-    def end_enrolment(self, enrolment_id: str, reason: str) -> dict:
-        return self.desk.decide("end", {"enrolment_id": enrolment_id, "reason": reason}, self.auth.caller)
+    def end_enrolment(self, enrolment_id: str, reason: str, note=None) -> dict:
+        return self.desk.decide("end", {"enrolment_id": enrolment_id, "reason": reason, "note": note}, self.auth.caller)
 
     @rpc
     @requires("caseworker")
@@ -114,6 +114,16 @@ class InsuranceService(AppealDesk, PlatformService):
     def get_policy(self) -> list[dict]:
         """The policy figures with their effective years and references (public)."""
         return load_book(self.db).table()
+
+    def _told(self, action: str, enrolment_id, reason, note, note_for_resident) -> dict:
+        """A decision the resident is told of: a reason code, and the note if the reviewer marks it for them."""
+        decision = {
+            "enrolment_id": enrolment_id,
+            "reason": reason,
+            "note": note,
+            "note_for_resident": note_for_resident,
+        }
+        return self.desk.decide(action, decision, self.auth.caller)
 
     def refresh_gauges(self) -> None:
         gauges.refresh(self.db)

@@ -29,19 +29,23 @@ from services.insurance.schemas import (
     DecisionSchema,
     EligibilitySchema,
     EmploymentSchema,
+    EndSchema,
     ListSchema,
     MedicalEnrolmentSchema,
     PensionEnrolmentSchema,
-    ReasonRequiredSchema,
+    RejectSchema,
+    SuspendSchema,
     load,
 )
 from shared import clock
 from shared.auth import Caller, require_acting_for
+from shared.contracts import resident_note
 from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
 from shared.validation import echo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SWEEP_BATCH = 500
+DECISION_SCHEMAS = {"reject": RejectSchema, "suspend": SuspendSchema, "end": EndSchema}
 # who may see any case; everyone else (a resident) sees only their own or their child's
 CASE_READERS = ("caseworker", "reviewer")
 
@@ -131,15 +135,18 @@ class Desk:
         )
 
     def facts_for(self, resident: dict) -> rules.Facts:
-        """The presented facts, plus what this service's records say (registration, parent's cover)."""
+        """The presented facts, plus what this service's records say (registration, parent's cover here); a
+        parent's cover held elsewhere is what the caseworker recorded (`parent.medical_cover`)."""
         parent_facts = None
         parent = resident.get("parent")
         if parent:
             cover = self.live_enrolment(self.find_person(parent["id_number"]), "medical")
+            recorded = parent.get("medical_cover")
             parent_facts = rules.ParentFacts(
                 person=self.person_facts(parent),
                 medical_status=cover.status if cover else None,
                 contribution_months=parent.get("employee_contribution_months"),
+                recorded_cover=rules.RecordedCover(**recorded) if recorded else None,
             )
         return rules.Facts(
             person=self.person_facts(resident),
@@ -359,13 +366,13 @@ class Desk:
             raise
 
     def _decide(self, action: str, payload: dict, caller: Caller) -> dict:
-        schema = ReasonRequiredSchema() if action in ("reject", "suspend", "end") else DecisionSchema()
-        data = load(schema, payload)
+        data = load(DECISION_SCHEMAS.get(action, DecisionSchema)(), payload)
         enrolment = self.locked(data["enrolment_id"])
         lifecycle.step(action, enrolment.status)  # an illegal step is reported as such, before maker-checker
         if action in ("activate", "reject") and enrolment.submitted_by == caller.subject:
             raise SelfApproval("the caseworker who submitted an enrolment cannot decide on it")
-        self.move(enrolment, action, data["reason"], caller)
+        told = resident_note(data.get("note")) if data.get("note_for_resident") else None
+        self.move(enrolment, action, data["reason"], caller, note=data.get("note"), told=told)
         self.db.commit()
         return enrolment_view(enrolment)
 
@@ -378,8 +385,10 @@ class Desk:
             raise EnrolmentNotFound(f"no enrolment {echo(enrolment_id)}")
         return enrolment
 
-    def move(self, enrolment: Enrolment, action: str, reason: str | None, caller: Caller) -> None:
-        """One lifecycle step with its event; the caller commits. `reinstate` activates as `activate` does."""
+    def move(self, enrolment: Enrolment, action: str, reason: str | None, caller: Caller, note=None, told=None) -> None:
+        """One lifecycle step with its event; the caller commits. `reinstate` activates as `activate` does.
+        `reason` is the code the event carries, `note` the reviewer's words filed with it, `told` what of
+        them the resident is sent."""
         found = lifecycle.step(action, enrolment.status)
         now = self.now
         extra: dict = {}
@@ -403,15 +412,16 @@ class Desk:
             enrolment.coverage_start, enrolment.coverage_end = lifecycle.coverage_period(start, months)
             extra = {"renewed_at": _iso(now)}
         elif action == "reject":
-            extra = {"reasons": [reason], "rejected_at": _iso(now)}
+            extra = {"reasons": [reason], "note_for_resident": told, "rejected_at": _iso(now)}
         elif action == "suspend":
-            extra = {"reason": reason, "suspended_at": _iso(now)}
+            extra = {"reason": reason, "note_for_resident": told, "suspended_at": _iso(now)}
         elif action == "resume":
             extra = {"resumed_at": _iso(now)}
         elif action == "end":
             extra = {"reason": reason, "ended_at": _iso(now)}
         enrolment.status = found.target
-        enrolment.reason = (reason or enrolment.reason or "")[:500] or None
+        filed = f"{reason}: {note}" if reason and note else reason
+        enrolment.reason = (filed or enrolment.reason or "")[:500] or None
         enrolment.decided_by = caller.subject
         enrolment.updated_at = now
         self.outbox.add(found.event, {**_event_data(enrolment, found.event), **extra})

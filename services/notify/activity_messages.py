@@ -6,15 +6,10 @@ they are clipped to keep a notice to one billed SMS."""
 from __future__ import annotations
 
 from services.notify.messages import MAX_REASON_CHARS, clipped, local_time
+from services.notify.reasons import wording
 
 TITLE_CHARS = 16
 VENUE_CHARS = 16
-
-CANCEL_TEXT = {
-    "by_resident": "已按您的申请取消",
-    "by_staff": "已由工作人员取消，如有疑问请咨询主办方",
-    "activity_cancelled": "因活动取消而取消，很抱歉给您带来不便",
-}
 
 
 def activity(data: dict) -> dict:
@@ -39,4 +34,4 @@ def seat_offered(data: dict) -> dict:
 
 
 def registration_cancelled(data: dict) -> dict:
-    return {**activity(data), "outcome": CANCEL_TEXT.get(data["reason"], "已取消")}
+    return {**activity(data), "outcome": wording("events", data["reason"])}

@@ -5,7 +5,7 @@ arrive masked and are shown as given (clipped)."""
 
 from __future__ import annotations
 
-from services.notify.messages import local_date, reason_text
+from services.notify.messages import given_text, local_date
 
 CASE_TEXT = {"subsidy_application": "租赁补贴申请", "enrolment": "参保申请"}
 
@@ -20,4 +20,4 @@ def appeal_received(data: dict) -> dict:
 
 
 def appeal_decided(data: dict) -> dict:
-    return {**appealed_case(data), "reasons": reason_text(data["reasons"], {}, default="见复核决定书")}
+    return {**appealed_case(data), "reasons": given_text(data["reasons"], "见复核决定书")}

@@ -17,23 +17,8 @@ ROUTE_TEXT = {
 }
 REGISTRATION_TEXT = {"employee": "就业登记", "flexible": "灵活就业登记"}
 
-# insurance's rule names (services/insurance/rules.py), as a resident reads them; a reviewer's own
-# wording is shown as given
-REASON_TEXT = {
-    "working_age": "不在法定劳动年龄内",
-    "minimum_age": "未满法定就业年龄",
-    "employee_registration": "未在慈溪办理就业登记",
-    "flexible_registration": "未在慈溪办理灵活就业登记",
-    "non_local_hukou": "本市户籍人员不适用该参保方式",
-    "cixi_residence": "未持有有效的慈溪居住证",
-    "zhejiang_permit": "未持有有效的浙江省居住证",
-    "newborn_age": "已超过新生儿参保年龄",
-    "birth_certificate": "未提供出生医学证明",
-    "parent_insured": "父母一方未在本市正常参保",
-    "parent_contribution_months": "父母一方累计缴费月数不足",
-    "parent_cixi_permit": "父母一方未持有有效的慈溪居住证",
-    "preschool_age": "已超过学龄前儿童参保年龄",
-}
+# who answers questions about a refusal or a suspension
+OFFICE_TEXT = {"pension": "社保经办机构", "medical": "医保经办机构"}
 
 
 def insured(data: dict) -> dict:
@@ -61,12 +46,18 @@ def enrolment_activated(data: dict) -> dict:
     }
 
 
+def office(data: dict) -> str:
+    return OFFICE_TEXT[data["scheme"]]
+
+
 def enrolment_rejected(data: dict) -> dict:
-    return {**insured(data), "reasons": reason_text(data["reasons"], REASON_TEXT, "不符合参保条件")}
+    reasons = reason_text("insurance", data["reasons"], data.get("note_for_resident"))
+    return {**insured(data), "reasons": reasons, "office": office(data)}
 
 
 def enrolment_suspended(data: dict) -> dict:
-    return {**insured(data), "reason": reason_text(data["reason"], REASON_TEXT, "按规定暂停")}
+    reason = reason_text("insurance", [data["reason"]], data.get("note_for_resident"))
+    return {**insured(data), "reason": reason, "office": office(data)}
 
 
 def enrolment_lapsed(data: dict) -> dict:

@@ -4,35 +4,28 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from services.notify.reasons import UNWORDED, wording
 from services.notify.rules import SHANGHAI
 from services.notify.templating import period_text, yuan
 from shared.pii import mask_text
 
 MAX_REASON_CHARS = 120
 
-# housing's machine-readable codes, as a resident reads them; anything else is shown as given
-REASON_TEXT = {
-    "under_min_age": "申请人未满18周岁",
-    "no_residence_permit": "未持有有效浙江省居住证",
-    "owns_home_in_cixi": "本人、配偶或未成年子女在慈溪有自有住房",
-    "not_employed_in_cixi": "未在慈溪就业",
-    "category_not_covered": "不属于补贴保障对象",
-    "household_size_not_covered": "家庭人数不符合规定",
-    "already_subsidised": "已享受住房保障",
-    "bought_home": "已在本市购买住房",
-    "left_employment": "已不在慈溪就业",
-    "recertification_failed": "年度资格复核未通过",
-    "expired": "保障期限届满",
-    "sublet": "存在转租行为",
-    "arrears": "拖欠租金",
-    "tenant_request": "本人申请退出",
-}
+
+def reason_text(source: str, codes: list[str], note: str | None = None, details: list[str] = ()) -> str:
+    """Reason codes of `source` in Chinese (`details`: the rules behind the first, in brackets), then the
+    reviewer's note if one was marked for the resident; numbers masked, length bounded."""
+    text = "；".join(wording(source, code) for code in codes) or UNWORDED
+    if details:
+        text += "（" + "、".join(wording(source, code) for code in details) + "）"
+    if note:
+        text += f"，审核意见：{note}"
+    return clipped(text, MAX_REASON_CHARS)
 
 
-def reason_text(reasons: list[str] | str, table: dict[str, str] = REASON_TEXT, default: str = "不符合申请条件") -> str:
-    """Codes from `table` in Chinese, anything else as given; joined, numbers masked, length bounded."""
-    items = [reasons] if isinstance(reasons, str) else list(reasons)
-    return clipped("；".join(table.get(item, item) for item in items if item) or default, MAX_REASON_CHARS)
+def given_text(reasons: list[str], default: str) -> str:
+    """A decision-maker's own words (an appeal's reasons), shown as given."""
+    return clipped("；".join(item for item in reasons if item) or default, MAX_REASON_CHARS)
 
 
 def clipped(text: str, limit: int) -> str:
@@ -59,15 +52,19 @@ def subsidy_approved(data: dict) -> dict:
 
 
 def subsidy_rejected(data: dict) -> dict:
-    return {"reasons": reason_text(data["reasons"])}
+    return {"reasons": reason_text("housing", data["reasons"], data.get("note_for_resident"))}
 
 
 def subsidy_disbursed(data: dict) -> dict:
     return {"period": period_text(data["period"]), "amount": yuan(data["amount_fen"])}
 
 
+def ended_reason(data: dict) -> str:
+    return reason_text("housing", [data["reason"]], details=data.get("eligibility_reasons") or ())
+
+
 def subsidy_ended(data: dict) -> dict:
-    return {"date": local_date(data["ended_at"]), "reason": reason_text(data["reason"])}
+    return {"date": local_date(data["ended_at"]), "reason": ended_reason(data)}
 
 
 def tenancy_started(data: dict) -> dict:
@@ -79,4 +76,4 @@ def tenancy_started(data: dict) -> dict:
 
 
 def tenancy_ended(data: dict) -> dict:
-    return {"date": local_date(data["ended_at"]), "reason": reason_text(data["reason"])}
+    return {"date": local_date(data["ended_at"]), "reason": ended_reason(data)}

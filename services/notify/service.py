@@ -13,7 +13,6 @@ from services.notify import (
     callback_auth,
     catalogue,
     contacts,
-    messages,
     notices,
     retention,
     statuses,
@@ -64,7 +63,7 @@ class NotifyService(PlatformService):
 
     # --- events consumed ---------------------------------------------------------------------------
 
-    # insurance's and events' notices are generated from `subscriptions.NOTICES` below the class
+    # the notices (housing, insurance, events, appeals) are generated from `subscriptions.NOTICES` below the class
 
     @event_consumer("housing", "contact_provided")
     def on_contact_provided(self, event):
@@ -84,30 +83,6 @@ class NotifyService(PlatformService):
             category=data.get("category"),
         )  # fmt: skip
         self.courier.wake()
-
-    @event_consumer("housing", "subsidy_approved")
-    def on_subsidy_approved(self, event):
-        self._notify(event, "subsidy_approved", messages.subsidy_approved(event["data"]))
-
-    @event_consumer("housing", "subsidy_rejected")
-    def on_subsidy_rejected(self, event):
-        self._notify(event, "subsidy_rejected", messages.subsidy_rejected(event["data"]))
-
-    @event_consumer("housing", "subsidy_disbursed")
-    def on_subsidy_disbursed(self, event):
-        self._notify(event, "subsidy_disbursed", messages.subsidy_disbursed(event["data"]))
-
-    @event_consumer("housing", "subsidy_ended")
-    def on_subsidy_ended(self, event):
-        self._notify(event, "subsidy_ended", messages.subsidy_ended(event["data"]))
-
-    @event_consumer("housing", "tenancy_started")
-    def on_tenancy_started(self, event):
-        self._notify(event, "tenancy_started", messages.tenancy_started(event["data"]))
-
-    @event_consumer("housing", "tenancy_ended")
-    def on_tenancy_ended(self, event):
-        self._notify(event, "tenancy_ended", messages.tenancy_ended(event["data"]))
 
     def _send_notice(self, event: dict, notice: subscriptions.Notice) -> None:
         data = event["data"]

@@ -1,4 +1,4 @@
-"""Which notice each consumed insurance, events and appeal event becomes: one line per event kind.
+"""Which notice each consumed event becomes (housing, insurance, events, appeals): one line per event kind.
 
 The service turns every line into an `@event_consumer` entrypoint `on_<source>_<event_type>` (see
 NotifyService), so adding a notice is a line here, a template in a migration and "notify" in the
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from services.notify import activity_messages as activity
 from services.notify import appeal_messages as appeal
 from services.notify import insurance_messages as insurance
+from services.notify import messages as housing
 
 DEDUPE_KEY_CHARS = 120  # notifications.dedupe_key
 
@@ -42,7 +43,11 @@ class Notice:
     wanted: Callable[[dict], bool] = always
 
 
+HOUSING_NOTICES = ("subsidy_approved", "subsidy_rejected", "subsidy_disbursed", "subsidy_ended", "tenancy_started",
+                   "tenancy_ended")  # fmt: skip
+
 NOTICES: dict[tuple[str, str], Notice] = {
+    **{("housing", event_type): Notice(event_type, getattr(housing, event_type)) for event_type in HOUSING_NOTICES},
     ("insurance", "enrolment_activated"): Notice("enrolment_activated", insurance.enrolment_activated, policyholder),
     ("insurance", "enrolment_rejected"): Notice("enrolment_rejected", insurance.enrolment_rejected, policyholder),
     ("insurance", "enrolment_suspended"): Notice("enrolment_suspended", insurance.enrolment_suspended, policyholder),
@@ -73,6 +78,8 @@ NOTICES: dict[tuple[str, str], Notice] = {
 
 
 def handler_name(source: str, event_type: str) -> str:
+    if source == "housing" and event_type in HOUSING_NOTICES:
+        return f"on_{event_type}"  # the first handlers' names, which the consumer metrics and alerts carry
     return f"on_{source}_{event_type}"
 
 

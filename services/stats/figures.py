@@ -68,17 +68,20 @@ def span(from_year: int, to_year: int) -> str:
 
 
 def report_text(from_year: int, to_year: int, figures: Mapping, by_year: Mapping[int, Mapping]) -> str:
-    """A short Chinese summary in the words of the Center's 2025 reply; sentences without data are left out."""
+    """A short Chinese summary in the words of the Center's 2025 reply; sentences without data are left out,
+    and a range without any says so. Counts are exact sums of events, so none is "约" (about)."""
     period = span(from_year, to_year)
-    sentences = [
-        f"{period}，累计保障外来务工人员家庭{figures['households']}户，"
-        f"发放公租房租金补贴{wan_yuan(figures['subsidy_paid_fen'])}万元。"
-    ]
+    sentences = []
+    if figures["households"] or figures["subsidy_paid_fen"]:
+        sentences.append(
+            f"{period}，累计保障外来务工人员家庭{figures['households']}户，"
+            f"发放公租房租金补贴{wan_yuan(figures['subsidy_paid_fen'])}万元。"
+        )
     for year in sorted(by_year):
         operator = by_year[year]["operator_subsidy"]
         if operator["projects"] or operator["amount_fen"]:
             sentences.append(
-                f"{year}年，共计对{operator['projects']}个项目约{operator['units']}套保租房"
+                f"{year}年，共计对{operator['projects']}个项目{operator['units']}套保租房"
                 f"发放运营奖补{wan_yuan(operator['amount_fen'])}万元。"
             )
     if figures["tenancies"]:
@@ -93,4 +96,4 @@ def report_text(from_year: int, to_year: int, figures: Mapping, by_year: Mapping
         )
     if figures["participations"]:
         sentences.append(f"{period}，各类新市民活动累计参与{figures['participations']}人次。")
-    return "".join(sentences)
+    return "".join(sentences) or f"{period}暂无统计数据。"

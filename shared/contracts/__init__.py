@@ -16,6 +16,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 
 from shared.clock import utcnow
 from shared.errors import ValidationError
+from shared.pii import mask_text
 
 ENVELOPE_VERSION_FIELD = "version"
 
@@ -106,6 +107,41 @@ class DataSchema(Schema):
         unknown = RAISE
 
 
+# field metadata naming the codes a reason field may carry: notify words each one for the resident
+REASON_CODES = "reason_codes"
+NOTE_CHARS = 200
+
+
+def reason_code(codes: tuple[str, ...], **kwargs) -> fields.String:
+    """One reason code out of `codes` (the publisher's enumeration); anything else fails the contract."""
+    return fields.String(validate=validate.OneOf(codes), metadata={REASON_CODES: tuple(codes)}, **kwargs)
+
+
+def reason_codes(codes: tuple[str, ...], **kwargs) -> fields.List:
+    return fields.List(reason_code(codes), metadata={REASON_CODES: tuple(codes)}, **kwargs)
+
+
+def note_for_resident() -> fields.String:
+    """A reviewer's own words the reviewer marked for the resident (masked by the publisher); None: none."""
+    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=NOTE_CHARS))
+
+
+def resident_note(note: str | None) -> str | None:
+    """A reviewer's note as a resident may read it: no ID or phone number in it, short enough for a message."""
+    if not isinstance(note, str) or not note.strip():
+        return None
+    return mask_text(" ".join(note.split()))[:NOTE_CHARS]
+
+
+def reason_fields(contract: Contract) -> dict[str, tuple[str, ...]]:
+    """{field name: its reason codes} of one contract."""
+    found = {}
+    for name, field_ in contract.loader().fields.items():
+        if REASON_CODES in field_.metadata:
+            found[name] = field_.metadata[REASON_CODES]
+    return found
+
+
 def build_envelope(
     source: str,
     event_type: str,
@@ -172,7 +208,12 @@ __all__ = [
     "build_envelope",
     "fields",
     "load_all",
+    "note_for_resident",
+    "reason_code",
+    "reason_codes",
+    "reason_fields",
     "register",
+    "resident_note",
     "registry",
     "validate",
     "validate_envelope",

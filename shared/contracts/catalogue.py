@@ -17,6 +17,12 @@ Generated from `shared/contracts/` by `python -m shared.contracts.catalogue > do
 fails when this page and the contracts disagree. Every event travels in the envelope below on the
 `<source>.events` topic exchange with the event type as routing key; each consumer has its own durable
 queue `evt-<source>-<event_type>--<consumer>`.
+
+Reason fields (`reason`, `reasons`, `eligibility_reasons`) carry codes out of the publisher's enumeration
+(listed with each field): an event with any other code is refused when it is built. No code is ever shown to a
+resident: notify words every code (`services/notify/reasons.py`; every resulting text is in
+`tests/services/notify/golden/notices.txt`), and a reviewer's own words reach the resident only as
+`note_for_resident`, when the reviewer marks the note for them.
 """
 
 
@@ -30,6 +36,8 @@ def describe_field(field: mfields.Field) -> str:
     if field.allow_none:
         notes.append("nullable")
     notes += [describe_validator(validator) for validator in field.validators]
+    if isinstance(field, mfields.List):
+        notes += ["each " + describe_validator(validator) for validator in field.inner.validators]
     return f"{kind}" + (f" ({'; '.join(notes)})" if notes else "")
 
 

@@ -5,7 +5,7 @@ pseudonym); ID numbers and phones never leave the service. Registration events c
 Consumers: stats counts everything; notify messages the registrant on each registration event and every
 resident still holding a place on activity_rescheduled, and stores the phone from contact_provided."""
 
-from shared.contracts import DataSchema, fields, register, validate
+from shared.contracts import DataSchema, fields, reason_code, register, validate
 
 KINDS = (
     "lecture",
@@ -88,6 +88,8 @@ class RegistrationConfirmed(_Registration):
 
 @register("events", "registration_rejected", consumers=NOTIFY_AND_STATS)
 class RegistrationRejected(_Registration):
+    """`reason` is the moderator's own words to the registrant (required to refuse), not a code."""
+
     reason = fields.String(required=True, validate=validate.Length(max=500))
 
 
@@ -108,7 +110,7 @@ class OfferExpired(_Registration):
 
 @register("events", "registration_cancelled", consumers=NOTIFY_AND_STATS)
 class RegistrationCancelled(_Registration):
-    reason = fields.String(required=True, validate=validate.OneOf(CANCEL_REASONS))
+    reason = reason_code(CANCEL_REASONS, required=True)
     previous_status = fields.String(required=True)
     cancelled_at = fields.AwareDateTime(required=True)
 

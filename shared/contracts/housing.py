@@ -1,10 +1,32 @@
 """Events published by housing. Personal data travels only as `resident_id` (a keyed pseudonym) or,
 for the contact notify needs, encrypted with the platform's field-encryption key."""
 
-from shared.contracts import DataSchema, fields, register, validate
+from shared.contracts import DataSchema, fields, note_for_resident, reason_code, reason_codes, register, validate
 from shared.contracts.appeals import register_appeal_events
 
 CATEGORIES = ("new_graduate", "talent", "outstanding_migrant", "frontline_worker")
+
+# Reason codes housing may put in an event (notify words every one for the resident; docs/events.md).
+# The eligibility rules' codes (services/housing/rules.py), for a refusal and for an exit on re-check:
+ELIGIBILITY_REASONS = (
+    "under_min_age",
+    "no_residence_permit",
+    "owns_home_in_cixi",
+    "not_employed_in_cixi",
+    "category_not_covered",
+    "household_size_not_covered",
+)
+# a reviewer's refusal; the reviewer's note reaches the resident only as `note_for_resident`
+REJECTION_REASONS = (*ELIGIBILITY_REASONS, "rejected_on_review")
+NO_LONGER_ELIGIBLE = "no_longer_eligible"  # re-checked and refused; the rules that failed in `eligibility_reasons`
+# a caseworker ends a subsidy with one of the first five; the platform with the last two
+SUBSIDY_END_REASONS = (
+    "bought_home", "left_employment", "left_cixi", "sublet", "tenant_request", NO_LONGER_ELIGIBLE, "term_expired",
+)  # fmt: skip
+# a caseworker ends a tenancy with one of the first six; the platform with the last
+TENANCY_END_REASONS = (
+    "bought_home", "left_employment_in_cixi", "sublet", "arrears", "lease_expired", "moved_out", NO_LONGER_ELIGIBLE,
+)  # fmt: skip
 
 NOTIFY_AND_STATS = ("notify", "stats")
 
@@ -36,7 +58,7 @@ class _Backfillable(_Case):
 class SubsidyApplicationSubmitted(_Backfillable):
     household_size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10))
     status = fields.String(required=True, validate=validate.OneOf(("submitted", "ineligible")))
-    reasons = fields.List(fields.String(), required=True)
+    reasons = reason_codes(ELIGIBILITY_REASONS, required=True)
     submitted_at = fields.AwareDateTime(required=True)
 
 
@@ -50,7 +72,8 @@ class SubsidyApproved(_Backfillable):
 
 @register("housing", "subsidy_rejected", consumers=NOTIFY_AND_STATS)
 class SubsidyRejected(_Case):
-    reasons = fields.List(fields.String(), required=True)
+    reasons = reason_codes(REJECTION_REASONS, required=True)
+    note_for_resident = note_for_resident()
     rejected_at = fields.AwareDateTime(required=True)
 
 
@@ -64,7 +87,8 @@ class SubsidyDisbursed(_Backfillable):
 
 @register("housing", "subsidy_ended", consumers=NOTIFY_AND_STATS)
 class SubsidyEnded(_Case):
-    reason = fields.String(required=True)
+    reason = reason_code(SUBSIDY_END_REASONS, required=True)
+    eligibility_reasons = reason_codes(ELIGIBILITY_REASONS, load_default=list)
     ended_at = fields.AwareDateTime(required=True)
 
 
@@ -85,7 +109,8 @@ class TenancyEnded(DataSchema):
     tenancy_id = fields.String(required=True)
     resident_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
     town = fields.String(required=True)
-    reason = fields.String(required=True)
+    reason = reason_code(TENANCY_END_REASONS, required=True)
+    eligibility_reasons = reason_codes(ELIGIBILITY_REASONS, load_default=list)
     ended_at = fields.AwareDateTime(required=True)
 
 

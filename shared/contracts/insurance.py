@@ -6,11 +6,23 @@ guardian) on enrolment_activated, enrolment_rejected, enrolment_suspended, enrol
 and a late employment_registered.
 """
 
-from shared.contracts import DataSchema, fields, register, validate
+from shared.contracts import DataSchema, fields, note_for_resident, reason_code, reason_codes, register, validate
 from shared.contracts.appeals import register_appeal_events
 
 SCHEMES = ("pension", "medical")
 ROUTES = ("employee", "flexible", "employee_points", "resident", "newborn", "preschool")
+
+# Reason codes insurance may put in an event (notify words every one for the resident; docs/events.md). A
+# reviewer picks one; their own words reach the resident only as `note_for_resident`.
+# The eligibility rules (services/insurance/rules.py) a refusal names, then the reviewer's own findings:
+REJECTION_REASONS = (
+    "working_age", "minimum_age", "employee_registration", "flexible_registration", "non_local_hukou",
+    "cixi_residence", "zhejiang_permit", "newborn_age", "birth_certificate", "parent_insured",
+    "parent_contribution_months", "parent_cixi_permit", "past_newborn_age", "preschool_age",
+    "documents_incomplete", "insured_elsewhere", "rejected_on_review",
+)  # fmt: skip
+SUSPENSION_REASONS = ("arrears", "permit_expired", "documents_under_review", "resident_request")
+END_REASONS = ("retired", "transferred_out", "insured_elsewhere", "left_cixi", "deceased", "resident_request")
 STATS = ("stats",)
 NOTIFY_AND_STATS = ("notify", "stats")
 
@@ -65,13 +77,15 @@ class EnrolmentActivated(_Coverage):
 
 @register("insurance", "enrolment_rejected", consumers=NOTIFY_AND_STATS)
 class EnrolmentRejected(_Enrolment):
-    reasons = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    reasons = reason_codes(REJECTION_REASONS, required=True, validate=validate.Length(min=1))
+    note_for_resident = note_for_resident()
     rejected_at = fields.AwareDateTime(required=True)
 
 
 @register("insurance", "enrolment_suspended", consumers=NOTIFY_AND_STATS)
 class EnrolmentSuspended(_Coverage):
-    reason = fields.String(required=True)
+    reason = reason_code(SUSPENSION_REASONS, required=True)
+    note_for_resident = note_for_resident()
     suspended_at = fields.AwareDateTime(required=True)
 
 
@@ -92,7 +106,7 @@ class EnrolmentRenewed(_Coverage):
 
 @register("insurance", "enrolment_ended", consumers=STATS)
 class EnrolmentEnded(_Enrolment):
-    reason = fields.String(required=True)
+    reason = reason_code(END_REASONS, required=True)
     ended_at = fields.AwareDateTime(required=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import eventlet
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +15,8 @@ from services.housing.models import Disbursement, OpenCase, SubsidyApplication
 from services.housing.rules import shift_period
 from services.housing.schemas import SubsidyApplicationSchema, load
 from shared.auth import Caller
+from shared.contracts import validate_envelope
+from shared.errors import ValidationError
 from shared.models import OutboxMessage
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
@@ -39,6 +43,12 @@ def events(session: Session, event_type: str) -> int:
     return session.scalar(select(func.count()).where(OutboxMessage.routing_key == event_type))
 
 
+def sent(session: Session, event_type: str) -> list[dict]:
+    """The data of each `event_type` event in the outbox, as its consumers load it."""
+    bodies = session.scalars(select(OutboxMessage.body).where(OutboxMessage.routing_key == event_type)).all()
+    return [validate_envelope(json.loads(body))[1] for body in bodies]
+
+
 def test_approval_sets_a_twelve_month_term_from_the_policy(session):
     application = session.get(SubsidyApplication, approved(session))
 
@@ -58,8 +68,13 @@ def test_recertify_still_eligible_recomputes_and_extends(session):
 def test_recertify_no_longer_eligible_ends_with_reason(session):
     application_id = approved(session)
     ended = subsidy.recertify(session, outbox(session), PII, CASEWORKER, application_id, {"owns_home_in_cixi": True})
-    assert ended["status"] == "ended" and ended["end_reason"] == "no_longer_eligible: owns_home_in_cixi"
-    assert events(session, "subsidy_ended") == 1
+    assert (ended["status"], ended["end_reason"], ended["reasons"]) == (
+        "ended",
+        "no_longer_eligible",
+        ["owns_home_in_cixi"],
+    )
+    [told] = sent(session, "subsidy_ended")
+    assert (told["reason"], told["eligibility_reasons"]) == ("no_longer_eligible", ["owns_home_in_cixi"])
     assert session.get(OpenCase, ended["resident_id"]) is None
     with pytest.raises(InvalidTransition):
         subsidy.recertify(session, outbox(session), PII, CASEWORKER, application_id, {})
@@ -85,6 +100,26 @@ def test_caseworker_ends_a_subsidy_and_the_resident_may_apply_again(session):
     subsidy.end_by_caseworker(session, outbox(session), CASEWORKER, application_id, "bought_home")
     again = subsidy.submit(session, outbox(session), PII, CASEWORKER, load(SubsidyApplicationSchema(), application))
     assert again["status"] == "submitted"
+
+
+def test_a_caseworker_ends_a_subsidy_only_for_a_reason_the_resident_can_be_told(session):
+    application_id = approved(session)
+    with pytest.raises(ValidationError) as caught:
+        subsidy.end_by_caseworker(session, outbox(session), CASEWORKER, application_id, "moved away")
+    assert set(caught.value.errors) == {"reason"}
+    with pytest.raises(ValidationError):  # the platform's own reason, not a caseworker's
+        subsidy.end_by_caseworker(session, outbox(session), CASEWORKER, application_id, "term_expired")
+
+
+@pytest.mark.parametrize(("marked", "told"), [(False, None), (True, "请补交租赁合同，联系138****5678")])
+def test_a_reviewers_note_reaches_the_resident_only_when_marked(session, marked, told):
+    data = load(SubsidyApplicationSchema(), subsidy_application())
+    application_id = subsidy.submit(session, outbox(session), PII, CASEWORKER, data)["application_id"]
+    note = "请补交租赁合同，联系13812345678"
+    subsidy.review(session, outbox(session), REVIEWER, application_id, "reject", note, note_for_resident=marked)
+    [rejected] = sent(session, "subsidy_rejected")
+    assert (rejected["reasons"], rejected["note_for_resident"]) == (["rejected_on_review"], told)
+    assert session.get(SubsidyApplication, application_id).review_note == note  # the file keeps it as written
 
 
 def test_disbursement_skips_ended_and_out_of_term(session):

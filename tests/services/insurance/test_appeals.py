@@ -42,7 +42,9 @@ def appeals_at(counter, now: datetime, **settings) -> Appeals:
 def rejected(counter) -> str:
     desk_at(counter, DECIDED).register_employment(registration(), CASEWORKER)
     enrolment = desk_at(counter, DECIDED).enrol_pension(pension(), CASEWORKER)["enrolment_id"]
-    desk_at(counter, DECIDED).decide("reject", {"enrolment_id": enrolment, "reason": "材料不全"}, REVIEWER)
+    desk_at(counter, DECIDED).decide(
+        "reject", {"enrolment_id": enrolment, "reason": "documents_incomplete", "note": "材料不全"}, REVIEWER
+    )
     return enrolment
 
 

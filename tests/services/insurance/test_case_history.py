@@ -50,14 +50,14 @@ def test_a_rejected_enrolment_is_traced_and_reinstated_on_appeal(call):
     enrolment = caseworker.enrol_pension(
         {"resident": resident, "route": "flexible", "town": "浒山街道", "contribution_base_fen": 500_000}
     )["enrolment_id"]
-    reviewer.reject_enrolment(enrolment, "登记材料不全")
+    reviewer.reject_enrolment(enrolment, "documents_incomplete", "登记材料不全")
 
     history = reviewer.get_case_history("enrolment", enrolment)
     assert [(h["from_state"], h["to_state"], h["actor"]) for h in history] == [
         (None, "pending", "cw-1"),
         ("pending", "rejected", "rv-1"),
     ]
-    assert history[1]["reason"] == "登记材料不全" and worker not in str(history)
+    assert history[1]["reason"] == "documents_incomplete: 登记材料不全" and worker not in str(history)
     own = call(call.pii.resident_id(worker), "resident")
     assert len(own.get_case_history("enrolment", enrolment)) == 2
     with pytest.raises(NotFound):

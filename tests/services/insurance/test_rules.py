@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
 from services.insurance import rules
 from services.insurance.exceptions import PolicyMissing
-from services.insurance.rules import EmploymentFacts, Facts, ParentFacts, Permit, PersonFacts
+from services.insurance.policy import Figure, PolicyBook
+from services.insurance.rules import EmploymentFacts, Facts, ParentFacts, Permit, PersonFacts, RecordedCover
 
 from .conftest import years_before
 
@@ -29,8 +32,23 @@ def baby(days_old: int, **kwargs) -> PersonFacts:
     return PersonFacts(ON - timedelta(days=days_old), "female", "other", None)
 
 
-def parent(status="active", months=24, hukou="other", permit=CIXI_PERMIT) -> ParentFacts:
-    return ParentFacts(person(hukou=hukou, permit=permit), medical_status=status, contribution_months=months)
+def parent(status="active", months=24, hukou="other", permit=CIXI_PERMIT, cover=None) -> ParentFacts:
+    return ParentFacts(person(hukou=hukou, permit=permit), status, contribution_months=months, recorded_cover=cover)
+
+
+EMPLOYER_COVER = RecordedCover("employee", insured_since=date(2020, 3, 1), benefits_normal=True)
+
+
+def born(birth: date) -> PersonFacts:
+    return PersonFacts(birth, "female", "other", None)
+
+
+def with_figure(book: PolicyBook, name: str, value: int) -> PolicyBook:
+    """The book as a migration adding a 2022 row for `name` would make it."""
+    figures = [
+        Figure(r["name"], r["effective_year"], Decimal(r["value"]), r["unit"], r["policy_ref"]) for r in book.table()
+    ]
+    return PolicyBook([*figures, Figure(name, 2022, Decimal(value), "flag", "test")])
 
 
 def failed(answer: rules.RouteAnswer) -> set[str]:
@@ -54,9 +72,7 @@ MEDICAL = [
     ("resident: permit expired yesterday", "resident", Facts(person(permit=EXPIRED_PERMIT)), {"cixi_residence"}),
     ("resident: no permit", "resident", Facts(person(permit=None)), {"cixi_residence"}),
     ("resident: Cixi hukou", "resident", Facts(person(hukou="cixi", permit=None)), set()),
-    ("newborn: 0 days", "newborn", Facts(baby(0), parent=parent(), birth_certificate=True), set()),
-    ("newborn: 183 days", "newborn", Facts(baby(183), parent=parent(), birth_certificate=True), set()),
-    ("newborn: 184 days", "newborn", Facts(baby(184), parent=parent(), birth_certificate=True), {"newborn_age"}),
+    ("newborn: born today", "newborn", Facts(baby(0), parent=parent(), birth_certificate=True), set()),
     ("newborn: no certificate", "newborn", Facts(baby(10), parent=parent()), {"birth_certificate"}),
     (
         "newborn: parent suspended",
@@ -65,18 +81,43 @@ MEDICAL = [
         {"parent_insured"},
     ),
     (
-        "newborn: parent not insured here",
+        "newborn: parent not insured here, nothing recorded",
         "newborn",
         Facts(baby(10), parent=parent(status=None), birth_certificate=True),
         {"parent_insured"},
     ),
     (
-        "newborn: parent 11 months",
+        "newborn: parent's employer cover recorded, benefits normal",
         "newborn",
-        Facts(baby(10), parent=parent(months=11), birth_certificate=True),
-        {"parent_contribution_months"},
+        Facts(baby(10), parent=parent(status=None, cover=EMPLOYER_COVER), birth_certificate=True),
+        set(),
     ),
-    ("newborn: parent 12 months", "newborn", Facts(baby(10), parent=parent(months=12), birth_certificate=True), set()),
+    (
+        "newborn: parent's employer cover recorded, benefits not normal",
+        "newborn",
+        Facts(
+            baby(10),
+            parent=parent(status=None, cover=replace(EMPLOYER_COVER, benefits_normal=False)),
+            birth_certificate=True,
+        ),
+        {"parent_insured"},
+    ),  # fmt: skip
+    (
+        "newborn: parent's cover recorded from tomorrow",
+        "newborn",
+        Facts(
+            baby(10),
+            parent=parent(status=None, cover=replace(EMPLOYER_COVER, insured_since=ON + timedelta(1))),
+            birth_certificate=True,
+        ),
+        {"parent_insured"},
+    ),  # fmt: skip
+    (
+        "newborn: parent 0 months of contributions (the [assumed] rule is off)",
+        "newborn",
+        Facts(baby(10), parent=parent(months=0), birth_certificate=True),
+        set(),
+    ),
     (
         "newborn: parent's permit from elsewhere",
         "newborn",
@@ -87,10 +128,10 @@ MEDICAL = [
         "newborn: no parent given",
         "newborn",
         Facts(baby(10), birth_certificate=True),
-        {"parent_insured", "parent_contribution_months", "parent_cixi_permit"},
+        {"parent_insured", "parent_cixi_permit"},
     ),
-    ("preschool: 7 tomorrow", "preschool", Facts(person(7, days=-1), parent=parent(status=None)), set()),
-    ("preschool: 7 today", "preschool", Facts(person(7), parent=parent(status=None)), {"preschool_age"}),
+    ("preschool: aged 3", "preschool", Facts(person(3), parent=parent(status=None)), set()),
+    ("preschool: aged 10 days", "preschool", Facts(baby(10), parent=parent(status=None)), {"past_newborn_age"}),
     (
         "preschool: parent's permit expired",
         "preschool",
@@ -242,3 +283,55 @@ def test_every_seeded_figure_has_a_reference(book):
 def test_the_edge_helpers_mean_what_they_say():
     assert person(60, days=-1).age_years(ON) == 59 and person(60).age_years(ON) == 60
     assert baby(183).age_days(ON) == 183
+
+
+# The newborn window runs through the day the child is six calendar months old [assumed reading of 0-6个月]
+NEWBORN_EDGES = [
+    (date(2025, 7, 1), date(2026, 1, 1), True),  # six months old today
+    (date(2025, 7, 1), date(2026, 1, 2), False),
+    (date(2025, 1, 31), date(2025, 7, 31), True),  # a month end: July has a 31st
+    (date(2025, 1, 31), date(2025, 8, 1), False),
+    (date(2025, 8, 31), date(2026, 2, 28), True),  # February has no 31st: its last day
+    (date(2025, 8, 31), date(2026, 3, 1), False),
+    (date(2023, 8, 31), date(2024, 2, 29), True),  # a leap year
+    (date(2023, 8, 31), date(2024, 3, 1), False),
+    (date(2025, 7, 1), date(2025, 6, 30), False),  # not born yet
+]
+
+
+@pytest.mark.parametrize(("birth", "on", "eligible"), NEWBORN_EDGES, ids=lambda v: str(v))
+def test_the_newborn_window_in_calendar_months(book, birth, on, eligible):
+    assert rules.newborn_age(Facts(born(birth)), book, on).passed is eligible
+    # the preschool route starts the day after: the two never overlap
+    assert rules.past_newborn_age(Facts(born(birth)), book, on).passed is (on > rules.newborn_last_day(birth, book, on))
+    if birth <= on:
+        assert (
+            rules.newborn_age(Facts(born(birth)), book, on).passed
+            != rules.past_newborn_age(Facts(born(birth)), book, on).passed
+        )
+
+
+# Primary school starts on 1 September of the year the child is six by 31 August [assumed]
+SCHOOL_EDGES = [
+    (date(2019, 8, 31), date(2025, 8, 31), True),  # six on the cutoff day: school from 1 Sep 2025
+    (date(2019, 8, 31), date(2025, 9, 1), False),
+    (date(2019, 9, 1), date(2025, 9, 1), True),  # six the day after the cutoff: a year more
+    (date(2019, 9, 1), date(2026, 8, 31), True),
+    (date(2019, 9, 1), date(2026, 9, 1), False),
+    (date(2020, 2, 29), date(2026, 8, 31), True),
+    (date(2020, 2, 29), date(2026, 9, 1), False),
+]
+
+
+@pytest.mark.parametrize(("birth", "on", "eligible"), SCHOOL_EDGES, ids=lambda v: str(v))
+def test_the_preschool_route_ends_where_primary_school_starts(book, birth, on, eligible):
+    assert rules.preschool_age(Facts(born(birth)), book, on).passed is eligible
+
+
+def test_the_parents_contribution_months_count_only_when_the_assumed_setting_is_on(book):
+    facts = Facts(baby(10), parent=parent(months=11), birth_certificate=True)
+    assert failed(rules.evaluate("medical", "newborn", facts, book, ON)) == set()
+    switched_on = with_figure(book, "medical.newborn_parent_contribution_check", 1)
+    assert failed(rules.evaluate("medical", "newborn", facts, switched_on, ON)) == {"parent_contribution_months"}
+    facts_12 = Facts(baby(10), parent=parent(months=12), birth_certificate=True)
+    assert failed(rules.evaluate("medical", "newborn", facts_12, switched_on, ON)) == set()

@@ -178,7 +178,7 @@ def test_duplicate_enrolment_is_refused_until_the_first_has_ended(counter):
     with pytest.raises(DuplicateEnrolment):
         counter.desk(TODAY).enrol_pension(pension(contribution_base_fen=600_000), CASEWORKER)
     counter.desk(TODAY).decide("activate", {"enrolment_id": first["enrolment_id"]}, REVIEWER)
-    counter.desk(TODAY).decide("end", {"enrolment_id": first["enrolment_id"], "reason": "moved away"}, REVIEWER)
+    counter.desk(TODAY).decide("end", {"enrolment_id": first["enrolment_id"], "reason": "left_cixi"}, REVIEWER)
     again = counter.desk(TODAY).enrol_pension(pension(contribution_base_fen=600_000), CASEWORKER)
     assert again["enrolment_id"] != first["enrolment_id"]
 
@@ -215,6 +215,18 @@ def test_newborn_joins_when_the_mother_is_insured_here(counter):
     with pytest.raises(EnrolmentNotFound):
         counter.desk(TODAY).get_enrolment(child["enrolment_id"], stranger)
     assert counter.desk(TODAY).list_enrolments({}, stranger)["total"] == 0
+
+
+def test_newborn_joins_on_the_parents_cover_held_elsewhere_as_the_caseworker_recorded_it(counter):
+    """The mother's employer-paid 职工医保 is not held by this service: the caseworker records it."""
+    cover = {"scheme": "employee", "insured_since": "2021-05-01", "benefits_normal": False}
+    with pytest.raises(NotEligible, match="a parent insured in Cixi with normal status required"):
+        counter.desk(TODAY).enrol_medical(newborn_payload(medical_cover=cover), CASEWORKER)
+    child = counter.desk(TODAY).enrol_medical(
+        newborn_payload(medical_cover={**cover, "benefits_normal": True}), CASEWORKER
+    )
+    insured = next(rule for rule in child["eligibility"] if rule["rule"] == "parent_insured")
+    assert insured["passed"] and "recorded by the caseworker" in insured["detail"]
 
 
 BAD_MEDICAL = [
@@ -287,10 +299,11 @@ def test_maker_checker_and_illegal_steps_are_refused(counter, pending):
     )
     with pytest.raises(IllegalTransition, match="cannot activate an enrolment that is active"):
         counter.desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
-    counter.desk(TODAY).decide("end", {"enrolment_id": pending, "reason": "left Cixi"}, REVIEWER)
+    counter.desk(TODAY).decide("end", {"enrolment_id": pending, "reason": "left_cixi"}, REVIEWER)
     for action in ("activate", "suspend", "resume", "renew", "end"):
         with pytest.raises(IllegalTransition):
-            counter.desk(TODAY).decide(action, {"enrolment_id": pending, "reason": "again"}, REVIEWER)
+            reason = {"suspend": "arrears", "end": "left_cixi"}.get(action)
+            counter.desk(TODAY).decide(action, {"enrolment_id": pending, "reason": reason}, REVIEWER)
     assert [e["event_type"] for e in counter.events() if e["event_type"].startswith("enrolment_")] == [
         "enrolment_created",
         "enrolment_activated",
@@ -298,10 +311,28 @@ def test_maker_checker_and_illegal_steps_are_refused(counter, pending):
     ]
 
 
-def test_reject_suspend_resume_each_emit_their_event(counter, pending):
-    counter.desk(TODAY).decide("reject", {"enrolment_id": pending, "reason": "documents forged"}, REVIEWER)
-    [rejected] = counter.events("enrolment_rejected")
-    assert validate_envelope(rejected)[1]["reasons"] == ["documents forged"]
+def test_a_refusal_carries_its_code_and_the_note_only_when_marked_for_the_resident(counter, pending):
+    note = {"enrolment_id": pending, "reason": "documents_incomplete", "note": "请补交13812345678的缴费凭证"}
+    with pytest.raises(ValidationError) as caught:
+        counter.desk(TODAY).decide("reject", {**note, "reason": "documents forged"}, REVIEWER)
+    assert set(caught.value.errors) == {"reason"}
+    with pytest.raises(ValidationError) as caught:
+        counter.desk(TODAY).decide("reject", {**note, "note": None, "note_for_resident": True}, REVIEWER)
+    assert set(caught.value.errors) == {"note"}
+    decided = counter.desk(TODAY).decide("reject", {**note, "note_for_resident": True}, REVIEWER)
+    assert decided["reason"] == "documents_incomplete: 请补交13812345678的缴费凭证"  # filed as written, for staff
+    [rejected] = [validate_envelope(e)[1] for e in counter.events("enrolment_rejected")]
+    assert (rejected["reasons"], rejected["note_for_resident"]) == (
+        ["documents_incomplete"],
+        "请补交138****5678的缴费凭证",
+    )
+
+
+def test_a_note_not_marked_for_the_resident_stays_in_the_file(counter, pending):
+    counter.desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
+    counter.desk(TODAY).decide("suspend", {"enrolment_id": pending, "reason": "arrears", "note": "内部核查"}, REVIEWER)
+    [suspended] = [validate_envelope(e)[1] for e in counter.events("enrolment_suspended")]
+    assert (suspended["reason"], suspended["note_for_resident"]) == ("arrears", None)
     with pytest.raises(EnrolmentNotFound):
         counter.desk(TODAY).decide("activate", {"enrolment_id": "no-such-id"}, REVIEWER)
 
@@ -362,16 +393,20 @@ def test_every_insurance_contract_is_published_by_some_step(counter, pending):
 
     desk = counter.desk
     desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
-    desk(TODAY).decide("suspend", {"enrolment_id": pending, "reason": "contributions unpaid"}, REVIEWER)
+    desk(TODAY).decide("suspend", {"enrolment_id": pending, "reason": "arrears"}, REVIEWER)
     desk(TODAY).decide("resume", {"enrolment_id": pending}, REVIEWER)
     desk(date(2027, 2, 15)).sweep()
     desk(date(2027, 3, 5)).sweep()
     desk(date(2027, 3, 6)).decide("renew", {"enrolment_id": pending}, CASEWORKER)
-    desk(date(2027, 3, 7)).decide("end", {"enrolment_id": pending, "reason": "moved to Ningbo city"}, REVIEWER)
+    desk(date(2027, 3, 7)).decide(
+        "end", {"enrolment_id": pending, "reason": "transferred_out", "note": "moved to Ningbo city"}, REVIEWER
+    )
     medical = {"resident": resident(MOTHER), "route": "resident", "town": "宗汉"}
     for outcome in ("dismissed", "upheld"):  # the second enrolment is rejected, then reinstated on appeal
         other = desk(TODAY).enrol_medical(medical, CASEWORKER)["enrolment_id"]
-        desk(TODAY).decide("reject", {"enrolment_id": other, "reason": "permit forged"}, REVIEWER)
+        desk(TODAY).decide(
+            "reject", {"enrolment_id": other, "reason": "rejected_on_review", "note": "permit forged"}, REVIEWER
+        )
         appealed(desk(TODAY), other, outcome)
 
     published = {event["event_type"] for event in counter.events()}

@@ -1,5 +1,6 @@
-"""Contract-valid data for the insurance, events and appeal events notify turns into notices, with the SMS each
-should become (signature included). One resident per event kind, so a test can publish them all at once."""
+"""Contract-valid data for every event notify turns into a notice (housing, insurance, events, appeals), with the
+SMS each should become (signature included). One resident per event kind, so a test can publish them all at
+once."""
 
 from shared.contracts import load_all
 
@@ -30,6 +31,14 @@ def enrolment(n: int, **extra) -> dict:
         "town": "浒山街道",
         **extra,
     }
+
+
+def case(n: int, **extra) -> dict:
+    return {"application_id": f"app-{n}", "resident_id": resident(n), "town": "周巷镇", "category": "talent", **extra}
+
+
+def tenancy(n: int, **extra) -> dict:
+    return {"tenancy_id": f"ten-{n}", "resident_id": resident(n), "town": "周巷镇", **extra}
 
 
 def registration(n: int, **extra) -> dict:
@@ -66,21 +75,49 @@ def appeal(n: int, case_type: str, **extra) -> dict:
 
 # (source, event_type) -> (data, expected SMS)
 NOTICES = {
+    ("housing", "subsidy_approved"): (
+        case(1, household_size=2, monthly_subsidy_fen=84_050, approved_at=AT, policy_ref="cixi-2024"),
+        "【慈溪新市民】您的公共租赁住房租赁补贴申请已获批准，每月补贴840.5元，将按月发放。",
+    ),
+    ("housing", "subsidy_rejected"): (
+        case(2, reasons=["owns_home_in_cixi"], rejected_at=AT),
+        "【慈溪新市民】您的公共租赁住房租赁补贴申请未获批准，原因：本人、配偶或未成年子女在慈溪有自有住房。"
+        "如有疑问请咨询慈溪市新市民服务中心。",
+    ),
+    ("housing", "subsidy_disbursed"): (
+        case(3, disbursement_id="d-3", period="2026-03", amount_fen=84_050, disbursed_at=AT),
+        "【慈溪新市民】您2026年3月的租赁补贴840.5元已发放，请注意查收。",
+    ),
+    ("housing", "subsidy_ended"): (
+        case(4, reason="bought_home", ended_at=AT),
+        "【慈溪新市民】您的公共租赁住房租赁补贴已于2026年4月1日终止，原因：已在本市购买住房。"
+        "如有疑问请咨询慈溪市新市民服务中心。",
+    ),
+    ("housing", "tenancy_started"): (
+        tenancy(
+            5, project_id="p-5", unit_id="u-5", monthly_rent_fen=120_000, start_date="2026-04-01", end_date="2029-03-31"
+        ),
+        "【慈溪新市民】您承租的保障性租赁住房租约已生效，租期2026年4月1日至2029年3月31日，月租金1200元。",
+    ),  # fmt: skip
+    ("housing", "tenancy_ended"): (
+        tenancy(6, reason="lease_expired", ended_at=AT),
+        "【慈溪新市民】您承租的保障性租赁住房租约已于2026年4月1日结束，原因：租期届满。",
+    ),
     ("insurance", "enrolment_activated"): (
         enrolment(101, **ACTIVATED),
         "【慈溪新市民】您的企业职工基本养老保险已参保生效，保障期2026年3月2日至2027年3月1日，个人每月缴费1200元。",
     ),
     ("insurance", "enrolment_rejected"): (
         enrolment(102, scheme="medical", route="resident", reasons=["cixi_residence"], rejected_at=AT),
-        "【慈溪新市民】您的城乡居民医保参保申请未通过，原因：未持有有效的慈溪居住证。如有疑问请咨询社保经办机构。",
+        "【慈溪新市民】您的城乡居民医保参保申请未通过，原因：未持有有效的慈溪居住证。如有疑问请咨询医保经办机构。",
     ),
     ("insurance", "enrolment_suspended"): (
-        enrolment(103, **COVERAGE, reason="欠缴保险费", suspended_at=AT),
+        enrolment(103, **COVERAGE, reason="arrears", suspended_at=AT),
         "【慈溪新市民】您的企业职工基本养老保险已暂停，原因：欠缴保险费。如有疑问请咨询社保经办机构。",
     ),
     ("insurance", "enrolment_lapsed"): (
-        enrolment(104, **COVERAGE, lapsed_at=AT),
-        "【慈溪新市民】您的企业职工基本养老保险已于2027年3月1日到期未续保，保障已中止，如需继续参保请尽快办理。",
+        enrolment(104, scheme="medical", route="resident", **COVERAGE, lapsed_at=AT),
+        "【慈溪新市民】您的城乡居民医保已于2027年3月1日到期未续保，保障已中止，如需继续参保请尽快办理。",
     ),
     ("insurance", "renewal_due"): (
         enrolment(105, scheme="medical", route="employee_points", **COVERAGE, days_left=30),
@@ -118,7 +155,8 @@ NOTICES = {
     ),
     ("events", "seat_offered"): (
         registration(205, hold_expires_at="2025-07-02T01:00:00+00:00"),
-        "【慈溪新市民】“暑期小候鸟课堂”（7月3日10:00）有名额为您保留至7月2日09:00，请在此前确认，逾期顺延。",
+        "【慈溪新市民】“暑期小候鸟课堂”（7月3日10:00）为您保留名额至7月2日09:00，"
+        "请在“我在慈溪”公众号或到服务台确认，逾期顺延。",
     ),
     ("events", "offer_expired"): (
         registration(206, expired_at=AT),
@@ -126,7 +164,7 @@ NOTICES = {
     ),
     ("events", "registration_cancelled"): (
         registration(207, reason="activity_cancelled", previous_status="confirmed", cancelled_at=AT),
-        "【慈溪新市民】您报名的“暑期小候鸟课堂”（7月3日10:00）因活动取消而取消，很抱歉给您带来不便。",
+        "【慈溪新市民】“暑期小候鸟课堂”（7月3日10:00）：因活动取消，您的报名已取消，很抱歉给您带来不便。",
     ),
     ("events", "reminder_due"): (
         registration(208),

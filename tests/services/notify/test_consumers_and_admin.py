@@ -1,6 +1,7 @@
-"""The other housing events as SMS, template management for admin, and preferences — log provider."""
+"""Template management for admin, and preferences — log provider. (Every event's SMS:
+test_insurance_events_notices.py.)"""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,56 +23,6 @@ def one_delivered(notify, token, template_id):
     rows = wait_for(check)
     assert len(rows) == 1
     return rows[0]["body"]
-
-
-@pytest.mark.parametrize(
-    ("event_type", "data", "text"),
-    [
-        (
-            "subsidy_rejected",
-            {**CASE, "reasons": ["owns_home_in_cixi", "no_residence_permit"], "rejected_at": AT},
-            "【慈溪新市民】您的公共租赁住房租赁补贴申请未获批准，原因：本人、配偶或未成年子女在慈溪有自有住房；"
-            "未持有有效浙江省居住证。如有疑问请咨询慈溪市新市民服务中心。",
-        ),
-        (
-            "subsidy_disbursed",
-            {**CASE, "disbursement_id": "d-1", "period": "2026-03", "amount_fen": 84050, "disbursed_at": AT},
-            "【慈溪新市民】您2026年3月的租赁补贴840.5元已发放，请注意查收。",
-        ),
-        (
-            "subsidy_ended",
-            {**CASE, "reason": "bought_home", "ended_at": AT},
-            "【慈溪新市民】您的公共租赁住房租赁补贴已于2026年4月1日终止，原因：已在本市购买住房。"
-            "如有疑问请咨询慈溪市新市民服务中心。",
-        ),
-        (
-            "tenancy_started",
-            {
-                "tenancy_id": "t-1",
-                "project_id": "p-1",
-                "unit_id": "u-1",
-                "resident_id": RESIDENT,
-                "town": "周巷镇",
-                "monthly_rent_fen": 120000,
-                "start_date": date(2026, 4, 1).isoformat(),
-                "end_date": date(2029, 3, 31).isoformat(),
-            },
-            "【慈溪新市民】您承租的保障性租赁住房租约已生效，租期2026年4月1日至2029年3月31日，月租金1200元。",
-        ),  # fmt: skip
-        (
-            "tenancy_ended",
-            {"tenancy_id": "t-1", "resident_id": RESIDENT, "town": "周巷镇", "reason": "expired", "ended_at": AT},
-            "【慈溪新市民】您承租的保障性租赁住房租约已于2026年4月1日结束，原因：保障期限届满。",
-        ),
-    ],
-)
-def test_housing_events_become_one_sms_each(start_notify, token_for, event_type, data, text):
-    notify = start_notify(gateway=False)
-    token = token_for("cw", "caseworker")
-    notify.contact_event(RESIDENT, "13812345678")
-    envelope = notify.publish(event_type, data)
-    notify.publish(event_type, data, event_id=envelope["event_id"])
-    assert one_delivered(notify, token, event_type) == text
 
 
 def test_template_management(start_notify, token_for):

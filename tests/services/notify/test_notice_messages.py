@@ -1,45 +1,36 @@
-"""Personalisation tables for the insurance and events notices, and the templates they fill (pure)."""
+"""Personalisation tables for every notice, and the templates they fill (the migrations' current versions)."""
 
-import importlib.util
 from datetime import UTC, datetime
 
 import pytest
 
 from services.notify import activity_messages, insurance_messages, subscriptions
-from services.notify.messages import clipped, local_time, reason_text
+from services.notify.messages import clipped, local_time
 from services.notify.templating import check_template, placeholders, render
-from shared.config import REPO_ROOT
+from tests.services.notify.rendering import BROADCAST, current_bodies
 from tests.services.notify.samples import NOTICES, loaded, resident
 
 
-def seeded_bodies() -> dict[str, str]:
-    bodies = {}
-    for revision in ("0004_insurance_events_templates", "0005_appeal_templates"):
-        path = REPO_ROOT / f"services/notify/migrations/versions/{revision}.py"
-        spec = importlib.util.spec_from_file_location(f"notify_{revision}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        bodies.update({template_id: body for template_id, _, body in module.SEEDED_TEMPLATES})
-    return bodies
+@pytest.fixture(scope="module")
+def bodies():
+    return current_bodies()
 
 
-def test_every_notice_has_a_seeded_transactional_template_and_a_sample():
-    bodies = seeded_bodies()
-    assert {notice.template for notice in subscriptions.NOTICES.values()} == set(bodies)
-    assert set(subscriptions.NOTICES) == set(NOTICES)
-    assert {t: check_template(body, "transactional") for t, body in bodies.items()} == dict.fromkeys(bodies, [])
+def test_every_notice_has_a_transactional_template(bodies):
+    templates = {notice.template for notice in subscriptions.NOTICES.values()}
+    assert templates == set(bodies) - {BROADCAST[1]}
+    assert {t: check_template(bodies[t], "transactional") for t in templates} == dict.fromkeys(templates, [])
 
 
 @pytest.mark.parametrize("kind", sorted(NOTICES), ids=".".join)
-def test_a_sample_renders_to_its_expected_single_sms(kind):
+def test_a_sample_renders_to_its_expected_single_sms(kind, bodies):
     raw, text = NOTICES[kind]
     notice = subscriptions.NOTICES[kind]
     personalisation = notice.personalise(loaded(*kind, raw))
-    body = seeded_bodies()[notice.template]
+    body = bodies[notice.template]
     assert sorted(personalisation) == sorted(placeholders(body))
     rendered = render(body, personalisation)
     assert (rendered.body, rendered.segments) == (text, 1)
-    assert rendered.billed_length <= 70
 
 
 @pytest.mark.parametrize(
@@ -71,27 +62,23 @@ def test_contribution_text(monthly, yearly, text):
     assert insurance_messages.contribution_text(data) == text
 
 
-@pytest.mark.parametrize(
-    ("reasons", "text"),
-    [
-        (["cixi_residence"], "未持有有效的慈溪居住证"),
-        (["parent_insured", "birth_certificate"], "父母一方未在本市正常参保；未提供出生医学证明"),
-        (["材料不全，请联系 13812345678 补交"], "材料不全，请联系 138****5678 补交"),
-        ([], "不符合参保条件"),
-    ],
-)
-def test_insurance_reasons_read_as_chinese(reasons, text):
-    assert reason_text(reasons, insurance_messages.REASON_TEXT, "不符合参保条件") == text
+@pytest.mark.parametrize(("scheme", "office"), [("pension", "社保经办机构"), ("medical", "医保经办机构")])
+def test_a_refusal_names_the_office_of_its_scheme(scheme, office):
+    raw, _ = NOTICES[("insurance", "enrolment_rejected")]
+    route = {"pension": "flexible", "medical": "resident"}[scheme]
+    data = loaded("insurance", "enrolment_rejected", {**raw, "scheme": scheme, "route": route})
+    assert insurance_messages.enrolment_rejected(data)["office"] == office
 
 
-def test_every_failing_insurance_rule_has_chinese_text():
+def test_every_failing_insurance_rule_is_a_rejection_code():
     from services.insurance import rules
+    from shared.contracts.insurance import REJECTION_REASONS
 
     names = {rule.__name__ for rules_of in rules.ROUTE_RULES.values() for rule in rules_of}
     names = {"employee_registration" if n == "registered" else n for n in names} | {"flexible_registration"}
     names -= {"pension_hukou_not_required", "elderly_age", "cixi_hukou"}  # never fail, or not an enrolment
     names |= {"minimum_age", "zhejiang_permit"}  # employment registration's rules
-    assert names <= set(insurance_messages.REASON_TEXT)
+    assert names <= set(REJECTION_REASONS)
 
 
 @pytest.mark.parametrize(
@@ -108,9 +95,9 @@ def test_times_are_cixi_local(moment, text):
 @pytest.mark.parametrize(
     ("reason", "outcome"),
     [
-        ("by_resident", "已按您的申请取消"),
-        ("by_staff", "已由工作人员取消，如有疑问请咨询主办方"),
-        ("activity_cancelled", "因活动取消而取消，很抱歉给您带来不便"),
+        ("by_resident", "您的报名已按您的申请取消"),
+        ("by_staff", "您的报名已由工作人员取消，如有疑问请咨询主办方"),
+        ("activity_cancelled", "因活动取消，您的报名已取消，很抱歉给您带来不便"),
     ],
 )
 def test_cancellation_wording_follows_the_reason(reason, outcome):
@@ -119,14 +106,14 @@ def test_cancellation_wording_follows_the_reason(reason, outcome):
     assert activity_messages.registration_cancelled(data)["outcome"] == outcome
 
 
-def test_long_titles_and_venues_are_clipped_to_one_sms():
+def test_long_titles_and_venues_are_clipped_to_one_sms(bodies):
     raw, _ = NOTICES[("events", "registration_confirmed")]
     data = loaded(
         "events", "registration_confirmed", {**raw, "title": "慈溪市" * 30, "venue_name": "图书馆\n分馆" * 10}
     )
     personalisation = activity_messages.with_venue(data)
     assert personalisation["title"] == "慈溪市" * 5 + "…" and len(personalisation["venue"]) == 16
-    assert render(seeded_bodies()["registration_confirmed"], personalisation).segments == 1
+    assert render(bodies["registration_confirmed"], personalisation).segments == 1
     assert clipped("  a \n b  ", 10) == "a b"
 
 

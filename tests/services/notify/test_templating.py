@@ -76,12 +76,6 @@ def test_yuan(fen, text):
     assert yuan(fen) == text
 
 
-def test_reason_codes_read_as_chinese_and_numbers_are_masked():
-    text = messages.reason_text(["owns_home_in_cixi", "请致电13812345678"])
-    assert text.startswith("本人、配偶或未成年子女在慈溪有自有住房；")
-    assert "13812345678" not in text and "138****5678" in text
-
-
 def test_disbursement_personalisation():
     assert messages.subsidy_disbursed({"period": "2026-03", "amount_fen": 120000}) == {
         "period": "2026年3月",

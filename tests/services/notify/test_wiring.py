@@ -4,7 +4,7 @@ revert cleanly, the published contracts carry no phone field."""
 from datetime import UTC, datetime
 
 from alembic import command
-from sqlalchemy import column, create_engine, insert, inspect, select, table
+from sqlalchemy import JSON, column, create_engine, insert, inspect, select, table
 
 from services.notify.models import Notification
 from services.notify.service import NotifyService
@@ -79,3 +79,29 @@ def test_migration_0006_keeps_the_out_id_of_rows_in_flight(db_url):
         got = dict(connection.execute(select(notifications.c.id, notifications.c.submission)).all())
     engine.dispose()
     assert got == expected
+
+
+def test_migration_0008_adds_a_version_with_the_codes_of_the_one_before_and_reverts(db_url):
+    upgrade("notify", db_url)
+    engine = make_engine(db_url)
+    templates = table("templates", column("template_id"), column("version"), column("body"))
+    codes = table("provider_templates", column("template_id"), column("version"), column("provider"),
+                  column("code"), column("variables", JSON))  # fmt: skip
+    changed = ("registration_cancelled", "seat_offered", "enrolment_rejected", "enrolment_suspended")
+
+    def rows():
+        with engine.connect() as connection:
+            versions = connection.execute(select(templates).where(templates.c.template_id.in_(changed))).all()
+            registered = connection.execute(select(codes).where(codes.c.template_id == "enrolment_rejected")).all()
+        return {(t.template_id, t.version) for t in versions}, {(c.version, c.provider): c for c in registered}
+
+    versions, registered = rows()
+    assert versions == {(template_id, version) for template_id in changed for version in (1, 2)}
+    assert {key: row.code for key, row in registered.items() if key[0] == 2} == {
+        (2, provider): registered[(1, provider)].code for provider in ("aliyun", "tencent")
+    }
+    assert registered[(2, "aliyun")].variables == ["who", "scheme", "reasons", "office"]
+    command.downgrade(alembic_config("notify", db_url), "notify_0007")
+    versions, registered = rows()
+    assert {version for _, version in versions} == {1} and {version for version, _ in registered} == {1}
+    engine.dispose()

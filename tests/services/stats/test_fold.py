@@ -281,14 +281,23 @@ def test_report_text_reproduces_the_seeds_sentences():
     overall, by_year = seed_figures()
     assert report_text(2019, 2024, overall, by_year) == (
         "2019年至2024年，累计保障外来务工人员家庭7044户，发放公租房租金补贴3447万元。"
-        "2024年，共计对34个项目约6622套保租房发放运营奖补380.44万元。"
+        "2024年，共计对34个项目6622套保租房发放运营奖补380.44万元。"
     )
 
 
-def test_report_text_for_one_year_without_operator_subsidies_or_activity():
-    assert report_text(2021, 2021, headline({}, {}), {2021: headline({}, {})}) == (
-        "2021年，累计保障外来务工人员家庭0户，发放公租房租金补贴0万元。"
-    )
+def test_an_empty_range_says_there_is_no_data_rather_than_zero_households():
+    assert report_text(2021, 2021, headline({}, {}), {2021: headline({}, {})}) == "2021年暂无统计数据。"
+    assert report_text(2019, 2020, headline({}, {}), {}) == "2019年至2020年暂无统计数据。"
+
+
+def test_a_range_with_activity_but_no_subsidy_leaves_the_subsidy_sentence_out():
+    text = report_text(2021, 2021, headline({"participations": 3}, {}), {})
+    assert text == "2021年，各类新市民活动累计参与3人次。"
+
+
+def test_a_summed_count_is_not_called_approximate():
+    overall, by_year = seed_figures()
+    assert "约" not in report_text(2019, 2024, overall, by_year)
 
 
 def test_report_text_mentions_participations_and_enrolments_when_there_are_some():
