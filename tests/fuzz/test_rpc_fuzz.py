@@ -14,17 +14,14 @@ from hypothesis import strategies as st
 from nameko.exceptions import BadRequest, RemoteError, RpcTimeout
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.rpc import Rpc
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.config import SERVICES
 from shared.errors import DomainError, InternalError
 from tests.fuzz.hostile import values
-from tests.support.platform import running_platform
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
-ALL_ROLES = ("admin", "caseworker", "reviewer", "resident", "service")
 
 
 def public_rpcs() -> list[tuple[str, str, inspect.Signature]]:
@@ -51,20 +48,6 @@ def domain_error_names() -> set[str]:
 
 
 RPCS = public_rpcs()
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    with running_platform(tmp_path_factory.mktemp("fuzz"), extra_env={"RETENTION_PURGE_ENABLED": "false"}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def rpc(platform):
-    token = platform.token("fuzzer", *ALL_ROLES)
-    proxy = ClusterRpcProxy(platform.rpc_config(), context_data={"authorization": token}, timeout=20)
-    yield proxy.start()
-    proxy.stop()
 
 
 def arguments_for(signature: inspect.Signature):
