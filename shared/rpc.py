@@ -113,7 +113,15 @@ class GuardedRpcConsumer(RpcConsumer):
 
 
 class SafeRpc(Rpc):
+    """`@rpc` for a write, `@rpc(read_only=True)` for a read. Every write must declare its roles
+    (`@requires`), also one a resident uses on their own record: a token without roles never changes
+    anything (checked for every RPC of every service by tests/fuzz/test_write_roles.py)."""
+
     rpc_consumer = GuardedRpcConsumer()
+
+    def __init__(self, read_only: bool = False, **kwargs):
+        self.read_only = read_only
+        super().__init__(**kwargs)
 
     def check_signature(self, args, kwargs):
         # nameko uses inspect.getcallargs, which sees a decorator's (*args, **kwargs) and accepts anything;

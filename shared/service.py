@@ -136,11 +136,11 @@ class PlatformService:
 
 
 PLATFORM_ENTRYPOINTS = (
-    ("health", lambda: rpc),
+    ("health", lambda: rpc(read_only=True)),
     ("http_health", lambda: http("GET", "/health")),
     ("http_metrics", lambda: http("GET", "/metrics")),
     ("purge_personal_data", lambda: rpc),
-    ("get_case_history", lambda: rpc),
+    ("get_case_history", lambda: rpc(read_only=True)),
     ("scheduled_purge", lambda: timer(interval=PURGE_INTERVAL_SECONDS)),
 )
 

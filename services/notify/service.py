@@ -139,7 +139,7 @@ class NotifyService(PlatformService):
 
     # --- notifications -----------------------------------------------------------------------------
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def list_notifications(self, resident_id=None, phone=None, status=None, limit=50) -> list[dict]:
         args = load(ListSchema, {"resident_id": resident_id, "phone": phone, "status": status, "limit": limit})
@@ -153,7 +153,7 @@ class NotifyService(PlatformService):
         query = query.order_by(Notification.created_at.desc(), Notification.id).limit(args["limit"])
         return [notification_dict(n) for n in self.db.scalars(query)]
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def get_notification(self, notification_id: str) -> dict:
         notification = self.db.get(Notification, str(notification_id))
@@ -180,6 +180,7 @@ class NotifyService(PlatformService):
         return result
 
     @rpc
+    @requires("caseworker", "service", "resident")
     def set_preferences(self, resident_id, preferred_channel=None, promo_consent=None, wechat_openid=None) -> dict:
         """Staff, or the resident themself (a `resident` token whose subject is their resident_id)."""
         caller = self.auth.caller
@@ -198,7 +199,7 @@ class NotifyService(PlatformService):
         self.db.commit()
         return result
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF, "service")
     def get_contact(self, resident_id) -> dict:
         try:
@@ -217,12 +218,12 @@ class NotifyService(PlatformService):
 
     # --- templates ---------------------------------------------------------------------------------
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def list_templates(self) -> list[dict]:
         return [template_dict(t) for t in catalogue.current_versions(self.db)]
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def get_template(self, template_id, version=None) -> dict:
         return template_dict(catalogue.version(self.db, template_id, version))
@@ -253,7 +254,7 @@ class NotifyService(PlatformService):
         self.db.commit()
         return template_dict(template)
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def preview_template(self, template_id, personalisation=None, version=None) -> dict:
         from services.notify.templating import render
@@ -283,7 +284,7 @@ class NotifyService(PlatformService):
         self.courier.wake()
         return broadcasts.progress(self.db, broadcast)
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def get_broadcast(self, broadcast_id) -> dict:
         broadcast = self.db.get(Broadcast, str(broadcast_id))
