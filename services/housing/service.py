@@ -7,6 +7,7 @@ from nameko.timer import timer
 from services.housing import appeals, disbursement, operator_subsidy, retention, rules, subsidy, tenancy
 from services.housing.cases import today_local
 from services.housing.models import Appeal, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
+from services.housing.pay_periods import PaySchedule
 from services.housing.policy import list_policies
 from services.housing.schemas import (
     LegacySubsidySchema,
@@ -142,9 +143,10 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("admin")
     def run_disbursement(self, period, backfill=False) -> dict:
-        """Pay every active subsidy for `period` once. `backfill=True` records payments made before the
-        platform (counted, not messaged)."""
+        """Pay every active subsidy for `period` once, when it is due (`pay_periods`). `backfill=True`
+        records payments made before the platform went live (counted, not messaged)."""
         load(PeriodSchema(), {"period": period, "backfill": backfill}, field="period")
+        PaySchedule.from_config(self.config).check(period, backfill, today_local(self.clock.now()))
         return disbursement.run(self.db, self.outbox, period, backfill=backfill).as_dict()
 
     @rpc(read_only=True)
