@@ -417,9 +417,9 @@ class AppealDesk:
     """
 
     appeal_model = None
-    extra_entrypoints = tuple(
-        (name, lambda: rpc)
-        for name in ("lodge_appeal", "start_appeal_review", "decide_appeal", "get_appeal", "list_appeals")
+    extra_entrypoints = (
+        *((name, lambda: rpc) for name in ("lodge_appeal", "start_appeal_review", "decide_appeal")),
+        *((name, lambda: rpc(read_only=True)) for name in ("get_appeal", "list_appeals")),
     )
 
     def appeal_cases(self) -> AppealableCases:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import UTC, datetime
 
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
@@ -31,35 +30,21 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 
 from shared.contracts import load_all, validate_envelope
 from shared.crashpoints import crash_point
+from shared.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, republish
 from shared.errors import PermanentError, ValidationError
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.models import ProcessedEvent
-from shared.pii import mask_text
-from shared.queue_consumer import BrokerTolerantQueueConsumer
+from shared.queue_consumer import UndecodableTolerantQueueConsumer
 from shared.topology import consumer_declarations, consumer_queue, dead_letter_queue_name, retry_delays, retry_exchange
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS_HEADER = "x-newcitizen-attempts"
 OUTAGES_HEADER = "x-newcitizen-outages"  # retries because the database was unreachable (not attempts)
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
-class DeadLetteringQueueConsumer(BrokerTolerantQueueConsumer):
-    """kombu raises out of the consumer loop on an undecodable body; route it to the dead-letter queue."""
-
-    def get_consumers(self, consumer_cls, channel):
-        consumers = super().get_consumers(consumer_cls, channel)
-        for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = functools.partial(self._on_decode_error, provider)
-        return consumers
-
-    def _on_decode_error(self, provider, message, exc):
-        provider.dead_letter(message, f"undecodable: {type(exc).__name__}", attempts=0)
-
-
 class ReliableEventHandler(EventHandler):
-    queue_consumer = DeadLetteringQueueConsumer()
+    queue_consumer = UndecodableTolerantQueueConsumer()
 
     def __init__(self, source_service: str, event_type: str, **kwargs):
         super().__init__(
@@ -127,7 +112,8 @@ class ReliableEventHandler(EventHandler):
 
     def retry(self, message, delay: int, headers: dict):
         try:
-            self._republish(
+            republish(
+                self.publisher,
                 message,
                 exchange=retry_exchange(self.container.service_name, delay),
                 routing_key=self.queue.name,
@@ -141,40 +127,21 @@ class ReliableEventHandler(EventHandler):
         self.queue_consumer.ack_message(message)
 
     def dead_letter(self, message, reason: str, attempts: int = 0):
-        reason = mask_text(reason)[:1000]
         service = self.container.service_name
-        headers = {
-            "x-dead-letter-reason": reason,
-            "x-original-exchange": message.delivery_info.get("exchange", ""),
-            "x-original-routing-key": message.delivery_info.get("routing_key", ""),
-            "x-original-queue": self.queue.name,
-            "x-consumer": self.consumer_name,
-            ATTEMPTS_HEADER: attempts,
-            "x-dead-lettered-at": datetime.now(UTC).isoformat(),
-        }
+        headers = dead_letter_headers(message, reason, self.queue.name, self.consumer_name, attempts)
         try:
-            self._republish(message, exchange="", routing_key=dead_letter_queue_name(service), headers=headers)
+            republish(self.publisher, message, "", dead_letter_queue_name(service), headers)
         except Exception:
             log.exception("could not dead-letter; requeueing instead")
             self.queue_consumer.requeue_message(message)
             return
+        reason = headers["x-dead-letter-reason"]
         EVENTS_DEAD_LETTERED.labels(service, self.consumer_name, reason.split(":", 1)[0]).inc()
         log.warning("dead-lettered a message from %s: %s", self.queue.name, reason)
         self.queue_consumer.ack_message(message)
 
-    def _republish(self, message, exchange, routing_key: str, headers: dict):
-        merged = dict(message.headers or {})
-        merged.update(headers)
-        # the raw body goes as it came, so a poison message is kept byte for byte for inspection
-        self.publisher.publish(
-            message.body,
-            exchange=exchange,
-            routing_key=routing_key,
-            headers=merged,
-            serializer=None,
-            content_type=message.content_type or "application/octet-stream",
-            content_encoding=message.content_encoding or "binary",
-        )
+    def undecodable(self, message, exc):
+        self.dead_letter(message, f"undecodable: {type(exc).__name__}", attempts=0)
 
 
 def database_unavailable(exc: BaseException) -> bool:

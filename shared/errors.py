@@ -51,6 +51,12 @@ def _flatten(errors: Mapping[str, Any], prefix: str = "") -> dict[str, list[str]
 
 
 @deserialize_to_instance
+class MalformedCall(ValidationError):
+    """An RPC request nameko could not start a worker for: its envelope (reply address, content type, body
+    shape) or its context headers are unusable. `errors` names each bad part; no domain code ran."""
+
+
+@deserialize_to_instance
 class NotAuthenticated(DomainError):
     """No caller token, or one that is malformed, badly signed or expired."""
 

@@ -29,6 +29,11 @@ EVENTS_RETRIED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "newcitizen_events_dead_lettered_total", "Events sent to the dead-letter queue", ["service", "consumer", "reason"]
 )
+RPC_REFUSED = Counter(
+    "newcitizen_rpc_refused_total",
+    "RPC requests refused before any worker ran (malformed, unknown method, wrong arguments, no reply address)",
+    ["service", "reason"],
+)
 
 # Declared here so the alert rules and the dashboard (deploy/) name a metric that exists before notify
 # fills it: notify counts each notification as it reaches a status (GOV.UK Notify's taxonomy). Labels are

@@ -1,4 +1,5 @@
-"""nameko's queue consumer, made to survive the broker going away under a running worker.
+"""nameko's queue consumer, made to survive the broker going away under a running worker, and a message
+it cannot decode.
 
 A worker that finishes while the broker is down (restarting, or every connection just closed) acks its
 message on a connection that no longer exists. nameko lets that exception escape the worker thread,
@@ -17,7 +18,6 @@ import logging
 from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
 from nameko.messaging import QueueConsumer
-from nameko.rpc import RpcConsumer
 
 log = logging.getLogger(__name__)
 
@@ -57,5 +57,18 @@ class BrokerTolerantQueueConsumer(QueueConsumer):
             log.warning("requeue lost with the broker connection (%s); it is redelivered", type(exc).__name__)
 
 
-class BrokerTolerantRpcConsumer(RpcConsumer):
-    queue_consumer = BrokerTolerantQueueConsumer()
+class UndecodableTolerantQueueConsumer(BrokerTolerantQueueConsumer):
+    """kombu raises out of its consumer loop on a body it cannot decode (not JSON, or a content type it does
+    not accept, such as pickle), which kills the service; such a message goes to its provider's
+    `undecodable(message, exc)` instead."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = provider.undecodable
+        return consumers
+
+
+class RpcQueueConsumer(UndecodableTolerantQueueConsumer):
+    """The RPC entrypoints' own broker connection, apart from the event handlers' (nameko shares an
+    extension per class)."""

@@ -146,13 +146,13 @@ class PlatformService:
 
 
 PLATFORM_ENTRYPOINTS = (
-    ("health", lambda: rpc),
+    ("health", lambda: rpc(read_only=True)),
     ("http_livez", lambda: probe("/livez", liveness)),
     ("http_readyz", lambda: probe("/readyz", readiness)),
     ("http_health", lambda: probe("/health", readiness)),
     ("http_metrics", lambda: http("GET", "/metrics")),
     ("purge_personal_data", lambda: rpc),
-    ("get_case_history", lambda: rpc),
+    ("get_case_history", lambda: rpc(read_only=True)),
     ("scheduled_purge", lambda: timer("PURGE_INTERVAL_SECONDS", PURGE_INTERVAL_SECONDS)),
     ("keep_gauges", lambda: timer("METRICS_REFRESH_SECONDS", METRICS_REFRESH_SECONDS, eager=True)),
 )

@@ -113,7 +113,7 @@ class EventsService(PlatformService):
         self.db.flush()
         return s.VenueOut().dump(row)
 
-    @rpc
+    @rpc(read_only=True)
     def list_venues(self, town: str | None = None, kind: str | None = None) -> list[dict]:
         query = select(m.Venue).order_by(m.Venue.town, m.Venue.name)
         if town is not None:
@@ -140,7 +140,7 @@ class EventsService(PlatformService):
         self.db.flush()
         return {**s.TeamOut().dump(row), **team_totals(self.db, [row.id])[row.id]}
 
-    @rpc
+    @rpc(read_only=True)
     def list_volunteer_teams(self, town: str | None = None) -> list[dict]:
         query = select(m.VolunteerTeam).order_by(m.VolunteerTeam.name)
         if town is not None:
@@ -228,14 +228,14 @@ class EventsService(PlatformService):
         row = workflow.cancel_activity(self.db, self.outbox, activity_id, data["reason"], self.clock.now())
         return self._activity_out(row)
 
-    @rpc
+    @rpc(read_only=True)
     def get_activity(self, activity_id: str) -> dict:
         row = self._activity(activity_id)
         out = self._activity_out(row)
         out["attendance"] = attendance_summary(self.db, row.id)
         return out
 
-    @rpc
+    @rpc(read_only=True)
     def list_activities(self, town=None, kind=None, date_from=None, date_to=None, limit=500, offset=0) -> list[dict]:
         args = {"town": town, "kind": kind, "date_from": date_from, "date_to": date_to, "limit": limit}
         data = load(s.ListActivitiesInput(), {**args, "offset": offset})
@@ -325,12 +325,12 @@ class EventsService(PlatformService):
         )
         return self._registration_out(row)
 
-    @rpc
+    @rpc(read_only=True)
     @requires("resident", "caseworker", "reviewer")
     def get_registration(self, registration_id: str) -> dict:
         return self._registration_out(self._registration(registration_id))
 
-    @rpc
+    @rpc(read_only=True)
     @requires("resident", "caseworker", "reviewer")
     def list_registrations(self, activity_id=None, status=None, limit=500, offset=0) -> list[dict]:
         args = {"activity_id": activity_id, "status": status, "limit": limit, "offset": offset}

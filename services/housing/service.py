@@ -7,6 +7,7 @@ from nameko.timer import timer
 from services.housing import appeals, disbursement, operator_subsidy, retention, rules, subsidy, tenancy
 from services.housing.cases import today_local
 from services.housing.models import Appeal, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
+from services.housing.pay_periods import PaySchedule
 from services.housing.policy import list_policies
 from services.housing.schemas import (
     LegacySubsidySchema,
@@ -92,17 +93,17 @@ class HousingService(AppealDesk, PlatformService):
         """Deprecated alias of `lodge_appeal("subsidy_application", application_id, note)`."""
         return self._appeals().lodge(self.auth.caller, appeals.SUBSIDY_APPLICATION, application_id, note)
 
-    @rpc
+    @rpc(read_only=True)
     @requires("caseworker", "reviewer", "resident")
     def get_subsidy_application(self, application_id) -> dict:
         return subsidy.get(self.db, self.auth.caller, application_id)
 
-    @rpc
+    @rpc(read_only=True)
     @requires("caseworker", "reviewer", "resident")
     def list_subsidy_applications(self, status=None, town=None, category=None, page=1, page_size=50) -> dict:
         return subsidy.list_applications(self.db, self.auth.caller, status, town, category, page, page_size)
 
-    @rpc
+    @rpc(read_only=True)
     @requires("caseworker", "reviewer")
     def find_subsidy_applications(self, id_number=None, phone=None, page=1, page_size=50) -> dict:
         """Look-up by ID number or phone (exact, through keyed indexes); results show both only masked."""
@@ -142,12 +143,13 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("admin")
     def run_disbursement(self, period, backfill=False) -> dict:
-        """Pay every active subsidy for `period` once. `backfill=True` records payments made before the
-        platform (counted, not messaged)."""
+        """Pay every active subsidy for `period` once, when it is due (`pay_periods`). `backfill=True`
+        records payments made before the platform went live (counted, not messaged)."""
         load(PeriodSchema(), {"period": period, "backfill": backfill}, field="period")
+        PaySchedule.from_config(self.config).check(period, backfill, today_local(self.clock.now()))
         return disbursement.run(self.db, self.outbox, period, backfill=backfill).as_dict()
 
-    @rpc
+    @rpc(read_only=True)
     @requires("caseworker", "reviewer")
     def list_policies(self, programme=None) -> list[dict]:
         if programme is not None and (not isinstance(programme, str) or len(programme) > 50):
@@ -170,7 +172,7 @@ class HousingService(AppealDesk, PlatformService):
     def create_project(self, project) -> dict:
         return tenancy.create_project(self.db, load(ProjectSchema(), project, field="project"))
 
-    @rpc
+    @rpc(read_only=True)
     def list_projects(self) -> list[dict]:
         return [tenancy.project_dict(project) for project in tenancy.list_projects(self.db)]
 
@@ -180,11 +182,11 @@ class HousingService(AppealDesk, PlatformService):
         """List a unit for letting; refused with RentCapExceeded above the cap relative to market rent."""
         return tenancy.list_unit(self.db, project_id, load(UnitSchema(), unit, field="unit"))
 
-    @rpc
+    @rpc(read_only=True)
     def list_units(self, project_id, status=None) -> list[dict]:
         return [tenancy.unit_dict(unit) for unit in tenancy.list_units(self.db, project_id, status)]
 
-    @rpc
+    @rpc(read_only=True)
     def unit_counts_by_year(self) -> list[dict]:
         return tenancy.unit_counts_by_year(self.db)
 
@@ -194,7 +196,7 @@ class HousingService(AppealDesk, PlatformService):
         data = load(TenancyApplicationSchema(), application)
         return tenancy.submit_application(self.db, self.outbox, self.pii, self.auth.caller, data)
 
-    @rpc
+    @rpc(read_only=True)
     @requires("caseworker", "reviewer", "resident")
     def get_tenancy_application(self, application_id) -> dict:
         return tenancy.get_application(self.db, self.auth.caller, application_id)
@@ -235,6 +237,6 @@ class HousingService(AppealDesk, PlatformService):
             self.db, self.outbox, self.audit, self.auth.caller, assessment_id, decision, note
         )
 
-    @rpc
+    @rpc(read_only=True)
     def operator_subsidy_summary(self, year) -> dict:
         return operator_subsidy.summary(self.db, year)

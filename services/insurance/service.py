@@ -55,7 +55,7 @@ class InsuranceService(AppealDesk, PlatformService):
     def register_employment(self, registration: dict) -> dict:
         return self.desk.register_employment(registration, self.auth.caller)
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*READERS)
     def check_eligibility(self, resident: dict, scheme: str, on: str | None = None) -> dict:
         return self.desk.check_eligibility(resident, scheme, self.auth.caller, on=on)
@@ -70,12 +70,12 @@ class InsuranceService(AppealDesk, PlatformService):
     def enrol_medical(self, enrolment: dict) -> dict:
         return self.desk.enrol_medical(enrolment, self.auth.caller)
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*READERS)
     def get_enrolment(self, enrolment_id: str) -> dict:
         return self.desk.get_enrolment(enrolment_id, self.auth.caller)
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*READERS)
     def list_enrolments(self, filters: dict | None = None) -> dict:
         return self.desk.list_enrolments(filters, self.auth.caller)
@@ -110,7 +110,7 @@ class InsuranceService(AppealDesk, PlatformService):
     def renew_enrolment(self, enrolment_id: str) -> dict:
         return self.desk.decide("renew", {"enrolment_id": enrolment_id}, self.auth.caller)
 
-    @rpc
+    @rpc(read_only=True)
     def get_policy(self) -> list[dict]:
         """The policy figures with their effective years and references (public)."""
         return load_book(self.db).table()

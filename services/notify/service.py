@@ -118,7 +118,7 @@ class NotifyService(PlatformService):
 
     # --- notifications -----------------------------------------------------------------------------
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def list_notifications(self, resident_id=None, phone=None, status=None, limit=50) -> list[dict]:
         args = load(ListSchema, {"resident_id": resident_id, "phone": phone, "status": status, "limit": limit})
@@ -132,7 +132,7 @@ class NotifyService(PlatformService):
         query = query.order_by(Notification.created_at.desc(), Notification.id).limit(args["limit"])
         return [notification_dict(n) for n in self.db.scalars(query)]
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def get_notification(self, notification_id: str) -> dict:
         notification = self.db.get(Notification, str(notification_id))
@@ -176,7 +176,7 @@ class NotifyService(PlatformService):
         self.db.commit()
         return result
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def get_contact(self, resident_id) -> dict:
         try:
@@ -195,12 +195,12 @@ class NotifyService(PlatformService):
 
     # --- templates ---------------------------------------------------------------------------------
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def list_templates(self) -> list[dict]:
         return [self._template_dict(t) for t in catalogue.current_versions(self.db)]
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def get_template(self, template_id, version=None) -> dict:
         return self._template_dict(catalogue.version(self.db, template_id, version))
@@ -245,7 +245,7 @@ class NotifyService(PlatformService):
         """The template-code providers SMS_PROVIDER names: a new template version needs a code from each."""
         return tuple(name for name in sms_provider_names(self.config) if name in provider_template_rules.PROVIDERS)
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def preview_template(self, template_id, personalisation=None, version=None) -> dict:
         from services.notify.templating import render
@@ -275,7 +275,7 @@ class NotifyService(PlatformService):
         self.courier.wake()
         return broadcasts.progress(self.db, broadcast)
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*STAFF)
     def get_broadcast(self, broadcast_id) -> dict:
         broadcast = self.db.get(Broadcast, str(broadcast_id))

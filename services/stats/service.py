@@ -47,7 +47,7 @@ class StatsService(platform.PlatformService):
 
     db = Database()
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*READERS)
     def summary(self, year: int | None = None, town: str | None = None) -> dict:
         query = _load(SummaryQuery(), {"year": year, "town": town})
@@ -69,7 +69,7 @@ class StatsService(platform.PlatformService):
         self.db.rollback()
         return result
 
-    @rpc
+    @rpc(read_only=True)
     @requires(*READERS)
     def report(self, from_year: int, to_year: int) -> dict:
         query = _load(ReportQuery(), {"from_year": from_year, "to_year": to_year})

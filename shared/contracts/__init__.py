@@ -19,6 +19,7 @@ from shared.errors import ValidationError
 from shared.pii import mask_text
 
 ENVELOPE_VERSION_FIELD = "version"
+CORRELATION_ID_MAX = 200  # the envelope's bound; the RPC edge refuses a caller's longer one up front
 
 
 class EnvelopeSchema(Schema):
@@ -30,7 +31,7 @@ class EnvelopeSchema(Schema):
     source = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     occurred_at = fields.AwareDateTime(required=True)
-    correlation_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=200))
+    correlation_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=CORRELATION_ID_MAX))
     data = fields.Dict(required=True)
 
 

@@ -12,31 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nameko.exceptions import BadRequest, RemoteError, RpcTimeout
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-from nameko.rpc import Rpc
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.config import SERVICES
 from shared.errors import DomainError, InternalError
+from tests.fuzz.discovery import public_rpcs
 from tests.fuzz.hostile import values
-from tests.support.platform import running_platform
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
-ALL_ROLES = ("admin", "caseworker", "reviewer", "resident", "service")
-
-
-def public_rpcs() -> list[tuple[str, str, inspect.Signature]]:
-    found = []
-    for service in SERVICES:
-        module = importlib.import_module(f"services.{service}.service")
-        cls = getattr(module, f"{service.capitalize()}Service")
-        for name in sorted(dir(cls)):
-            method = getattr(cls, name)
-            if any(isinstance(entry, Rpc) for entry in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ())):
-                found.append((service, name, inspect.signature(method)))
-    return found
 
 
 def domain_error_names() -> set[str]:
@@ -53,20 +37,6 @@ def domain_error_names() -> set[str]:
 RPCS = public_rpcs()
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    with running_platform(tmp_path_factory.mktemp("fuzz"), extra_env={"RETENTION_PURGE_ENABLED": "false"}) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def rpc(platform):
-    token = platform.token("fuzzer", *ALL_ROLES)
-    proxy = ClusterRpcProxy(platform.rpc_config(), context_data={"authorization": token}, timeout=20)
-    yield proxy.start()
-    proxy.stop()
-
-
 def arguments_for(signature: inspect.Signature):
     parameters = [p for p in list(signature.parameters.values())[1:] if p.kind is p.POSITIONAL_OR_KEYWORD]
     required = [p for p in parameters if p.default is p.empty]
@@ -75,8 +45,9 @@ def arguments_for(signature: inspect.Signature):
     return count.flatmap(lambda n: st.lists(values, min_size=n, max_size=n))
 
 
-@pytest.mark.parametrize(("service", "method", "signature"), RPCS, ids=[f"{s}.{m}" for s, m, _ in RPCS])
-def test_hostile_input_gets_a_typed_answer(rpc, service, method, signature):
+@pytest.mark.parametrize("target", RPCS, ids=[target.id for target in RPCS])
+def test_hostile_input_gets_a_typed_answer(rpc, target):
+    service, method, signature = target.service, target.method, target.signature
     typed = domain_error_names()
 
     @settings(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.housing.service import HousingService
+from shared.clock import Clock
 from shared.contracts import load_all
 from shared.db import make_engine
 from shared.migrations import upgrade
@@ -45,13 +46,24 @@ def subsidy_application(**overrides) -> dict:
 
 
 @pytest.fixture
-def housing(db_url, service_config, container_factory):
-    """A running housing container on a migrated database; yields its config."""
+def housing_container(db_url, service_config, container_factory):
+    """A running housing container on a migrated database."""
     upgrade("housing", db_url)
-    config = service_config(db_url)
-    container = container_factory(HousingService, config)
+    container = container_factory(HousingService, service_config(db_url))
     container.start()
-    return config
+    return container
+
+
+@pytest.fixture
+def housing(housing_container):
+    """The running housing container's config."""
+    return housing_container.config
+
+
+@pytest.fixture
+def housing_clock(housing_container) -> Clock:
+    """The running container's clock: set `.frozen` to an aware UTC moment."""
+    return next(dep for dep in housing_container.dependencies if isinstance(dep, Clock))
 
 
 @pytest.fixture

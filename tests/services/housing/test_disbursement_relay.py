@@ -6,6 +6,8 @@ publish the rows the relay is still working through (consumers would cope, but e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,8 @@ from tests.support.waiting import wait_for
 SUBSIDIES = 3000
 
 
-def test_each_disbursed_event_is_published_once(housing, call, events):
+def test_each_disbursed_event_is_published_once(housing, housing_clock, call, events):
+    housing_clock.frozen = datetime(2025, 6, 15, 4, tzinfo=UTC)  # 2025-06 is due
     engine = make_engine(housing["DATABASE_URL"])
     with Session(engine) as session:
         seed(session, SUBSIDIES)  # approved subsidies for 2025-01 .. 2025-12

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from nameko.exceptions import RemoteError
 
@@ -155,12 +157,13 @@ def test_lookup_by_id_number_or_phone_shows_them_masked(call):
         caseworker.find_subsidy_applications()
 
 
-def test_disbursement_pays_each_household_once(call, events):
+def test_disbursement_pays_each_household_once(call, events, housing_clock):
     caseworker, reviewer, admin = call("cw-1", "caseworker"), call("rv-1", "reviewer"), call("ops", "admin")
     for _ in range(3):
         submitted = caseworker.submit_subsidy_application(subsidy_application())
         reviewer.review_subsidy_application(submitted["application_id"], "approve")
     period = reviewer.get_subsidy_application(submitted["application_id"])["start_period"]
+    housing_clock.frozen = datetime(int(period[:4]), int(period[5:]), 15, 4, tzinfo=UTC)  # the period is due
     first = admin.run_disbursement(period)
     assert (first["paid"], first["total_fen"], first["already_paid"]) == (3, 3 * 63000, 0)
     second = admin.run_disbursement(period)

@@ -77,3 +77,13 @@ def test_preferences_by_the_resident_themself(start_notify, token_for):
     assert updated["promo_consent"] is True
     with notify.rpc(token_for("r_someone_else_000", "resident")) as rpc, pytest.raises(Forbidden):
         rpc.set_preferences(RESIDENT, promo_consent=False)
+
+
+def test_a_token_without_roles_cannot_consent_to_promotions_even_for_itself(start_notify, token_for):
+    notify = start_notify(gateway=False)
+    with notify.rpc(token_for("cw", "caseworker")) as rpc:
+        rpc.upsert_contact(RESIDENT, phone="13812345678", town="浒山街道", category="talent")
+    with notify.rpc(token_for(RESIDENT)) as rpc, pytest.raises(Forbidden, match="requires one of the roles"):
+        rpc.set_preferences(RESIDENT, promo_consent=True)
+    with notify.rpc(token_for("cw", "caseworker")) as rpc:
+        assert rpc.get_contact(RESIDENT)["promo_consent"] is False

@@ -1,0 +1,38 @@
+"""Copying a message the service cannot use to `<service>.dlq`, byte for byte, with the reason and where it
+came from. Used by the event consumers (`consumer.py`) and the RPC edge (`rpc.py`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.pii import mask_text
+
+ATTEMPTS_HEADER = "x-newcitizen-attempts"
+MAX_REASON_LENGTH = 1000
+
+
+def dead_letter_headers(message, reason: str, queue: str, consumer: str, attempts: int = 0) -> dict:
+    return {
+        "x-dead-letter-reason": mask_text(reason)[:MAX_REASON_LENGTH],
+        "x-original-exchange": message.delivery_info.get("exchange", ""),
+        "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+        "x-original-queue": queue,
+        "x-consumer": consumer,
+        ATTEMPTS_HEADER: attempts,
+        "x-dead-lettered-at": datetime.now(UTC).isoformat(),
+    }
+
+
+def republish(publisher, message, exchange, routing_key: str, headers: dict) -> None:
+    """The raw body as it came (a poison message is kept for inspection), its headers with `headers` added."""
+    merged = dict(message.headers or {})
+    merged.update(headers)
+    publisher.publish(
+        message.body,
+        exchange=exchange,
+        routing_key=routing_key,
+        headers=merged,
+        serializer=None,
+        content_type=message.content_type or "application/octet-stream",
+        content_encoding=message.content_encoding or "binary",
+    )
