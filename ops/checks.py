@@ -12,6 +12,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
 from ops.settings import ServiceSettings, Settings
+from shared.clock import utcnow
 from shared.db import make_engine
 from shared.models import OutboxMessage
 
@@ -95,7 +96,7 @@ def outbox_from_database(service: ServiceSettings, now: datetime | None = None) 
     if oldest is not None:
         if oldest.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
             oldest = oldest.replace(tzinfo=UTC)
-        age = ((now or datetime.now(UTC)) - oldest).total_seconds()
+        age = ((now or utcnow()) - oldest).total_seconds()
     return OutboxStatus(service.name, int(backlog), age, int(failing or 0))
 
 

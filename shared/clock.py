@@ -23,6 +23,7 @@ from nameko.extensions import DependencyProvider
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLOCK_SETTING = "CLOCK_START"
+ANCHOR_SETTING = "CLOCK_ANCHOR"  # set on first use: the wall-clock epoch at which CLOCK_START held
 
 
 class ClockRefused(RuntimeError):
@@ -38,10 +39,11 @@ class _ProcessClock:
         self.offset = timedelta(0)
         self.started: datetime | None = None
 
-    def start_at(self, instant: datetime) -> None:
+    def start_at(self, instant: datetime, anchor: datetime | None = None) -> None:
+        """Read `instant` at the real moment `anchor` (default now) and tick on from there."""
         if instant != self.started:  # every container of a pytest run configures the same start: keep ticking
             self.started = instant
-            self.offset = instant - _wall()
+            self.offset = instant - (anchor or _wall())
 
     def now(self) -> datetime:
         return _wall() + self.offset
@@ -82,7 +84,16 @@ def configure(config: dict) -> None:
         return
     if str(config.get("ENV", "development")).lower() == "production":
         raise ClockRefused(f"{CLOCK_SETTING} is set; a production service runs on the real clock")
-    _process.start_at(parse_instant(value))
+    _process.start_at(parse_instant(value), _anchor())
+
+
+def _anchor() -> datetime:
+    """The real moment the configured start stands for, shared through the environment: a process started
+    later (a service restarted by a test, the ops CLI) reads the same time as the one that set it, not the
+    configured start again."""
+    if not os.environ.get(ANCHOR_SETTING):
+        os.environ[ANCHOR_SETTING] = repr(_wall().timestamp())
+    return datetime.fromtimestamp(float(os.environ[ANCHOR_SETTING]), UTC)
 
 
 if os.environ.get(CLOCK_SETTING):  # tools and tests outside a container (the ops CLI, pytest) share the setting

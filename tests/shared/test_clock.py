@@ -1,11 +1,15 @@
 """The platform's clock: a configured start that ticks on, refused in production, and one per container."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.housing.service import HousingService
 from shared import clock
+from shared.config import REPO_ROOT
 from shared.migrations import upgrade
 
 LAST_NIGHT_OF_NOVEMBER = datetime(2026, 11, 30, 23, 30, tzinfo=clock.SHANGHAI)
@@ -38,9 +42,9 @@ def test_production_refuses_a_configured_clock():
         clock.configure({"CLOCK_START": LAST_NIGHT_OF_NOVEMBER.isoformat(), "ENV": "production"})
 
 
-def test_a_production_service_does_not_start_on_a_configured_clock(sqlite_url, service_config, container_factory):
-    upgrade("housing", sqlite_url)
-    config = service_config(sqlite_url, ENV="production", CLOCK_START=LAST_NIGHT_OF_NOVEMBER.isoformat())
+def test_a_production_service_does_not_start_on_a_configured_clock(postgres_url, service_config, container_factory):
+    upgrade("housing", postgres_url)  # production refuses SQLite before it looks at the clock
+    config = service_config(postgres_url, ENV="production", CLOCK_START=LAST_NIGHT_OF_NOVEMBER.isoformat())
     container = container_factory(HousingService, config)
     with pytest.raises(clock.ClockRefused):
         container.start()
@@ -53,3 +57,17 @@ def test_a_container_clock_frozen_or_started_apart_from_the_process_clock():
     assert provider.now() == moment
     provider.start_at(moment)
     assert provider.frozen is None and timedelta(0) <= provider.now() - moment < timedelta(seconds=5)
+
+
+def test_a_process_started_later_reads_the_same_platform_time(tmp_path):
+    """A service restarted mid-test (or the ops CLI) inherits CLOCK_START and the anchor the first process
+    set, so its clock is where the others are, not back at the configured start."""
+    anchor = datetime.now(UTC) - timedelta(minutes=10)
+    env = {**os.environ, "CLOCK_START": LAST_NIGHT_OF_NOVEMBER.isoformat(), "CLOCK_ANCHOR": repr(anchor.timestamp())}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    printed = subprocess.run(
+        [sys.executable, "-c", "from shared.clock import utcnow; print(utcnow().isoformat())"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    elapsed = datetime.fromisoformat(printed.strip()) - LAST_NIGHT_OF_NOVEMBER
+    assert timedelta(minutes=10) <= elapsed < timedelta(minutes=10, seconds=30)
