@@ -62,7 +62,7 @@ status: venv
 	@$(BIN)/python -m ops.launcher status
 
 test: venv broker tools ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # The platform's clock (not the machine's) at the hours that break time-dependent code: 23:30 on the last day
 # of a month in Cixi, the minute before quiet hours end, and the minute they end. Runs the tests marked `clock`.
@@ -73,8 +73,9 @@ test-clock: venv broker tools ## the time-sensitive tests at each of CLOCK_INSTA
 		CLOCK_START=$$instant $(BIN)/python -m pytest -q -m clock; \
 	done
 
-test-random: venv broker tools ## the suite in a random order (pytest-randomly prints the seed; SEED=n repeats one)
-	$(BIN)/python -m pytest -q -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+test-random: venv broker tools ## the suite in a random order, its seed printed first (SEED=n repeats one)
+	@seed=$${SEED:-$$(( (RANDOM << 15) | RANDOM ))}; echo "random order: --randomly-seed=$$seed (SEED=$$seed make test-random repeats it)"; \
+		$(BIN)/python -m pytest -q -p randomly --randomly-seed=$$seed
 
 test-reverse: venv broker tools ## the suite in reverse order
 	$(BIN)/python -m pytest -q --reverse
