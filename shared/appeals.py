@@ -26,7 +26,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Index, Integer, String, Text, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -34,13 +33,14 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.auth import Caller, requires
+from shared.clock import SHANGHAI
 from shared.errors import Conflict, Forbidden, NotFound, ValidationError
 from shared.models import UtcDateTime
 from shared.pii import mask_text
 from shared.rpc import rpc
 from shared.validation import echo, text_problem
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = SHANGHAI
 RECEIVED, UNDER_REVIEW, UPHELD, DISMISSED = "received", "under_review", "upheld", "dismissed"
 STATUSES = (RECEIVED, UNDER_REVIEW, UPHELD, DISMISSED)
 OPEN = (RECEIVED, UNDER_REVIEW)

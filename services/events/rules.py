@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from shared.clock import SHANGHAI
 from shared.pii import age_on, normalise_id_number
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+LOCAL = SHANGHAI
 
 
 def local_date(moment: datetime) -> date:

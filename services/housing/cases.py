@@ -7,7 +7,6 @@ import json
 import uuid
 from datetime import date, datetime
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +16,15 @@ from services.housing.exceptions import ApplicationNotFound, DuplicateApplicatio
 from services.housing.models import OpenCase
 from shared.audit import record_inserted
 from shared.auth import Caller, require_acting_for
-from shared.clock import local_today, utcnow
+from shared.clock import (
+    SHANGHAI,  # noqa: F401 (re-exported)
+    local_today,
+    utcnow,
+)
 from shared.pii import mask_id_number, mask_phone
 from shared.privacy import PiiTools
 from shared.validation import echo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PHONE_INDEX = "phone"
 
 

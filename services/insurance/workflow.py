@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,11 +38,12 @@ from services.insurance.schemas import (
 )
 from shared import clock
 from shared.auth import Caller, require_acting_for
+from shared.clock import SHANGHAI
 from shared.contracts import resident_note
 from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
 from shared.validation import echo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = SHANGHAI
 SWEEP_BATCH = 500
 DECISION_SCHEMAS = {"reject": RejectSchema, "suspend": SuspendSchema, "end": EndSchema}
 # who may see any case; everyone else (a resident) sees only their own or their child's

@@ -7,11 +7,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
-from zoneinfo import ZoneInfo
 
 from services.notify import statuses
+from shared.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPT_OUT_KEYWORDS = frozenset({"T", "TD", "退订"})
 
 

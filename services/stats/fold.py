@@ -22,11 +22,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
+from shared.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
 from shared.towns import resolve_town
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNKNOWN = ""  # the town or category of an event that does not carry one
 LABEL_MAX = 50
 
