@@ -61,8 +61,12 @@ stop:
 status: venv
 	@$(BIN)/python -m ops.launcher status
 
+# The suite runs as shards, whole test files per pytest process, all at once (tests/shards.py says why and
+# which); `PYTEST=1 make test` runs it in one process instead.
+SUITE := $(if $(PYTEST),$(BIN)/python -m pytest,$(BIN)/python -m tests.shards)
+
 test: venv broker tools ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
-	$(BIN)/python -m pytest -q --durations=15
+	$(SUITE) -q --durations=15
 
 # The platform's clock (not the machine's) at the hours that break time-dependent code: 23:30 on the last day
 # of a month in Cixi, the minute before quiet hours end, and the minute they end. Runs the tests marked `clock`.
@@ -70,15 +74,15 @@ CLOCK_INSTANTS ?= 2026-11-30T23:30:00+08:00 2026-12-01T07:59:00+08:00 2026-12-01
 test-clock: venv broker tools ## the time-sensitive tests at each of CLOCK_INSTANTS
 	@set -e; for instant in $(CLOCK_INSTANTS); do \
 		echo "== platform clock starts at $$instant"; \
-		CLOCK_START=$$instant $(BIN)/python -m pytest -q -m clock; \
+		CLOCK_START=$$instant $(SUITE) -q -m clock; \
 	done
 
 test-random: venv broker tools ## the suite in a random order, its seed printed first (SEED=n repeats one)
 	@seed=$${SEED:-$$(( (RANDOM << 15) | RANDOM ))}; echo "random order: --randomly-seed=$$seed (SEED=$$seed make test-random repeats it)"; \
-		$(BIN)/python -m pytest -q -p randomly --randomly-seed=$$seed
+		$(SUITE) -q -p randomly --randomly-seed=$$seed
 
 test-reverse: venv broker tools ## the suite in reverse order
-	$(BIN)/python -m pytest -q --reverse
+	$(SUITE) -q --reverse
 
 test-fast: venv broker
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"

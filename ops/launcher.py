@@ -127,25 +127,32 @@ def signal_service(service: str, sig: int, run_dir: Path = DEFAULT_RUN_DIR) -> b
 
 
 def stop_service(service: str, run_dir: Path = DEFAULT_RUN_DIR, timeout: float = 20) -> bool:
-    pid = service_pid(service, run_dir)
-    if pid is None:
-        return False
-    if _alive(pid):
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.time() + timeout
-        while _alive(pid) and time.time() < deadline:
-            time.sleep(0.1)
+    return stop_services([service], run_dir, timeout) == [service]
+
+
+def stop_services(services, run_dir: Path = DEFAULT_RUN_DIR, timeout: float = 20) -> list[str]:
+    """SIGTERM to all of them at once, then SIGKILL what is still running after `timeout`: each drains its
+    workers at the same time as the others, so stopping five costs one drain, not five in a row."""
+    pids = {service: service_pid(service, run_dir) for service in services}
+    pids = {service: pid for service, pid in pids.items() if pid is not None}
+    for pid in pids.values():
+        if _alive(pid):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while any(_alive(pid) for pid in pids.values()) and time.time() < deadline:
+        time.sleep(0.1)
+    for pid in pids.values():
         if _alive(pid):
             os.killpg(pid, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.05)
-    _pid_file(run_dir, service).unlink(missing_ok=True)
-    return True
+    for service in pids:
+        _pid_file(run_dir, service).unlink(missing_ok=True)
+    return list(pids)
 
 
 def stop_platform(run_dir: Path = DEFAULT_RUN_DIR) -> bool:
-    stopped = [stop_service(service, run_dir) for service in SERVICES]
-    return any(stopped)
+    return bool(stop_services(SERVICES, run_dir))
 
 
 def _alive(pid: int) -> bool:
