@@ -48,16 +48,21 @@ def town_named(town: str) -> str:
     return resolved.name
 
 
+def add_named(session: Session, model, what: str, data: dict, now):
+    """A venue or team: its name is unique, its town the division's canonical name."""
+    data["town"] = resolve_town(data["town"]).name
+    if session.scalar(select(model.id).where(model.name == data["name"])):
+        raise DuplicateName(f"a {what} named {echo(data['name'])} exists")
+    row = model(id=new_id(), created_at=now, **data)
+    session.add(row)
+    session.flush()
+    return row
+
+
 class ActivityDesk(WorkerDesk):
     @transactional
     def create_venue(self, data: dict) -> dict:
-        data["town"] = resolve_town(data["town"]).name
-        if self.db.scalar(select(m.Venue.id).where(m.Venue.name == data["name"])):
-            raise DuplicateName(f"a venue named {echo(data['name'])} exists")
-        row = m.Venue(id=new_id(), created_at=self.clock.now(), **data)
-        self.db.add(row)
-        self.db.flush()
-        return s.VenueOut().dump(row)
+        return s.VenueOut().dump(add_named(self.db, m.Venue, "venue", data, self.clock.now()))
 
     def list_venues(self, town: str | None, kind: str | None) -> list[dict]:
         query = select(m.Venue).order_by(m.Venue.town, m.Venue.name)

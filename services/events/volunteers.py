@@ -10,12 +10,10 @@ from sqlalchemy.orm import Session
 
 from services.events import models as m
 from services.events import schemas as s
-from services.events.activities import town_named
-from services.events.exceptions import ActivityNotFound, DuplicateName, TeamNotFound
+from services.events.activities import add_named, town_named
+from services.events.exceptions import ActivityNotFound, TeamNotFound
 from services.events.workflow import new_id
-from shared.towns import resolve_town
 from shared.unit_of_work import WorkerDesk, transactional
-from shared.validation import echo
 
 
 def record_service(
@@ -91,12 +89,7 @@ def team_totals(session: Session, team_ids: list[str]) -> dict[str, dict]:
 class TeamDesk(WorkerDesk):
     @transactional
     def create_volunteer_team(self, data: dict) -> dict:
-        data["town"] = resolve_town(data["town"]).name
-        if self.db.scalar(select(m.VolunteerTeam.id).where(m.VolunteerTeam.name == data["name"])):
-            raise DuplicateName(f"a team named {echo(data['name'])} exists")
-        row = m.VolunteerTeam(id=new_id(), created_at=self.clock.now(), **data)
-        self.db.add(row)
-        self.db.flush()
+        row = add_named(self.db, m.VolunteerTeam, "team", data, self.clock.now())
         return {**s.TeamOut().dump(row), **team_totals(self.db, [row.id])[row.id]}
 
     def list_volunteer_teams(self, town: str | None) -> list[dict]:
