@@ -9,8 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.events import models as m
+from services.events import schemas as s
+from services.events.activities import add_named, town_named
 from services.events.exceptions import ActivityNotFound, TeamNotFound
 from services.events.workflow import new_id
+from shared.unit_of_work import WorkerDesk, transactional
 
 
 def record_service(
@@ -81,3 +84,34 @@ def team_totals(session: Session, team_ids: list[str]) -> dict[str, dict]:
     ).all():
         totals[tid].update(volunteers=volunteers, hours=round(int(minutes) / 60, 2))
     return totals
+
+
+class TeamDesk(WorkerDesk):
+    @transactional
+    def create_volunteer_team(self, data: dict) -> dict:
+        row = add_named(self.db, m.VolunteerTeam, "team", data, self.clock.now())
+        return {**s.TeamOut().dump(row), **team_totals(self.db, [row.id])[row.id]}
+
+    def list_volunteer_teams(self, town: str | None) -> list[dict]:
+        query = select(m.VolunteerTeam).order_by(m.VolunteerTeam.name)
+        if town is not None:
+            query = query.where(m.VolunteerTeam.town == town_named(town))
+        teams = self.db.scalars(query).all()
+        totals = team_totals(self.db, [team.id for team in teams])
+        return [{**s.TeamOut().dump(team), **totals[team.id]} for team in teams]
+
+    @transactional
+    def record_service_hours(self, data: dict, by: str, now: datetime) -> dict:
+        volunteers = [(self.pii.resident_id(v["id_number"]), v["hours"]) for v in data["volunteers"]]
+        record = record_service(
+            self.db,
+            self.outbox,
+            data["team_id"],
+            data["service_date"],
+            data["people_served"],
+            volunteers,
+            data["activity_id"],
+            by,
+            now,
+        )
+        return {"record_id": record.id, **team_totals(self.db, [record.team_id])[record.team_id]}

@@ -1,29 +1,16 @@
-"""The notify service's entrypoints. Logic longer than a few lines lives in plain modules beside it."""
+"""The notify service's entrypoints: each checks its input, calls one verb of `self.desk` (`desk.Desk`) and
+returns what the verb returns. The consumed notices are generated from `subscriptions.NOTICES` below the
+class; delivery runs in the courier's loops (`dependencies`, `delivery`), not here."""
 
 from __future__ import annotations
 
 import json
 
-from prometheus_client import Gauge
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from services.notify import (
-    broadcasts,
-    callback_auth,
-    catalogue,
-    contacts,
-    notices,
-    retention,
-    statuses,
-    subscriptions,
-    vendor_callbacks,
-)
-from services.notify import provider_templates as provider_template_rules
+from services.notify import callback_auth, gauges, retention, statuses, subscriptions, vendor_callbacks
 from services.notify.dependencies import Clock, Courier
-from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
-from services.notify.models import Broadcast, Notification
-from services.notify.providers import sms_provider_names
+from services.notify.desk import Desk
 from services.notify.schemas import (
     BroadcastSchema,
     ContactSchema,
@@ -32,23 +19,18 @@ from services.notify.schemas import (
     TemplateSchema,
     TemplateUpdateSchema,
     load,
-    notification_dict,
-    template_dict,
 )
 from shared.auth import require_acting_for, requires
 from shared.consumer import event_consumer
 from shared.db import Database
-from shared.errors import NotFound, PermanentError, ValidationError
 from shared.outbox import Outbox
-from shared.pii import DecryptionError
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
-from shared.validation import echo
+from shared.unit_of_work import Application
 from shared.web import error_response, http, json_response
 
 STAFF = ("admin", "caseworker", "reviewer")
-NOTIFICATIONS = Gauge("newcitizen_notify_notifications", "Notifications by status", ["status"])
 
 
 class NotifyService(PlatformService):
@@ -60,6 +42,7 @@ class NotifyService(PlatformService):
     pii = Pii()
     clock = Clock()
     courier = Courier()
+    desk = Application(Desk)
 
     # --- events consumed ---------------------------------------------------------------------------
 
@@ -67,54 +50,11 @@ class NotifyService(PlatformService):
 
     @event_consumer("housing", "contact_provided")
     def on_contact_provided(self, event):
-        self._store_contact(event["data"])
+        self.desk.store_contact(event["data"])
 
     @event_consumer("events", "contact_provided")
     def on_events_contact_provided(self, event):
-        self._store_contact(event["data"])
-
-    def _store_contact(self, data: dict) -> None:
-        try:
-            phone = self.pii.decrypt(data["phone_encrypted"])
-        except DecryptionError:
-            raise PermanentError("phone_encrypted does not decrypt under the platform key") from None
-        contacts.store(
-            self.db, self.pii, data["resident_id"], self.clock.now(), phone=phone, town=data["town"],
-            category=data.get("category"),
-        )  # fmt: skip
-        self.courier.wake()
-
-    def _send_notice(self, event: dict, notice: subscriptions.Notice) -> None:
-        data = event["data"]
-        if not notice.wanted(data):
-            return
-        personalisation = notice.personalise(data)
-        for resident_id in notice.recipients(data):
-            self._notify(event, notice.template, personalisation, resident_id)
-
-    def _notify(self, event: dict, template_id: str, personalisation: dict, resident_id: str | None = None) -> None:
-        """Record one notification per (event, template, recipient); the dispatcher sends it after the commit.
-        The recipient is the event's `resident_id` unless another is given.
-
-        History recorded after the fact (`backfill`: cases decided and payments made before the platform)
-        is not news to the resident: nothing is sent, the event is only marked handled."""
-        if event["data"].get("backfill"):
-            return
-        resident_id = resident_id or event["data"]["resident_id"]
-        settings = self.courier.settings
-        notices.record(
-            self.db,
-            self.pii,
-            dedupe_key=subscriptions.dedupe_key(event, template_id, resident_id),
-            resident_id=resident_id,
-            template=notices.current_template(self.db, template_id),
-            personalisation=personalisation,
-            signature=settings.signature,
-            now=self.clock.now(),
-            quiet=settings.quiet,
-            source_event_id=event["event_id"],
-        )
-        self.courier.wake()
+        self.desk.store_contact(event["data"])
 
     # --- notifications -----------------------------------------------------------------------------
 
@@ -122,23 +62,12 @@ class NotifyService(PlatformService):
     @requires(*STAFF)
     def list_notifications(self, resident_id=None, phone=None, status=None, limit=50) -> list[dict]:
         args = load(ListSchema, {"resident_id": resident_id, "phone": phone, "status": status, "limit": limit})
-        query = select(Notification)
-        if args["resident_id"]:
-            query = query.where(Notification.resident_id == args["resident_id"])
-        if args["phone"]:
-            query = query.where(Notification.phone_index == contacts.phone_index(self.pii, contacts.clean_phone(phone)))
-        if args["status"]:
-            query = query.where(Notification.status == args["status"])
-        query = query.order_by(Notification.created_at.desc(), Notification.id).limit(args["limit"])
-        return [notification_dict(n) for n in self.db.scalars(query)]
+        return self.desk.list_notifications(args)
 
     @rpc(read_only=True)
     @requires(*STAFF)
     def get_notification(self, notification_id: str) -> dict:
-        notification = self.db.get(Notification, str(notification_id))
-        if notification is None:
-            raise UnknownNotification(f"no notification {echo(notification_id)}")
-        return notification_dict(notification)
+        return self.desk.get_notification(notification_id)
 
     # --- contacts and preferences ------------------------------------------------------------------
 
@@ -146,64 +75,40 @@ class NotifyService(PlatformService):
     @requires("caseworker")
     def upsert_contact(self, resident_id, phone=None, wechat_openid=None, town=None, category=None,
                        preferred_channel=None, promo_consent=None) -> dict:  # fmt: skip
-        args = load(ContactSchema, {
+        return self.desk.upsert_contact(load(ContactSchema, {
             "resident_id": resident_id, "phone": phone, "wechat_openid": wechat_openid, "town": town,
             "category": category, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
-        })  # fmt: skip
-        if args["phone"] is not None:
-            contacts.clean_phone(args["phone"])
-        contact = contacts.store(self.db, self.pii, now=self.clock.now(), **args)
-        result = self._contact_dict(contact)
-        self.db.commit()
-        self.courier.wake()
-        return result
+        }))  # fmt: skip
 
     @rpc
     @requires("caseworker", "resident")
     def set_preferences(self, resident_id, preferred_channel=None, promo_consent=None, wechat_openid=None) -> dict:
         """A caseworker, or the resident themself (a `resident` token whose subject is their resident_id)."""
         require_acting_for(self.auth.caller, resident_id)
-        args = load(PreferencesSchema, {
+        return self.desk.set_preferences(load(PreferencesSchema, {
             "resident_id": resident_id, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
             "wechat_openid": wechat_openid,
-        })  # fmt: skip
-        try:
-            contacts.get(self.db, resident_id)
-        except NotFound:
-            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
-        contact = contacts.store(self.db, self.pii, now=self.clock.now(), **args)
-        result = self._contact_dict(contact)
-        self.db.commit()
-        return result
+        }))  # fmt: skip
 
     @rpc(read_only=True)
     @requires(*STAFF)
     def get_contact(self, resident_id) -> dict:
-        try:
-            return self._contact_dict(contacts.get(self.db, resident_id))
-        except NotFound:
-            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
+        return self.desk.get_contact(resident_id)
 
     def refresh_gauges(self) -> None:
-        counts = dict(self.db.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
-        self.db.rollback()
-        for status in statuses.ALL:
-            NOTIFICATIONS.labels(status).set(counts.get(status, 0))
-
-    def _contact_dict(self, contact) -> dict:
-        return contacts.as_dict(contact, notices.is_opted_out(self.db, contact.phone_index))
+        gauges.refresh(self.db)
 
     # --- templates ---------------------------------------------------------------------------------
 
     @rpc(read_only=True)
     @requires(*STAFF)
     def list_templates(self) -> list[dict]:
-        return [self._template_dict(t) for t in catalogue.current_versions(self.db)]
+        return self.desk.list_templates()
 
     @rpc(read_only=True)
     @requires(*STAFF)
     def get_template(self, template_id, version=None) -> dict:
-        return self._template_dict(catalogue.version(self.db, template_id, version))
+        return self.desk.get_template(template_id, version)
 
     @rpc
     @requires("admin")
@@ -212,14 +117,7 @@ class NotifyService(PlatformService):
             "template_id": template_id, "name": name, "kind": kind, "body": body,
             "wechat_template_id": wechat_template_id, "provider_templates": provider_templates,
         })  # fmt: skip
-        template = catalogue.create(
-            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now(),
-            self._vendors_in_use(),
-        )  # fmt: skip
-        self.db.flush()
-        result = self._template_dict(template)
-        self.db.commit()
-        return result
+        return self.desk.create_template(data, self.auth.caller.subject)
 
     @rpc
     @requires("admin")
@@ -229,30 +127,12 @@ class NotifyService(PlatformService):
             "template_id": template_id, "name": name, "body": body, "wechat_template_id": wechat_template_id,
             "active": active, "provider_templates": provider_templates,
         })  # fmt: skip
-        template = catalogue.update(
-            self.db, data, self.courier.settings.signature, self.auth.caller.subject, self.clock.now(),
-            self._vendors_in_use(),
-        )  # fmt: skip
-        self.db.flush()
-        result = self._template_dict(template)
-        self.db.commit()
-        return result
-
-    def _template_dict(self, template) -> dict:
-        return template_dict(template, catalogue.provider_specs(self.db, template))
-
-    def _vendors_in_use(self) -> tuple[str, ...]:
-        """The template-code providers SMS_PROVIDER names: a new template version needs a code from each."""
-        return tuple(name for name in sms_provider_names(self.config) if name in provider_template_rules.PROVIDERS)
+        return self.desk.update_template(data, self.auth.caller.subject)
 
     @rpc(read_only=True)
     @requires(*STAFF)
     def preview_template(self, template_id, personalisation=None, version=None) -> dict:
-        from services.notify.templating import render
-
-        template = catalogue.version(self.db, template_id, version)
-        rendered = render(template.body, personalisation or {}, self.courier.settings.signature)
-        return {"body": rendered.body, "billed_length": rendered.billed_length, "segments": rendered.segments}
+        return self.desk.preview_template(template_id, personalisation or {}, version)
 
     # --- broadcasts --------------------------------------------------------------------------------
 
@@ -261,27 +141,12 @@ class NotifyService(PlatformService):
     def broadcast(self, template_id, segment, personalisation=None) -> dict:
         args = load(BroadcastSchema, {"template_id": template_id, "segment": segment,
                                       "personalisation": personalisation or {}})  # fmt: skip
-        settings = self.courier.settings
-        broadcast = broadcasts.create(
-            self.db,
-            notices.current_template(self.db, args["template_id"]),
-            args["segment"],
-            args["personalisation"],
-            settings.signature,
-            self.auth.caller.subject,
-            self.clock.now(),
-        )
-        self.db.commit()
-        self.courier.wake()
-        return broadcasts.progress(self.db, broadcast)
+        return self.desk.broadcast(args, self.auth.caller.subject)
 
     @rpc(read_only=True)
     @requires(*STAFF)
     def get_broadcast(self, broadcast_id) -> dict:
-        broadcast = self.db.get(Broadcast, str(broadcast_id))
-        if broadcast is None:
-            raise UnknownBroadcast(f"no broadcast {echo(broadcast_id)}")
-        return broadcasts.progress(self.db, broadcast)
+        return self.desk.get_broadcast(broadcast_id)
 
     # --- provider callbacks (HTTP) -----------------------------------------------------------------
 
@@ -312,26 +177,8 @@ class NotifyService(PlatformService):
         receipts = self._callback_body(request)
         if isinstance(receipts, Response):
             return receipts
-        outcome = self._apply_receipts(channel, receipts)
+        outcome = self.desk.apply_receipts(channel, receipts)
         return json_response({"received": len(receipts), "applied": dict(outcome)})
-
-    def _apply_receipts(self, channel: str, receipts: list[dict], source: str | None = None):
-        outcome = self.courier.engine.apply_receipts(self.db, self.outbox, channel, receipts, source)
-        self.db.commit()
-        self.courier.wake()
-        return outcome
-
-    def _replies(self, replies: list[tuple[str, str]]) -> int:
-        """Replies to our number (上行短信). T / TD / 退订 opts the number out of promotional messages."""
-        now = self.clock.now()
-        opted = 0
-        for mobile, text in replies:
-            try:
-                opted += contacts.opt_out(self.db, self.pii, mobile, text, now)
-            except ValidationError:  # one malformed reply must not drop the others
-                continue
-        self.db.commit()
-        return opted
 
     @http("POST", "/callbacks/sms/receipts")
     def sms_receipts(self, request):
@@ -346,7 +193,7 @@ class NotifyService(PlatformService):
         replies = self._callback_body(request)
         if isinstance(replies, Response):
             return replies
-        opted = self._replies([(str(r.get("mobile", "")), str(r.get("content", ""))) for r in replies])
+        opted = self.desk.apply_replies([(str(r.get("mobile", "")), str(r.get("content", ""))) for r in replies])
         return json_response({"received": len(replies), "opted_out": opted})
 
     @http("POST", "/callbacks/<provider>/<token>/<kind>")
@@ -361,15 +208,15 @@ class NotifyService(PlatformService):
         if isinstance(items, Response):
             return items
         if what == "receipts":
-            self._apply_receipts(statuses.SMS, items, source=provider)
+            self.desk.apply_receipts(statuses.SMS, items, source=provider)
         else:
-            self._replies(vendor_callbacks.replies(provider, items))
+            self.desk.apply_replies(vendor_callbacks.replies(provider, items))
         return json_response(vendor_callbacks.ACKNOWLEDGEMENT[provider])
 
 
 def _consumer_of(source: str, event_type: str, notice: subscriptions.Notice):
     def handle(self, event: dict) -> None:
-        self._send_notice(event, notice)
+        self.desk.send_notice(event, notice)
 
     handle.__name__ = handle.__qualname__ = subscriptions.handler_name(source, event_type)
     handle.__doc__ = f"Record the {notice.template!r} notice for a {source}.{event_type} event."

@@ -38,6 +38,20 @@ def test_seats_are_confirmed_until_full_then_residents_queue(staff, make_activit
     assert all(ADULTS[0] not in str(e) for e in outbox())  # no ID number in any event
 
 
+def test_a_listed_waitlist_shows_each_place_in_priority_then_arrival_order(staff, make_activity, events):
+    """The list reads every position at once (views.waitlist_positions); each agrees with the single read."""
+    activity = make_activity(capacity=1)
+    register(staff, ADULTS[0], activity_id=activity["id"])
+    queued = [
+        register(staff, ADULTS[n], activity_id=activity["id"], priority=priority)
+        for n, priority in ((1, 0), (2, 3), (3, 0), (4, 3), (5, 1))
+    ]
+    listed = {r["id"]: r["waitlist_position"] for r in staff.list_registrations(activity_id=activity["id"])}
+    assert [listed[r["id"]] for r in queued] == [4, 1, 5, 2, 3]
+    assert [staff.get_registration(r["id"])["waitlist_position"] for r in queued] == [4, 1, 5, 2, 3]
+    assert sorted(v for v in listed.values() if v is not None) == [1, 2, 3, 4, 5]
+
+
 def test_the_same_person_cannot_hold_two_places(staff, make_activity):
     activity = make_activity()
     register(staff, ADULTS[0], activity_id=activity["id"])

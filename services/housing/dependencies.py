@@ -1,1 +1,0 @@
-"""housing's own DependencyProviders (clients of what leaves the process)."""

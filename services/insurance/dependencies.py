@@ -1,1 +1,0 @@
-"""insurance's own DependencyProviders (clients of what leaves the process)."""

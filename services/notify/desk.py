@@ -1,0 +1,201 @@
+"""The notify service's application object: `self.desk` in a worker (see shared/unit_of_work.py).
+
+The verbs an RPC or a callback calls commit their change (`@transactional`); the two an event consumer
+calls (`store_contact`, `send_notice`) do not, since the consumer commits them with its record of the event
+(shared/consumer.py). A verb that records something to send wakes the courier, which dispatches once the
+worker is over."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from services.notify import broadcasts, catalogue, contacts, notices, subscriptions
+from services.notify import provider_templates as provider_template_rules
+from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
+from services.notify.models import Broadcast, Notification
+from services.notify.providers import sms_provider_names
+from services.notify.schemas import notification_dict, template_dict
+from services.notify.templating import render
+from shared.errors import NotFound, PermanentError, ValidationError
+from shared.pii import DecryptionError
+from shared.unit_of_work import WorkerDesk, transactional
+from shared.validation import echo
+
+
+class Desk(WorkerDesk):
+    @property
+    def courier(self):
+        return self.worker.courier
+
+    @property
+    def config(self) -> dict:
+        return self.worker.config
+
+    # --- events consumed -------------------------------------------------------------------------------
+
+    def store_contact(self, data: dict) -> None:
+        try:
+            phone = self.pii.decrypt(data["phone_encrypted"])
+        except DecryptionError:
+            raise PermanentError("phone_encrypted does not decrypt under the platform key") from None
+        contacts.store(
+            self.db, self.pii, data["resident_id"], self.clock.now(), phone=phone, town=data["town"],
+            category=data.get("category"),
+        )  # fmt: skip
+        self.courier.wake()
+
+    def send_notice(self, event: dict, notice: subscriptions.Notice) -> None:
+        """Record one notification per (event, template, recipient); the dispatcher sends it after the commit.
+
+        History recorded after the fact (`backfill`: cases decided and payments made before the platform)
+        is not news to the resident: nothing is sent, the event is only marked handled."""
+        data = event["data"]
+        if not notice.wanted(data):
+            return
+        personalisation = notice.personalise(data)
+        recipients = notice.recipients(data)
+        if data.get("backfill"):
+            return
+        settings = self.courier.settings
+        for recipient in recipients:
+            resident_id = recipient or data["resident_id"]
+            notices.record(
+                self.db,
+                self.pii,
+                dedupe_key=subscriptions.dedupe_key(event, notice.template, resident_id),
+                resident_id=resident_id,
+                template=notices.current_template(self.db, notice.template),
+                personalisation=personalisation,
+                signature=settings.signature,
+                now=self.clock.now(),
+                quiet=settings.quiet,
+                source_event_id=event["event_id"],
+            )
+            self.courier.wake()
+
+    # --- notifications ---------------------------------------------------------------------------------
+
+    def list_notifications(self, args: dict) -> list[dict]:
+        query = select(Notification)
+        if args["resident_id"]:
+            query = query.where(Notification.resident_id == args["resident_id"])
+        if args["phone"]:
+            phone = contacts.clean_phone(args["phone"])
+            query = query.where(Notification.phone_index == contacts.phone_index(self.pii, phone))
+        if args["status"]:
+            query = query.where(Notification.status == args["status"])
+        query = query.order_by(Notification.created_at.desc(), Notification.id).limit(args["limit"])
+        return [notification_dict(n) for n in self.db.scalars(query)]
+
+    def get_notification(self, notification_id) -> dict:
+        notification = self.db.get(Notification, str(notification_id))
+        if notification is None:
+            raise UnknownNotification(f"no notification {echo(notification_id)}")
+        return notification_dict(notification)
+
+    # --- contacts and preferences ----------------------------------------------------------------------
+
+    @transactional
+    def upsert_contact(self, args: dict) -> dict:
+        if args["phone"] is not None:
+            contacts.clean_phone(args["phone"])
+        result = self._contact_dict(contacts.store(self.db, self.pii, now=self.clock.now(), **args))
+        self.courier.wake()
+        return result
+
+    @transactional
+    def set_preferences(self, args: dict) -> dict:
+        self._contact(args["resident_id"])
+        return self._contact_dict(contacts.store(self.db, self.pii, now=self.clock.now(), **args))
+
+    def get_contact(self, resident_id) -> dict:
+        return self._contact_dict(self._contact(resident_id))
+
+    def _contact(self, resident_id):
+        try:
+            return contacts.get(self.db, resident_id)
+        except NotFound:
+            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
+
+    def _contact_dict(self, contact) -> dict:
+        return contacts.as_dict(contact, notices.is_opted_out(self.db, contact.phone_index))
+
+    # --- templates -------------------------------------------------------------------------------------
+
+    def list_templates(self) -> list[dict]:
+        return [self._template_dict(t) for t in catalogue.current_versions(self.db)]
+
+    def get_template(self, template_id, version) -> dict:
+        return self._template_dict(catalogue.version(self.db, template_id, version))
+
+    @transactional
+    def create_template(self, data: dict, by: str) -> dict:
+        return self._stored(catalogue.create, data, by)
+
+    @transactional
+    def update_template(self, data: dict, by: str) -> dict:
+        return self._stored(catalogue.update, data, by)
+
+    def _stored(self, write, data: dict, by: str) -> dict:
+        signature = self.courier.settings.signature
+        template = write(self.db, data, signature, by, self.clock.now(), self._vendors_in_use())
+        self.db.flush()
+        return self._template_dict(template)
+
+    def preview_template(self, template_id, personalisation: dict, version) -> dict:
+        template = catalogue.version(self.db, template_id, version)
+        rendered = render(template.body, personalisation, self.courier.settings.signature)
+        return {"body": rendered.body, "billed_length": rendered.billed_length, "segments": rendered.segments}
+
+    def _template_dict(self, template) -> dict:
+        return template_dict(template, catalogue.provider_specs(self.db, template))
+
+    def _vendors_in_use(self) -> tuple[str, ...]:
+        """The template-code providers SMS_PROVIDER names: a new template version needs a code from each."""
+        return tuple(name for name in sms_provider_names(self.config) if name in provider_template_rules.PROVIDERS)
+
+    # --- broadcasts ------------------------------------------------------------------------------------
+
+    def broadcast(self, args: dict, by: str) -> dict:
+        """Its progress is read after the commit, as the recorder may already have begun."""
+        return broadcasts.progress(self.db, self._create_broadcast(args, by))
+
+    @transactional
+    def _create_broadcast(self, args: dict, by: str) -> Broadcast:
+        broadcast = broadcasts.create(
+            self.db,
+            notices.current_template(self.db, args["template_id"]),
+            args["segment"],
+            args["personalisation"],
+            self.courier.settings.signature,
+            by,
+            self.clock.now(),
+        )
+        self.courier.wake()
+        return broadcast
+
+    def get_broadcast(self, broadcast_id) -> dict:
+        broadcast = self.db.get(Broadcast, str(broadcast_id))
+        if broadcast is None:
+            raise UnknownBroadcast(f"no broadcast {echo(broadcast_id)}")
+        return broadcasts.progress(self.db, broadcast)
+
+    # --- provider callbacks ----------------------------------------------------------------------------
+
+    @transactional
+    def apply_receipts(self, channel: str, receipts: list[dict], source: str | None = None):
+        outcome = self.courier.engine.apply_receipts(self.db, self.outbox, channel, receipts, source)
+        self.courier.wake()
+        return outcome
+
+    @transactional
+    def apply_replies(self, replies: list[tuple[str, str]]) -> int:
+        """Replies to our number (上行短信). T / TD / 退订 opts the number out of promotional messages."""
+        now = self.clock.now()
+        opted = 0
+        for mobile, text in replies:
+            try:
+                opted += contacts.opt_out(self.db, self.pii, mobile, text, now)
+            except ValidationError:  # one malformed reply must not drop the others
+                continue
+        return opted

@@ -1,1 +1,0 @@
-"""stats's own DependencyProviders (clients of what leaves the process)."""
