@@ -6,7 +6,7 @@ from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Boolean, DateTime, Integer, Table, create_engine, event, text
+from sqlalchemy import Boolean, DateTime, Integer, Table, create_engine, event, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -94,6 +94,20 @@ def _pg_value(value):
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def move_status(session: Session, model, case_id, from_status: str, values: dict) -> bool:
+    """Move one case out of `from_status` with `values`, only if it is still there: a conditional UPDATE, so
+    of two deciders at once exactly one moves it. False (and the transaction rolled back) for the other."""
+    moved = session.execute(
+        update(model)
+        .where(model.id == case_id, model.status == from_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        session.rollback()
+    return moved == 1
 
 
 def ping(engine: Engine) -> bool:

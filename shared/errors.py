@@ -66,6 +66,10 @@ class Forbidden(DomainError):
     """The caller is known but may not do this."""
 
 
+class MakerCheckerViolation(Forbidden):
+    """The person who proposed a decision on public money or a mass message may not also approve it."""
+
+
 @deserialize_to_instance
 class NotFound(DomainError):
     """The thing asked for does not exist (or the caller may not know it exists)."""

@@ -1,6 +1,6 @@
 """housing's domain errors; each reaches an RPC caller as a RemoteError named after its class."""
 
-from shared.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401  (the bases services extend)
+from shared.errors import Conflict, DomainError, Forbidden, MakerCheckerViolation, NotFound  # noqa: F401
 
 
 class DuplicateApplication(Conflict):
@@ -9,10 +9,6 @@ class DuplicateApplication(Conflict):
 
 class InvalidTransition(Conflict):
     """The case is not in a state that allows this step (e.g. reviewing a case not awaiting review)."""
-
-
-class MakerCheckerViolation(Forbidden):
-    """The subject who submitted a case may not review it."""
 
 
 class ApplicationNotFound(NotFound):

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -19,6 +19,7 @@ from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
 from services.housing.subsidy import check_note
 from services.housing.tenancy import LET, WITHDRAWN, get_project
 from shared.auth import Caller
+from shared.db import move_status
 from shared.errors import ValidationError
 from shared.validation import echo
 
@@ -113,14 +114,7 @@ def review(session: Session, outbox, audit, caller: Caller, assessment_id, decis
         "reviewed_at": now,
         "review_note": note,
     }
-    moved = session.execute(
-        update(OperatorAssessment)
-        .where(OperatorAssessment.id == assessment.id, OperatorAssessment.status == ASSESSED)
-        .values(**decided)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not moved:
-        session.rollback()
+    if not move_status(session, OperatorAssessment, assessment.id, ASSESSED, decided):
         raise InvalidTransition(f"assessment {assessment.id} was reviewed concurrently")
     audit.record(
         "operator_subsidy",

@@ -1,4 +1,9 @@
-"""Broadcasts to a segment: recorded in pages (a cursor on resident_id commits with each page, so a
+"""Broadcasts to a segment. One larger than `approval_above` residents waits in AWAITING_APPROVAL until an
+admin other than its author approves it (maker-checker on mass messaging; both steps are audited), or
+rejects it. Content comes only from an approved template; a variable may not carry a signature bracket
+(【】, which would pose as another sender), nor a link or a phone number the template is not approved for.
+
+Then it is recorded in pages (a cursor on resident_id commits with each page, so a
 restart resumes exactly where it stopped, never recording anyone twice), then sent by the dispatcher
 like any other notification, under the same quiet hours, opt-outs and rate limits."""
 
@@ -11,15 +16,20 @@ from sqlalchemy import func, insert, or_, select, update
 
 from services.notify import metrics, rules, statuses
 from services.notify.models import Broadcast, Contact, Notification, OptOut, Template
+from services.notify.provider_templates import PHONE, URL
 from services.notify.schemas import iso
 from services.notify.templating import render
-from shared.errors import ValidationError
+from shared.db import move_status
+from shared.errors import Conflict, MakerCheckerViolation, ValidationError
 from shared.towns import resolve_town
 from shared.validation import echo, text_problem
 
+AWAITING_APPROVAL = "awaiting_approval"
+REJECTED = "rejected"
 RECORDING = "recording"
 SENDING = "sending"
 COMPLETED = "completed"
+SIGNATURE_BRACKETS = ("【", "】")
 SEGMENT_KEYS = ("town", "category", "all")
 
 
@@ -64,10 +74,42 @@ def audience(segment: dict):
     return query
 
 
-def create(session, template: Template, segment: dict, personalisation: dict, signature: str, by: str, now):
+def personalisation_errors(personalisation: dict, links_approved: bool) -> dict[str, list[str]]:
+    """Every variable that would make the text speak as someone else or send residents elsewhere."""
+    errors: dict[str, list[str]] = {}
+    for name, value in sorted((personalisation or {}).items()):
+        text = str(value)
+        problems = []
+        if any(bracket in text for bracket in SIGNATURE_BRACKETS):
+            problems.append("must not contain 【】: the signature is always the platform's own")
+        if not links_approved and (URL.search(text) or PHONE.search(text)):
+            problems.append("must not contain a link or a phone number: the template is not approved for one")
+        if problems:
+            errors[f"personalisation.{echo(name)}"] = problems
+    return errors
+
+
+def create(
+    session,
+    template: Template,
+    segment: dict,
+    personalisation: dict,
+    signature: str,
+    by: str,
+    now,
+    approval_above: int,
+    links_approved: bool = False,
+):
+    errors = {}
     if template.kind != statuses.PROMOTIONAL:
-        raise ValidationError({"template_id": ["a broadcast uses a promotional template (consent, 回T退订)"]})
-    segment = clean_segment(segment)
+        errors["template_id"] = ["a broadcast uses a promotional template (consent, 回T退订)"]
+    errors.update(personalisation_errors(personalisation, links_approved))
+    try:
+        segment = clean_segment(segment)
+    except ValidationError as invalid:
+        errors.update(invalid.errors)
+    if errors:
+        raise ValidationError(errors)
     rendered = render(template.body, personalisation or {}, signature)
     expected = session.scalar(select(func.count()).select_from(audience(segment).subquery())) or 0
     broadcast = Broadcast(
@@ -78,7 +120,7 @@ def create(session, template: Template, segment: dict, personalisation: dict, si
         personalisation=dict(personalisation or {}),
         body=rendered.body,
         segments=rendered.segments,
-        status=RECORDING,
+        status=AWAITING_APPROVAL if expected > approval_above else RECORDING,
         cursor="",
         expected=expected,
         recorded=0,
@@ -86,6 +128,19 @@ def create(session, template: Template, segment: dict, personalisation: dict, si
         created_at=now,
     )
     session.add(broadcast)
+    return broadcast
+
+
+def decide(session, broadcast: Broadcast, approve: bool, by: str, now, reason: str | None = None) -> Broadcast:
+    """The second person's decision on a broadcast awaiting approval: a conditional update, so two
+    admins deciding at once cannot both succeed."""
+    if broadcast.created_by == by:
+        raise MakerCheckerViolation("the admin who created a broadcast may not approve or reject it")
+    values = {"status": RECORDING, "approved_by": by, "approved_at": now} if approve else {
+        "status": REJECTED, "rejected_reason": reason, "approved_by": by, "approved_at": now}  # fmt: skip
+    if not move_status(session, Broadcast, broadcast.id, AWAITING_APPROVAL, values):
+        raise Conflict(f"broadcast {broadcast.id} is not awaiting approval")
+    session.expire(broadcast)
     return broadcast
 
 
@@ -206,6 +261,9 @@ def progress(session, broadcast: Broadcast) -> dict:
         "by_status": {status: int(counts.get(status, 0)) for status in statuses.ALL},
         "created_by": broadcast.created_by,
         "created_at": iso(broadcast.created_at),
+        "approved_by": broadcast.approved_by,
+        "approved_at": iso(broadcast.approved_at),
+        "rejected_reason": broadcast.rejected_reason,
         "recorded_at": iso(broadcast.recorded_at),
         "completed_at": iso(broadcast.completed_at),
     }

@@ -45,6 +45,7 @@ class Settings:
     lease: timedelta = timedelta(seconds=60)
     send_concurrency: int = 4
     broadcast_page: int = 2000
+    broadcast_approval_above: int = 1000  # residents; a larger broadcast needs a second admin
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             lease=timedelta(seconds=float(config.get("DISPATCH_LEASE_SECONDS", 60))),
             send_concurrency=int(config.get("SEND_CONCURRENCY", cls.send_concurrency)),
             broadcast_page=int(config.get("BROADCAST_PAGE_SIZE", cls.broadcast_page)),
+            broadcast_approval_above=int(config.get("BROADCAST_APPROVAL_ABOVE", cls.broadcast_approval_above)),
         )
 
 

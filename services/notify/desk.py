@@ -162,23 +162,45 @@ class Desk(WorkerDesk):
 
     @transactional
     def _create_broadcast(self, args: dict, by: str) -> Broadcast:
+        template = notices.current_template(self.db, args["template_id"])
+        specs = catalogue.provider_specs(self.db, template).values()
+        links_approved = bool(specs) and all(spec["allow_links"] for spec in specs)
         broadcast = broadcasts.create(
             self.db,
-            notices.current_template(self.db, args["template_id"]),
+            template,
             args["segment"],
             args["personalisation"],
             self.courier.settings.signature,
             by,
             self.clock.now(),
+            self.courier.settings.broadcast_approval_above,
+            links_approved,
         )
         self.courier.wake()
         return broadcast
 
+    def decide_broadcast(self, broadcast_id, approve: bool, by: str, reason: str | None = None) -> dict:
+        self._decide_broadcast(broadcast_id, approve, by, reason)
+        return self.get_broadcast(broadcast_id)
+
+    @transactional
+    def _decide_broadcast(self, broadcast_id, approve: bool, by: str, reason: str | None) -> None:
+        broadcast = self._broadcast(broadcast_id)
+        before = broadcast.status
+        broadcasts.decide(self.db, broadcast, approve, by, self.clock.now(), reason)
+        self.worker.audit.record(
+            "broadcast", broadcast.id, broadcast.status, from_state=before, to_state=broadcast.status, reason=reason
+        )
+        self.courier.wake()
+
     def get_broadcast(self, broadcast_id) -> dict:
+        return broadcasts.progress(self.db, self._broadcast(broadcast_id))
+
+    def _broadcast(self, broadcast_id) -> Broadcast:
         broadcast = self.db.get(Broadcast, str(broadcast_id))
         if broadcast is None:
             raise UnknownBroadcast(f"no broadcast {echo(broadcast_id)}")
-        return broadcasts.progress(self.db, broadcast)
+        return broadcast
 
     # --- provider callbacks ----------------------------------------------------------------------------
 

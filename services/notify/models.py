@@ -168,7 +168,8 @@ class Broadcast(Base):
     personalisation: Mapped[dict] = mapped_column(JSON)
     body: Mapped[str] = mapped_column(Text)
     segments: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="recording")  # recording | sending | completed
+    # awaiting_approval | rejected | recording | sending | completed
+    status: Mapped[str] = mapped_column(String(20), default="recording")
     cursor: Mapped[str] = mapped_column(String(64), default="")  # last resident_id recorded
     expected: Mapped[int] = mapped_column(Integer, default=0)  # consenting contacts when it was created
     recorded: Mapped[int] = mapped_column(Integer, default=0)
@@ -178,3 +179,6 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)  # or rejected by
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rejected_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -83,6 +83,10 @@ class BroadcastSchema(_Strict):
     )
 
 
+class BroadcastDecisionSchema(_Strict):
+    reason = Text(required=True, min_length=2, max_length=500)
+
+
 def load(schema: type[Schema], data: dict) -> dict:
     return load_input(schema(), data)
 

@@ -11,7 +11,9 @@ from werkzeug.wrappers import Response
 from services.notify import callback_auth, gauges, retention, statuses, subscriptions, vendor_callbacks
 from services.notify.dependencies import Clock, Courier
 from services.notify.desk import Desk
+from services.notify.models import Broadcast
 from services.notify.schemas import (
+    BroadcastDecisionSchema,
     BroadcastSchema,
     ContactSchema,
     ListSchema,
@@ -20,6 +22,7 @@ from services.notify.schemas import (
     TemplateUpdateSchema,
     load,
 )
+from shared.audit import Audit, AuditedCase
 from shared.auth import require_acting_for, requires
 from shared.consumer import event_consumer
 from shared.db import Database
@@ -43,6 +46,7 @@ class NotifyService(PlatformService):
     clock = Clock()
     courier = Courier()
     desk = Application(Desk)
+    audit = Audit({Broadcast: AuditedCase("broadcast", ("rejected_reason",))})
 
     # --- events consumed ---------------------------------------------------------------------------
 
@@ -142,6 +146,18 @@ class NotifyService(PlatformService):
         args = load(BroadcastSchema, {"template_id": template_id, "segment": segment,
                                       "personalisation": personalisation or {}})  # fmt: skip
         return self.desk.broadcast(args, self.auth.caller.subject)
+
+    @rpc
+    @requires("admin")
+    def approve_broadcast(self, broadcast_id) -> dict:
+        """The second admin's approval of a broadcast `awaiting_approval`; its author may not give it."""
+        return self.desk.decide_broadcast(broadcast_id, True, self.auth.caller.subject)
+
+    @rpc
+    @requires("admin")
+    def reject_broadcast(self, broadcast_id, reason) -> dict:
+        args = load(BroadcastDecisionSchema, {"reason": reason})
+        return self.desk.decide_broadcast(broadcast_id, False, self.auth.caller.subject, args["reason"])
 
     @rpc(read_only=True)
     @requires(*STAFF)
