@@ -3,6 +3,10 @@
     @event_consumer("housing", "subsidy_approved")
     def on_subsidy_approved(self, event): ...   # event = validated envelope, event["data"] loaded
 
+or, for a table of event kinds (how stats and notify consume), one such entrypoint per line:
+
+    subscribe(StatsService, {("housing", "subsidy_approved"): archive, ...})   # archive(service, event)
+
 * The envelope and its data are validated against `shared.contracts` before the handler runs; an
   invalid, undecodable or oversized message goes to `<service>.dlq` at once, with the reason.
 * `(consumer, event_id)` is added to the worker's session before the handler runs, so it commits in
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable, Mapping
 
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
@@ -183,3 +188,28 @@ def event_consumer(source: str, event_type: str):
         return ReliableEventHandler.decorator(source, event_type)(handle)
 
     return decorate
+
+
+Handler = Callable[[object, dict], object]  # (the service's worker instance, the validated envelope)
+
+
+def handler_name(source: str, event_type: str) -> str:
+    return f"on_{source}_{event_type}"
+
+
+def subscribe(service: type, table: Mapping[tuple[str, str], Handler], name=handler_name) -> None:
+    """Give `service` one `@event_consumer` entrypoint per line of `table`, (source, event_type) → handler,
+    named `name(source, event_type)`. The name is the consumer's: its processed-event key, metrics and alerts
+    carry it, so it must not change once deployed."""
+    for (source, event_type), handler in table.items():
+        method_name = name(source, event_type)
+        setattr(service, method_name, event_consumer(source, event_type)(_method(handler, method_name)))
+
+
+def _method(handler: Handler, method_name: str):
+    def handle(self, event: dict):
+        return handler(self, event)
+
+    handle.__name__ = handle.__qualname__ = method_name
+    handle.__doc__ = handler.__doc__
+    return handle

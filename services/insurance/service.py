@@ -1,10 +1,10 @@
-"""The insurance service's entrypoints. Logic longer than a few lines lives in plain modules beside it:
-`rules` (eligibility and contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps)."""
+"""The insurance service's entrypoints: each calls one verb of `self.desk` (`workflow.Desk`, the application
+object of shared/unit_of_work.py) and returns what it returns. Under the verbs: `rules` (eligibility and
+contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps and their commits)."""
 
 from services.insurance import gauges
 from services.insurance.appeals import ENROLMENT, EnrolmentAppeals, acting_subject
 from services.insurance.models import Appeal, Enrolment
-from services.insurance.policy import load_book
 from services.insurance.workflow import Desk
 from shared.appeals import AppealDesk
 from shared.audit import Audit, AuditedCase
@@ -16,6 +16,7 @@ from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.timers import timer
+from shared.unit_of_work import Application
 
 READERS = ("resident", "caseworker", "reviewer")
 
@@ -32,11 +33,9 @@ class InsuranceService(AppealDesk, PlatformService):
         Appeal: AuditedCase("appeal", ("reasons", "statement")),
     })  # fmt: skip
 
-    appeal_model = Appeal
+    desk = Application(Desk)
 
-    @property
-    def desk(self) -> Desk:
-        return Desk(self.db, self.outbox, self.pii, now=self.clock.now(), audit=self.audit)
+    appeal_model = Appeal
 
     def appeal_cases(self) -> EnrolmentAppeals:
         return EnrolmentAppeals(self.desk)
@@ -113,7 +112,7 @@ class InsuranceService(AppealDesk, PlatformService):
     @rpc(read_only=True)
     def get_policy(self) -> list[dict]:
         """The policy figures with their effective years and references (public)."""
-        return load_book(self.db).table()
+        return self.desk.policy_table()
 
     def _told(self, action: str, enrolment_id, reason, note, note_for_resident) -> dict:
         """A decision the resident is told of: a reason code, and the note if the reviewer marks it for them."""

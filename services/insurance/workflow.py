@@ -1,7 +1,8 @@
 """What the insurance counter does: registrations, eligibility answers, enrolments and their lifecycle.
 
-`Desk` works on one SQLAlchemy session, one outbox writer and the PII tools, so it runs the same inside a
-nameko worker and in a plain test. Each mutating call commits once: the change and its event together.
+`Desk` is the service's application object (`self.desk`, shared/unit_of_work.py): it works on the worker's
+session, outbox writer, PII tools and clock, and in a plain test on any object that has them. Each mutating
+verb is `@transactional`: it commits once, the change and its event together, or rolls back.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from services.insurance import lifecycle, rules
 from services.insurance.exceptions import (
@@ -41,6 +42,7 @@ from shared.auth import Caller, require_acting_for
 from shared.clock import SHANGHAI
 from shared.contracts import resident_note
 from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
+from shared.unit_of_work import WorkerDesk, transactional
 from shared.validation import echo
 
 LOCAL_TZ = SHANGHAI
@@ -59,23 +61,34 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class Desk:
-    def __init__(
-        self, session: Session, outbox, pii, today: date | None = None, now: datetime | None = None, audit=None
-    ):
-        self.db = session
-        self.outbox = outbox
-        self.pii = pii
-        self.audit = audit  # the lapse sweep changes rows by UPDATE, which the automatic audit cannot see
-        self.now = now or utcnow()
-        self.today = today or self.now.astimezone(LOCAL_TZ).date()
+class Desk(WorkerDesk):
+    def __init__(self, worker, today: date | None = None, now: datetime | None = None):
+        super().__init__(worker)
+        self._today, self._now = today, now
         self._book: PolicyBook | None = None
+
+    @cached_property
+    def now(self) -> datetime:
+        """The moment of this call, read once so every timestamp a verb writes agrees."""
+        return self._now or self.clock.now()
+
+    @cached_property
+    def today(self) -> date:
+        return self._today or self.now.astimezone(LOCAL_TZ).date()
+
+    @property
+    def audit(self):
+        """The lapse sweep changes rows by UPDATE, which the automatic audit cannot see."""
+        return getattr(self.worker, "audit", None)
 
     @property
     def book(self) -> PolicyBook:
         if self._book is None:
             self._book = load_book(self.db)
         return self._book
+
+    def policy_table(self) -> list[dict]:
+        return self.book.table()
 
     # --- persons and facts ---------------------------------------------------------------------------
 
@@ -168,6 +181,7 @@ class Desk:
 
     # --- employment registration ---------------------------------------------------------------------
 
+    @transactional
     def register_employment(self, payload: dict, caller: Caller) -> dict:
         data = load(EmploymentSchema(), payload, today=self.today)
         registered_on = data["registered_on"] or self.today
@@ -214,7 +228,6 @@ class Desk:
             "registered_at": _iso(registration.created_at),
         }
         self.outbox.add("employment_registered", fact)
-        self.db.commit()
         flag = f"registered {lateness.days_after_start} days after starting work (> {lateness.deadline_days})"
         return {
             **fact,
@@ -252,12 +265,14 @@ class Desk:
 
     # --- enrolment -----------------------------------------------------------------------------------
 
+    @transactional
     def enrol_pension(self, payload: dict, caller: Caller) -> dict:
         data = load(PensionEnrolmentSchema(), payload, today=self.today, book=self.book)
         year = (data["start_date"] or self.today).year
         contribution = rules.pension_contribution(self.book, year, data["route"], data["contribution_base_fen"])
         return self._enrol("pension", data, contribution, caller)
 
+    @transactional
     def enrol_medical(self, payload: dict, caller: Caller) -> dict:
         data = load(MedicalEnrolmentSchema(), payload)
         start = data["start_date"] or self.today
@@ -309,9 +324,8 @@ class Desk:
             },
         )
         try:
-            self.db.commit()
-        except IntegrityError:
-            self.db.rollback()  # a concurrent submission for the same person and scheme won
+            self.db.flush()
+        except IntegrityError:  # a concurrent submission for the same person and scheme won
             raise DuplicateEnrolment(f"already holds a pending, active or suspended {scheme} enrolment") from None
         return enrolment_view(enrolment)
 
@@ -357,15 +371,9 @@ class Desk:
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
+    @transactional  # its rollback also frees the row a refusal locked, before the worker ends
     def decide(self, action: str, payload: dict, caller: Caller) -> dict:
         """activate / reject / suspend / resume / renew / end one enrolment, with its event."""
-        try:
-            return self._decide(action, payload, caller)
-        except Exception:
-            self.db.rollback()  # a refusal must not keep the row locked until the worker ends
-            raise
-
-    def _decide(self, action: str, payload: dict, caller: Caller) -> dict:
         data = load(DECISION_SCHEMAS.get(action, DecisionSchema)(), payload)
         enrolment = self.locked(data["enrolment_id"])
         lifecycle.step(action, enrolment.status)  # an illegal step is reported as such, before maker-checker
@@ -373,7 +381,6 @@ class Desk:
             raise SelfApproval("the caseworker who submitted an enrolment cannot decide on it")
         told = resident_note(data.get("note")) if data.get("note_for_resident") else None
         self.move(enrolment, action, data["reason"], caller, note=data.get("note"), told=told)
-        self.db.commit()
         return enrolment_view(enrolment)
 
     def locked(self, enrolment_id: str) -> Enrolment:
@@ -426,6 +433,7 @@ class Desk:
         enrolment.updated_at = now
         self.outbox.add(found.event, {**_event_data(enrolment, found.event), **extra})
 
+    @transactional
     def sweep(self, limit: int = SWEEP_BATCH) -> dict:
         """Remind of periods ending soon, lapse periods that ended unrenewed. Safe to run on every replica:
         each row changes by a conditional UPDATE, so only one run emits its event."""
@@ -482,7 +490,6 @@ class Desk:
                     "enrolment_lapsed", {**_event_data(enrolment, "enrolment_lapsed"), "lapsed_at": _iso(now)}
                 )
                 lapsed += 1
-        self.db.commit()
         return {"on": today.isoformat(), "reminded": reminded, "lapsed": lapsed}
 
 

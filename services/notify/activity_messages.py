@@ -5,7 +5,7 @@ they are clipped to keep a notice to one billed SMS."""
 
 from __future__ import annotations
 
-from services.notify.messages import MAX_REASON_CHARS, clipped, local_time
+from services.notify.notice_text import MAX_REASON_CHARS, clipped, local_time
 from services.notify.reasons import wording
 
 TITLE_CHARS = 16

@@ -5,7 +5,7 @@ arrive masked and are shown as given (clipped)."""
 
 from __future__ import annotations
 
-from services.notify.messages import given_text, local_date
+from services.notify.notice_text import given_text, local_date
 
 CASE_TEXT = {"subsidy_application": "租赁补贴申请", "enrolment": "参保申请"}
 

@@ -5,7 +5,7 @@ never named (the event carries no name, and an SMS is no place for one)."""
 
 from __future__ import annotations
 
-from services.notify.messages import local_date, reason_text
+from services.notify.notice_text import local_date, reason_text
 from services.notify.templating import yuan
 
 SCHEME_TEXT = {"pension": "企业职工基本养老保险", "medical": "基本医疗保险"}

@@ -1,5 +1,5 @@
 """The notify service's entrypoints: each checks its input, calls one verb of `self.desk` (`desk.Desk`) and
-returns what the verb returns. The consumed notices are generated from `subscriptions.NOTICES` below the
+returns what the verb returns. The event consumers are subscribed from `subscriptions.HANDLERS` below the
 class; delivery runs in the courier's loops (`dependencies`, `delivery`), not here."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from services.notify.schemas import (
 )
 from shared.audit import Audit, AuditedCase
 from shared.auth import require_acting_for, requires
-from shared.consumer import event_consumer
+from shared.consumer import subscribe
 from shared.db import Database
 from shared.outbox import Outbox
 from shared.privacy import Pii
@@ -48,17 +48,7 @@ class NotifyService(PlatformService):
     desk = Application(Desk)
     audit = Audit({Broadcast: AuditedCase("broadcast", ("rejected_reason",))})
 
-    # --- events consumed ---------------------------------------------------------------------------
-
-    # the notices (housing, insurance, events, appeals) are generated from `subscriptions.NOTICES` below the class
-
-    @event_consumer("housing", "contact_provided")
-    def on_contact_provided(self, event):
-        self.desk.store_contact(event["data"])
-
-    @event_consumer("events", "contact_provided")
-    def on_events_contact_provided(self, event):
-        self.desk.store_contact(event["data"])
+    # events consumed: subscribed from `subscriptions.HANDLERS` below the class
 
     # --- notifications -----------------------------------------------------------------------------
 
@@ -230,16 +220,4 @@ class NotifyService(PlatformService):
         return json_response(vendor_callbacks.ACKNOWLEDGEMENT[provider])
 
 
-def _consumer_of(source: str, event_type: str, notice: subscriptions.Notice):
-    def handle(self, event: dict) -> None:
-        self.desk.send_notice(event, notice)
-
-    handle.__name__ = handle.__qualname__ = subscriptions.handler_name(source, event_type)
-    handle.__doc__ = f"Record the {notice.template!r} notice for a {source}.{event_type} event."
-    return event_consumer(source, event_type)(handle)
-
-
-for (_source, _event_type), _notice in subscriptions.NOTICES.items():
-    setattr(
-        NotifyService, subscriptions.handler_name(_source, _event_type), _consumer_of(_source, _event_type, _notice)
-    )
+subscribe(NotifyService, subscriptions.HANDLERS, subscriptions.handler_name)

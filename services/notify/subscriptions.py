@@ -1,8 +1,9 @@
-"""Which notice each consumed event becomes (housing, insurance, events, appeals): one line per event kind.
+"""Every event notify consumes, one line per event kind: which notice it becomes (housing, insurance,
+events, appeals; `NOTICES`), or the contact details it carries (`contact_provided`).
 
-The service turns every line into an `@event_consumer` entrypoint `on_<source>_<event_type>` (see
-NotifyService), so adding a notice is a line here, a template in a migration and "notify" in the
-contract's consumers."""
+`HANDLERS` is the table `shared.consumer.subscribe` turns into `@event_consumer` entrypoints named by
+`handler_name` (see NotifyService), so adding a notice is a line in `NOTICES`, a template in a migration
+and "notify" in the contract's consumers."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 
 from services.notify import activity_messages as activity
 from services.notify import appeal_messages as appeal
+from services.notify import housing_messages as housing
 from services.notify import insurance_messages as insurance
-from services.notify import messages as housing
+from shared.consumer import handler_name as generated_name
 
 DEDUPE_KEY_CHARS = 120  # notifications.dedupe_key
 
@@ -77,10 +79,28 @@ NOTICES: dict[tuple[str, str], Notice] = {
 }
 
 
+def send_notice(service, event: dict) -> None:
+    """Record the notice `subscriptions.NOTICES` names for this event."""
+    service.desk.send_notice(event, NOTICES[(event["source"], event["event_type"])])
+
+
+def store_contact(service, event: dict) -> None:
+    """Store the contact details a resident gave housing or events."""
+    service.desk.store_contact(event["data"])
+
+
+HANDLERS = {
+    **dict.fromkeys(NOTICES, send_notice),
+    ("housing", "contact_provided"): store_contact,
+    ("events", "contact_provided"): store_contact,
+}
+FIRST_HANDLERS = {("housing", event_type) for event_type in (*HOUSING_NOTICES, "contact_provided")}
+
+
 def handler_name(source: str, event_type: str) -> str:
-    if source == "housing" and event_type in HOUSING_NOTICES:
+    if (source, event_type) in FIRST_HANDLERS:
         return f"on_{event_type}"  # the first handlers' names, which the consumer metrics and alerts carry
-    return f"on_{source}_{event_type}"
+    return generated_name(source, event_type)
 
 
 def dedupe_key(event: dict, template_id: str, resident_id: str) -> str:

@@ -1,9 +1,10 @@
 """The stats service: a read model of the Center's figures, built only from the other services' events.
 
-Handlers are generated from the contract registry: every contract that lists "stats" among its consumers
-gets one `@event_consumer` method, `on_<source>_<event_type>`, that archives the envelope and applies its
-facts to the live figures in one transaction. A new event kind needs only "stats" in its contract's
-`consumers` (and, if it contributes more than its counter, a line in `fold.RULES`).
+Handlers are subscribed from the contract registry: every contract that lists "stats" among its consumers
+gets one `@event_consumer` method, `on_<source>_<event_type>` (`shared.consumer.subscribe`), that archives
+the envelope and applies its facts to the live figures in one transaction. A new event kind needs only
+"stats" in its contract's `consumers` (and, if it contributes more than its counter, a line in
+`fold.RULES`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from services.stats.gauges import publish
 from services.stats.schemas import RebuildQuery, ReportQuery, SummaryQuery
 from shared import service as platform  # not the class itself: `nameko run` would start it as a service too
 from shared.auth import requires
-from shared.consumer import event_consumer
+from shared.consumer import subscribe
 from shared.contracts import load_all
 from shared.db import Database
 from shared.errors import PermanentError
@@ -29,10 +30,6 @@ READERS = ("caseworker", "reviewer")  # every staff role; admin passes any staff
 def consumed_kinds() -> list[tuple[str, str]]:
     """(source, event_type) of every contract that names stats as a consumer, any version, once each."""
     return sorted({(c.source, c.event_type) for c in load_all().consumed_by(SERVICE_NAME)})
-
-
-def handler_name(source: str, event_type: str) -> str:
-    return f"on_{source}_{event_type}"
 
 
 _load = load_input
@@ -100,17 +97,12 @@ class StatsService(platform.PlatformService):
         self.db.rollback()
 
 
-def _consumer_of(source: str, event_type: str):
-    def handle(self, event: dict) -> None:
-        try:
-            store.record(self.db, event)
-        except FoldError as exc:
-            raise PermanentError(str(exc)) from exc
-
-    handle.__name__ = handle.__qualname__ = handler_name(source, event_type)
-    handle.__doc__ = f"Archive a {source}.{event_type} envelope and add its facts to the live figures."
-    return event_consumer(source, event_type)(handle)
+def archive(service: StatsService, event: dict) -> None:
+    """Archive the envelope and add its facts to the live figures."""
+    try:
+        store.record(service.db, event)
+    except FoldError as exc:
+        raise PermanentError(str(exc)) from exc
 
 
-for _source, _event_type in consumed_kinds():
-    setattr(StatsService, handler_name(_source, _event_type), _consumer_of(_source, _event_type))
+subscribe(StatsService, dict.fromkeys(consumed_kinds(), archive))

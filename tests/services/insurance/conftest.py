@@ -4,6 +4,7 @@ real database (SQLite and PostgreSQL) with the real outbox writer."""
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from services.insurance.policy import load_book
 from services.insurance.workflow import Desk
 from shared.auth import Caller
+from shared.clock import process_clock
 from shared.contracts import load_all
 from shared.db import make_engine
 from shared.migrations import upgrade
@@ -71,9 +73,14 @@ class Counter:
         self.sessions = []
 
     def desk(self, today: date) -> Desk:
+        return Desk(self.worker("test-correlation"), today=today)
+
+    def worker(self, correlation_id: str | None) -> SimpleNamespace:
+        """What a Desk reads from a nameko worker: a session of its own, the outbox writer, PII and clock."""
         session = self.Session()
         self.sessions.append(session)
-        return Desk(session, OutboxWriter(session, "insurance", "test-correlation", []), self.pii, today=today)
+        outbox = OutboxWriter(session, "insurance", correlation_id, [])
+        return SimpleNamespace(db=session, outbox=outbox, pii=self.pii, clock=process_clock())
 
     def events(self, event_type: str | None = None) -> list[dict]:
         import json

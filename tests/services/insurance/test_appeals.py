@@ -18,7 +18,6 @@ from shared.audit import AuditedCase, AuditRecord, AuditTrail, record_status_cha
 from shared.auth import Caller
 from shared.contracts import validate_envelope
 from shared.errors import NotFound
-from shared.outbox import OutboxWriter
 
 from .conftest import CASEWORKER, REVIEWER, resident_caller
 from .test_workflow import WORKER, pension, registration
@@ -28,9 +27,7 @@ DECIDED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Cixi on 2 March 202
 
 
 def desk_at(counter, now: datetime) -> Desk:
-    session = counter.Session()
-    counter.sessions.append(session)
-    return Desk(session, OutboxWriter(session, "insurance", None, []), counter.pii, now=now)
+    return Desk(counter.worker(None), now=now)
 
 
 def appeals_at(counter, now: datetime, **settings) -> Appeals:

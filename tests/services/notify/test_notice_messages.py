@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.notify import activity_messages, insurance_messages, subscriptions
-from services.notify.messages import clipped, local_time
+from services.notify.notice_text import clipped, local_time
 from services.notify.templating import check_template, placeholders, render
 from tests.services.notify.rendering import BROADCAST, current_bodies
 from tests.services.notify.samples import NOTICES, loaded, resident

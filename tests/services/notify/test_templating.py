@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.notify import messages
+from services.notify import housing_messages
 from services.notify.templating import (
     check_template,
     placeholders,
@@ -77,7 +77,7 @@ def test_yuan(fen, text):
 
 
 def test_disbursement_personalisation():
-    assert messages.subsidy_disbursed({"period": "2026-03", "amount_fen": 120000}) == {
+    assert housing_messages.subsidy_disbursed({"period": "2026-03", "amount_fen": 120000}) == {
         "period": "2026年3月",
         "amount": "1200",
     }

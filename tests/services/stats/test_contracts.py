@@ -5,8 +5,8 @@ import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from services.stats.fold import GENERIC, RULES
-from services.stats.service import StatsService, handler_name
-from shared.consumer import ReliableEventHandler
+from services.stats.service import StatsService
+from shared.consumer import ReliableEventHandler, handler_name
 from shared.contracts import load_all
 
 registry = load_all()

@@ -1,4 +1,5 @@
-"""Which template an event becomes, and its personalisation. Resident-facing wording is Chinese."""
+"""What every notice's personalisation shares: reasons, dates and free text as a resident reads them
+(Chinese, Cixi time, no ID or phone number, short enough for an SMS)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import date, datetime
 
 from services.notify.reasons import UNWORDED, wording
 from services.notify.rules import SHANGHAI
-from services.notify.templating import period_text, yuan
 from shared.pii import mask_text
 
 MAX_REASON_CHARS = 120
@@ -45,35 +45,3 @@ def local_time(value: datetime) -> str:
     """A moment as a resident reads it, in Cixi time: 7月3日10:00."""
     local = value.astimezone(SHANGHAI)
     return f"{local.month}月{local.day}日{local:%H:%M}"
-
-
-def subsidy_approved(data: dict) -> dict:
-    return {"amount": yuan(data["monthly_subsidy_fen"])}
-
-
-def subsidy_rejected(data: dict) -> dict:
-    return {"reasons": reason_text("housing", data["reasons"], data.get("note_for_resident"))}
-
-
-def subsidy_disbursed(data: dict) -> dict:
-    return {"period": period_text(data["period"]), "amount": yuan(data["amount_fen"])}
-
-
-def ended_reason(data: dict) -> str:
-    return reason_text("housing", [data["reason"]], details=data.get("eligibility_reasons") or ())
-
-
-def subsidy_ended(data: dict) -> dict:
-    return {"date": local_date(data["ended_at"]), "reason": ended_reason(data)}
-
-
-def tenancy_started(data: dict) -> dict:
-    return {
-        "start_date": local_date(data["start_date"]),
-        "end_date": local_date(data["end_date"]),
-        "rent": yuan(data["monthly_rent_fen"]),
-    }
-
-
-def tenancy_ended(data: dict) -> dict:
-    return {"date": local_date(data["ended_at"]), "reason": ended_reason(data)}
