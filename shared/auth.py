@@ -26,6 +26,7 @@ import jwt
 from nameko.extensions import DependencyProvider
 
 from shared.errors import Forbidden, NotAuthenticated
+from shared.secret_settings import refuse_example_secrets
 
 CONTEXT_KEY = "authorization"
 ALGORITHM = "HS256"
@@ -37,6 +38,7 @@ TOKEN_CACHE_SIZE = 4096
 
 
 def resolve_secret(config: dict) -> str:
+    refuse_example_secrets(config)
     secret = config.get("JWT_SECRET") or DEV_SECRET
     if str(config.get("ENV", "development")).lower() == "production" and secret == DEV_SECRET:
         raise RuntimeError("JWT_SECRET must be set in production; the dev default is refused")

@@ -40,5 +40,9 @@ def load_service_config(service: str) -> dict[str, Any]:
     return load_yaml(config_path(service))
 
 
+class ConfigurationError(RuntimeError):
+    """A setting that the service cannot run with; the message names it (never its value)."""
+
+
 def is_production(config: dict[str, Any]) -> bool:
     return str(config.get("ENV", "development")).lower() == "production"

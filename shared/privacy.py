@@ -5,9 +5,11 @@ from __future__ import annotations
 from nameko.extensions import DependencyProvider
 
 from shared.pii import DEV_KEYS, FieldCipher, PiiKeys, blind_index, normalise_id_number, resident_id
+from shared.secret_settings import refuse_example_secrets
 
 
 def keys_from_config(config: dict) -> PiiKeys:
+    refuse_example_secrets(config)
     hmac_key, encryption_key = config.get("PII_HMAC_KEY"), config.get("PII_ENCRYPTION_KEY")
     production = str(config.get("ENV", "development")).lower() == "production"
     if not hmac_key or not encryption_key:

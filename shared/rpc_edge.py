@@ -4,13 +4,19 @@ nameko trusts the request. A `nameko.call_id_stack` that is not a list of text r
 worker's start-up (`'->'.join(stack)`), and a request without `reply_to` raised KeyError while nameko
 answered it; either escaped into the container, which killed the whole service, and the request, never
 acked, killed every restart. Context headers also travel on into everything the call does: a correlation id
-longer than the event envelope allows would make every event the call causes dead-letter at its consumers.
+longer than the event envelope allows would make every event the call causes dead-letter at its consumers,
+and one carrying line breaks, control or bidirectional-override characters would be written as it came into
+the audit trail, every event envelope and every log line of the call.
+
+Identifiers are refused, not repaired: a correlation id exists to be searched for in another system's logs,
+and a truncated or rewritten one would match nothing there while looking valid (docs/security.md).
 
 A problem is described by type and size only, never by the value (which may be personal data, or huge).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from nameko.constants import DEFAULT_PARENT_CALLS_TRACKED, HEADER_PREFIX
@@ -19,16 +25,21 @@ from shared.contracts import CORRELATION_ID_MAX
 
 JSON = "application/json"
 CALL_ID_STACK = f"{HEADER_PREFIX}.call_id_stack"
+# the events' and the audit trail's correlation id: this when given, else the stack's root (shared.outbox)
+CORRELATION_ID = f"{HEADER_PREFIX}.correlation_id"
 MAX_CALL_IDS = DEFAULT_PARENT_CALLS_TRACKED + 1  # what nameko itself forwards: the parents tracked and this call
 MAX_HEADERS = 32
-# nameko's context headers and ours; the stack's root is the events' correlation id when none is given
+# nameko's other context headers and ours
 TEXT_HEADERS = {
     f"{HEADER_PREFIX}.authorization": 8192,
-    f"{HEADER_PREFIX}.correlation_id": CORRELATION_ID_MAX,
     f"{HEADER_PREFIX}.language": 64,
     f"{HEADER_PREFIX}.user_agent": 512,
     f"{HEADER_PREFIX}.user_id": 200,
 }
+# visible ASCII: what nameko's call ids, UUIDs and W3C trace ids are made of; nothing that can break a line,
+# hide itself or reorder text in a log or a report
+IDENTIFIER = re.compile(rf"[!-~]{{1,{CORRELATION_ID_MAX}}}")
+IDENTIFIER_RULE = f"1–{CORRELATION_ID_MAX} visible ASCII characters (no spaces or control characters)"
 OTHER_HEADER_MAX_LENGTH = 256  # every header becomes context data and goes on with each call the worker makes
 
 
@@ -62,6 +73,8 @@ def header_problems(headers: Mapping) -> dict[str, list[str]]:
     for name, value in headers.items():
         if name == CALL_ID_STACK:
             problem = _call_id_stack_problem(value)
+        elif name == CORRELATION_ID:
+            problem = _identifier_problem(value)
         elif name in TEXT_HEADERS:
             problem = _text_problem(value, TEXT_HEADERS[name])
         else:
@@ -77,14 +90,25 @@ def request_problems(body, message) -> dict[str, list[str]]:
 
 
 def _call_id_stack_problem(value) -> str | None:
-    wanted = f"must be a list of at most {MAX_CALL_IDS} texts of 1–{CORRELATION_ID_MAX} characters"
+    wanted = f"must be a list of at most {MAX_CALL_IDS} call ids, each {IDENTIFIER_RULE}"
     if not isinstance(value, list):
         return f"{wanted}; got {_kind(value)}."
     if len(value) > MAX_CALL_IDS:
         return f"{wanted}; got {len(value)} entries."
-    if not all(_text(entry, CORRELATION_ID_MAX) for entry in value):
+    if not all(_identifier(entry) for entry in value):
         return f"{wanted}; got an entry that is not."
     return None
+
+
+def _identifier_problem(value) -> str | None:
+    if _identifier(value):
+        return None
+    size = f"{len(value)} characters" if isinstance(value, str) else _kind(value)
+    return f"must be {IDENTIFIER_RULE}; got {size}."
+
+
+def _identifier(value) -> bool:
+    return isinstance(value, str) and IDENTIFIER.fullmatch(value) is not None
 
 
 def _text_problem(value, limit: int) -> str | None:

@@ -1,19 +1,19 @@
 """Configuration checked when a service starts, so a wrong setting stops it at once with a sentence saying
 which, instead of failing at the first request that needs it. `ENV=production` adds what a production
-install must not run on: SQLite (one file on one pod's disk; replicas would each have their own)."""
+install must not run on: SQLite (one file on one pod's disk; replicas would each have their own), and any
+secret that is an example value, too short or half of a group (`shared.secret_settings`). Every problem is
+in the one error, so an operator fixes them in one go."""
 
 from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 
-from shared.config import is_production
+from shared.config import ConfigurationError, is_production
+from shared.secret_settings import secret_problems
 
 REQUIRED = ("AMQP_URI", "DATABASE_URL", "WEB_SERVER_ADDRESS")
 QUEUE_TYPES = ("classic", "quorum")
-
-
-class ConfigurationError(RuntimeError):
-    """A setting that the service cannot run with; the message names it (never its value)."""
+__all__ = ["ConfigurationError", "StartupCheck", "check", "problems"]
 
 
 def problems(config: dict) -> list[str]:
@@ -25,6 +25,8 @@ def problems(config: dict) -> list[str]:
         found.append("max_workers must be a whole number of at least 1")
     if is_production(config) and str(config.get("DATABASE_URL", "")).startswith("sqlite"):
         found.append("DATABASE_URL is SQLite; a production service needs PostgreSQL (<SERVICE>_DATABASE_URL)")
+    if is_production(config):
+        found.extend(secret_problems(config))
     return found
 
 

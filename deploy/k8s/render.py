@@ -102,6 +102,7 @@ NOTIFY_PROVIDER_SECRETS = (
     "TENCENT_SECRET_ID",
     "TENCENT_SECRET_KEY",
     "TENCENT_CALLBACK_TOKEN",
+    "WECHAT_CALLBACK_KEY",
 )
 
 
@@ -109,7 +110,9 @@ def deployment(name: str, spec: dict) -> dict:
     env = [*common_env(), *broker_env(), *database_env(name)]
     if name == "notify":
         env.append(secret_env("NOTIFY_SMS_GATEWAY_KEY", "newcitizen-secrets", "SMS_GATEWAY_KEY"))
-        # the SMS providers' credentials and the secret path tokens of their receipt pushes
+        # the SMS providers' credentials, the secret path tokens of their receipt pushes and WeChat's receipt
+        # key: always from the Secret (empty for a provider not used), as a production start refuses the
+        # development defaults that config.yaml would fall back to
         for variable in NOTIFY_PROVIDER_SECRETS:
             env.append(secret_env(f"NOTIFY_{variable}", "newcitizen-secrets", variable))
     volumes, mounts = scratch_volumes()

@@ -20,8 +20,9 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   secrets and refused in the vendor's way, answers in the vendor's shapes, the same magic numbers, receipts
   pushed in the vendor's format to `<callback>/callbacks/aliyun/<token>/report` and
   `<callback>/callbacks/tencent/<token>/status`. Like the real ones, they do not de-duplicate.
-* Every push to notify in our own format (receipts, inbound replies) is signed with the API key
-  (`callback_auth`); the vendors' pushes carry no signature (notify checks their path token instead).
+* Every push to notify in our own format is signed (`callback_auth`: method, path, body, timestamp and a
+  fresh nonce): SMS receipts and inbound replies with the API key, WeChat receipts with
+  `--wechat-callback-key`; the vendors' pushes carry no signature (notify checks their path token instead).
 * Test hooks: `GET /test/messages[?mobile=]` (what was sent), `GET /test/submissions[?out_id=]` (every
   SMS submitted, sent or not: `{"out_id", "result", "answer"}`), `GET /test/stats`, `POST /test/reset`,
   `POST /test/inbound` (`{"mobile", "content", "provider"?}`: a reply to our number, forwarded to
@@ -289,13 +290,16 @@ class Gateway:
                     self._post(paths[kind], receipts[start : start + self.args.receipt_batch], kind)
 
     def push(self, path: str, items: list[dict] | dict, timeout: float) -> requests.Response:
-        """POST to notify: our own pushes signed with the API key over the exact bytes sent, a vendor's as the
-        vendor pushes them (unsigned, to the secret path)."""
+        """POST to notify: our own pushes signed with their channel's key over the exact bytes sent (each try
+        signed afresh: notify refuses a nonce it has seen), a vendor's as the vendor pushes them (unsigned, to
+        the secret path)."""
         body = json.dumps(items, ensure_ascii=False).encode()
+        url = self.args.callback.rstrip("/") + path
         headers = {"Content-Type": "application/json"}
         if not path.startswith(("/callbacks/aliyun/", "/callbacks/tencent/")):
-            headers.update(sign_headers(self.args.api_key, body))
-        return self.http.post(self.args.callback.rstrip("/") + path, data=body, headers=headers, timeout=timeout)
+            key = self.args.wechat_callback_key if path.startswith("/callbacks/wechat/") else self.args.api_key
+            headers.update(sign_headers(key, "POST", urlparse(url).path, body))
+        return self.http.post(url, data=body, headers=headers, timeout=timeout)
 
     def _post(self, path: str, receipts: list[dict], kind: str):
         for attempt in range(30):
@@ -441,7 +445,8 @@ def parse_args(argv):
     parser.add_argument("--host", default="127.0.0.1", help="loopback only")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--callback", required=True, help="notify's base URL, e.g. http://127.0.0.1:8004")
-    parser.add_argument("--api-key", default="dev-gateway-key", help="also signs every push to notify")
+    parser.add_argument("--api-key", default="dev-gateway-key", help="also signs the SMS receipts and replies")
+    parser.add_argument("--wechat-callback-key", default="dev-wechat-callback-key", help="signs WeChat receipts")
     parser.add_argument("--rate", type=float, default=1000.0, help="messages a second (token bucket)")
     parser.add_argument("--burst", type=float, default=1000.0)
     parser.add_argument("--receipt-delay", type=float, default=0.05, help="seconds before a receipt is pushed")

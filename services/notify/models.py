@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import clock
@@ -156,6 +156,17 @@ class EarlyReceipt(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(80), nullable=True)
     code: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class CallbackNonce(Base):
+    """A signed callback accepted: its nonce is refused again until `expires_at` (Unix seconds), when its
+    timestamp is out of the signature window and it would be refused as stale anyway."""
+
+    __tablename__ = "callback_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Broadcast(Base):

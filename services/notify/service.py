@@ -8,7 +8,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-from services.notify import callback_auth, gauges, retention, statuses, subscriptions, vendor_callbacks
+from services.notify import callback_guard, gauges, retention, statuses, subscriptions, vendor_callbacks
 from services.notify.dependencies import Clock, Courier
 from services.notify.desk import Desk
 from services.notify.models import Broadcast
@@ -157,11 +157,10 @@ class NotifyService(PlatformService):
     # --- provider callbacks (HTTP) -----------------------------------------------------------------
 
     def _callback_body(self, request) -> list[dict] | Response:
-        """The pushed items, or the refusal: 401 unless signed by the gateway (see callback_auth), then as
-        `_pushed_items`."""
-        raw = request.get_data(cache=True)
-        if not callback_auth.verify(str(self.config.get("SMS_GATEWAY_KEY") or ""), raw, request.headers):
-            return error_response(401, "unsigned, forged or stale callback")
+        """The pushed items, or the refusal: 401 unless signed with the channel's key and never seen before
+        (see callback_guard), then as `_pushed_items`."""
+        if refused := callback_guard.refusal(self.config, self.db, request):
+            return error_response(401, refused)
         return self._pushed_items(request)
 
     @staticmethod

@@ -18,6 +18,16 @@ def config_variables(service: str) -> set[str]:
     return set(re.findall(r"\$\{([A-Z0-9_]+):", config_path(service).read_text(encoding="utf-8")))
 
 
+def secret_variables(service: str) -> set[str]:
+    """The environment variables behind the service's secret settings (`shared.secret_settings`) that fall
+    back to a development default: a production install must give each, or the service refuses to start."""
+    from shared.secret_settings import GROUPS
+
+    secrets = {key for group in GROUPS for key in group.minimums}
+    text = config_path(service).read_text(encoding="utf-8")
+    return {var for key, var in re.findall(r"^(\w+): \$\{(\w+):[^}]+\}$", text, re.M) if key in secrets}
+
+
 def platform_variables() -> set[str]:
     return set().union(*(config_variables(service) for service in SERVICES))
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from shared.config import SERVICES, config_path
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
-from tests.deploy.conftest import DEPLOY, config_variables, platform_variables
+from tests.deploy.conftest import DEPLOY, config_variables, platform_variables, secret_variables
 
 SECRETS = ("JWT_SECRET", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY")
 
@@ -55,6 +55,7 @@ def test_compose_runs_every_service_with_its_own_database(compose):
         assert needed <= config_variables(name) | {"AMQP_URI"}
         assert needed <= set(env), needed - set(env)
         assert env["ENV"] == "production"
+        assert secret_variables(name) <= set(env), "a development default would be refused in production"
         assert env["LOG_FORMAT"] == "${LOG_FORMAT:-json}"
     assert services["migrate"]["command"] == ["migrate"]
     databases = services["postgres"]["environment"]["NEWCITIZEN_DATABASES"].split()

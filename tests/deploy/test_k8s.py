@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from shared.config import SERVICES
-from tests.deploy.conftest import DEPLOY, K8S, config_variables, platform_variables
+from tests.deploy.conftest import DEPLOY, K8S, config_variables, platform_variables, secret_variables
 
 CONTAINER_FIELDS = {
     "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "volumeMounts",
@@ -128,6 +128,7 @@ def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_document
         provided = set(env) | set(config_map)
         variables = config_variables(name)
         assert {"AMQP_URI", "ENV", "JWT_SECRET", f"{upper}_DATABASE_URL", "EVENT_QUEUE_TYPE"} <= variables & provided
+        assert secret_variables(name) <= set(env), "a development default would be refused in production"
     assert config_map["EVENT_QUEUE_TYPE"] == "quorum" and config_map["ENV"] == "production"
 
 

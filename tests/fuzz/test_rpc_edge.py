@@ -58,6 +58,10 @@ def header_attacks() -> dict[str, Attack]:
     for kind, value in stacks.items():
         key = "nameko.call_id_stack"
         attacks[f"call_id_stack-{kind}"] = Attack("MalformedCall", (key,), headers={key: value})
+    # written as they came into the audit trail, the events and the logs: refused, not cleaned
+    for name, value in (("correlation_id", "c-1\nforged log line"), ("call_id_stack", ["c-\u202e1"])):
+        key = f"nameko.{name}"
+        attacks[f"{name}-not-an-identifier"] = Attack("MalformedCall", (key,), headers={key: value})
     attacks["unprefixed-header-dict"] = Attack("MalformedCall", ("x-evil",), headers={"x-evil": {"a": [1]}})
     attacks["too-many-headers"] = Attack("MalformedCall", ("headers",), headers={f"h{i}": "v" for i in range(100)})
     return attacks

@@ -119,7 +119,8 @@ def test_dev_secret_refused_in_production():
     assert resolve_secret({}) == DEV_SECRET
     with pytest.raises(RuntimeError, match="production"):
         resolve_secret({"ENV": "production"})
-    assert resolve_secret({"ENV": "production", "JWT_SECRET": "real-secret"}) == "real-secret"
+    real = "5d0c9b7e2f4a6183c1e9d7b5a3f20864"
+    assert resolve_secret({"ENV": "production", "JWT_SECRET": real}) == real
 
 
 def test_issue_command_prints_only_a_token():

@@ -137,12 +137,12 @@ class Notify:
 
     def push_receipts(self, receipts: list[dict]) -> dict:
         """Receipts pushed to notify's callback as the gateway would: signed with its key; returns the outcome."""
-        body = json.dumps(receipts).encode()
+        body, path = json.dumps(receipts).encode(), "/callbacks/sms/receipts"
         headers = {
             "Content-Type": "application/json",
-            **callback_auth.sign_headers(self.config["SMS_GATEWAY_KEY"], body),
+            **callback_auth.sign_headers(self.config["SMS_GATEWAY_KEY"], "POST", path, body),
         }
-        response = requests.post(f"{self.base_url}/callbacks/sms/receipts", data=body, headers=headers, timeout=10)
+        response = requests.post(f"{self.base_url}{path}", data=body, headers=headers, timeout=10)
         assert response.status_code == 200, response.text
         return response.json()["applied"]
 
@@ -191,6 +191,7 @@ def start_notify(db_url, service_config, container_factory, fake_gateway):
             config.setdefault("SMS_PROVIDER", "gateway")
             config.setdefault("SMS_GATEWAY_URL", url)
             config.setdefault("SMS_GATEWAY_KEY", "dev-gateway-key")
+            config.setdefault("WECHAT_CALLBACK_KEY", "dev-wechat-callback-key")
             config.setdefault("WECHAT_PROVIDER", "wechat")
             config.setdefault("WECHAT_API_URL", url)
             config.setdefault("ALIYUN_ENDPOINT", url)  # the fake speaks the vendors' protocols too
