@@ -1,15 +1,15 @@
 """callback_nonces: the nonce of every signed callback notify accepted, kept until its timestamp is out of the
 signature window, so a captured push is refused when it comes again (services/notify/callback_guard.py)
 
-Revision ID: notify_0009
-Revises: notify_0008
+Revision ID: notify_0010
+Revises: notify_0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "notify_0009"
-down_revision = "notify_0008"
+revision = "notify_0010"
+down_revision = "notify_0009"
 branch_labels = None
 depends_on = None
 
