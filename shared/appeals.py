@@ -34,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shared.auth import Caller, requires
 from shared.clock import SHANGHAI
-from shared.errors import Conflict, Forbidden, NotFound, ValidationError
+from shared.errors import Conflict, InvalidTransition, MakerCheckerViolation, NotFound, ValidationError
 from shared.models import UtcDateTime
 from shared.pii import mask_text
 from shared.rpc import rpc
@@ -67,14 +67,6 @@ class AppealWindowClosed(Conflict):
 
 class AppealExists(Conflict):
     """The case already has an open appeal, or this decision was already appealed."""
-
-
-class AppealStateConflict(Conflict):
-    """The appeal is not in a state that allows this step (e.g. deciding one not under review)."""
-
-
-class ReviewerConflict(Forbidden):
-    """The reviewer made the original decision, submitted the case or lodged the appeal."""
 
 
 def local_date(moment: datetime) -> date:
@@ -313,7 +305,7 @@ class Appeals:
         if appeal.status == UNDER_REVIEW and appeal.reviewer == caller.subject:
             return view(appeal, self.now)  # a retried call
         if appeal.status != RECEIVED:
-            raise AppealStateConflict(f"appeal {appeal.id} is {appeal.status}; only a received appeal starts review")
+            raise InvalidTransition(f"appeal {appeal.id} is {appeal.status}; only a received appeal starts review")
         self._refuse_conflicted(caller, appeal)
         appeal.status, appeal.reviewer, appeal.review_started_at = UNDER_REVIEW, caller.subject, self.now
         return view(appeal, self.now)
@@ -336,7 +328,7 @@ class Appeals:
         if appeal.status == outcome:
             return view(appeal, self.now)  # a retried call: the effects happened once, with the first
         if appeal.status != UNDER_REVIEW:
-            raise AppealStateConflict(f"appeal {appeal.id} is {appeal.status}; only one under review is decided")
+            raise InvalidTransition(f"appeal {appeal.id} is {appeal.status}; only one under review is decided")
         self._refuse_conflicted(caller, appeal)
         appeal.status, appeal.decided_by, appeal.decided_at = outcome, caller.subject, self.now
         appeal.reasons = json.dumps(reasons, ensure_ascii=False)
@@ -391,10 +383,10 @@ class Appeals:
 
     def _refuse_conflicted(self, caller: Caller, appeal) -> None:
         if caller.subject == appeal.refused_by:
-            raise ReviewerConflict(f"{caller.subject} made the decision under appeal {appeal.id}")
+            raise MakerCheckerViolation(f"{caller.subject} made the decision under appeal {appeal.id}")
         refusal = self.cases.refusal(appeal.case_type, appeal.case_id)
         if caller.subject in (appeal.lodged_by, refusal.submitted_by if refusal else None):
-            raise ReviewerConflict(f"{caller.subject} submitted the case or lodged appeal {appeal.id}")
+            raise MakerCheckerViolation(f"{caller.subject} submitted the case or lodged appeal {appeal.id}")
 
     def _committed(self, step, *args) -> dict:
         try:
@@ -403,7 +395,7 @@ class Appeals:
             return result
         except StaleDataError:  # another reviewer moved the appeal between our read and our write
             self.db.rollback()
-            raise AppealStateConflict("the appeal was changed concurrently; read it again") from None
+            raise InvalidTransition("the appeal was changed concurrently; read it again") from None
         except BaseException:
             self.db.rollback()
             raise

@@ -80,6 +80,15 @@ class Conflict(DomainError):
     """The request clashes with the current state (duplicate, wrong state, taken resource)."""
 
 
+class InvalidTransition(Conflict):
+    """The case is not in a state that allows this step (reviewing one not awaiting review, deciding an appeal
+    not under review, activating an ended enrolment, accepting an offer that expired)."""
+
+
+class PolicyMissing(DomainError):
+    """No policy figure is in force for the date or year asked (the seed migration was not applied?)."""
+
+
 @deserialize_to_instance
 class InternalError(DomainError):
     """Something unexpected failed inside the service; the message carries only a reference to quote."""

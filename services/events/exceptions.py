@@ -2,7 +2,7 @@
 
 import json
 
-from shared.errors import Conflict, DomainError, NotFound  # noqa: F401  (the bases services extend)
+from shared.errors import Conflict, DomainError, InvalidTransition, NotFound  # noqa: F401  (bases; shared names)
 
 
 class ActivityNotFound(NotFound):
@@ -40,10 +40,6 @@ class NotEligible(Conflict):
     def __init__(self, problems: dict | str):
         self.problems = json.loads(problems) if isinstance(problems, str) else dict(problems)
         super().__init__(json.dumps(self.problems, ensure_ascii=False, sort_keys=True))
-
-
-class InvalidTransition(Conflict):
-    """The registration is not in a state that allows this (e.g. accepting an offer that expired)."""
 
 
 class CapacityConflict(Conflict):

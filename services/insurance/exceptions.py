@@ -1,6 +1,14 @@
 """insurance's domain errors; each reaches an RPC caller as a RemoteError named after its class."""
 
-from shared.errors import Conflict, DomainError, NotFound
+# the shared names (one vocabulary: the same idea has the same error in every service)
+from shared.errors import (  # noqa: F401
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    MakerCheckerViolation,
+    NotFound,
+    PolicyMissing,
+)
 
 
 class NotEligible(DomainError):
@@ -15,17 +23,5 @@ class DuplicateRegistration(Conflict):
     """The same person is already registered with the same kind and start date."""
 
 
-class IllegalTransition(Conflict):
-    """The enrolment's current status does not allow the requested step (e.g. activating an ended one)."""
-
-
-class SelfApproval(Conflict):
-    """Maker-checker: whoever submitted an enrolment cannot decide on it."""
-
-
 class EnrolmentNotFound(NotFound):
     """No enrolment with that id (or none the caller may see)."""
-
-
-class PolicyMissing(DomainError):
-    """A figure the rules need has no row in force for the year asked (the policy table needs a row)."""

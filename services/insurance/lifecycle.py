@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.insurance.exceptions import IllegalTransition
+from services.insurance.exceptions import InvalidTransition
 from shared.dates import add_months
 
 STATUSES = ("pending", "active", "suspended", "lapsed", "ended", "rejected")
@@ -41,11 +41,11 @@ STEPS: dict[str, Step] = {
 
 
 def step(action: str, current: str) -> Step:
-    """The step for `action` from `current`, or IllegalTransition naming what is allowed."""
+    """The step for `action` from `current`, or InvalidTransition naming what is allowed."""
     found = STEPS[action]
     if current not in found.sources:
         allowed = ", ".join(sorted(found.sources))
-        raise IllegalTransition(f"cannot {action} an enrolment that is {current} (only from: {allowed})")
+        raise InvalidTransition(f"cannot {action} an enrolment that is {current} (only from: {allowed})")
     return found
 
 

@@ -20,8 +20,8 @@ from services.insurance.exceptions import (
     DuplicateEnrolment,
     DuplicateRegistration,
     EnrolmentNotFound,
+    MakerCheckerViolation,
     NotEligible,
-    SelfApproval,
 )
 from services.insurance.models import LIVE_STATUSES, EmploymentRegistration, Enrolment, Person, utcnow
 from services.insurance.policy import PolicyBook, load_book
@@ -378,7 +378,7 @@ class Desk(WorkerDesk):
         enrolment = self.locked(data["enrolment_id"])
         lifecycle.step(action, enrolment.status)  # an illegal step is reported as such, before maker-checker
         if action in ("activate", "reject") and enrolment.submitted_by == caller.subject:
-            raise SelfApproval("the caseworker who submitted an enrolment cannot decide on it")
+            raise MakerCheckerViolation("the caseworker who submitted an enrolment cannot decide on it")
         told = resident_note(data.get("note")) if data.get("note_for_resident") else None
         self.move(enrolment, action, data["reason"], caller, note=data.get("note"), told=told)
         return enrolment_view(enrolment)

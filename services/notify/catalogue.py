@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from services.notify import provider_templates
-from services.notify.exceptions import TemplateExists, UnknownTemplate
+from services.notify.exceptions import TemplateExists, TemplateNotFound
 from services.notify.models import ProviderTemplate, Template
 from services.notify.templating import check_template
 from shared.errors import ValidationError
@@ -19,7 +19,7 @@ def latest(session, template_id: str) -> Template:
         select(Template).where(Template.template_id == template_id).order_by(Template.version.desc()).limit(1)
     ).first()
     if template is None:
-        raise UnknownTemplate(f"no template {echo(template_id)}")
+        raise TemplateNotFound(f"no template {echo(template_id)}")
     return template
 
 
@@ -35,7 +35,7 @@ def version(session, template_id: str, number: int | None) -> Template:
         return latest(session, template_id)
     template = session.get(Template, (template_id, number))
     if template is None:
-        raise UnknownTemplate(f"no template {echo(template_id)} version {echo(number)}")
+        raise TemplateNotFound(f"no template {echo(template_id)} version {echo(number)}")
     return template
 
 

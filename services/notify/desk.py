@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from services.notify import broadcasts, catalogue, contacts, notices, subscriptions
 from services.notify import provider_templates as provider_template_rules
-from services.notify.exceptions import UnknownBroadcast, UnknownContact, UnknownNotification
+from services.notify.exceptions import BroadcastNotFound, ContactNotFound, NotificationNotFound
 from services.notify.models import Broadcast, Notification
 from services.notify.providers import sms_provider_names
 from services.notify.schemas import notification_dict, template_dict
@@ -90,7 +90,7 @@ class Desk(WorkerDesk):
     def get_notification(self, notification_id) -> dict:
         notification = self.db.get(Notification, str(notification_id))
         if notification is None:
-            raise UnknownNotification(f"no notification {echo(notification_id)}")
+            raise NotificationNotFound(f"no notification {echo(notification_id)}")
         return notification_dict(notification)
 
     # --- contacts and preferences ----------------------------------------------------------------------
@@ -115,7 +115,7 @@ class Desk(WorkerDesk):
         try:
             return contacts.get(self.db, resident_id)
         except NotFound:
-            raise UnknownContact(f"no contact for resident {echo(resident_id)}") from None
+            raise ContactNotFound(f"no contact for resident {echo(resident_id)}") from None
 
     def _contact_dict(self, contact) -> dict:
         return contacts.as_dict(contact, notices.is_opted_out(self.db, contact.phone_index))
@@ -199,7 +199,7 @@ class Desk(WorkerDesk):
     def _broadcast(self, broadcast_id) -> Broadcast:
         broadcast = self.db.get(Broadcast, str(broadcast_id))
         if broadcast is None:
-            raise UnknownBroadcast(f"no broadcast {echo(broadcast_id)}")
+            raise BroadcastNotFound(f"no broadcast {echo(broadcast_id)}")
         return broadcast
 
     # --- provider callbacks ----------------------------------------------------------------------------

@@ -7,17 +7,17 @@ class TemplateExists(Conflict):
     """A template with this id exists; change it with update_template (a new version)."""
 
 
-class UnknownTemplate(NotFound):
+class TemplateNotFound(NotFound):
     """No such template (or no active version of it)."""
 
 
-class UnknownNotification(NotFound):
+class NotificationNotFound(NotFound):
     """No notification with this id."""
 
 
-class UnknownBroadcast(NotFound):
+class BroadcastNotFound(NotFound):
     """No broadcast with this id."""
 
 
-class UnknownContact(NotFound):
+class ContactNotFound(NotFound):
     """notify has no contact for this resident."""

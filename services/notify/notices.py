@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from services.notify import catalogue, metrics, rules, statuses
-from services.notify.exceptions import UnknownTemplate
+from services.notify.exceptions import TemplateNotFound
 from services.notify.models import Contact, Notification, OptOut, Template
 from services.notify.templating import render
 from shared.privacy import PiiTools
@@ -19,7 +19,7 @@ from shared.validation import echo
 def current_template(session, template_id: str) -> Template:
     template = catalogue.latest(session, template_id)
     if not template.active:
-        raise UnknownTemplate(f"template {echo(template_id)} is not active")
+        raise TemplateNotFound(f"template {echo(template_id)} is not active")
     return template
 
 

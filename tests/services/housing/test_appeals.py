@@ -19,10 +19,10 @@ from shared.appeals import (
     AppealExists,
     Appeals,
     AppealSettings,
-    AppealStateConflict,
     AppealWindowClosed,
+    InvalidTransition,
+    MakerCheckerViolation,
     NotAppealable,
-    ReviewerConflict,
 )
 from shared.auth import Caller
 from shared.contracts import load_all
@@ -142,10 +142,10 @@ def test_the_reviewer_is_not_the_original_decider_nor_the_appellant(session, who
     case = refused(session)
     appeal = desk(session, DECIDED).lodge(CASEWORKER, "subsidy_application", case, "理由")
     conflicted = Caller(who, frozenset({"reviewer"}))
-    with pytest.raises(ReviewerConflict):
+    with pytest.raises(MakerCheckerViolation):
         desk(session, DECIDED).start_review(conflicted, appeal["appeal_id"])
     desk(session, DECIDED).start_review(APPEAL_REVIEWER, appeal["appeal_id"])
-    with pytest.raises(ReviewerConflict):
+    with pytest.raises(MakerCheckerViolation):
         desk(session, DECIDED).decide(conflicted, appeal["appeal_id"], "upheld", ["x"])
     assert events(session, "subsidy_approved") == []
 
@@ -164,7 +164,7 @@ def test_upheld_approves_through_the_normal_path_exactly_once(session):
     assert len(approved) == 1 and approved[0]["application_id"] == case
     upheld = events(session, "appeal_upheld")
     assert len(upheld) == 1 and upheld[0]["reasons"] == ["材料齐全，符合条件"]
-    with pytest.raises(AppealStateConflict):
+    with pytest.raises(InvalidTransition):
         desk(session, DECIDED).decide(APPEAL_REVIEWER, appeal_id, "dismissed", ["改判"])
     with pytest.raises(NotAppealable):  # approved now: nothing left to appeal
         desk(session, DECIDED).lodge(CASEWORKER, "subsidy_application", case, "again")

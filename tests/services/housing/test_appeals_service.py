@@ -66,7 +66,7 @@ def test_a_resident_appeals_a_rejection_and_the_upheld_appeal_approves_once(plat
     assert remote_type(lambda: alice.lodge_appeal("subsidy_application", case, "again")) == "AppealExists"
     with pytest.raises(Forbidden):
         as_("cw-1", "caseworker").start_appeal_review(appeal_id)
-    assert remote_type(lambda: first_reviewer.start_appeal_review(appeal_id)) == "ReviewerConflict"
+    assert remote_type(lambda: first_reviewer.start_appeal_review(appeal_id)) == "MakerCheckerViolation"
     assert appeal_reviewer.start_appeal_review(appeal_id)["reviewer"] == "rv-2"
     decided = appeal_reviewer.decide_appeal(appeal_id, "upheld", ["材料齐全"])
     assert appeal_reviewer.decide_appeal(appeal_id, "upheld", ["材料齐全"]) == decided  # a retried call

@@ -13,11 +13,11 @@ from services.insurance.appeals import EnrolmentAppeals
 from services.insurance.exceptions import DuplicateEnrolment
 from services.insurance.models import Appeal, Enrolment
 from services.insurance.workflow import Desk
-from shared.appeals import Appeals, AppealSettings, AppealWindowClosed, ReviewerConflict
+from shared.appeals import Appeals, AppealSettings, AppealWindowClosed
 from shared.audit import AuditedCase, AuditRecord, AuditTrail, record_status_changes
 from shared.auth import Caller
 from shared.contracts import validate_envelope
-from shared.errors import NotFound
+from shared.errors import MakerCheckerViolation, NotFound
 
 from .conftest import CASEWORKER, REVIEWER, resident_caller
 from .test_workflow import WORKER, pension, registration
@@ -63,7 +63,7 @@ def test_the_window_is_sixty_days_from_the_rejection(counter, rejected, days, in
 def test_upheld_reinstates_through_the_normal_activation_once(counter, rejected):
     appeal_id = lodge(counter, rejected)["appeal_id"]
     for conflicted in (REVIEWER, Caller(CASEWORKER.subject, frozenset({"reviewer"}))):  # decider, submitter
-        with pytest.raises(ReviewerConflict):
+        with pytest.raises(MakerCheckerViolation):
             appeals_at(counter, DECIDED).start_review(conflicted, appeal_id)
     later = DECIDED + timedelta(days=20)
     appeals_at(counter, later).start_review(APPEAL_REVIEWER, appeal_id)

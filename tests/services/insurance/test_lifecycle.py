@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from services.insurance import lifecycle
-from services.insurance.exceptions import IllegalTransition
+from services.insurance.exceptions import InvalidTransition
 
 ALLOWED = {
     ("activate", "pending"): "active",
@@ -30,7 +30,7 @@ def test_every_transition_is_allowed_or_refused(action, status):
     if (action, status) in ALLOWED:
         assert lifecycle.step(action, status).target == ALLOWED[(action, status)]
     else:
-        with pytest.raises(IllegalTransition, match=f"cannot {action} an enrolment that is {status}"):
+        with pytest.raises(InvalidTransition, match=f"cannot {action} an enrolment that is {status}"):
             lifecycle.step(action, status)
 
 

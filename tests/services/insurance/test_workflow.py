@@ -13,9 +13,9 @@ from services.insurance.exceptions import (
     DuplicateEnrolment,
     DuplicateRegistration,
     EnrolmentNotFound,
-    IllegalTransition,
+    InvalidTransition,
+    MakerCheckerViolation,
     NotEligible,
-    SelfApproval,
 )
 from services.insurance.models import Appeal
 from services.insurance.workflow import Desk
@@ -284,9 +284,9 @@ def pending(counter):
 
 
 def test_maker_checker_and_illegal_steps_are_refused(counter, pending):
-    with pytest.raises(SelfApproval):
+    with pytest.raises(MakerCheckerViolation):
         counter.desk(TODAY).decide("activate", {"enrolment_id": pending}, CASEWORKER)
-    with pytest.raises(IllegalTransition, match="cannot resume an enrolment that is pending"):
+    with pytest.raises(InvalidTransition, match="cannot resume an enrolment that is pending"):
         counter.desk(TODAY).decide("resume", {"enrolment_id": pending}, REVIEWER)
     with pytest.raises(ValidationError) as caught:
         counter.desk(TODAY).decide("suspend", {"enrolment_id": pending}, REVIEWER)
@@ -297,11 +297,11 @@ def test_maker_checker_and_illegal_steps_are_refused(counter, pending):
         "2026-03-02",
         "2027-03-01",
     )
-    with pytest.raises(IllegalTransition, match="cannot activate an enrolment that is active"):
+    with pytest.raises(InvalidTransition, match="cannot activate an enrolment that is active"):
         counter.desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
     counter.desk(TODAY).decide("end", {"enrolment_id": pending, "reason": "left_cixi"}, REVIEWER)
     for action in ("activate", "suspend", "resume", "renew", "end"):
-        with pytest.raises(IllegalTransition):
+        with pytest.raises(InvalidTransition):
             reason = {"suspend": "arrears", "end": "left_cixi"}.get(action)
             counter.desk(TODAY).decide(action, {"enrolment_id": pending, "reason": reason}, REVIEWER)
     assert [e["event_type"] for e in counter.events() if e["event_type"].startswith("enrolment_")] == [

@@ -99,7 +99,7 @@ def contact(notify, token):
     with notify.rpc(token) as rpc:
         try:
             return rpc.get_contact(RESIDENT)
-        except RemoteError:  # UnknownContact until the event is handled
+        except RemoteError:  # ContactNotFound until the event is handled
             return None
 
 
