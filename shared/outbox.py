@@ -45,6 +45,11 @@ class OutboxWriter:
         self._pending = pending
         self._last_created = None
 
+    @property
+    def pending(self) -> list:
+        """The event ids written and not yet handed to the relay."""
+        return self._pending
+
     def _next_created(self, count: int = 1) -> datetime:
         """Strictly increasing `created_at` per writer, so the relay and the sweep keep the order added."""
         created = utcnow()
@@ -138,6 +143,16 @@ class Outbox(DependencyProvider):
         # page by page streams its events out, and the sweep never mistakes them for rows left by a crash
         session.info[self] = pending
         return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending)
+
+    def writer_for(self, session) -> OutboxWriter:
+        """A writer for a background loop's own session (no worker, so no correlation id): after that
+        session commits, `committed(writer)` hands the rows to the relay at once."""
+        return OutboxWriter(session, self.service, None, [])
+
+    def committed(self, writer: OutboxWriter) -> None:
+        if writer.pending:
+            self.queue.put(list(writer.pending))
+            writer.pending.clear()
 
     def _hand_over(self, session) -> None:
         pending = session.info.get(self)

@@ -117,7 +117,7 @@ class Delivery:
         self.pii = pii
         self.settings = settings
         self.clock = clock
-        self.events = events  # .writer(session) -> outbox writer; .flush(writer) after commit
+        self.events = events  # the Outbox: .writer_for(session), then .committed(writer) after the commit
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -290,10 +290,10 @@ class Delivery:
         results = self._send(outgoing)
         now = self.clock()
         with self.Session() as session:
-            outbox = self.events.writer(session)
+            outbox = self.events.writer_for(session)
             self._record_results(session, outbox, {row.id: row for row in ready}, results, now)
             session.commit()
-            self.events.flush(outbox)
+            self.events.committed(outbox)
         self.apply_early_receipts()  # a receipt quicker than our commit
         return len(rows)
 
@@ -521,7 +521,7 @@ class Delivery:
         now = self.clock()
         applied = 0
         with self.Session() as session:
-            outbox = self.events.writer(session)
+            outbox = self.events.writer_for(session)
             early = session.scalars(select(EarlyReceipt).order_by(EarlyReceipt.received_at).limit(5000)).all()
             for channel in {row.channel for row in early}:
                 rows = [row for row in early if row.channel == channel]
@@ -537,7 +537,7 @@ class Delivery:
                     session.execute(delete(EarlyReceipt).where(EarlyReceipt.key.in_(done)))
                 applied += sum(outcome[s] for s in (statuses.DELIVERED, *statuses.FAILURES))
             session.commit()
-            self.events.flush(outbox)
+            self.events.committed(outbox)
         return applied
 
     def expire_receipts(self) -> int:
@@ -545,7 +545,7 @@ class Delivery:
         the provider may well have delivered it."""
         now = self.clock()
         with self.Session() as session:
-            outbox = self.events.writer(session)
+            outbox = self.events.writer_for(session)
             stuck = session.scalars(
                 select(Notification)
                 .where(
@@ -570,7 +570,7 @@ class Delivery:
                     failed_at=now.isoformat(),
                 )
             session.commit()
-            self.events.flush(outbox)
+            self.events.committed(outbox)
         return len(stuck)
 
 

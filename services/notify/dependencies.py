@@ -1,4 +1,4 @@
-"""notify's own DependencyProviders: the clock, and the courier (delivery engine + its background loops)."""
+"""notify's own DependencyProvider: the courier (the delivery engine and its background loops)."""
 
 from __future__ import annotations
 
@@ -16,31 +16,16 @@ from services.notify.providers import build_providers
 from services.notify.rules import TokenBucket
 from shared.clock import Clock
 from shared.db import Database, make_engine
-from shared.outbox import Outbox, OutboxWriter
+from shared.outbox import Outbox
 from shared.privacy import PiiTools, keys_from_config
 
 log = logging.getLogger(__name__)
 
 
-class OutboxEvents:
-    """Lets the background loops write events through the service's outbox like a worker does."""
-
-    def __init__(self, outbox: Outbox, service: str):
-        self.outbox = outbox
-        self.service = service
-
-    def writer(self, session) -> OutboxWriter:
-        return OutboxWriter(session, self.service, None, [])
-
-    def flush(self, writer: OutboxWriter) -> None:
-        if writer._pending:
-            self.outbox.queue.put(list(writer._pending))
-
-
 class CourierHandle:
     def __init__(self, courier: Courier):
         self._courier = courier
-        self.engine = courier.engine
+        self.delivery = courier.delivery
         self.settings = courier.settings
         self.woken = False
 
@@ -67,8 +52,8 @@ class Courier(DependencyProvider):
         config = self.container.config
         # the loops use their own engine so that stop/kill can end them before closing its connections
         # (the container disposes `db` before it kills managed threads)
-        self.loop_engine = make_engine(config[self._dependency(Database, self.database_attr).url_key])
-        self.Session = sessionmaker(bind=self.loop_engine, expire_on_commit=False)
+        self.db_engine = make_engine(config[self._dependency(Database, self.database_attr).url_key])
+        self.Session = sessionmaker(bind=self.db_engine, expire_on_commit=False)
         self.threads: list = []
         self.owner = str(uuid.uuid4())  # this container's name on the leases it holds
         self.clock = self._dependency(Clock)
@@ -91,14 +76,14 @@ class Courier(DependencyProvider):
         self.dispatchers = max(1, int(config.get("DISPATCH_LOOPS", 1)))
 
     def start(self):
-        self.engine = Delivery(
+        self.delivery = Delivery(
             self.Session,
             self.providers,
             self.buckets,
             self.pii,
             self.settings,
             self.clock.now,
-            OutboxEvents(self._dependency(Outbox), self.container.service_name),
+            self._dependency(Outbox),
         )
         if self.enabled:
             name = self.container.service_name
@@ -116,7 +101,7 @@ class Courier(DependencyProvider):
         for thread in self.threads:
             thread.kill()
         self.threads = []
-        self.loop_engine.dispose()
+        self.db_engine.dispose()
 
     def kill(self):
         self.stop()
@@ -146,7 +131,7 @@ class Courier(DependencyProvider):
     def _dispatch_loop(self):
         while True:
             try:
-                handled = self.engine.dispatch()
+                handled = self.delivery.dispatch()
             except Exception:
                 log.exception("dispatch cycle failed; retrying")
                 handled = 0
@@ -182,8 +167,8 @@ class Courier(DependencyProvider):
     def _sweep_loop(self):
         while True:
             try:
-                self.engine.expire_receipts()
-                self.engine.apply_early_receipts()
+                self.delivery.expire_receipts()
+                self.delivery.apply_early_receipts()
                 with self.Session() as session:
                     if notices.release_all_awaiting(session, self.pii, self.clock.now()):
                         session.commit()

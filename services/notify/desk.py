@@ -206,7 +206,7 @@ class Desk(WorkerDesk):
 
     @transactional
     def apply_receipts(self, channel: str, receipts: list[dict], source: str | None = None):
-        outcome = self.courier.engine.apply_receipts(self.db, self.outbox, channel, receipts, source)
+        outcome = self.courier.delivery.apply_receipts(self.db, self.outbox, channel, receipts, source)
         self.courier.wake()
         return outcome
 

@@ -9,7 +9,7 @@ import json
 from werkzeug.wrappers import Response
 
 from services.notify import callback_guard, gauges, retention, statuses, subscriptions, vendor_callbacks
-from services.notify.dependencies import Clock, Courier
+from services.notify.dependencies import Courier
 from services.notify.desk import Desk
 from services.notify.models import Broadcast
 from services.notify.schemas import (
@@ -24,6 +24,7 @@ from services.notify.schemas import (
 )
 from shared.audit import Audit, AuditedCase
 from shared.auth import require_acting_for, requires
+from shared.clock import Clock
 from shared.consumer import subscribe
 from shared.db import Database
 from shared.outbox import Outbox
@@ -205,7 +206,7 @@ class NotifyService(PlatformService):
     def vendor_callback(self, request, provider, token, kind):
         """Alibaba's and Tencent's own pushes (`vendor_callbacks`): receipts and replies, answered their way."""
         what = vendor_callbacks.what(provider, kind)
-        sms = self.courier.engine.providers[statuses.SMS]
+        sms = self.courier.delivery.providers[statuses.SMS]
         configured = what is not None and provider in getattr(sms, "members", {})
         if not configured or not vendor_callbacks.admitted(self.config, provider, token, request.remote_addr):
             return error_response(404, "not found")

@@ -12,10 +12,11 @@ from nameko.testing.utils import find_free_port
 from sqlalchemy import insert, select
 
 from services.notify import callback_auth
-from services.notify.dependencies import Clock, Courier
+from services.notify.dependencies import Courier
 from services.notify.models import Contact
 from services.notify.rules import SHANGHAI
 from services.notify.service import NotifyService
+from shared.clock import Clock
 from shared.contracts import build_envelope
 from shared.db import make_engine
 from shared.migrations import upgrade

@@ -113,15 +113,15 @@ def test_broadcast_resumes_after_a_crash_without_duplicates(start_notify, token_
     assert courier.record_broadcast_page() == 40
     assert courier.record_broadcast_page() == 40  # 80 recorded, the cursor committed with each page
 
-    engine = courier.engine
+    delivery = courier.delivery
     # a claim handed to the gateway whose result was never recorded: the process dies right after the HTTP call
-    with engine.Session() as session:
-        token = engine.claim(session, notify.clock.now())
+    with delivery.Session() as session:
+        token = delivery.claim(session, notify.clock.now())
         rows = session.scalars(select(Notification).where(Notification.lease_owner == token)).all()
-        outgoing = engine._outgoing(session, rows)
+        outgoing = delivery._outgoing(session, rows)
         session.commit()
-    assert len(engine._send(outgoing)["sms"]) == 30
-    assert engine.dispatch() == 30  # and one claim that was recorded
+    assert len(delivery._send(outgoing)["sms"]) == 30
+    assert delivery.dispatch() == 30  # and one claim that was recorded
 
     notify.restart(DISPATCH_ENABLED=True)
     progress = progress_when(notify, admin, broadcast["id"], completed)

@@ -102,7 +102,7 @@ def test_per_number_daily_cap_holds_the_excess_until_midnight_in_cixi(start_noti
 
     notify.clock.frozen = datetime(2026, 3, 31, 23, 59, 59, tzinfo=SHANGHAI).astimezone(UTC)
     notify.courier.wake()
-    assert notify.courier.engine.dispatch() == 0  # nothing due before midnight
+    assert notify.courier.delivery.dispatch() == 0  # nothing due before midnight
     with notify.rpc(token) as rpc:
         assert statuses(rpc.list_notifications(**mine)) == [("created", "daily-cap"), ("delivered", None)]
 

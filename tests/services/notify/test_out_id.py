@@ -120,15 +120,15 @@ def test_a_receipt_applied_twice_at_once_delivers_and_is_announced_once(start_no
     rows = rows_when(notify, token, lambda r: r[0]["status"] == "sending", resident_id=RESIDENT)
     [sent] = notify.gateway_messages(NO_RECEIPT_NUMBER)
     receipt = {"out_id": f"{rows[0]['id']}.1", "msgid": sent["msgid"], "stat": "DELIVRD", "err": "000"}
-    engine = notify.courier.engine
+    delivery = notify.courier.delivery
 
     def apply(session):
-        return engine.apply_receipts(session, engine.events.writer(session), "sms", [receipt])
+        return delivery.apply_receipts(session, delivery.events.writer_for(session), "sms", [receipt])
 
     racer_writes = []
 
     def second():
-        with engine.Session() as session:
+        with delivery.Session() as session:
             # the racer has read the row (still `sending`) once it issues its first write
             event.listen(
                 session.connection(), "before_cursor_execute", lambda _c, _r, sql, *a: racer_writes.append(sql)
@@ -137,7 +137,7 @@ def test_a_receipt_applied_twice_at_once_delivers_and_is_announced_once(start_no
             session.commit()
             return outcome
 
-    with engine.Session() as first:
+    with delivery.Session() as first:
         first_outcome = apply(first)
         racer = eventlet.spawn(second)
         wait_for(lambda: any(sql.lstrip().upper().startswith("UPDATE") for sql in racer_writes) or racer.dead)
