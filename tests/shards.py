@@ -22,7 +22,8 @@ LOGS = REPO / "var" / "test"
 # Balanced by the durations `make test` lists; a path is a directory or a file, and every test file
 # belongs to exactly one shard (tests/shared/test_shards.py checks it).
 SHARDS: dict[str, tuple[str, ...]] = {
-    "services": ("tests/services",),
+    "cases": ("tests/services/housing", "tests/services/insurance"),
+    "messages": ("tests/services/events", "tests/services/notify", "tests/services/stats"),
     "platform": (
         "tests/contract",
         "tests/deploy",
