@@ -104,8 +104,17 @@ RID = f.resident(1)
             {((2024, "周巷镇", UNKNOWN, "operator_subsidy_projects"), "proj-9")},
         ),
     ],
-    ids=["submitted", "approved", "rejected", "disbursed", "disbursed-zero", "ended", "recertified", "tenancy",
-         "operator"],
+    ids=[
+        "submitted",
+        "approved",
+        "rejected",
+        "disbursed",
+        "disbursed-zero",
+        "ended",
+        "recertified",
+        "tenancy",
+        "operator",
+    ],
 )
 def test_facts_of_each_housing_event(envelope, expected_totals, expected_members):
     assert totals(envelope) == expected_totals
