@@ -3,6 +3,9 @@
 Each batch is one transaction: the payment rows and their `subsidy_disbursed` outbox rows commit
 together. The unique (resident_id, period) constraint is the guarantee; a look-up of the page's
 households already paid makes a re-run (or a run resumed after a crash) skip them without writing.
+
+A live run never pays a `legacy` case (imported by one admin, no reviewer's decision yet); a backfill, which
+records payments already made on paper, records them too.
 """
 
 from __future__ import annotations
@@ -48,12 +51,13 @@ def run(
     sub = SubsidyApplication
     columns = (sub.id, sub.resident_id, sub.town, sub.category, sub.monthly_subsidy_fen, sub.policy_id)
     after, conflicts = "", 0
+    payable = sub.status == APPROVED if backfill else (sub.status == APPROVED) & sub.legacy.is_(False)
     while True:
         # keyset pagination over the active subsidies, then the households of this page already paid:
         # two index look-ups per page, so the cost per page stays flat however many are paid
         page = session.execute(
             select(*columns)
-            .where(sub.status == APPROVED, sub.start_period <= period, sub.end_period >= period, sub.id > after)
+            .where(payable, sub.start_period <= period, sub.end_period >= period, sub.id > after)
             .order_by(sub.id)
             .limit(batch_size)
         ).all()

@@ -1,14 +1,19 @@
 """housing's domain errors; each reaches an RPC caller as a RemoteError named after its class."""
 
-from shared.errors import Conflict, DomainError, Forbidden, MakerCheckerViolation, NotFound  # noqa: F401
+# the shared names (one vocabulary: the same idea has the same error in every service)
+from shared.errors import (  # noqa: F401
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    MakerCheckerViolation,
+    NotFound,
+    PolicyMissing,
+)
 
 
 class DuplicateApplication(Conflict):
     """The resident already holds an open case (subsidy application, subsidy or 保租房 tenancy); names it."""
-
-
-class InvalidTransition(Conflict):
-    """The case is not in a state that allows this step (e.g. reviewing a case not awaiting review)."""
 
 
 class ApplicationNotFound(NotFound):
@@ -29,10 +34,6 @@ class ProjectNotFound(NotFound):
 
 class RentCapExceeded(Conflict):
     """A unit's rent is above the cap relative to its assessed market rent."""
-
-
-class PolicyMissing(DomainError):
-    """No policy row is in force for the programme on that date (the seed migration was not applied?)."""
 
 
 class AssessmentExists(Conflict):

@@ -98,10 +98,35 @@ class SubsidyApplication(_Applicant, Base):
     recertified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # recorded by legacy import and not yet decided on the platform by a reviewer: a live disbursement skips it
+    legacy: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (Index("ix_subsidy_active", "status", "start_period", "end_period"),)
+
+
+class SubsidyRecertification(Base):
+    """A re-certification's outcome on an approved subsidy: applied at once, or proposed and awaiting a reviewer
+    who is not its proposer (services/housing/recertification.py)."""
+
+    __tablename__ = "subsidy_recertifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("subsidy_applications.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # awaiting_review | approved | rejected | applied
+    changes: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the facts that changed
+    previous_monthly_subsidy_fen: Mapped[int] = mapped_column(Integer)
+    monthly_subsidy_fen: Mapped[int] = mapped_column(Integer)
+    previous_end_period: Mapped[str] = mapped_column(String(7))
+    end_period: Mapped[str] = mapped_column(String(7))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
+    policy_ref: Mapped[str] = mapped_column(String(200))
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Appeal(AppealColumns, Base):

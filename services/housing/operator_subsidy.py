@@ -9,17 +9,15 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from services.housing import rules
 from services.housing.cases import new_id, now_utc
+from services.housing.decisions import check_decision, decide
 from services.housing.exceptions import AssessmentExists, AssessmentNotFound, InvalidTransition, MakerCheckerViolation
 from services.housing.models import OperatorAssessment, Unit
 from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
-from services.housing.subsidy import check_note
 from services.housing.tenancy import LET, WITHDRAWN, get_project
 from shared.auth import Caller
-from shared.db import move_status
 from shared.errors import ValidationError
 from shared.validation import echo
 
@@ -96,10 +94,7 @@ def assess(session: Session, caller: Caller, project_id, year) -> dict:
 def review(session: Session, outbox, audit, caller: Caller, assessment_id, decision, note=None) -> dict:
     """Approve or reject an assessed year. The decision is a conditional UPDATE (`status = 'assessed'`): of
     two reviewers deciding at once exactly one moves the row and announces it; the other is refused."""
-    errors = {} if decision in ("approve", "reject") else {"decision": ['Must be "approve" or "reject".']}
-    errors.update(check_note(note, decision == "reject", "A rejection needs a note giving the reason."))
-    if errors:
-        raise ValidationError(errors)
+    check_decision(decision, note)
     assessment = session.get(OperatorAssessment, assessment_id) if isinstance(assessment_id, str) else None
     if assessment is None:
         raise AssessmentNotFound(f"no operator-subsidy assessment {echo(assessment_id)}")
@@ -107,27 +102,9 @@ def review(session: Session, outbox, audit, caller: Caller, assessment_id, decis
         raise InvalidTransition(f"assessment {assessment.id} is {assessment.status}, not awaiting review")
     if caller.subject == assessment.assessed_by:
         raise MakerCheckerViolation(f"{caller.subject} assessed {assessment.id} and may not review it")
-    now = now_utc()
-    decided = {
-        "status": APPROVED if decision == "approve" else REJECTED,
-        "reviewed_by": caller.subject,
-        "reviewed_at": now,
-        "review_note": note,
-    }
-    if not move_status(session, OperatorAssessment, assessment.id, ASSESSED, decided):
+    status = APPROVED if decision == "approve" else REJECTED
+    if not decide(session, audit, "operator_subsidy", assessment, ASSESSED, status, caller, note, now_utc()):
         raise InvalidTransition(f"assessment {assessment.id} was reviewed concurrently")
-    audit.record(
-        "operator_subsidy",
-        assessment.id,
-        decided["status"],
-        from_state=ASSESSED,
-        to_state=decided["status"],
-        changes={key: value for key, value in decided.items() if key != "status"},
-        reason=note,
-        policy_ref=assessment.policy_ref,
-    )
-    for key, value in decided.items():
-        set_committed_value(assessment, key, value)  # the row as written, without a second UPDATE
     if assessment.status == APPROVED:
         project = get_project(session, assessment.project_id)
         outbox.add(
@@ -140,7 +117,7 @@ def review(session: Session, outbox, audit, caller: Caller, assessment_id, decis
                 "units": assessment.units,
                 "amount_fen": assessment.amount_fen,
                 "policy_ref": assessment.policy_ref,
-                "approved_at": now.isoformat(),
+                "approved_at": assessment.reviewed_at.isoformat(),
             },
         )
     session.commit()

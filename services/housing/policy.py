@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.housing.exceptions import PolicyMissing
 from services.housing.models import PolicyVersion
+from shared.errors import ValidationError
 
 RENT_SUBSIDY = "rent_subsidy"
 TENANCY = "tenancy"
@@ -133,3 +134,19 @@ def list_policies(session: Session, programme: str | None = None) -> list[Policy
     if programme:
         query = query.where(PolicyVersion.programme == programme)
     return [to_policy(row) for row in session.scalars(query)]
+
+
+def policies_listed(session: Session, programme=None) -> list[dict]:
+    """What `list_policies` answers: every version of a programme's rules (or of all), oldest first."""
+    if programme is not None and (not isinstance(programme, str) or len(programme) > 50):
+        raise ValidationError({"programme": ["Must be a programme name."]})
+    return [
+        {
+            "id": policy.id,
+            "programme": policy.programme,
+            "effective_from": policy.effective_from.isoformat(),
+            "policy_ref": policy.policy_ref,
+            "rules": policy.rules,
+        }
+        for policy in list_policies(session, programme)
+    ]

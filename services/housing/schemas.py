@@ -220,6 +220,7 @@ class SubsidyApplicationOut(Schema):
     recertified_at = fields.DateTime(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)
     end_reason = fields.String(allow_none=True)
+    legacy = fields.Boolean()
 
     def _reasons(self, obj):
         return json.loads(obj.reasons or "[]")

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from nameko.timer import timer
 
-from services.housing import appeals, disbursement, operator_subsidy, retention, rules, subsidy, tenancy
+from services.housing import (
+    appeals,
+    disbursement,
+    operator_subsidy,
+    recertification,
+    retention,
+    rules,
+    subsidy,
+    tenancy,
+)
 from services.housing.cases import today_local
 from services.housing.models import Appeal, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
 from services.housing.pay_periods import PaySchedule
-from services.housing.policy import list_policies
+from services.housing.policy import policies_listed
 from services.housing.schemas import (
     LegacySubsidySchema,
     PeriodSchema,
@@ -25,7 +34,6 @@ from shared.audit import Audit, AuditedCase
 from shared.auth import requires
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import ValidationError
 from shared.outbox import Outbox
 from shared.privacy import Pii
 from shared.rpc import rpc
@@ -45,6 +53,7 @@ class HousingService(AppealDesk, PlatformService):
     audit = Audit({
         Appeal: AuditedCase("appeal", ("reasons", "statement")),
         SubsidyApplication: AuditedCase("subsidy_application", ("review_note", "appeal_note", "end_reason")),
+        **recertification.AUDITED,
         TenancyApplication: AuditedCase("tenancy_application"),
         Tenancy: AuditedCase("tenancy", ("end_reason",)),
         OperatorAssessment: AuditedCase("operator_subsidy", ("review_note",)),
@@ -83,9 +92,8 @@ class HousingService(AppealDesk, PlatformService):
     def import_legacy_subsidy(self, application, decided_on) -> dict:
         """Record a case decided on paper before the platform, approved on `decided_on` (YYYY-MM-DD)."""
         data = load(LegacySubsidySchema(), {"application": application, "decided_on": decided_on}, field="request")
-        return subsidy.import_legacy(
-            self.db, self.outbox, self.pii, self.auth.caller, data["application"], data["decided_on"]
-        )
+        go_live = PaySchedule.from_config(self.config).go_live
+        return subsidy.import_legacy(self.db, self.outbox, self.pii, self.auth.caller, data, go_live)
 
     @rpc
     @requires("caseworker", "resident")
@@ -119,7 +127,14 @@ class HousingService(AppealDesk, PlatformService):
     @requires("caseworker")
     def recertify_subsidy(self, application_id, changes=None) -> dict:
         data = load(RecertificationSchema(), changes or {}, field="changes")
-        return subsidy.recertify(self.db, self.outbox, self.pii, self.auth.caller, application_id, data)
+        return recertification.propose(self.db, self.outbox, self.pii, self.auth.caller, application_id, data)
+
+    @rpc
+    @requires("reviewer")
+    def review_subsidy_recertification(self, application_id, decision, note=None) -> dict:
+        return recertification.review(
+            self.db, self.outbox, self.audit, self.auth.caller, application_id, decision, note
+        )
 
     @rpc
     @requires("caseworker")
@@ -152,18 +167,7 @@ class HousingService(AppealDesk, PlatformService):
     @rpc(read_only=True)
     @requires("caseworker", "reviewer")
     def list_policies(self, programme=None) -> list[dict]:
-        if programme is not None and (not isinstance(programme, str) or len(programme) > 50):
-            raise ValidationError({"programme": ["Must be a programme name."]})
-        return [
-            {
-                "id": policy.id,
-                "programme": policy.programme,
-                "effective_from": policy.effective_from.isoformat(),
-                "policy_ref": policy.policy_ref,
-                "rules": policy.rules,
-            }
-            for policy in list_policies(self.db, programme)
-        ]
+        return policies_listed(self.db, programme)
 
     # --- B. 保障性租赁住房 ------------------------------------------------------------------------------
 

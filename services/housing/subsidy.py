@@ -8,7 +8,6 @@ Only `submitted`, `appealed` and `approved` hold the resident's open-case slot.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import bindparam, func, select
@@ -34,7 +33,7 @@ from services.housing.policy import RENT_SUBSIDY, policy_in_force
 from services.housing.schemas import SubsidyApplicationOut
 from shared.auth import Caller
 from shared.contracts import resident_note
-from shared.contracts.housing import NO_LONGER_ELIGIBLE, SUBSIDY_END_REASONS
+from shared.contracts.housing import SUBSIDY_END_REASONS
 from shared.errors import ValidationError
 from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.privacy import PiiTools
@@ -102,7 +101,8 @@ def submit(
     facts = facts_from(rules.SubsidyFacts, data)
     reasons = rules.subsidy_eligibility(facts, policy.rules, today_local(now))
     evaluation = {"programme": "subsidy", "facts": facts, "reasons": reasons, "policy_id": policy.id, "now": now}
-    application = new_application(session, SubsidyApplication, pii, caller, data, evaluation)
+    # a backfilled application is a legacy import: flagged until a reviewer decides it on the platform
+    application = new_application(session, SubsidyApplication, pii, caller, data, evaluation, legacy=backfill)
     contact = {
         "resident_id": application.resident_id,
         "phone_encrypted": pii.encrypt(data["phone"]),
@@ -123,15 +123,23 @@ def submit(
     return {"application_id": application.id, "status": application.status, "reasons": reasons}
 
 
-def import_legacy(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict, decided_on: date) -> dict:
-    """A case decided on paper before the platform, recorded as submitted and approved on its decision day.
+def import_legacy(session: Session, outbox, pii: PiiTools, caller: Caller, request: dict, go_live: date) -> dict:
+    """A case decided on paper before the platform (before `go_live`), recorded as submitted and approved on its
+    decision day (`request`: the application and `decided_on`).
 
     The policy row in force on that day applies (eligibility and amount), the events carry the decision's
     own time and `backfill: true`, so stats files them under the right year and notify does not message the
-    resident about a years-old decision. The importing admin is recorded as reviewer.
+    resident about a years-old decision. The importing admin is recorded as reviewer, so the case is flagged
+    `legacy`: history only, which no live disbursement pays until a reviewer approves its re-certification.
     """
+    data, decided_on = request["application"], request["decided_on"]
     if decided_on > today_local():
         raise ValidationError({"decided_on": ["Must not be in the future."]})
+    if decided_on >= go_live:  # one admin alone may record history, never a decision the platform pays
+        raise ValidationError({
+            "decided_on": [f"A legacy import records only decisions before go-live ({go_live.isoformat()}); "
+                           "a later case is submitted and reviewed on the platform."]
+        })  # fmt: skip
     decided_at = min(datetime.combine(decided_on, time(10, 0), tzinfo=SHANGHAI).astimezone(UTC), now_utc())
     outcome = submit(session, outbox, pii, caller, data, now=decided_at, backfill=True, commit=False)
     application = session.get(SubsidyApplication, outcome["application_id"])
@@ -223,6 +231,7 @@ def _approve(session: Session, outbox, application: SubsidyApplication, now, bac
             f" household size {application.household_size}"
         ) from None
     transition(application, APPROVED)
+    application.legacy = backfill  # any approval but an import's is a reviewer's decision on the platform
     application.monthly_subsidy_fen = amount
     application.policy_id, application.policy_ref = policy.id, policy.trace[:200]
     application.start_period = rules.period_of(today_local(now))
@@ -318,38 +327,6 @@ def end_by_caseworker(session: Session, outbox, caller: Caller, application_id, 
         raise ValidationError({"reason": [f"Must be one of {', '.join(CASEWORKER_END_REASONS)}."]})
     application = load_application(session, caller, application_id, for_update=True)
     end(session, outbox, application, reason)
-    session.commit()
-    return to_dict(application)
-
-
-def recertify(session: Session, outbox, pii: PiiTools, caller: Caller, application_id, changes: dict) -> dict:
-    """Annual re-certification: re-check eligibility on the current facts and policy.
-
-    Still eligible: the amount is recomputed under the policy now in force and the term runs on.
-    No longer eligible: the subsidy ends with the reasons.
-    """
-    application = load_application(session, caller, application_id, for_update=True)
-    if application.status != APPROVED:
-        raise InvalidTransition(f"application {application.id} is {application.status}; only approved ones recertify")
-    for key, value in changes.items():
-        setattr(application, key, value)
-    now = now_utc()
-    today = today_local(now)
-    policy = policy_in_force(session, RENT_SUBSIDY, today)
-    reasons = rules.subsidy_eligibility(
-        facts_of(application, pii.decrypt(application.id_number_enc)), policy.rules, today
-    )
-    application.recertified_at = now
-    if reasons:
-        application.reasons = json.dumps(reasons)
-        end(session, outbox, application, NO_LONGER_ELIGIBLE, now, failed=reasons)
-    else:
-        application.monthly_subsidy_fen = rules.monthly_subsidy_fen(
-            application.category, application.household_size, application.monthly_rent_fen, policy.rules
-        )
-        application.policy_id, application.policy_ref = policy.id, policy.trace[:200]
-        next_start = max(rules.shift_period(application.end_period, 1), rules.period_of(today))
-        application.end_period = rules.shift_period(next_start, int(policy["term_months"]) - 1)
     session.commit()
     return to_dict(application)
 

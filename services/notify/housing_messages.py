@@ -18,6 +18,10 @@ def subsidy_disbursed(data: dict) -> dict:
     return {"period": period_text(data["period"]), "amount": yuan(data["amount_fen"])}
 
 
+def subsidy_recertified(data: dict) -> dict:
+    return {"amount": yuan(data["monthly_subsidy_fen"]), "until": period_text(data["end_period"])}
+
+
 def ended_reason(data: dict) -> str:
     return reason_text("housing", [data["reason"]], details=data.get("eligibility_reasons") or ())
 

@@ -50,6 +50,7 @@ HOUSING_NOTICES = ("subsidy_approved", "subsidy_rejected", "subsidy_disbursed", 
 
 NOTICES: dict[tuple[str, str], Notice] = {
     **{("housing", event_type): Notice(event_type, getattr(housing, event_type)) for event_type in HOUSING_NOTICES},
+    ("housing", "subsidy_recertified"): Notice("subsidy_recertified", housing.subsidy_recertified),
     ("insurance", "enrolment_activated"): Notice("enrolment_activated", insurance.enrolment_activated, policyholder),
     ("insurance", "enrolment_rejected"): Notice("enrolment_rejected", insurance.enrolment_rejected, policyholder),
     ("insurance", "enrolment_suspended"): Notice("enrolment_suspended", insurance.enrolment_suspended, policyholder),

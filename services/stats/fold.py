@@ -80,6 +80,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("housing", "subsidy_rejected"): Rule(when=("rejected_at",)),
     ("housing", "subsidy_disbursed"): Rule(when=("period",), sums={"subsidy_paid_fen": Amount("amount_fen")}),
     ("housing", "subsidy_ended"): Rule(when=("ended_at",)),
+    ("housing", "subsidy_recertified"): Rule(when=("recertified_at",)),
     ("housing", "tenancy_started"): Rule(when=("start_date",)),
     ("housing", "tenancy_ended"): Rule(when=("ended_at",)),
     ("housing", "operator_subsidy_approved"): Rule(

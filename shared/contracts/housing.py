@@ -29,6 +29,7 @@ TENANCY_END_REASONS = (
 )  # fmt: skip
 
 NOTIFY_AND_STATS = ("notify", "stats")
+PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"  # a calendar month, YYYY-MM
 
 
 class _Case(DataSchema):
@@ -80,7 +81,7 @@ class SubsidyRejected(_Case):
 @register("housing", "subsidy_disbursed", consumers=NOTIFY_AND_STATS)
 class SubsidyDisbursed(_Backfillable):
     disbursement_id = fields.String(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    period = fields.String(required=True, validate=validate.Regexp(PERIOD))
     amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     disbursed_at = fields.AwareDateTime(required=True)
 
@@ -90,6 +91,20 @@ class SubsidyEnded(_Case):
     reason = reason_code(SUBSIDY_END_REASONS, required=True)
     eligibility_reasons = reason_codes(ELIGIBILITY_REASONS, load_default=list)
     ended_at = fields.AwareDateTime(required=True)
+
+
+@register("housing", "subsidy_recertified", consumers=NOTIFY_AND_STATS)
+class SubsidyRecertified(_Case):
+    """A re-certification applied: the amount and term the subsidy now runs on. `reviewed` is true when it was a
+    new decision (a raise, a renewed term, or a legacy case's first), approved by a second person."""
+
+    household_size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10))
+    monthly_subsidy_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    previous_monthly_subsidy_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    end_period = fields.String(required=True, validate=validate.Regexp(PERIOD))
+    reviewed = fields.Boolean(required=True)
+    policy_ref = fields.String(required=True)
+    recertified_at = fields.AwareDateTime(required=True)
 
 
 @register("housing", "tenancy_started", consumers=NOTIFY_AND_STATS)

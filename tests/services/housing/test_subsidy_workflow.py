@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import eventlet
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.housing import disbursement, subsidy
+from services.housing import disbursement, recertification, subsidy
 from services.housing.exceptions import DuplicateApplication, InvalidTransition, MakerCheckerViolation
 from services.housing.models import Disbursement, OpenCase, SubsidyApplication
 from services.housing.rules import shift_period
@@ -56,18 +57,36 @@ def test_approval_sets_a_twelve_month_term_from_the_policy(session):
     assert application.policy_id is not None and application.policy_ref.startswith("rent_subsidy#")
 
 
-def test_recertify_still_eligible_recomputes_and_extends(session):
+def test_recertify_lowering_the_amount_mid_term_applies_at_once_and_is_published(session):
     application_id = approved(session)
     before = subsidy.get(session, CASEWORKER, application_id)
-    after = subsidy.recertify(session, outbox(session), PII, CASEWORKER, application_id, {"household_size": 1})
-    assert after["status"] == "approved"
+    result = recertification.propose(session, outbox(session), PII, CASEWORKER, application_id, {"household_size": 1})
+    after = result["application"]
+    assert result["recertification"]["status"] == "applied"
     assert after["monthly_subsidy_fen"] == 1500 * 15 * 12 // 10  # one person now
-    assert after["end_period"] > before["end_period"] and after["recertified_at"]
+    assert after["end_period"] == before["end_period"] and after["recertified_at"]  # mid-term: not renewed
+    [told] = sent(session, "subsidy_recertified")
+    assert (told["monthly_subsidy_fen"], told["reviewed"]) == (after["monthly_subsidy_fen"], False)
+
+
+@pytest.mark.parametrize(
+    ("end_period", "today", "renewed"),
+    [
+        ("2026-12", "2026-12-15", "2027-12"),  # the last month: one term after it
+        ("2026-12", "2026-10-01", "2027-12"),  # within the window
+        ("2026-12", "2026-09-30", "2026-12"),  # too early: the term runs on unchanged
+        ("2027-12", "2026-12-15", "2027-12"),  # renewed already: a repeat renews nothing
+        ("2026-06", "2026-09-01", "2027-08"),  # lapsed but not yet ended: a term from this month
+    ],
+)
+def test_a_term_is_renewed_only_when_due_and_only_once(end_period, today, renewed):
+    assert recertification.renewed_end(end_period, date.fromisoformat(today), 12) == renewed
 
 
 def test_recertify_no_longer_eligible_ends_with_reason(session):
     application_id = approved(session)
-    ended = subsidy.recertify(session, outbox(session), PII, CASEWORKER, application_id, {"owns_home_in_cixi": True})
+    change = {"owns_home_in_cixi": True}
+    ended = recertification.propose(session, outbox(session), PII, CASEWORKER, application_id, change)["application"]
     assert (ended["status"], ended["end_reason"], ended["reasons"]) == (
         "ended",
         "no_longer_eligible",
@@ -77,7 +96,7 @@ def test_recertify_no_longer_eligible_ends_with_reason(session):
     assert (told["reason"], told["eligibility_reasons"]) == ("no_longer_eligible", ["owns_home_in_cixi"])
     assert session.get(OpenCase, ended["resident_id"]) is None
     with pytest.raises(InvalidTransition):
-        subsidy.recertify(session, outbox(session), PII, CASEWORKER, application_id, {})
+        recertification.propose(session, outbox(session), PII, CASEWORKER, application_id, {})
 
 
 def test_expiry_ends_subsidies_whose_term_is_over(session):

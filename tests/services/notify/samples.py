@@ -93,6 +93,19 @@ NOTICES = {
         "【慈溪新市民】您的公共租赁住房租赁补贴已于2026年4月1日终止，原因：已在本市购买住房。"
         "如有疑问请咨询慈溪市新市民服务中心。",
     ),
+    ("housing", "subsidy_recertified"): (
+        case(
+            7,
+            household_size=2,
+            monthly_subsidy_fen=63_000,
+            previous_monthly_subsidy_fen=84_050,
+            end_period="2027-03",
+            reviewed=False,
+            policy_ref="cixi-2026",
+            recertified_at=AT,
+        ),
+        "【慈溪新市民】您的公共租赁住房租赁补贴复核已完成，每月补贴630元，补贴期至2027年3月。",
+    ),  # fmt: skip
     ("housing", "tenancy_started"): (
         tenancy(
             5, project_id="p-5", unit_id="u-5", monthly_rent_fen=120_000, start_date="2026-04-01", end_date="2029-03-31"

@@ -66,6 +66,20 @@ def ended(resident_id: str, at: datetime, town: str = "观海卫镇", category: 
     return build_envelope("housing", "subsidy_ended", data)
 
 
+def recertified(resident_id: str, at: datetime, town: str = "观海卫镇", category: str = "talent") -> dict:
+    data = _case(resident_id, town, category)
+    data.update(
+        household_size=2,
+        monthly_subsidy_fen=45000,
+        previous_monthly_subsidy_fen=60000,
+        end_period="2026-06",
+        reviewed=False,
+        policy_ref="CX-2024-1",
+        recertified_at=at.isoformat(),
+    )
+    return build_envelope("housing", "subsidy_recertified", data)
+
+
 def tenancy_started(resident_id: str, start: date, town: str = "宗汉街道") -> dict:
     data = {
         "tenancy_id": f"ten-{next(_numbers)}",

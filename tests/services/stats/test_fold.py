@@ -85,6 +85,11 @@ RID = f.resident(1)
             set(),
         ),
         (
+            f.recertified(RID, f.shanghai(2026, 1, 1, 7)),
+            {(2026, "观海卫镇", "talent", "housing.subsidy_recertified"): 1},
+            set(),
+        ),
+        (
             f.tenancy_started(RID, date(2024, 1, 1), town="宗汉"),
             {(2024, "宗汉街道", UNKNOWN, "housing.tenancy_started"): 1},
             set(),
@@ -99,7 +104,17 @@ RID = f.resident(1)
             {((2024, "周巷镇", UNKNOWN, "operator_subsidy_projects"), "proj-9")},
         ),
     ],
-    ids=["submitted", "approved", "rejected", "disbursed", "disbursed-zero", "ended", "tenancy", "operator"],
+    ids=[
+        "submitted",
+        "approved",
+        "rejected",
+        "disbursed",
+        "disbursed-zero",
+        "ended",
+        "recertified",
+        "tenancy",
+        "operator",
+    ],
 )
 def test_facts_of_each_housing_event(envelope, expected_totals, expected_members):
     assert totals(envelope) == expected_totals
@@ -114,6 +129,7 @@ def test_facts_of_each_housing_event(envelope, expected_totals, expected_members
         f.rejected(RID, f.shanghai(2022, 3, 3)),
         f.disbursed(RID, "2020-12", 61234),
         f.ended(RID, f.shanghai(2024, 6, 30)),
+        f.recertified(RID, f.shanghai(2026, 1, 1, 7)),
         f.tenancy_started(RID, date(2024, 1, 1)),
         f.operator_subsidy("proj-9", 2024, 120, 7_200_000),
     ],
