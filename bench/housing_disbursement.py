@@ -68,10 +68,10 @@ def seed(session: Session, count: int) -> None:
             {
                 "id": str(uuid.uuid4()),
                 "resident_id": f"r_{number:032x}",
-                "id_number_enc": "x" * 60,
+                "id_number_encrypted": "x" * 60,
                 "id_number_masked": "330282********1234",
                 "name": "测试",
-                "phone_enc": "x" * 60,
+                "phone_encrypted": "x" * 60,
                 "phone_index": f"{number:064x}",
                 "phone_masked": "138****5678",
                 "town": "观海卫镇",

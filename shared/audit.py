@@ -165,7 +165,7 @@ class AuditedCase:
     reason_fields: tuple[str, ...] = ()  # the first of these set in the change is its "why"
 
 
-SKIPPED_FIELDS = ("_enc", "_index", "_hash")  # ciphertext and keyed indexes say nothing to a reader
+SKIPPED_FIELDS = ("_encrypted", "_index", "_hash")  # ciphertext and keyed indexes say nothing to a reader
 
 
 def record_status_changes(trail: AuditTrail, cases: dict, session: Session) -> None:

@@ -44,10 +44,10 @@ def applicant_columns(pii: PiiTools, caller: Caller, data: dict) -> dict:
     """Personal data as stored: encrypted, with masks for display and keyed indexes for look-up."""
     return {
         "resident_id": pii.resident_id(data["id_number"]),
-        "id_number_enc": pii.encrypt(data["id_number"]),
+        "id_number_encrypted": pii.encrypt(data["id_number"]),
         "id_number_masked": mask_id_number(data["id_number"]),
         "name": data["name"],
-        "phone_enc": pii.encrypt(data["phone"]),
+        "phone_encrypted": pii.encrypt(data["phone"]),
         "phone_index": pii.index(data["phone"], PHONE_INDEX),
         "phone_masked": mask_phone(data["phone"]),
         "town": data["town"],

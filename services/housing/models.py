@@ -60,10 +60,10 @@ class _Applicant:
     """Columns every application has: the applicant, stored encrypted with masks and blind indexes."""
 
     resident_id: Mapped[str] = mapped_column(String(64), index=True)
-    id_number_enc: Mapped[str] = mapped_column(Text)
+    id_number_encrypted: Mapped[str] = mapped_column(Text)
     id_number_masked: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(50))
-    phone_enc: Mapped[str] = mapped_column(Text)
+    phone_encrypted: Mapped[str] = mapped_column(Text)
     phone_index: Mapped[str] = mapped_column(String(64), index=True)
     phone_masked: Mapped[str] = mapped_column(String(11))
     town: Mapped[str] = mapped_column(String(20))

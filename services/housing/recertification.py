@@ -78,7 +78,7 @@ def propose(session: Session, outbox, pii: PiiTools, caller: Caller, application
     now = now_utc()
     today = today_local(now)
     policy = policy_in_force(session, RENT_SUBSIDY, today)
-    facts = dataclasses.replace(facts_of(application, pii.decrypt(application.id_number_enc)), **changes)
+    facts = dataclasses.replace(facts_of(application, pii.decrypt(application.id_number_encrypted)), **changes)
     reasons = rules.subsidy_eligibility(facts, policy.rules, today)
     if reasons:
         for key, value in changes.items():

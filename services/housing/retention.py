@@ -25,7 +25,7 @@ def _closed_case_identities_due(cutoff):
     return select(SubsidyApplication.id).where(
         SubsidyApplication.status.in_(CLOSED),
         closed_at < cutoff,
-        or_(SubsidyApplication.id_number_enc != ERASED, SubsidyApplication.phone_enc != ERASED),
+        or_(SubsidyApplication.id_number_encrypted != ERASED, SubsidyApplication.phone_encrypted != ERASED),
     )
 
 
@@ -33,7 +33,7 @@ def _erase_identities(session, ids) -> None:
     session.execute(
         update(SubsidyApplication)
         .where(SubsidyApplication.id.in_(ids))
-        .values(id_number_enc=ERASED, phone_enc=ERASED, phone_index=ERASED, name="（已删除）")
+        .values(id_number_encrypted=ERASED, phone_encrypted=ERASED, phone_index=ERASED, name="（已删除）")
     )
 
 

@@ -296,7 +296,7 @@ def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: 
     today = today_local()
     policy = policy_in_force(session, TENANCY, today)
     facts = rules.TenancyFacts(
-        id_number=pii.decrypt(application.id_number_enc),
+        id_number=pii.decrypt(application.id_number_encrypted),
         is_local_hukou=application.is_local_hukou,
         has_residence_permit=application.has_residence_permit,
         owns_home_in_cixi=application.owns_home_in_cixi,

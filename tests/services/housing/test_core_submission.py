@@ -48,7 +48,9 @@ def test_the_core_record_equals_the_one_the_orm_flush_writes(audited, eligible):
     outcome = submit(audited, **({} if eligible else {"owns_home_in_cixi": True}))
     [core] = records(audited, outcome["application_id"])
     stored = audited.get(SubsidyApplication, outcome["application_id"])
-    given = {*core["changes"], "status", *(key for key in vars(stored) if key.endswith(("_enc", "_index")))} - {"id"}
+    given = {*core["changes"], "status", *(key for key in vars(stored) if key.endswith(("_encrypted", "_index")))} - {
+        "id"
+    }
     audited.add(SubsidyApplication(**{key: getattr(stored, key) for key in given}, id="twin"))  # the ORM path
     audited.commit()
     [orm] = records(audited, "twin")
@@ -58,7 +60,7 @@ def test_the_core_record_equals_the_one_the_orm_flush_writes(audited, eligible):
         record["changes"]["submitted_at"] = record["changes"]["submitted_at"][:26]
     assert core == orm
     assert core["to_state"] == ("submitted" if eligible else "ineligible")
-    assert not any(key.endswith(("_enc", "_index")) for key in core["changes"])
+    assert not any(key.endswith(("_encrypted", "_index")) for key in core["changes"])
 
 
 def test_the_rows_and_events_commit_together(session):

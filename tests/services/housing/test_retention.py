@@ -34,7 +34,11 @@ def test_purge_erases_identity_of_old_closed_cases_only(call, db_url):  # noqa: 
     with Session(engine) as session:
         rows = {row.id: row for row in session.query(SubsidyApplication)}
     engine.dispose()
-    assert (rows[old].id_number_enc, rows[old].phone_enc, rows[old].name) == ("erased", "erased", "（已删除）")
+    assert (rows[old].id_number_encrypted, rows[old].phone_encrypted, rows[old].name) == (
+        "erased",
+        "erased",
+        "（已删除）",
+    )
     assert rows[old].status == "rejected" and "********" in rows[old].id_number_masked  # the masked form stays
-    assert rows[recent].id_number_enc != "erased" and rows[open_case].id_number_enc != "erased"
+    assert rows[recent].id_number_encrypted != "erased" and rows[open_case].id_number_encrypted != "erased"
     assert [h["to_state"] for h in admin.get_case_history("subsidy_application", old)] == ["submitted", "rejected"]
