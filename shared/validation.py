@@ -76,7 +76,7 @@ def _safe_keys(messages):
     return safe
 
 
-def load_input(schema: Schema, payload, field: str = "_schema", **context) -> dict:
+def load(schema: Schema, payload, field: str = "_schema", **context) -> dict:
     if not isinstance(payload, dict):
         raise ValidationError({field: [f"Must be an object, got {type(payload).__name__}."]})
     if context:

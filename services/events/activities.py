@@ -18,7 +18,7 @@ from shared.auth import Caller
 from shared.errors import ValidationError
 from shared.towns import resolve_town
 from shared.unit_of_work import WorkerDesk, transactional
-from shared.validation import echo, load_input
+from shared.validation import echo, load
 
 
 def find_activity(session: Session, activity_id) -> m.Activity:
@@ -104,7 +104,7 @@ class ActivityDesk(WorkerDesk):
         if not isinstance(changes, dict) or not changes:
             raise ValidationError({"_schema": ["give at least one field to change"]})
         merged = {**s.ActivityInput().dump(current), **changes}
-        clean = load_input(s.ActivityInput(), merged, now=now, check_future="starts_at" in changes)
+        clean = load(s.ActivityInput(), merged, now=now, check_future="starts_at" in changes)
         clean = {key: clean[key] for key in changes}
         if "venue_id" in clean:
             clean["town"] = find_venue(self.db, clean["venue_id"]).town

@@ -22,9 +22,7 @@ from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.timers import timer
 from shared.unit_of_work import Application
-from shared.validation import load_input
-
-load = load_input  # RPC input through its schema; a ValidationError names every bad field
+from shared.validation import load
 
 
 class EventsService(PlatformService):

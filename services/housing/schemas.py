@@ -11,7 +11,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from shared.contracts.housing import CATEGORIES
 from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.towns import resolve_town
-from shared.validation import Text, load_input
+from shared.validation import Text
 
 MAX_RENT_YUAN = Decimal("100000")
 
@@ -180,11 +180,6 @@ class PeriodSchema(Schema):
 class LegacySubsidySchema(Schema):
     application = fields.Nested(SubsidyApplicationSchema, required=True)
     decided_on = fields.Date(required=True)
-
-
-def load(schema: Schema, payload, field: str = "application") -> dict:
-    """Load RPC input or raise the platform's ValidationError listing every bad field."""
-    return load_input(schema, payload, field=field)
 
 
 class SubsidyApplicationOut(Schema):

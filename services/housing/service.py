@@ -27,7 +27,6 @@ from services.housing.schemas import (
     TenancyApplicationSchema,
     TenancyRenewalSchema,
     UnitSchema,
-    load,
 )
 from shared.appeals import AppealDesk
 from shared.audit import Audit, AuditedCase
@@ -38,6 +37,7 @@ from shared.outbox import Outbox
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
+from shared.validation import load
 
 EXPIRY_SWEEP_SECONDS = 3600
 SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
@@ -79,7 +79,7 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("caseworker", "resident")
     def submit_subsidy_application(self, application) -> dict:
-        data = load(SUBSIDY_APPLICATION, application)
+        data = load(SUBSIDY_APPLICATION, application, field="application")
         return subsidy.submit(self.db, self.outbox, self.pii, self.auth.caller, data)
 
     @rpc
@@ -197,7 +197,7 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("caseworker", "resident")
     def submit_tenancy_application(self, application) -> dict:
-        data = load(TenancyApplicationSchema(), application)
+        data = load(TenancyApplicationSchema(), application, field="application")
         return tenancy.submit_application(self.db, self.outbox, self.pii, self.auth.caller, data)
 
     @rpc(read_only=True)

@@ -14,7 +14,7 @@ from services.insurance.rules import ROUTES, base_range
 from shared.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
 from shared.pii import InvalidIdNumber, normalise_id_number
 from shared.towns import resolve_town
-from shared.validation import Text, load_input
+from shared.validation import Text
 
 MAX_PAGE = 200
 
@@ -210,6 +210,3 @@ class ListSchema(_Strict):
     town = TownField(load_default=None, allow_none=True)
     limit = fields.Integer(load_default=50, strict=True, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
-
-
-load = load_input  # RPC input through its schema; a ValidationError names every bad field

@@ -35,7 +35,6 @@ from services.insurance.schemas import (
     PensionEnrolmentSchema,
     RejectSchema,
     SuspendSchema,
-    load,
 )
 from shared import clock
 from shared.auth import Caller, require_acting_for
@@ -43,7 +42,7 @@ from shared.clock import SHANGHAI
 from shared.contracts import resident_note
 from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
 from shared.unit_of_work import WorkerDesk, transactional
-from shared.validation import echo
+from shared.validation import echo, load
 
 LOCAL_TZ = SHANGHAI
 SWEEP_BATCH = 500

@@ -10,7 +10,7 @@ from services.notify import statuses
 from services.notify.models import Notification, Template
 from services.notify.templating import placeholders
 from shared.pii import mask_text
-from shared.validation import Text, load_input
+from shared.validation import Text
 
 TEMPLATE_ID = validate.Regexp(r"[a-z][a-z0-9_]{1,63}\Z", error="lower_snake_case, 2–64 characters")
 
@@ -85,10 +85,6 @@ class BroadcastSchema(_Strict):
 
 class BroadcastDecisionSchema(_Strict):
     reason = Text(required=True, min_length=2, max_length=500)
-
-
-def load(schema: type[Schema], data: dict) -> dict:
-    return load_input(schema(), data)
 
 
 def iso(value: datetime | None) -> str | None:

@@ -20,7 +20,6 @@ from services.notify.schemas import (
     PreferencesSchema,
     TemplateSchema,
     TemplateUpdateSchema,
-    load,
 )
 from shared.audit import Audit, AuditedCase
 from shared.auth import require_acting_for, requires
@@ -32,6 +31,7 @@ from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.unit_of_work import Application
+from shared.validation import load
 from shared.web import error_response, http, json_response
 
 STAFF = ("admin", "caseworker", "reviewer")
@@ -56,7 +56,7 @@ class NotifyService(PlatformService):
     @rpc(read_only=True)
     @requires(*STAFF)
     def list_notifications(self, resident_id=None, phone=None, status=None, limit=50) -> list[dict]:
-        args = load(ListSchema, {"resident_id": resident_id, "phone": phone, "status": status, "limit": limit})
+        args = load(ListSchema(), {"resident_id": resident_id, "phone": phone, "status": status, "limit": limit})
         return self.desk.list_notifications(args)
 
     @rpc(read_only=True)
@@ -70,7 +70,7 @@ class NotifyService(PlatformService):
     @requires("caseworker")
     def upsert_contact(self, resident_id, phone=None, wechat_openid=None, town=None, category=None,
                        preferred_channel=None, promo_consent=None) -> dict:  # fmt: skip
-        return self.desk.upsert_contact(load(ContactSchema, {
+        return self.desk.upsert_contact(load(ContactSchema(), {
             "resident_id": resident_id, "phone": phone, "wechat_openid": wechat_openid, "town": town,
             "category": category, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
         }))  # fmt: skip
@@ -80,7 +80,7 @@ class NotifyService(PlatformService):
     def set_preferences(self, resident_id, preferred_channel=None, promo_consent=None, wechat_openid=None) -> dict:
         """A caseworker, or the resident themself (a `resident` token whose subject is their resident_id)."""
         require_acting_for(self.auth.caller, resident_id)
-        return self.desk.set_preferences(load(PreferencesSchema, {
+        return self.desk.set_preferences(load(PreferencesSchema(), {
             "resident_id": resident_id, "preferred_channel": preferred_channel, "promo_consent": promo_consent,
             "wechat_openid": wechat_openid,
         }))  # fmt: skip
@@ -108,7 +108,7 @@ class NotifyService(PlatformService):
     @rpc
     @requires("admin")
     def create_template(self, template_id, name, kind, body, wechat_template_id=None, provider_templates=None) -> dict:
-        data = load(TemplateSchema, {
+        data = load(TemplateSchema(), {
             "template_id": template_id, "name": name, "kind": kind, "body": body,
             "wechat_template_id": wechat_template_id, "provider_templates": provider_templates,
         })  # fmt: skip
@@ -118,7 +118,7 @@ class NotifyService(PlatformService):
     @requires("admin")
     def update_template(self, template_id, name=None, body=None, wechat_template_id=None, active=None,
                         provider_templates=None) -> dict:  # fmt: skip
-        data = load(TemplateUpdateSchema, {
+        data = load(TemplateUpdateSchema(), {
             "template_id": template_id, "name": name, "body": body, "wechat_template_id": wechat_template_id,
             "active": active, "provider_templates": provider_templates,
         })  # fmt: skip
@@ -134,7 +134,7 @@ class NotifyService(PlatformService):
     @rpc
     @requires("admin")
     def broadcast(self, template_id, segment, personalisation=None) -> dict:
-        args = load(BroadcastSchema, {"template_id": template_id, "segment": segment,
+        args = load(BroadcastSchema(), {"template_id": template_id, "segment": segment,
                                       "personalisation": personalisation or {}})  # fmt: skip
         return self.desk.broadcast(args, self.auth.caller.subject)
 
@@ -147,7 +147,7 @@ class NotifyService(PlatformService):
     @rpc
     @requires("admin")
     def reject_broadcast(self, broadcast_id, reason) -> dict:
-        args = load(BroadcastDecisionSchema, {"reason": reason})
+        args = load(BroadcastDecisionSchema(), {"reason": reason})
         return self.desk.decide_broadcast(broadcast_id, False, self.auth.caller.subject, args["reason"])
 
     @rpc(read_only=True)

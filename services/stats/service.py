@@ -21,7 +21,7 @@ from shared.contracts import load_all
 from shared.db import Database
 from shared.errors import PermanentError
 from shared.rpc import rpc
-from shared.validation import load_input
+from shared.validation import load
 
 SERVICE_NAME = "stats"
 READERS = ("caseworker", "reviewer")  # every staff role; admin passes any staff check (the kiosk needs no figures)
@@ -30,9 +30,6 @@ READERS = ("caseworker", "reviewer")  # every staff role; admin passes any staff
 def consumed_kinds() -> list[tuple[str, str]]:
     """(source, event_type) of every contract that names stats as a consumer, any version, once each."""
     return sorted({(c.source, c.event_type) for c in load_all().consumed_by(SERVICE_NAME)})
-
-
-_load = load_input
 
 
 def _keyed(groups: dict) -> dict:
@@ -47,7 +44,7 @@ class StatsService(platform.PlatformService):
     @rpc(read_only=True)
     @requires(*READERS)
     def summary(self, year: int | None = None, town: str | None = None) -> dict:
-        query = _load(SummaryQuery(), {"year": year, "town": town})
+        query = load(SummaryQuery(), {"year": year, "town": town})
         years = (query["year"], query["year"]) if query["year"] is not None else None
         town = town_of(query["town"]) if query["town"] is not None else None
         figures = store.figures_for(self.db, years, town)
@@ -69,7 +66,7 @@ class StatsService(platform.PlatformService):
     @rpc(read_only=True)
     @requires(*READERS)
     def report(self, from_year: int, to_year: int) -> dict:
-        query = _load(ReportQuery(), {"from_year": from_year, "to_year": to_year})
+        query = load(ReportQuery(), {"from_year": from_year, "to_year": to_year})
         years = (query["from_year"], query["to_year"])
         figures = store.figures_for(self.db, years)
         by_year = store.breakdown(self.db, "year", years)
@@ -87,7 +84,7 @@ class StatsService(platform.PlatformService):
     @rpc
     @requires("admin")
     def rebuild(self, repair: bool = False) -> dict:
-        query = _load(RebuildQuery(), {"repair": repair})
+        query = load(RebuildQuery(), {"repair": repair})
         return store.rebuild(self.db, repair=query["repair"])
 
     def refresh_gauges(self) -> None:

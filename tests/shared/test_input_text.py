@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 
 from shared.config import SERVICES
 from shared.errors import ValidationError
-from shared.validation import Text, echo, load_input, text_problem
+from shared.validation import Text, echo, load, text_problem
 
 HOSTILE = {
     "too long": "张" * 6000,
@@ -65,7 +65,7 @@ def test_every_service_has_input_schemas_with_string_fields():
 )
 def test_a_hostile_string_is_refused_without_being_repeated(schema, key, shape, hostile):
     with pytest.raises(ValidationError) as refused:
-        load_input(schema(), {key: shape(hostile)}, **CONTEXT)
+        load(schema(), {key: shape(hostile)}, **CONTEXT)
     assert any(field == key or field.startswith(f"{key}.") for field in refused.value.errors)
     assert hostile not in str(refused.value) and hostile[:20] not in str(refused.value)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.housing import tenancy
 from services.housing.exceptions import NoVacantUnit
 from services.housing.models import Project, Tenancy, TenancyApplication, Unit
-from services.housing.schemas import ProjectSchema, TenancyApplicationSchema, UnitSchema, load
+from services.housing.schemas import ProjectSchema, TenancyApplicationSchema, UnitSchema
 from shared.auth import Caller
 from shared.contracts import load_all
 from shared.db import make_engine
@@ -21,6 +21,7 @@ from shared.migrations import upgrade
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
+from shared.validation import load
 from tests.services.housing.conftest import project, tenancy_application, unit
 from tests.support.waiting import lock_waiters, wait_for
 

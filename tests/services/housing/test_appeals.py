@@ -14,7 +14,7 @@ from services.housing import subsidy
 from services.housing.appeals import SubsidyAppeals
 from services.housing.exceptions import DuplicateApplication, NoAmountRule
 from services.housing.models import Appeal, OpenCase, PolicyVersion, SubsidyApplication
-from services.housing.schemas import SubsidyApplicationSchema, load
+from services.housing.schemas import SubsidyApplicationSchema
 from shared.appeals import (
     AppealExists,
     Appeals,
@@ -33,6 +33,7 @@ from shared.models import OutboxMessage
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
+from shared.validation import load
 from tests.services.housing.conftest import subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))

@@ -10,13 +10,14 @@ from sqlalchemy import event, select
 from services.housing import subsidy
 from services.housing.exceptions import DuplicateApplication
 from services.housing.models import OpenCase, SubsidyApplication
-from services.housing.schemas import SubsidyApplicationSchema, load
+from services.housing.schemas import SubsidyApplicationSchema
 from shared.audit import TRAIL_KEY, AuditedCase, AuditRecord, AuditTrail, record_status_changes
 from shared.auth import Caller
 from shared.models import OutboxMessage
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
+from shared.validation import load
 from tests.services.housing.conftest import subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))

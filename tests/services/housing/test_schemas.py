@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.housing.schemas import SubsidyApplicationSchema, load
+from services.housing.schemas import SubsidyApplicationSchema
 from shared.errors import ValidationError
+from shared.validation import load
 from tests.services.housing.conftest import subsidy_application
 
 
 def errors_for(payload) -> dict:
     with pytest.raises(ValidationError) as raised:
-        load(SubsidyApplicationSchema(), payload)
+        load(SubsidyApplicationSchema(), payload, field="application")
     return raised.value.errors
 
 

@@ -14,7 +14,7 @@ from services.housing import disbursement, recertification, subsidy
 from services.housing.exceptions import DuplicateApplication, InvalidTransition, MakerCheckerViolation
 from services.housing.models import Disbursement, OpenCase, SubsidyApplication
 from services.housing.rules import shift_period
-from services.housing.schemas import SubsidyApplicationSchema, load
+from services.housing.schemas import SubsidyApplicationSchema
 from shared.auth import Caller
 from shared.contracts import validate_envelope
 from shared.errors import ValidationError
@@ -22,6 +22,7 @@ from shared.models import OutboxMessage
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
+from shared.validation import load
 from tests.services.housing.conftest import subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
