@@ -25,16 +25,21 @@ from shared.token_keys import DEV_PRIVATE_KEY, KeyFormatError, SigningKey, parse
 DEV_PII_HMAC_KEY = "dev-only-hmac-key"  # services/*/config.yaml's default
 
 
+def known_roles(roles: Iterable[str]) -> set[str]:
+    roles = set(roles)
+    unknown = roles - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
+    return roles
+
+
 @dataclass(frozen=True)
 class Issuer:
     key: SigningKey
     policy: TokenPolicy = TokenPolicy()
 
     def issue(self, sub: str, roles: Iterable[str], ttl_seconds: int | None = None, now: float | None = None) -> str:
-        roles = sorted(set(roles))
-        unknown = set(roles) - ROLES
-        if unknown:
-            raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
+        roles = sorted(known_roles(roles))
         ttl = min(DEFAULT_TTL_SECONDS, self.policy.max_ttl_seconds) if ttl_seconds is None else ttl_seconds
         if not 0 < ttl <= self.policy.max_ttl_seconds:
             raise ValueError(f"a token lives between 1 and {self.policy.max_ttl_seconds} seconds")
@@ -67,11 +72,11 @@ def issue_checked(config: dict, sub: str, roles: Iterable[str], ttl_seconds: int
     """A token for `sub` with `roles`, staff roles only as the staff registry grants them (outside
     production, `sub` is first entered in the local registry with those roles)."""
     issuer = issuer_from_config(config)
-    roles = set(roles)
+    roles = known_roles(roles)
     if needs_registry(roles):
         registry = StaffRegistry(registry_path(config))
         if not is_production(config):
-            registry.enrol(sub, roles & ROLES)
+            registry.enrol(sub, roles)
         sub = registry.resolve(sub, roles).staff_id
     return issuer.issue(sub, roles, ttl_seconds)
 
