@@ -177,3 +177,12 @@ def test_rpc_for_reviewer_accepts_a_reviewer(sampler, token_for):
 def test_rpc_for_reviewer_refuses_bad_callers_with_typed_errors(sampler, token_for, make_token, error, message):
     with pytest.raises(error, match=message):
         _call(sampler, make_token(token_for))
+
+
+def test_a_resident_token_names_the_resident_id_every_service_computes(tmp_path):
+    from shared.token_issuer import resident_token
+    from tests.support.residents import id_number, subject_of
+
+    number = id_number()
+    config = {"PII_HMAC_KEY": "test-hmac-key", "JWT_PRIVATE_KEY": SUITE_KEY.setting()}
+    assert decode_token(resident_token(config, number), VERIFIER) == Caller(subject_of(number), frozenset({"resident"}))
