@@ -25,6 +25,7 @@ eventlet.monkey_patch()  # noqa: E402
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -39,11 +40,11 @@ from sqlalchemy import func, select  # noqa: E402
 
 from services.events import models as m  # noqa: E402
 from services.events.service import EventsService  # noqa: E402
-from shared.auth import issue_token, resolve_secret  # noqa: E402
 from shared.config import load_service_config  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 from shared.models import OutboxMessage  # noqa: E402
+from shared.token_issuer import issuer_from_config  # noqa: E402
 from shared.towns import TOWNS  # noqa: E402
 
 LOCAL_OFFSET = timedelta(hours=8)
@@ -142,7 +143,7 @@ def run(args) -> dict:
     container = ServiceContainer(EventsService, config)
     replace_dependencies(container, clock=clock)
     container.start()
-    token = issue_token("bench-caseworker", ["caseworker"], resolve_secret(config))
+    token = bench_issuer(config).issue("bench-caseworker", ["caseworker"])
     timings: Counter = Counter()
     counts: Counter = Counter()
 
@@ -298,8 +299,12 @@ def stats_figures(amqp_uri: str, token: str, participations: int, timeout: float
     }
 
 
+def bench_issuer(config: dict):
+    """The issuer of the environment's JWT_PRIVATE_KEY (a sandbox's), else the dev key the config accepts."""
+    return issuer_from_config({**config, "JWT_PRIVATE_KEY": os.environ.get("JWT_PRIVATE_KEY", "")})
+
+
 def run_in_sandbox(args) -> dict:
-    import os
     import tempfile
 
     from ops.launcher import stop_service
@@ -307,7 +312,7 @@ def run_in_sandbox(args) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="nc_season_") as tmp, running_platform(Path(tmp)) as platform:
         stop_service("events", platform.run_dir)  # this process serves events on the platform's vhost instead
-        os.environ.update(platform.env)
+        os.environ.update({**platform.env, **platform.issuer_env})
         args.amqp = platform.amqp_uri
         result = run(args)
         token = platform.token("bench-reader", "admin")
@@ -331,7 +336,7 @@ def main(argv=None) -> int:
         result = run(args)
     if args.stats and not args.sandbox:
         config = load_service_config("events")
-        token = issue_token("bench-reader", ["admin"], resolve_secret(config))
+        token = bench_issuer(config).issue("bench-reader", ["admin"])
         result["stats"] = stats_figures(args.amqp or config["AMQP_URI"], token, result["participations"])
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))

@@ -134,7 +134,6 @@ def config_for(url: str, vhost: str) -> dict:
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}",
         "DATABASE_URL": url,
         "ENV": "development",
-        "JWT_SECRET": "bench-secret-0123456789-0123456789",
         "METRICS_REFRESH_SECONDS": QUIET,
         **{
             key: QUIET

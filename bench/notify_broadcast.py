@@ -32,11 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from services.notify.models import Contact, Notification  # noqa: E402
-from shared.auth import DEV_SECRET, issue_token  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 from shared.pii import mask_phone  # noqa: E402
 from shared.privacy import PiiTools, keys_from_config  # noqa: E402
+from shared.token_issuer import issuer_from_config  # noqa: E402
 
 FOLLOWERS = 112_041
 NOTIFY_SERVICE = "services.notify.service:NotifyService"
@@ -208,8 +208,9 @@ def main() -> int:
         wait_http(f"{gateway}/test/stats")
         wait_http(f"http://127.0.0.1:{notify_port}/health")
 
-        token = issue_token("bench-admin", ["admin"], DEV_SECRET)
-        checker = issue_token("bench-checker", ["admin"], DEV_SECRET)  # a broadcast this large needs a second admin
+        issuer = issuer_from_config({})  # the dev key, which the bench's services accept by default
+        token = issuer.issue("bench-admin", ["admin"])
+        checker = issuer.issue("bench-checker", ["admin"])  # a broadcast this large needs a second admin
         rpc_config = {"AMQP_URI": amqp}
         print(f"broadcast to {args.contacts:,} contacts on {db_url.split(':')[0]} …", flush=True)
         started = time.perf_counter()

@@ -10,8 +10,9 @@
     newcitizen report FROM_YEAR TO_YEAR [--json]
 
 Everything is read from the services' own config files with the environment applied (AMQP_URI,
-JWT_SECRET, <SVC>_DATABASE_URL, <SVC>_HTTP_ADDRESS ...), so run it with the same environment as the
-services. RPC calls carry a short-lived `admin` token signed with that config's JWT secret.
+<SVC>_DATABASE_URL, <SVC>_HTTP_ADDRESS ...), so run it with the same environment as the services. It is an
+issuer: RPC calls carry a short-lived `admin` token for `ops-cli` signed with JWT_PRIVATE_KEY (staff names
+as the staff registry, STAFF_REGISTRY, grants them; shared/token_issuer.py).
 """
 
 from __future__ import annotations

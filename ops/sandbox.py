@@ -17,9 +17,10 @@ from nameko.testing.utils import find_free_port
 
 from ops.launcher import signal_service, start_platform, start_service, stop_platform, stop_service, wait_healthy
 from shared.config import REPO_ROOT, SERVICES
+from shared.token_issuer import Issuer
+from shared.token_keys import SigningKey
 
 RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://guest:guest@localhost:15672")
-SECRET = "e2e-secret-0123456789abcdef0123456789"  # noqa: S105 (a throw-away sandbox's own)
 
 
 @dataclass
@@ -28,14 +29,18 @@ class RunningPlatform:
     env: dict
     run_dir: Path
     ports: dict = field(default_factory=dict)
+    issuer: Issuer = field(default_factory=lambda: Issuer(SigningKey.generate("dev-only-sandbox")))
+
+    @property
+    def issuer_env(self) -> dict:
+        """What a process issuing tokens for this platform adds to `env` (the services never get it)."""
+        return {"JWT_PRIVATE_KEY": self.issuer.key.setting()}
 
     def base_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def token(self, sub: str, *roles: str) -> str:
-        from shared.auth import issue_token
-
-        return issue_token(sub, roles, SECRET)
+        return self.issuer.issue(sub, roles)
 
     def rpc_config(self) -> dict:
         return {"AMQP_URI": self.amqp_uri}
@@ -78,9 +83,12 @@ def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env
     vhost = f"nc_e2e_{uuid.uuid4().hex[:10]}"
     broker.create_vhost(vhost)
     amqp_uri = f"{broker.amqp_base}/{vhost}"
+    issuer = Issuer(SigningKey.generate("dev-only-sandbox"))  # the sandbox's own; its services get the public key
     env = {
         "AMQP_URI": amqp_uri,
-        "JWT_SECRET": SECRET,
+        "JWT_PUBLIC_KEYS": issuer.key.public_setting(),
+        "JWT_REVOCATION_LIST": str(tmp_dir / "revoked-tokens"),
+        "STAFF_REGISTRY": str(tmp_dir / "staff.json"),
         "ENV": "test",
         "OUTBOX_SWEEP_SECONDS": "1",
         "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
@@ -106,7 +114,7 @@ def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env
         check=True,
         capture_output=True,
     )
-    platform = RunningPlatform(amqp_uri=amqp_uri, env=env, run_dir=tmp_dir, ports=ports)
+    platform = RunningPlatform(amqp_uri=amqp_uri, env=env, run_dir=tmp_dir, ports=ports, issuer=issuer)
     try:
         start_platform(env, run_dir=tmp_dir)
         yield platform

@@ -6,12 +6,13 @@ environment, so the CLI talks to the broker, databases and HTTP ports that the r
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from nameko.constants import AMQP_URI_CONFIG_KEY
 
-from shared.auth import issue_token, resolve_secret
 from shared.config import SERVICES, load_service_config
+from shared.token_issuer import issue_checked
 
 ADMIN_SUBJECT = "ops-cli"
 ADMIN_TOKEN_TTL_SECONDS = 3600
@@ -49,8 +50,13 @@ class Settings:
     def rpc_config(self) -> dict:
         return {AMQP_URI_CONFIG_KEY: self.amqp_uri}
 
-    def jwt_secret(self) -> str:
-        return resolve_secret(self.base)
+    def issuer_config(self) -> dict:
+        """The services' token policy with what only the issuer has: the private key and the staff registry."""
+        return {
+            **self.base,
+            "JWT_PRIVATE_KEY": os.environ.get("JWT_PRIVATE_KEY", ""),
+            "STAFF_REGISTRY": os.environ.get("STAFF_REGISTRY", ""),
+        }
 
     def token(self, sub: str = ADMIN_SUBJECT, roles=("admin",), ttl_seconds: int = ADMIN_TOKEN_TTL_SECONDS) -> str:
-        return issue_token(sub, roles, self.jwt_secret(), ttl_seconds=ttl_seconds)
+        return issue_checked(self.issuer_config(), sub, roles, ttl_seconds)

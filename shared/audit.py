@@ -20,7 +20,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import BigInteger, Index, Integer, String, Text, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared.auth import CONTEXT_KEY, resolve_secret, token_cache
+from shared.auth import CONTEXT_KEY, token_cache
 from shared.db import database_of
 from shared.errors import NotAuthenticated
 from shared.models import SharedBase, UtcDateTime, utcnow
@@ -226,7 +226,7 @@ class Audit(DependencyProvider):
         self.database_attr = database_attr
 
     def setup(self):
-        self.tokens = token_cache(resolve_secret(self.container.config))
+        self.tokens = token_cache(self.container.config)
         self.database = database_of(self.container, self.database_attr)
 
     def get_dependency(self, worker_ctx) -> AuditTrail:

@@ -1,21 +1,24 @@
-"""Caller identity: signed JWTs carried raw in nameko context data under `authorization`.
+"""Caller identity: Ed25519-signed JWTs carried raw in nameko context data under `authorization`.
 
-    python -m shared.auth issue --sub NAME --roles reviewer,caseworker
+    python -m shared.auth issue --sub NAME --roles reviewer,caseworker   # a member of staff
+    python -m shared.auth issue --resident ID_NUMBER                     # that resident
 
-prints a token signed with the secret of the local config (the dev default unless `JWT_SECRET` is set).
+prints a token signed with the issuer's private key (`JWT_PRIVATE_KEY`; the dev key outside production).
+Only the issuer holds that key; a service holds the public key set (`JWT_PUBLIC_KEYS`, by key id) and
+accepts a token only when its `kid` is in the set, its signature holds, its issuer and audience are the
+platform's, its lifetime is at most `JWT_MAX_TTL_SECONDS`, and its id (`jti`) is not revoked
+(`shared.revocations`). Issuing is `shared.token_issuer`; docs/security.md has the trust model.
 
 A client sends the same token with every call, so a decoded token is kept (`TokenCache`: bounded LRU per
-secret, keyed by a SHA-256 digest of the token, never the token or its subject) until its `exp`, which is
-checked again on every use: a cached token is refused from the second it expires, as an uncached one is.
-Only tokens that decoded are kept; a bad one is decoded (and refused) each time.
+key set, keyed by a SHA-256 digest of the token, never the token or its subject) until its `exp`, which is
+checked again on every use, as the revocation list is: a cached token is refused from the second it
+expires or is revoked, as an uncached one is. Only tokens that decoded are kept.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
-import os
 import sys
 import time
 from collections import OrderedDict
@@ -25,36 +28,46 @@ from dataclasses import dataclass
 import jwt
 from nameko.extensions import DependencyProvider
 
+from shared.config import is_production
 from shared.errors import Forbidden, NotAuthenticated
+from shared.revocations import RevocationList, revocation_path
 from shared.secret_settings import refuse_example_secrets
+from shared.token_keys import DEV_PUBLIC_KEYS, KeyFormatError, parse_public_keys
 
 CONTEXT_KEY = "authorization"
-ALGORITHM = "HS256"
-DEV_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 (refused when ENV=production)
+ALGORITHM = "EdDSA"
 ROLES = frozenset({"resident", "caseworker", "reviewer", "admin", "service"})
 STAFF_ROLES = frozenset({"caseworker", "reviewer"})
 DEFAULT_TTL_SECONDS = 8 * 3600
+DEFAULT_ISSUER = "newcitizen-issuer"
+DEFAULT_AUDIENCE = "newcitizen-platform"
 TOKEN_CACHE_SIZE = 4096
+REQUIRED_CLAIMS = ["sub", "exp", "iat", "iss", "aud", "jti"]
 
 
-def resolve_secret(config: dict) -> str:
+@dataclass(frozen=True)
+class TokenPolicy:
+    """What issuer and services agree on: who issues, for whom, for how long at most."""
+
+    issuer: str = DEFAULT_ISSUER
+    audience: str = DEFAULT_AUDIENCE
+    max_ttl_seconds: int = DEFAULT_TTL_SECONDS
+
+    @classmethod
+    def from_config(cls, config: dict) -> TokenPolicy:
+        return cls(
+            issuer=str(config.get("JWT_ISSUER") or DEFAULT_ISSUER),
+            audience=str(config.get("JWT_AUDIENCE") or DEFAULT_AUDIENCE),
+            max_ttl_seconds=int(config.get("JWT_MAX_TTL_SECONDS") or DEFAULT_TTL_SECONDS),
+        )
+
+
+def public_keys_of(config: dict) -> str:
     refuse_example_secrets(config)
-    secret = config.get("JWT_SECRET") or DEV_SECRET
-    if str(config.get("ENV", "development")).lower() == "production" and secret == DEV_SECRET:
-        raise RuntimeError("JWT_SECRET must be set in production; the dev default is refused")
-    return secret
-
-
-def issue_token(
-    sub: str, roles: Iterable[str], secret: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, now: float | None = None
-) -> str:
-    roles = sorted(set(roles))
-    unknown = set(roles) - ROLES
-    if unknown:
-        raise ValueError(f"unknown roles: {', '.join(sorted(unknown))}")
-    issued = int(now if now is not None else time.time())
-    claims = {"sub": sub, "roles": roles, "iat": issued, "exp": issued + ttl_seconds}
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    value = str(config.get("JWT_PUBLIC_KEYS") or "").strip()
+    if is_production(config) and (not value or DEV_PUBLIC_KEYS in value):
+        raise RuntimeError("JWT_PUBLIC_KEYS must be set in production; the dev key is refused")
+    return value or DEV_PUBLIC_KEYS
 
 
 @dataclass(frozen=True)
@@ -95,65 +108,113 @@ def require_acting_for(caller: Caller, person: str, parent: str | None = None, m
         raise Forbidden("a resident may act only for themselves or their own minor child")
 
 
-def decode_token(token: str | None, secret: str) -> Caller:
-    return _decode(token, secret)[0]
+@dataclass(frozen=True)
+class Verified:
+    caller: Caller
+    expires: float  # epoch seconds
+    token_id: str
 
 
-def _decode(token: str | None, secret: str) -> tuple[Caller, float]:
-    """The caller and the token's expiry (epoch seconds)."""
-    if not token:
-        raise NotAuthenticated("no caller token in context data 'authorization'")
-    try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
-    except jwt.ExpiredSignatureError:
-        raise NotAuthenticated("caller token has expired") from None
-    except jwt.InvalidTokenError:
-        raise NotAuthenticated("caller token is invalid") from None
-    roles = claims.get("roles") or []
-    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-        raise NotAuthenticated("caller token has malformed roles")
-    return Caller(subject=str(claims["sub"]), roles=frozenset(roles)), float(claims["exp"])
+class Verifier:
+    """Checks tokens against one public key set, policy and revocation list."""
+
+    def __init__(self, public_keys: str, policy: TokenPolicy, revoked: RevocationList):
+        try:
+            self.keys = parse_public_keys(public_keys)
+        except KeyFormatError as error:
+            raise RuntimeError(str(error)) from None
+        self.policy = policy
+        self.revoked = revoked
+
+    @classmethod
+    def from_config(cls, config: dict) -> Verifier:
+        return cls(public_keys_of(config), TokenPolicy.from_config(config), RevocationList(revocation_path(config)))
+
+    def verify(self, token: str | None) -> Verified:
+        if not token:
+            raise NotAuthenticated("no caller token in context data 'authorization'")
+        claims = self._claims(token)
+        if claims["exp"] - claims["iat"] > self.policy.max_ttl_seconds:
+            raise NotAuthenticated("caller token is invalid: its lifetime is above the maximum")
+        if str(claims["jti"]) in self.revoked:
+            raise NotAuthenticated("caller token has been revoked")
+        roles = claims.get("roles") or []
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise NotAuthenticated("caller token has malformed roles")
+        caller = Caller(subject=str(claims["sub"]), roles=frozenset(roles))
+        return Verified(caller, float(claims["exp"]), str(claims["jti"]))
+
+    def _claims(self, token: str) -> dict:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self.keys.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise NotAuthenticated("caller token is invalid: unknown key id")
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=self.policy.issuer,
+                audience=self.policy.audience,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("caller token has expired") from None
+        except jwt.InvalidIssuerError:
+            raise NotAuthenticated("caller token is invalid: wrong issuer") from None
+        except jwt.InvalidAudienceError:
+            raise NotAuthenticated("caller token is invalid: wrong audience") from None
+        except jwt.InvalidTokenError:
+            raise NotAuthenticated("caller token is invalid") from None
+
+
+def decode_token(token: str | None, verifier: Verifier) -> Caller:
+    return verifier.verify(token).caller
 
 
 class TokenCache:
-    """Decoded tokens of one secret, until each one's `exp`; the least recently used go beyond `size`."""
+    """Decoded tokens of one verifier, until each one's `exp`; the least recently used go beyond `size`."""
 
-    def __init__(self, secret: str, size: int = TOKEN_CACHE_SIZE, clock: Callable[[], float] = time.time):
-        self.secret = secret
+    def __init__(self, verifier: Verifier, size: int = TOKEN_CACHE_SIZE, clock: Callable[[], float] = time.time):
+        self.verifier = verifier
         self.size = size
         self.clock = clock
-        self._entries: OrderedDict[bytes, tuple[Caller, float]] = OrderedDict()
+        self._entries: OrderedDict[bytes, Verified] = OrderedDict()
 
     def caller(self, token: str | None) -> Caller:
         if not token or not isinstance(token, str):
-            return decode_token(token, self.secret)
+            return decode_token(token, self.verifier)
         key = hashlib.sha256(token.encode()).digest()
         entry = self._entries.get(key)
         if entry is not None:
-            caller, expires = entry
-            if self.clock() >= expires:  # PyJWT's own rule: expired once now >= exp
+            if self.clock() >= entry.expires:  # PyJWT's own rule: expired once now >= exp
                 del self._entries[key]
                 raise NotAuthenticated("caller token has expired")
+            if entry.token_id in self.verifier.revoked:
+                del self._entries[key]
+                raise NotAuthenticated("caller token has been revoked")
             self._entries.move_to_end(key)
-            return caller
-        caller, expires = _decode(token, self.secret)
-        self._entries[key] = (caller, expires)
+            return entry.caller
+        entry = self.verifier.verify(token)
+        self._entries[key] = entry
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
-        return caller
+        return entry.caller
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
-_caches: dict[str, TokenCache] = {}
+_caches: dict[tuple, TokenCache] = {}
 
 
-def token_cache(secret: str) -> TokenCache:
-    """The process's cache for tokens signed with `secret` (shared by `self.auth` and `self.audit`)."""
-    cache = _caches.get(secret)
+def token_cache(config: dict) -> TokenCache:
+    """The process's cache for tokens checked under `config`'s keys and policy (shared by `self.auth` and
+    `self.audit`)."""
+    identity = (public_keys_of(config), TokenPolicy.from_config(config), revocation_path(config))
+    cache = _caches.get(identity)
     if cache is None:
-        cache = _caches[secret] = TokenCache(secret)
+        cache = _caches[identity] = TokenCache(Verifier.from_config(config))
     return cache
 
 
@@ -186,7 +247,7 @@ class Auth(DependencyProvider):
     """Injects a `CallerAuth` built from the worker's context data."""
 
     def setup(self):
-        self.tokens = token_cache(resolve_secret(self.container.config))
+        self.tokens = token_cache(self.container.config)
 
     def get_dependency(self, worker_ctx):
         return CallerAuth(worker_ctx.context_data.get(CONTEXT_KEY), self.tokens)
@@ -210,19 +271,7 @@ def requires(*roles: str) -> Callable:
     return decorate
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.auth")
-    commands = parser.add_subparsers(dest="command", required=True)
-    issue = commands.add_parser("issue", help="print a signed caller token")
-    issue.add_argument("--sub", required=True)
-    issue.add_argument("--roles", required=True, help="comma-separated: " + ",".join(sorted(ROLES)))
-    issue.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds")
-    args = parser.parse_args(argv)
-    config = {"JWT_SECRET": os.environ.get("JWT_SECRET"), "ENV": os.environ.get("ENV", "development")}
-    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
-    print(issue_token(args.sub, roles, resolve_secret(config), ttl_seconds=args.ttl))
-    return 0
-
-
 if __name__ == "__main__":
+    from shared.token_cli import main
+
     sys.exit(main())

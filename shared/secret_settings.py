@@ -20,7 +20,8 @@ from shared.config import ConfigurationError, is_production
 # in the config files, the fake gateway and the deploy examples, and fails when one is not refused)
 EXAMPLE_VALUES = frozenset(
     {
-        "dev-only-jwt-secret-change-me-0123456789",
+        "dev-only:kRBolkSn8zS13_7jZ0Es_PEfU8Q3SukdFoUwHRugHI8",  # shared.token_keys DEV_PRIVATE_KEY
+        "dev-only:GPy9XOfGTuRocIHG0M0zKBkmK3vdjTiwTQmo9VDNcz8",  # and DEV_PUBLIC_KEYS
         "dev-only-hmac-key",
         "dev-only-encryption-key",
         "dev-gateway-key",
@@ -63,10 +64,13 @@ def _always(config: dict) -> bool:
     return True
 
 
-# minimums: ours are generated (`openssl rand -hex 32`); the vendors' are the length of what they issue
-# (Alibaba AccessKey id 24 and secret 30 characters, Tencent SecretId 36 and SecretKey 32)
+# minimums: ours are generated (`openssl rand -hex 32`, `python -m shared.auth keygen`); the vendors' are the
+# length of what they issue (Alibaba AccessKey id 24 and secret 30 characters, Tencent SecretId 36 and SecretKey 32)
 GROUPS = (
-    Group("token signing", {"JWT_SECRET": 32}, _always),
+    # a key setting is `KID:BASE64URL` of 32 bytes: at least 45 characters (shared.token_keys); the private
+    # key is only in the issuer's configuration, so a service's config has no such key to check
+    Group("token verification", {"JWT_PUBLIC_KEYS": 45}, _always),
+    Group("token signing", {"JWT_PRIVATE_KEY": 45}, _always),
     Group("the personal-data key pair", {"PII_HMAC_KEY": 32, "PII_ENCRYPTION_KEY": 32}, _always),
     Group("the SMS gateway", {"SMS_GATEWAY_KEY": 16}, _sms("gateway")),
     Group(

@@ -35,6 +35,8 @@ from urllib.parse import urlparse  # noqa: E402
 import pytest  # noqa: E402
 from nameko.testing.utils import find_free_port  # noqa: E402
 
+from tests.support.tokens import ISSUER, PUBLIC_KEYS  # noqa: E402
+
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
 
 
@@ -147,7 +149,13 @@ def db_url(request):
 
 
 @pytest.fixture
-def service_config(rabbit_config):
+def revocation_list(tmp_path):
+    """The revocation list the test's services read (empty until a test revokes a token)."""
+    return tmp_path / "revoked-tokens"
+
+
+@pytest.fixture
+def service_config(rabbit_config, revocation_list):
     """Build a service config as config.yaml would, pointed at this test's vhost and database."""
 
     def build(database_url: str, **overrides) -> dict:
@@ -156,7 +164,8 @@ def service_config(rabbit_config):
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}",
             "DATABASE_URL": database_url,
             "ENV": "test",
-            "JWT_SECRET": "test-secret-for-the-suite-0123456789",
+            "JWT_PUBLIC_KEYS": PUBLIC_KEYS,  # no private key: a service only verifies
+            "JWT_REVOCATION_LIST": str(revocation_list),
             "PII_HMAC_KEY": "test-hmac-key",
             "PII_ENCRYPTION_KEY": "test-encryption-key",
             "EVENT_RETRY_DELAYS_MS": [100, 200],
@@ -175,9 +184,9 @@ def service_config(rabbit_config):
 
 @pytest.fixture
 def token_for():
-    from shared.auth import issue_token
+    """A token from the suite's issuer (`issuer=` another one, e.g. a forger's)."""
 
-    def issue(sub: str, *roles: str, secret: str = "test-secret-for-the-suite-0123456789", **kwargs) -> str:
-        return issue_token(sub, roles, secret, **kwargs)
+    def issue(sub: str, *roles: str, issuer=None, **kwargs) -> str:
+        return (issuer or ISSUER).issue(sub, roles, **kwargs)
 
     return issue

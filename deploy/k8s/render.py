@@ -70,8 +70,23 @@ def database_env(service: str) -> list[dict]:
     ]
 
 
+REVOKED_TOKENS_DIR = "/etc/newcitizen/revoked"
+STAFF_REGISTRY_DIR = "/var/lib/newcitizen/staff"
+
+
 def common_env() -> list[dict]:
-    return [secret_env(key, "newcitizen-secrets", key) for key in ("JWT_SECRET", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY")]
+    # the issuer's public keys only: the private key is in `newcitizen-token-issuer`, mounted into ops alone
+    return [
+        secret_env("JWT_PUBLIC_KEYS", "newcitizen-token-keys", "JWT_PUBLIC_KEYS"),
+        {"name": "JWT_REVOCATION_LIST", "value": f"{REVOKED_TOKENS_DIR}/tokens"},
+        *(secret_env(key, "newcitizen-secrets", key) for key in ("PII_HMAC_KEY", "PII_ENCRYPTION_KEY")),
+    ]
+
+
+def revocation_volume() -> tuple[dict, dict]:
+    """The revocation list (ConfigMap `newcitizen-revoked-tokens`), re-read by the services when it changes."""
+    volume = {"name": "revoked-tokens", "configMap": {"name": "newcitizen-revoked-tokens", "optional": True}}
+    return volume, {"name": "revoked-tokens", "mountPath": REVOKED_TOKENS_DIR, "readOnly": True}
 
 
 def security_context() -> dict:
@@ -116,6 +131,8 @@ def deployment(name: str, spec: dict) -> dict:
         for variable in NOTIFY_PROVIDER_SECRETS:
             env.append(secret_env(f"NOTIFY_{variable}", "newcitizen-secrets", variable))
     volumes, mounts = scratch_volumes()
+    volume, mount = revocation_volume()
+    volumes, mounts = [*volumes, volume], [*mounts, mount]
     # liveness asks only whether the process answers: a broker or database outage is readiness's business,
     # and restarting the pod fixes neither (nameko reconnects on its own)
     live = {"path": "/livez", "port": "http"}
@@ -343,7 +360,16 @@ def migrations_job() -> dict:
 def ops_toolbox() -> dict:
     """A pod to run `newcitizen` in: kubectl -n newcitizen exec deploy/ops -- newcitizen health"""
     addresses = [{"name": f"{name.upper()}_HTTP_ADDRESS", "value": f"{name}:{HTTP_PORT}"} for name in SERVICES]
-    pod = tool_pod("ops", ["sleep", "infinity"], platform_env() + addresses, {"cpu": "10m", "memory": "64Mi"})
+    # ops is the token issuer: the one pod with the private key and the staff registry (on its own volume)
+    issuer = [
+        secret_env("JWT_PRIVATE_KEY", "newcitizen-token-issuer", "JWT_PRIVATE_KEY"),
+        {"name": "STAFF_REGISTRY", "value": f"{STAFF_REGISTRY_DIR}/staff.json"},
+    ]
+    env = platform_env() + addresses + issuer
+    pod = tool_pod("ops", ["sleep", "infinity"], env, {"cpu": "10m", "memory": "64Mi"})
+    volume, mount = revocation_volume()
+    pod["volumes"] += [volume, {"name": "staff-registry", "persistentVolumeClaim": {"claimName": "ops-staff-registry"}}]
+    pod["containers"][0]["volumeMounts"] += [mount, {"name": "staff-registry", "mountPath": STAFF_REGISTRY_DIR}]
     selector = {"app.kubernetes.io/name": "ops", **PART_OF}
     return {
         "apiVersion": "apps/v1",
@@ -354,6 +380,15 @@ def ops_toolbox() -> dict:
             "selector": {"matchLabels": selector},
             "template": {"metadata": {"labels": labels("ops", "tools")}, "spec": pod},
         },
+    }
+
+
+def staff_registry_claim() -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "ops-staff-registry", "namespace": NAMESPACE, "labels": labels("ops", "tools")},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}}},
     }
 
 
@@ -401,7 +436,7 @@ def documents() -> dict[str, list[dict]]:
         for name, spec in SERVICES.items()
     }
     files["migrate-job.yaml"] = [migrations_job(), tool_network_policy("migrate", "migrations")]
-    files["ops.yaml"] = [ops_toolbox(), ops_network_policy()]
+    files["ops.yaml"] = [ops_toolbox(), staff_registry_claim(), ops_network_policy()]
     files["prometheus-rules.yaml"] = [prometheus_rule()]
     files["grafana-dashboard.yaml"] = [grafana_dashboard()]
     return files

@@ -15,7 +15,7 @@ from shared.config import SERVICES, config_path
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
 from tests.deploy.conftest import DEPLOY, config_variables, platform_variables, secret_variables
 
-SECRETS = ("JWT_SECRET", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY")
+SECRETS = ("JWT_PUBLIC_KEYS", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY")
 
 
 def test_dockerfile_pins_its_base_runs_unprivileged_and_checks_health():
@@ -80,6 +80,18 @@ def test_secrets_come_from_the_environment_and_are_documented(compose):
     env = compose["services"]["housing"]["environment"]
     for secret in SECRETS:
         assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", env[secret]), f"{secret} must come from the environment"
+
+
+def test_only_the_ops_container_holds_the_token_private_key_and_staff_registry(compose):
+    services = compose["services"]
+    holders = {name for name, service in services.items() if "JWT_PRIVATE_KEY" in service.get("environment", {})}
+    assert holders == {"ops"}
+    ops = compose["services"]["ops"]
+    assert "staff-registry:/var/lib/newcitizen/staff" in ops["volumes"]
+    assert ops["environment"]["STAFF_REGISTRY"].startswith("/var/lib/newcitizen/staff/")
+    for name in SERVICES:
+        assert "./revoked:/etc/newcitizen/revoked:ro" in compose["services"][name]["volumes"]
+        assert compose["services"][name]["environment"]["JWT_REVOCATION_LIST"] == "/etc/newcitizen/revoked/tokens"
 
 
 def test_fake_gateway_is_an_optional_profile_on_notify_s_loopback_signing_with_notify_s_key(compose):

@@ -21,6 +21,7 @@ CONTAINER_FIELDS = {
 API_VERSIONS = {
     "Namespace": "v1",
     "ConfigMap": "v1",
+    "PersistentVolumeClaim": "v1",
     "Service": "v1",
     "Deployment": "apps/v1",
     "Job": "batch/v1",
@@ -121,13 +122,19 @@ def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_document
         names = list(env)  # $(VAR) expands only variables defined earlier in the list
         assert names.index("RABBITMQ_PASSWORD") < names.index("AMQP_URI")
         assert names.index(f"{upper}_DB_PASSWORD") < names.index(f"{upper}_DATABASE_URL")
-        for secret in ("JWT_SECRET", "PII_HMAC_KEY", "PII_ENCRYPTION_KEY"):
+        for secret in ("PII_HMAC_KEY", "PII_ENCRYPTION_KEY"):
             assert env[secret]["valueFrom"]["secretKeyRef"] == {"name": "newcitizen-secrets", "key": secret}
             assert secret not in config_map
+        keys = {"name": "newcitizen-token-keys", "key": "JWT_PUBLIC_KEYS"}
+        assert env["JWT_PUBLIC_KEYS"]["valueFrom"]["secretKeyRef"] == keys
+        assert "JWT_PRIVATE_KEY" not in env  # only the issuer (ops) can sign
+        pod = deployment["spec"]["template"]["spec"]
+        assert {"name": "newcitizen-revoked-tokens", "optional": True} in [v.get("configMap") for v in pod["volumes"]]
         # everything the service's config reads is either provided or has a sound default
         provided = set(env) | set(config_map)
         variables = config_variables(name)
-        assert {"AMQP_URI", "ENV", "JWT_SECRET", f"{upper}_DATABASE_URL", "EVENT_QUEUE_TYPE"} <= variables & provided
+        needed = {"AMQP_URI", "ENV", "JWT_PUBLIC_KEYS", f"{upper}_DATABASE_URL", "EVENT_QUEUE_TYPE"}
+        assert needed <= variables & provided
         assert secret_variables(name) <= set(env), "a development default would be refused in production"
     assert config_map["EVENT_QUEUE_TYPE"] == "quorum" and config_map["ENV"] == "production"
 
@@ -163,6 +170,25 @@ def test_the_ops_toolbox_reaches_every_database_and_service(k8s_documents):
     for name in SERVICES:
         assert f"{name.upper()}_DATABASE_URL" in env
         assert env[f"{name.upper()}_HTTP_ADDRESS"]["value"] == f"{name}:8000"
+
+
+def test_only_the_ops_toolbox_holds_the_token_private_key_and_the_staff_registry(k8s_documents):
+    holders = {
+        name
+        for kind in ("Deployment", "Job")
+        for name, workload in of_kind(k8s_documents, kind).items()
+        for container in workload["spec"]["template"]["spec"]["containers"]
+        if "JWT_PRIVATE_KEY" in env_of(container)
+    }
+    assert holders == {"ops"}
+    pod = of_kind(k8s_documents, "Deployment")["ops"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = env_of(container)
+    issuer_key = {"name": "newcitizen-token-issuer", "key": "JWT_PRIVATE_KEY"}
+    assert env["JWT_PRIVATE_KEY"]["valueFrom"]["secretKeyRef"] == issuer_key
+    claim = {"claimName": "ops-staff-registry"}
+    assert claim in [volume.get("persistentVolumeClaim") for volume in pod["volumes"]]
+    assert "ops-staff-registry" in of_kind(k8s_documents, "PersistentVolumeClaim")
 
 
 def test_broker_is_a_three_node_cluster_and_the_database_has_one_database_per_service(k8s_documents):

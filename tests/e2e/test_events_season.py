@@ -22,7 +22,7 @@ def platform(tmp_path):
 
 
 def test_a_season_reproduces_its_participations_in_the_stats_report(platform, tmp_path, monkeypatch):
-    for key, value in platform.env.items():
+    for key, value in {**platform.env, **platform.issuer_env}.items():
         monkeypatch.setenv(key, value)
     args = Namespace(scale=0.03, db=f"sqlite:///{tmp_path / 'season.db'}", amqp=platform.amqp_uri, seed=7)
 

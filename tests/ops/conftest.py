@@ -5,15 +5,20 @@ import pytest
 from nameko.testing.utils import find_free_port
 
 from shared.config import SERVICES
+from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
 
-SECRET = "test-secret-for-the-suite-0123456789"
+# the CLI is an issuer: it holds the suite's private key; the services it talks to hold the public keys
+TOKEN_ENV = {"JWT_PRIVATE_KEY": SUITE_KEY.setting(), "JWT_PUBLIC_KEYS": PUBLIC_KEYS}
 
 
 @pytest.fixture
 def platform_env(monkeypatch, tmp_path, rabbit_config):
     """Environment for `newcitizen`: returns {service: {"http": "127.0.0.1:port", "db": url}}."""
     monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
-    monkeypatch.setenv("JWT_SECRET", SECRET)
+    for key, value in TOKEN_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("STAFF_REGISTRY", str(tmp_path / "staff.json"))
+    monkeypatch.setenv("JWT_REVOCATION_LIST", str(tmp_path / "revoked-tokens"))
     monkeypatch.setenv("ENV", "test")
     layout = {}
     for service in SERVICES:

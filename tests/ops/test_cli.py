@@ -17,14 +17,15 @@ from shared.clock import utcnow
 from shared.db import make_engine
 from shared.migrations import upgrade
 from shared.models import OutboxMessage
-from tests.ops.conftest import SECRET
+from tests.ops.conftest import TOKEN_ENV
+from tests.support.tokens import SUITE_KEY
 from tests.support.waiting import wait_for
 
 
-def test_token_decodes_with_the_configured_secret(platform_env, cli):
+def test_token_decodes_with_the_configured_public_key(platform_env, cli):
     code, out, _ = cli("token", "--sub", "alice", "--roles", "reviewer,caseworker", "--ttl", "600")
     assert code == 0
-    claims = jwt.decode(out.strip(), SECRET, algorithms=["HS256"])
+    claims = jwt.decode(out.strip(), SUITE_KEY.public_key, algorithms=["EdDSA"], audience="newcitizen-platform")
     assert claims["sub"] == "alice"
     assert claims["roles"] == ["caseworker", "reviewer"]
     assert claims["exp"] - claims["iat"] == 600
@@ -35,11 +36,11 @@ def test_token_refuses_unknown_roles(platform_env, cli):
     assert code == 1 and "unknown roles: superuser" in err
 
 
-def test_production_refuses_the_dev_secret(platform_env, monkeypatch, cli):
+def test_production_refuses_the_dev_key(platform_env, monkeypatch, cli):
     monkeypatch.setenv("ENV", "production")
-    monkeypatch.setenv("JWT_SECRET", "")
+    monkeypatch.setenv("JWT_PRIVATE_KEY", "")
     code, _, err = cli("token")
-    assert code == 1 and "JWT_SECRET not set" in err
+    assert code == 1 and "JWT_PRIVATE_KEY not set" in err
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ class FakeStats:
 def stand_ins(platform_env, container_factory, rabbit_config):
     CALLS.clear()
     FakeNotify.polls["n"] = 0
-    config = {**rabbit_config, "JWT_SECRET": SECRET, "ENV": "test"}
+    config = {**rabbit_config, "JWT_PUBLIC_KEYS": TOKEN_ENV["JWT_PUBLIC_KEYS"], "ENV": "test"}
     for cls in (FakeHousing, FakeNotify, FakeStats):
         container_factory(cls, config).start()
 

@@ -13,7 +13,7 @@ from nameko.testing.utils import find_free_port
 from ops.launcher import start_platform, stop_platform
 from shared.config import SERVICES
 from shared.migrations import upgrade
-from tests.ops.conftest import SECRET
+from tests.ops.conftest import TOKEN_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,8 @@ NEWCITIZEN = str(Path(sys.executable).parent / "newcitizen")
 
 @pytest.fixture
 def platform(rabbit_config, tmp_path):
-    env = {"AMQP_URI": rabbit_config["AMQP_URI"], "JWT_SECRET": SECRET, "ENV": "test", "OUTBOX_SWEEP_SECONDS": "1"}
+    env = {"AMQP_URI": rabbit_config["AMQP_URI"], **TOKEN_ENV, "ENV": "test", "OUTBOX_SWEEP_SECONDS": "1"}
+    env |= {"STAFF_REGISTRY": str(tmp_path / "staff.json"), "JWT_REVOCATION_LIST": str(tmp_path / "revoked")}
     for service in SERVICES:
         url = f"sqlite:///{tmp_path / service}.db"
         upgrade(service, url)

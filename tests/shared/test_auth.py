@@ -1,22 +1,38 @@
 """Caller tokens: an RPC declared for `reviewer` refuses every kind of bad caller with a typed error."""
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import jwt
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from shared.auth import DEV_SECRET, Caller, TokenCache, decode_token, issue_token, resolve_secret, token_cache
+from shared.auth import Caller, TokenCache, TokenPolicy, Verifier, decode_token, public_keys_of, token_cache
 from shared.errors import Forbidden, NotAuthenticated
+from shared.revocations import RevocationList
+from shared.token_issuer import Issuer
+from shared.token_keys import DEV_PUBLIC_KEYS, SigningKey
 from tests.shared.sample_services import SamplerService
+from tests.support.tokens import ISSUER, PUBLIC_KEYS, SUITE_KEY
 
-SECRET = "test-secret-for-the-suite-0123456789"
+VERIFIER = Verifier(PUBLIC_KEYS, TokenPolicy(), RevocationList(Path("/nonexistent/revoked-tokens")))
+OTHER = Issuer(SigningKey.generate(SUITE_KEY.kid))  # the same key id, another private key
+CLAIMS = {"iss": "newcitizen-issuer", "aud": "newcitizen-platform", "jti": "j-1", "iat": int(time.time())}
+
+
+def issue_token(sub, roles, issuer=ISSUER, **kwargs):
+    return issuer.issue(sub, roles, **kwargs)
+
+
+def signed(claims: dict, algorithm: str = "EdDSA") -> str:
+    return jwt.encode(claims, SUITE_KEY.key, algorithm=algorithm, headers={"kid": SUITE_KEY.kid})
 
 
 def test_token_round_trip():
-    caller = decode_token(issue_token("rv-1", ["reviewer"], SECRET), SECRET)
+    caller = decode_token(issue_token("rv-1", ["reviewer"]), VERIFIER)
     assert caller == Caller("rv-1", frozenset({"reviewer"}))
 
 
@@ -26,22 +42,17 @@ def test_token_round_trip():
         (None, "no caller token"),
         ("", "no caller token"),
         ("not-a-jwt", "invalid"),
-        (issue_token("x", ["reviewer"], "another-secret-of-sufficient-length-123"), "invalid"),
-        (issue_token("x", ["reviewer"], SECRET, ttl_seconds=10, now=time.time() - 3600), "expired"),
-        (jwt.encode({"sub": "x", "roles": ["reviewer"]}, SECRET, algorithm="HS256"), "invalid"),  # no exp
-        (
-            jwt.encode({"sub": "x", "roles": "reviewer", "exp": time.time() + 86400}, SECRET, algorithm="HS256"),
-            "malformed roles",
-        ),
-        (
-            jwt.encode({"sub": "x", "roles": ["reviewer"], "exp": time.time() + 86400}, SECRET, algorithm="HS512"),
-            "invalid",
-        ),
+        (issue_token("x", ["reviewer"], OTHER), "invalid"),
+        (issue_token("x", ["reviewer"], ttl_seconds=10, now=time.time() - 3600), "expired"),
+        (signed({**CLAIMS, "sub": "x", "roles": ["reviewer"]}), "invalid"),  # no exp
+        (signed({**CLAIMS, "sub": "x", "roles": "reviewer", "exp": CLAIMS["iat"] + 600}), "malformed roles"),
+        (jwt.encode({**CLAIMS, "sub": "x", "exp": CLAIMS["iat"] + 600}, "s" * 32, algorithm="HS256"), "invalid"),
+        (jwt.encode({**CLAIMS, "sub": "x", "exp": CLAIMS["iat"] + 600}, None, algorithm="none"), "invalid"),
     ],
 )
 def test_bad_tokens_are_refused(token, message):
     with pytest.raises(NotAuthenticated, match=message):
-        decode_token(token, SECRET)
+        decode_token(token, VERIFIER)
 
 
 class FakeClock:
@@ -54,9 +65,9 @@ class FakeClock:
 
 def test_a_cached_token_is_refused_from_the_second_it_expires():
     issued = float(int(time.time()))  # a token carries whole seconds
-    token = issue_token("rv-1", ["reviewer"], SECRET, ttl_seconds=60, now=issued)
+    token = issue_token("rv-1", ["reviewer"], ttl_seconds=60, now=issued)
     clock = FakeClock(issued)
-    cache = TokenCache(SECRET, clock=clock)
+    cache = TokenCache(VERIFIER, clock=clock)
     assert cache.caller(token) == Caller("rv-1", frozenset({"reviewer"}))
     clock.now = issued + 59.9
     assert cache.caller(token).subject == "rv-1"  # served from the cache
@@ -66,8 +77,8 @@ def test_a_cached_token_is_refused_from_the_second_it_expires():
 
 
 def test_the_cache_is_bounded_and_keyed_by_a_digest_not_the_token():
-    cache = TokenCache(SECRET, size=2)
-    tokens = [issue_token(f"person-{i}", ["resident"], SECRET) for i in range(3)]
+    cache = TokenCache(VERIFIER, size=2)
+    tokens = [issue_token(f"person-{i}", ["resident"]) for i in range(3)]
     for token in tokens:
         cache.caller(token)
     assert len(cache) == 2
@@ -76,22 +87,20 @@ def test_the_cache_is_bounded_and_keyed_by_a_digest_not_the_token():
     assert not any(b"person" in key for key in keys)
 
 
-@pytest.mark.parametrize(
-    "token", ["not-a-jwt", issue_token("x", ["reviewer"], "another-secret-of-sufficient-length-123")]
-)
+@pytest.mark.parametrize("token", ["not-a-jwt", issue_token("x", ["reviewer"], OTHER)])
 def test_a_refused_token_is_never_cached(token):
-    cache = TokenCache(SECRET)
+    cache = TokenCache(VERIFIER)
     for _ in range(2):
         with pytest.raises(NotAuthenticated):
             cache.caller(token)
     assert len(cache) == 0
 
 
-def test_a_token_cached_under_one_secret_is_refused_under_another():
-    token = issue_token("x", ["reviewer"], SECRET)
-    assert token_cache(SECRET).caller(token).subject == "x"
+def test_a_token_cached_under_one_key_set_is_refused_under_another():
+    token = issue_token("x", ["reviewer"])
+    assert token_cache({"JWT_PUBLIC_KEYS": PUBLIC_KEYS}).caller(token).subject == "x"
     with pytest.raises(NotAuthenticated, match="invalid"):
-        token_cache("another-secret-of-sufficient-length-123").caller(token)
+        token_cache({"JWT_PUBLIC_KEYS": OTHER.key.public_setting()}).caller(token)
 
 
 @pytest.mark.parametrize(
@@ -112,27 +121,29 @@ def test_role_rules(roles, wanted, allowed):
 
 def test_unknown_role_cannot_be_issued():
     with pytest.raises(ValueError, match="unknown roles: wizard"):
-        issue_token("x", ["wizard"], SECRET)
+        issue_token("x", ["wizard"])
 
 
-def test_dev_secret_refused_in_production():
-    assert resolve_secret({}) == DEV_SECRET
+def test_dev_key_refused_in_production():
+    assert public_keys_of({}) == DEV_PUBLIC_KEYS
     with pytest.raises(RuntimeError, match="production"):
-        resolve_secret({"ENV": "production"})
-    real = "5d0c9b7e2f4a6183c1e9d7b5a3f20864"
-    assert resolve_secret({"ENV": "production", "JWT_SECRET": real}) == real
+        public_keys_of({"ENV": "production"})
+    real = SigningKey.generate("2026-07").public_setting()
+    assert public_keys_of({"ENV": "production", "JWT_PUBLIC_KEYS": real}) == real
 
 
-def test_issue_command_prints_only_a_token():
+def test_issue_command_prints_only_a_token(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "shared.auth", "issue", "--sub", "cw-1", "--roles", "caseworker,reviewer"],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "STAFF_REGISTRY": str(tmp_path / "staff.json")},
     )
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
-    assert decode_token(lines[0], DEV_SECRET) == Caller("cw-1", frozenset({"caseworker", "reviewer"}))
+    dev = Verifier(DEV_PUBLIC_KEYS, TokenPolicy(), RevocationList(tmp_path / "revoked"))
+    assert decode_token(lines[0], dev) == Caller("cw-1", frozenset({"caseworker", "reviewer"}))
 
 
 @pytest.fixture
@@ -157,7 +168,7 @@ def test_rpc_for_reviewer_accepts_a_reviewer(sampler, token_for):
     ("make_token", "error", "message"),
     [
         (lambda t: None, NotAuthenticated, "no caller token"),
-        (lambda t: issue_token("rv", ["reviewer"], "a-different-secret-0123456789abcdef"), NotAuthenticated, "invalid"),
+        (lambda t: issue_token("rv", ["reviewer"], OTHER), NotAuthenticated, "invalid"),
         (lambda t: t("rv", "reviewer", ttl_seconds=1, now=time.time() - 60), NotAuthenticated, "expired"),
         (lambda t: t("cw", "caseworker"), Forbidden, "requires one of the roles: reviewer"),
     ],
@@ -166,3 +177,12 @@ def test_rpc_for_reviewer_accepts_a_reviewer(sampler, token_for):
 def test_rpc_for_reviewer_refuses_bad_callers_with_typed_errors(sampler, token_for, make_token, error, message):
     with pytest.raises(error, match=message):
         _call(sampler, make_token(token_for))
+
+
+def test_a_resident_token_names_the_resident_id_every_service_computes(tmp_path):
+    from shared.token_issuer import resident_token
+    from tests.support.residents import id_number, subject_of
+
+    number = id_number()
+    config = {"PII_HMAC_KEY": "test-hmac-key", "JWT_PRIVATE_KEY": SUITE_KEY.setting()}
+    assert decode_token(resident_token(config, number), VERIFIER) == Caller(subject_of(number), frozenset({"resident"}))

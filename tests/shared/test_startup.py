@@ -11,16 +11,17 @@ from kombu import Connection
 
 from services.notify.fake_gateway import parse_args
 from services.notify.service import NotifyService
-from shared.auth import DEV_SECRET
 from shared.config import REPO_ROOT, SERVICES, config_path, load_service_config
 from shared.migrations import upgrade
 from shared.secret_settings import EXAMPLE_VALUES, GROUPS, is_example
 from shared.startup import ConfigurationError, problems
+from shared.token_keys import DEV_PRIVATE_KEY, DEV_PUBLIC_KEYS, SigningKey
 from tests.shared.test_probes import ProbedService
+from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
 
 PRODUCTION = {
     "ENV": "production",
-    "JWT_SECRET": "3f9c1e0b7a8d4c2e9f6b5a4d3c2b1a0f9e8d7c6b",
+    "JWT_PUBLIC_KEYS": SigningKey.generate("issuer-2026-07").public_setting(),
     "PII_HMAC_KEY": "b1e2c3d4a5f60718293a4b5c6d7e8f90a1b2c3d4",
     "PII_ENCRYPTION_KEY": "c0ffee11d2e3f4a5b6c7d8e9fa0b1c2d3e4f5a6b",
 }
@@ -59,7 +60,8 @@ def test_each_problem_is_named():
 NOTIFY_SECRETS = {
     "SMS_PROVIDER": "log",
     "WECHAT_PROVIDER": "log",
-    **dict.fromkeys(key for group in GROUPS for key in group.minimums if key not in PRODUCTION),
+    # the private key is the issuer's: no service's config has it
+    **dict.fromkeys(key for group in GROUPS for key in group.minimums if key not in {*PRODUCTION, "JWT_PRIVATE_KEY"}),
 }
 
 
@@ -87,11 +89,12 @@ def assert_nothing_declared(config) -> None:
 def test_a_production_notify_on_the_shipped_defaults_is_refused_naming_every_secret(
     container_factory, service_config, postgres_url
 ):
-    config = notify_as_shipped(postgres_url, service_config, JWT_SECRET="", PII_HMAC_KEY="dev-only-hmac-key")
+    config = notify_as_shipped(postgres_url, service_config, JWT_PUBLIC_KEYS="", PII_HMAC_KEY="dev-only-hmac-key")
     config["PII_ENCRYPTION_KEY"] = "dev-only-encryption-key"
     message = start_refused(container_factory, config)
-    assert "JWT_SECRET not set" in message
-    for key in (key for group in GROUPS for key in group.minimums if key not in ("JWT_SECRET", "WECHAT_SECRET")):
+    assert "JWT_PUBLIC_KEYS not set" in message
+    not_in_notify = ("JWT_PUBLIC_KEYS", "JWT_PRIVATE_KEY", "WECHAT_SECRET")
+    for key in (key for group in GROUPS for key in group.minimums if key not in not_in_notify):
         assert f"{key} is a development or example value" in message, key
     assert not any(value in message for value in EXAMPLE_VALUES)
     assert_nothing_declared(config)
@@ -101,7 +104,8 @@ def test_a_production_notify_on_the_shipped_defaults_is_refused_naming_every_sec
     ("settings", "expected"),
     [
         ({"PII_ENCRYPTION_KEY": ""}, "PII_ENCRYPTION_KEY not set (the personal-data key pair is in use"),
-        ({"JWT_SECRET": "x" * 31}, "JWT_SECRET is shorter than 32 characters"),
+        ({"JWT_PUBLIC_KEYS": "x" * 44}, "JWT_PUBLIC_KEYS is shorter than 45 characters"),
+        ({"JWT_PUBLIC_KEYS": f"issuer-2026-07:{'A' * 43},{DEV_PUBLIC_KEYS}"}, "JWT_PUBLIC_KEYS is a development"),
         ({"PII_HMAC_KEY": "replace-with-64-hex-chars"}, "PII_HMAC_KEY is a development or example value"),
         (
             {"SMS_PROVIDER": "aliyun", "ALIYUN_ACCESS_KEY_ID": "LTAI5tQ8xnM2kUyW9ZrB3cDe"},
@@ -117,7 +121,8 @@ def test_a_production_notify_on_the_shipped_defaults_is_refused_naming_every_sec
     ],
     ids=[
         "pii-half",
-        "short-jwt",
+        "short-public-keys",
+        "dev-public-key-beside-a-real-one",
         "example-pii",
         "aliyun-half",
         "tencent-half",
@@ -166,8 +171,10 @@ def shipped_secret_values() -> dict[str, str]:
         for key, value in document["stringData"].items():
             if key != "username" and value:
                 found[f"secrets.example.yaml {document['metadata']['name']} {key}"] = value
-    found["shared.auth DEV_SECRET"] = DEV_SECRET
-    found["tests service_config JWT_SECRET"] = "test-secret-for-the-suite-0123456789"
+    found["shared.token_keys DEV_PRIVATE_KEY"] = DEV_PRIVATE_KEY
+    found["shared.token_keys DEV_PUBLIC_KEYS"] = DEV_PUBLIC_KEYS
+    found["tests service_config JWT_PUBLIC_KEYS"] = PUBLIC_KEYS
+    found["tests issuer JWT_PRIVATE_KEY"] = SUITE_KEY.setting()
     return found
 
 
