@@ -25,7 +25,7 @@ from shared.db import database_of
 from shared.errors import NotAuthenticated
 from shared.models import SharedBase, UtcDateTime, utcnow
 from shared.outbox import correlation_id_of
-from shared.pii import mask_text
+from shared.pii import mask_name, mask_text
 
 APPEND_ONLY_MESSAGE = "audit records are append-only"
 
@@ -117,7 +117,11 @@ class AuditTrail:
         """For a case row inserted with Core (no flush sees it): the record the automatic audit would have
         written for a new `model` object with these column values, inserted now, in the same transaction."""
         case = self.cases[model]
-        changes = {key: value for key, value in values.items() if key != "status" and not key.endswith(SKIPPED_FIELDS)}
+        changes = {
+            key: mask_name(value) if key in case.name_fields else value
+            for key, value in values.items()
+            if key != "status" and not key.endswith(SKIPPED_FIELDS)
+        }
         reason = next((values[field] for field in case.reason_fields if values.get(field)), None)
         columns = self._columns(
             case.case_type,
@@ -163,6 +167,9 @@ class AuditedCase:
 
     case_type: str
     reason_fields: tuple[str, ...] = ()  # the first of these set in the change is its "why"
+    # a person's name: the trail is append-only, so a name written in the clear would outlive the case's
+    # erasure; it keeps only the masked form (王**)
+    name_fields: tuple[str, ...] = ()
 
 
 SKIPPED_FIELDS = ("_encrypted", "_index", "_hash")  # ciphertext and keyed indexes say nothing to a reader
@@ -183,7 +190,7 @@ def record_status_changes(trail: AuditTrail, cases: dict, session: Session) -> N
         else:
             continue
         changes = {
-            attr.key: attr.value
+            attr.key: mask_name(attr.value) if attr.key in case.name_fields else attr.value
             for attr in state.attrs
             if attr.history.has_changes() and not attr.key.endswith(SKIPPED_FIELDS) and attr.key != "status"
         }

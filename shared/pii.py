@@ -156,6 +156,12 @@ def mask_id_number(id_number: str) -> str:
     return f"{stripped[:6]}{'*' * 8}{stripped[-4:]}"
 
 
+def mask_name(name: str) -> str:
+    """`王小明` -> `王**`: the surname a caseworker recognises, never the whole name."""
+    name = str(name or "").strip()
+    return f"{name[:1]}{'*' * max(len(name) - 1, 1)}" if name else ""
+
+
 # Digit look-arounds instead of \b: CJK characters are word characters, so \b never fires between
 # "电话" and "138...". Unicode \d and the full-width 1, 3-9 and X catch numbers typed on Chinese IMEs.
 _ID_IN_TEXT = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}(?:\d(?!\d)|[Xx\uFF38\uFF58]))")

@@ -52,9 +52,11 @@ class HousingService(AppealDesk, PlatformService):
     clock = Clock()
     audit = Audit({
         Appeal: AuditedCase("appeal", ("reasons", "statement")),
-        SubsidyApplication: AuditedCase("subsidy_application", ("review_note", "appeal_note", "end_reason")),
+        SubsidyApplication: AuditedCase(
+            "subsidy_application", ("review_note", "appeal_note", "end_reason"), name_fields=("name",)
+        ),
         **recertification.AUDITED,
-        TenancyApplication: AuditedCase("tenancy_application"),
+        TenancyApplication: AuditedCase("tenancy_application", name_fields=("name",)),
         Tenancy: AuditedCase("tenancy", ("end_reason",)),
         OperatorAssessment: AuditedCase("operator_subsidy", ("review_note",)),
     })  # fmt: skip

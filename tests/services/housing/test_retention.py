@@ -42,3 +42,20 @@ def test_purge_erases_identity_of_old_closed_cases_only(call, db_url):  # noqa: 
     assert rows[old].status == "rejected" and "********" in rows[old].id_number_masked  # the masked form stays
     assert rows[recent].id_number_encrypted != "erased" and rows[open_case].id_number_encrypted != "erased"
     assert [h["to_state"] for h in admin.get_case_history("subsidy_application", old)] == ["submitted", "rejected"]
+
+
+def test_the_append_only_trail_never_held_the_clear_name_so_erasure_leaves_none(call, db_url):  # noqa: F811
+    from sqlalchemy import select
+
+    from shared.audit import AuditRecord
+
+    caseworker, reviewer = call("cw-1", "caseworker"), call("rv-1", "reviewer")
+    submitted = application(name="欧阳明月")
+    case = caseworker.submit_subsidy_application(submitted)["application_id"]
+    reviewer.review_subsidy_application(case, "reject", "材料不全")
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        trail = [row.changes for row in session.scalars(select(AuditRecord).where(AuditRecord.case_id == case))]
+    engine.dispose()
+    assert len(trail) == 2 and '"name": "欧***"' in trail[0]  # the creation record keeps the surname's mask
+    assert not any("欧阳明月" in changes or "明月" in changes for changes in trail)
