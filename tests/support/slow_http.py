@@ -14,7 +14,9 @@ def held_open(address: str, request: bytes) -> socket.socket:
 
 
 def slow_body_post(address: str, path: str, sent: bytes = b'[{"id": ', length: int = 4096) -> socket.socket:
-    head = f"POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
     return held_open(address, head.encode() + sent)
 
 
