@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics \
-	fake-gateway test-faults
+	fake-gateway test-faults bench-http
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -118,6 +118,9 @@ bench-events: venv broker
 
 bench-metrics: venv broker ## a /metrics scrape with a million rows per table, against the scrape as it was
 	$(BIN)/python -m bench.metrics_scrape
+
+bench-http: venv broker ## RPC p50/p99 alone, then with 200 slow or flooding HTTP clients on every port
+	$(BIN)/python -m bench.http_flood
 
 fake-gateway: venv ## a local SMS gateway for NOTIFY_SMS_PROVIDER=gateway (loopback only)
 	$(BIN)/python -m services.notify.fake_gateway --port 8090 --callback http://127.0.0.1:8004

@@ -1,6 +1,6 @@
 """The HTTP probes: `/livez` (the process and its event loop answer) and `/readyz` (its broker and database).
 
-Both are answered by the web server's own greenlet, never by a worker: a probe must not wait behind, nor
+Both are answered by the connection's own greenlet, never by a worker: a probe must not wait behind, nor
 take a slot from, the `max_workers` that serve RPC and events. Readiness reads the state of connections the
 service already holds (each queue consumer's connection, a `SELECT 1` through the engine's pool) and
 never opens a broker connection of its own; one check runs at a time and its answer serves every probe
@@ -13,7 +13,6 @@ import time
 
 import eventlet
 from eventlet.semaphore import Semaphore
-from nameko.web.handlers import HttpRequestHandler
 
 from shared import __version__
 from shared.db import Database
@@ -54,22 +53,18 @@ def databases_answer(container) -> bool:
     return False
 
 
-class _Answer(HttpRequestHandler):
-    """Answers in the request's own greenlet instead of spawning a worker (nameko's `handle_request`)."""
-
-    def handle_request(self, request):
-        ok, body = self.checked()
-        return json_response(body, status=200 if ok else 503)
-
-
-class ProbeHandler(SafeHttpRequestHandler, _Answer):
-    """`SafeHttpRequestHandler`'s body limits first, then `_Answer` where nameko would spawn a worker."""
+class ProbeHandler(SafeHttpRequestHandler):
+    """`SafeHttpRequestHandler`'s limits, then the check's answer where it would take a worker."""
 
     def __init__(self, url: str, check, **kwargs):
         super().__init__("GET", url, **kwargs)
         self.check = check
         self.lock = Semaphore()
         self.last: tuple[float, tuple[bool, dict]] | None = None
+
+    def answer(self, request):
+        ok, body = self.checked()
+        return json_response(body, status=200 if ok else 503)
 
     def checked(self) -> tuple[bool, dict]:
         with self.lock:  # probes arriving during a check wait for it and share its answer

@@ -1,0 +1,138 @@
+"""Benchmark: RPC latency while every HTTP port is under 200 slow or flooding clients (issue 22, item 3).
+
+    make bench-http        # or: .venv/bin/python -m bench.http_flood [--calls 300] [--clients 200]
+
+Starts the five services as processes (`ops.sandbox`), measures `housing.health()` and `notify.health()`
+RPC p50/p99 with nothing else running (the same-run baseline), then again while a separate process keeps
+`--clients` hostile connections on every service's port: a third stall their headers, a third (on notify's
+receipt callback; elsewhere `/livez`) stall their bodies, and a third loop on `/health`, `/livez` and
+`/metrics`. Prints both and writes them to var/bench/http_flood.json.
+"""
+
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import requests  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+from ops.sandbox import running_platform  # noqa: E402
+from shared.config import REPO_ROOT  # noqa: E402
+from tests.support.slow_http import slow_body_post, slow_headers  # noqa: E402
+
+SLOW_BODY_PATHS = {"notify": "/callbacks/sms/receipts"}
+FLOOD_PATHS = ("/health", "/livez", "/metrics")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def rpc_latencies(proxy, calls: int) -> dict:
+    samples = {}
+    for service in ("housing", "notify"):
+        timings = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            getattr(proxy, service).health()
+            timings.append((time.perf_counter() - started) * 1000)
+        samples[service] = {"p50_ms": round(percentile(timings, 50), 1), "p99_ms": round(percentile(timings, 99), 1)}
+    return samples
+
+
+def hostile(address: str, service: str, clients: int) -> None:
+    """Runs in its own process until killed: re-opens each stalled connection the server closes."""
+    slow_path = SLOW_BODY_PATHS.get(service, "/livez")
+
+    def stall(open_one):
+        while True:
+            try:
+                sock = open_one()
+                sock.recv(65536)  # returns when the server answers or closes
+                sock.close()
+            except OSError:
+                eventlet.sleep(0.1)
+
+    def flood(path):
+        session = requests.Session()
+        while True:
+            try:
+                session.get(f"http://{address}{path}", timeout=30)
+            except requests.RequestException:
+                eventlet.sleep(0.1)
+
+    pool = eventlet.GreenPool(clients)
+    for i in range(clients):
+        kind = i % 3
+        if kind == 0:
+            pool.spawn(stall, lambda: slow_headers(address))
+        elif kind == 1:
+            pool.spawn(stall, lambda: slow_body_post(address, slow_path))
+        else:
+            pool.spawn(flood, FLOOD_PATHS[i % len(FLOOD_PATHS)])
+    pool.waitall()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--hostile", nargs=2, metavar=("ADDRESS", "SERVICE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.hostile:
+        return hostile(*args.hostile, args.clients)
+
+    with tempfile.TemporaryDirectory() as tmp, running_platform(Path(tmp)) as platform:
+        context = {"authorization": platform.token("bench-ops", "admin")}
+        with ClusterRpcProxy(platform.rpc_config(), timeout=60, context_data=context) as proxy:
+            rpc_latencies(proxy, 20)  # warm-up
+            baseline = rpc_latencies(proxy, args.calls)
+            attackers = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.http_flood",
+                        "--clients",
+                        str(args.clients),
+                        "--hostile",
+                        f"127.0.0.1:{port}",
+                        service,
+                    ],
+                    cwd=REPO_ROOT,
+                )  # fmt: skip
+                for service, port in platform.ports.items()
+            ]
+            try:
+                time.sleep(3)  # lets every attacker open its connections before the measurement
+                flooded = rpc_latencies(proxy, args.calls)
+            finally:
+                for attacker in attackers:
+                    attacker.kill()
+                    attacker.wait()
+    result = {"clients_per_port": args.clients, "calls": args.calls, "baseline": baseline, "flooded": flooded}
+    for service in baseline:
+        b, f = baseline[service], flooded[service]
+        print(
+            f"{service}.health() RPC  baseline p50 {b['p50_ms']} ms  p99 {b['p99_ms']} ms   "
+            f"with {args.clients} hostile clients per port p50 {f['p50_ms']} ms  p99 {f['p99_ms']} ms  "
+            f"(p99 x{f['p99_ms'] / max(b['p99_ms'], 0.1):.2f})"
+        )
+    out = REPO_ROOT / "var" / "bench" / "http_flood.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
