@@ -13,6 +13,7 @@ from shared.contracts import build_envelope, load_all
 from shared.db import Database
 from shared.errors import PermanentError
 from shared.migrations import upgrade
+from shared.models import utcnow
 from shared.service import PlatformService
 from tests.support.waiting import wait_for
 
@@ -77,7 +78,7 @@ def dead_letter_headers(reason: str = "permanent: Boom: bad data") -> dict:
         "x-original-routing-key": "subsidy_approved",
         "x-consumer": "stats.on_subsidy_approved",
         ATTEMPTS_HEADER: 3,
-        "x-dead-lettered-at": "2025-03-01T02:00:05+00:00",
+        "x-dead-lettered-at": utcnow().isoformat(),  # within the replay window
         "nameko.call_id_stack": ["housing.relay.1"],
     }
 
