@@ -43,7 +43,11 @@ class StatsService(platform.PlatformService):
     db = Database()
 
     # reasoning and size per year: docs/operations.md ("Retention")
-    retention_rules = (Kept("stats_archive", "kept: rebuild reads it", "archived envelopes; no personal data"),)
+    retention_rules = (
+        Kept(
+            "stats_archive", "kept: rebuild reads it", "archived envelopes: resident pseudonyms, no names or ID numbers"
+        ),
+    )
 
     @rpc(read_only=True)
     @requires(*READERS)
