@@ -153,6 +153,7 @@ def cmd_dlq_list(args) -> int:
 
 def cmd_dlq_replay(args) -> int:
     from ops import dlq
+    from shared.retention import dlq_replay_window
 
     settings = _settings()
     services = _chosen_services(args)
@@ -177,6 +178,7 @@ def cmd_dlq_replay(args) -> int:
                     limit=args.limit,
                     original_queue=args.queue,
                     on_progress=lambda _letter, _ok: progress.advance(task),
+                    window=dlq_replay_window(settings.service(service).config),
                 )
             )
     kept = [item for result in results for item in result.kept]

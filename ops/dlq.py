@@ -5,6 +5,11 @@ where it came from (`x-original-queue`) and how many attempts it had. Replay re-
 to the original queue through the default exchange, with publisher confirms and `mandatory`, and acks
 the dead-lettered copy only after the broker confirmed the new one: a crash in between leaves a
 duplicate, never a loss, and the consumers' idempotency on `event_id` absorbs the duplicate.
+
+That idempotency lasts only as long as the ledger keeps the event's row, so a dead letter older than the
+replay window (`shared.retention.dlq_replay_window`) is refused and left in the queue: its age is taken
+from the earliest instant it carries (the envelope's `occurred_at`, RabbitMQ's `x-death` times, our
+`x-dead-lettered-at`), since no delivery of the event can have been recorded before it occurred.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from amqp.exceptions import ChannelError, MessageNacked, NotFound
 from kombu import Connection, Producer
 
+from shared.clock import utcnow
 from shared.consumer import ATTEMPTS_HEADER
+from shared.retention import dlq_replay_window
 from shared.topology import dead_letter_queue_name
 
 # headers the consumer adds when it dead-letters; a replayed message starts again without them
@@ -52,16 +60,27 @@ class DeadLetter:
     def original_queue(self) -> str | None:
         return self.headers.get("x-original-queue") or None
 
-    @property
-    def envelope(self) -> dict:
-        """The event envelope's identifying fields, when the body is one (a poison body may be anything)."""
+    def _decoded(self) -> dict:
         try:
             decoded = json.loads(self.body)
         except (ValueError, UnicodeDecodeError):
             return {}
-        if not isinstance(decoded, dict):
-            return {}
+        return decoded if isinstance(decoded, dict) else {}  # a poison body may be anything
+
+    @property
+    def envelope(self) -> dict:
+        """The event envelope's identifying fields, when the body is one."""
+        decoded = self._decoded()
         return {key: decoded.get(key) for key in ("event_id", "source", "event_type") if key in decoded}
+
+    @property
+    def earliest(self) -> datetime | None:
+        """The earliest instant the message carries, or None when it carries none that can be read."""
+        deaths = self.headers.get("x-death") or []
+        candidates = [self._decoded().get("occurred_at"), self.headers.get("x-dead-lettered-at")]
+        candidates += [death.get("time") for death in deaths if isinstance(death, dict)]
+        instants = [instant for instant in map(_instant, candidates) if instant is not None]
+        return min(instants, default=None)
 
     def summary(self) -> dict:
         return {
@@ -83,6 +102,30 @@ class ReplayResult:
     replayed: int = 0
     kept: list[tuple[DeadLetter, str]] = field(default_factory=list)  # could not be replayed, and why
     passed_over: int = 0  # not from the queue asked for; left as they were
+
+
+def _instant(value) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value  # AMQP timestamps are UTC
+
+
+def too_old(letter: DeadLetter, window: timedelta, now: datetime) -> str | None:
+    """Why `letter` must not be replayed now, or None."""
+    earliest = letter.earliest
+    if earliest is None:
+        return "age unknown (no occurred_at, x-death or x-dead-lettered-at): replay could apply it twice"
+    if now - earliest > window:
+        return (
+            f"too old to replay: from {earliest.isoformat()}, beyond the {window.days}-day replay window "
+            "(the ledger may have forgotten it; replay could apply it twice)"
+        )
+    return None
 
 
 def _to_dead_letter(service: str, position: int, message) -> DeadLetter:
@@ -153,10 +196,14 @@ def replay(
     limit: int | None = None,
     original_queue: str | None = None,
     on_progress: Callable[[DeadLetter, bool], None] | None = None,
+    window: timedelta | None = None,
 ) -> ReplayResult:
     """Move dead letters back to their original queues. Only messages present at the start are visited,
-    so a message that fails again and returns to the DLQ while this runs is not replayed twice."""
+    so a message that fails again and returns to the DLQ while this runs is not replayed twice.
+    `window` defaults to the one the default ledger period allows; the CLI passes the service's own."""
     queue = dead_letter_queue_name(service)
+    window = dlq_replay_window({}) if window is None else window
+    now = utcnow()
     result = ReplayResult()
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         available = queue_depth(connection, queue) or 0
@@ -176,6 +223,7 @@ def replay(
                             on_progress(letter, False)
                         continue
                     problem = None if letter.original_queue else "no x-original-queue header"
+                    problem = problem or too_old(letter, window, now)
                     if problem is None:
                         try:
                             _publish(producer, letter)

@@ -3,8 +3,7 @@ came from. Used by the event consumers (`consumer.py`) and the RPC edge (`rpc.py
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from shared.clock import utcnow
 from shared.pii import mask_text
 
 ATTEMPTS_HEADER = "x-newcitizen-attempts"
@@ -19,7 +18,7 @@ def dead_letter_headers(message, reason: str, queue: str, consumer: str, attempt
         "x-original-queue": queue,
         "x-consumer": consumer,
         ATTEMPTS_HEADER: attempts,
-        "x-dead-lettered-at": datetime.now(UTC).isoformat(),
+        "x-dead-lettered-at": utcnow().isoformat(),
     }
 
 

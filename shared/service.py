@@ -25,7 +25,7 @@ from shared.logs import LogContext
 from shared.metrics import EntrypointMetrics
 from shared.models import utcnow
 from shared.probes import liveness, probe, readiness
-from shared.retention import purge
+from shared.retention import PLATFORM_RULES, purge
 from shared.rpc import rpc
 from shared.startup import StartupCheck
 from shared.timers import timer
@@ -58,7 +58,7 @@ class PlatformService:
     metrics = EntrypointMetrics()
     log_context = LogContext()
 
-    retention_rules: tuple = ()
+    retention_rules: tuple = ()  # the service's own, beside `shared.retention.PLATFORM_RULES`
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -137,12 +137,13 @@ class PlatformService:
         return self._purge(dry_run=dry_run)
 
     def scheduled_purge(self) -> None:
-        if self.retention_rules and self.config.get("RETENTION_PURGE_ENABLED", True):
+        if self.config.get("RETENTION_PURGE_ENABLED", True):
             self._purge(dry_run=False, max_batches=PURGE_MAX_BATCHES_PER_RUN)
 
     def _purge(self, dry_run: bool, max_batches: int | None = None) -> dict:
         factory = sessionmaker(bind=self.db.get_bind(), expire_on_commit=False)
-        return purge(factory, self.retention_rules, self.config, utcnow(), dry_run=dry_run, max_batches=max_batches)
+        rules = (*PLATFORM_RULES, *self.retention_rules)
+        return purge(factory, rules, self.config, utcnow(), dry_run=dry_run, max_batches=max_batches)
 
 
 PLATFORM_ENTRYPOINTS = (

@@ -20,6 +20,7 @@ from shared.consumer import subscribe
 from shared.contracts import load_all
 from shared.db import Database
 from shared.errors import PermanentError
+from shared.retention import Kept
 from shared.rpc import rpc
 from shared.validation import load
 
@@ -40,6 +41,13 @@ class StatsService(platform.PlatformService):
     name = SERVICE_NAME
 
     db = Database()
+
+    # reasoning and size per year: docs/operations.md ("Retention")
+    retention_rules = (
+        Kept(
+            "stats_archive", "kept: rebuild reads it", "archived envelopes: resident pseudonyms, no names or ID numbers"
+        ),
+    )
 
     @rpc(read_only=True)
     @requires(*READERS)

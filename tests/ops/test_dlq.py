@@ -2,6 +2,7 @@
 the consumer dead-letters is replayed after the fix and handled exactly once."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from kombu import Connection, Exchange, Producer, Queue
@@ -13,6 +14,8 @@ from shared.contracts import build_envelope, load_all
 from shared.db import Database
 from shared.errors import PermanentError
 from shared.migrations import upgrade
+from shared.models import utcnow
+from shared.retention import dlq_replay_window
 from shared.service import PlatformService
 from tests.support.waiting import wait_for
 
@@ -77,7 +80,7 @@ def dead_letter_headers(reason: str = "permanent: Boom: bad data") -> dict:
         "x-original-routing-key": "subsidy_approved",
         "x-consumer": "stats.on_subsidy_approved",
         ATTEMPTS_HEADER: 3,
-        "x-dead-lettered-at": "2025-03-01T02:00:05+00:00",
+        "x-dead-lettered-at": utcnow().replace(microsecond=0).isoformat(),  # within the replay window
         "nameko.call_id_stack": ["housing.relay.1"],
     }
 
@@ -157,6 +160,27 @@ def test_replay_of_one_queue_leaves_the_others(platform_env, rabbit_config, cli)
     assert [message.body for message in drain(uri, other)] == [b'{"n": 2}']
     assert drain(uri, ORIGINAL) == []
     assert [letter.original_queue for letter in dlq.list_dead_letters(uri, "stats")] == [ORIGINAL]
+
+
+def test_a_dead_letter_older_than_the_replay_window_stays_and_a_recent_one_is_replayed(
+    platform_env, rabbit_config, cli
+):
+    uri = rabbit_config["AMQP_URI"]
+    declare(uri, "stats.dlq", ORIGINAL)
+    now = utcnow()
+    beyond = now - dlq_replay_window({}) - timedelta(hours=1)
+    recent = json.dumps(approved_envelope()).encode()
+    old_event = json.dumps({**approved_envelope(), "occurred_at": beyond.isoformat()}).encode()
+    put(uri, "stats.dlq", old_event, dead_letter_headers())  # dead-lettered just now, but occurred long ago
+    put(uri, "stats.dlq", recent, {**dead_letter_headers(), "x-death": [{"time": beyond, "queue": "stats.retry.1000"}]})
+    put(uri, "stats.dlq", recent, dead_letter_headers())
+
+    code, out, _ = cli("dlq", "replay", "--service", "stats", "--yes")
+    assert code == 1
+    assert "replayed 1 message(s); 2 left" in out
+    assert out.count("too old to replay") == 2 and f"{dlq_replay_window({}).days}-day replay window" in out
+    assert [message.body for message in drain(uri, ORIGINAL)] == [recent]
+    assert [letter.body for letter in dlq.list_dead_letters(uri, "stats")] == [old_event, recent]
 
 
 HANDLED: list[str] = []

@@ -50,3 +50,10 @@ def test_only_admin_may_purge(sampler):
     with ServiceRpcProxy("sampler", config, context_data={"authorization": token_for("cw", "caseworker")}) as rpc:
         with pytest.raises(Forbidden):
             rpc.purge_personal_data(dry_run=False)
+
+
+def test_every_service_reports_the_platform_rules_beside_its_own(sampler):
+    config, _, token_for = sampler
+    with ServiceRpcProxy("sampler", config, context_data={"authorization": token_for("ops", "admin")}) as rpc:
+        report = rpc.purge_personal_data()
+    assert {"published_outbox", "processed_events", "closed_contact_phone"} <= set(report)
