@@ -90,6 +90,19 @@ class PolicyMissing(DomainError):
 
 
 @deserialize_to_instance
+class BeforeSchemeStart(DomainError):
+    """The question is dated before the scheme began: the message names the date it begins, and `starts_on`
+    carries it (ISO) for a caller that wants to offer that date instead."""
+
+    def __init__(self, message: str, starts_on: str | None = None):
+        super().__init__(message, starts_on)
+        self.message, self.starts_on = message, starts_on
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@deserialize_to_instance
 class InternalError(DomainError):
     """Something unexpected failed inside the service; the message carries only a reference to quote."""
 

@@ -2,6 +2,7 @@
 
 # the shared names (one vocabulary: the same idea has the same error in every service)
 from shared.errors import (  # noqa: F401
+    BeforeSchemeStart,
     Conflict,
     DomainError,
     Forbidden,

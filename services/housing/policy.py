@@ -20,10 +20,10 @@ from datetime import date
 from types import MappingProxyType
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from services.housing.exceptions import PolicyMissing
+from services.housing.exceptions import BeforeSchemeStart, PolicyMissing
 from services.housing.models import PolicyVersion
 from shared.errors import ValidationError
 
@@ -118,6 +118,13 @@ def _load_in_force(session: Session, programme: str, on: date) -> Policy:
         .limit(1)
     ).first()
     if row is None:
+        first = session.scalar(
+            select(func.min(PolicyVersion.effective_from)).where(PolicyVersion.programme == programme)
+        )
+        if first is not None:
+            begins = first.isoformat()
+            message = f"the {programme} scheme begins on {begins} in the policy book; {on.isoformat()} is before it"
+            raise BeforeSchemeStart(message, begins)
         raise PolicyMissing(f"no {programme} policy in force on {on.isoformat()}")
     return to_policy(row)
 

@@ -73,6 +73,8 @@ class EmploymentRegistration(Base):
     town: Mapped[str] = mapped_column(String(20))
     days_after_start: Mapped[int] = mapped_column(Integer)
     late: Mapped[bool] = mapped_column(Boolean)
+    # a woman's post decides her retirement age; None when not recorded (services/insurance/retirement.py)
+    retirement_category: Mapped[str | None] = mapped_column(String(16), nullable=True)
     registered_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -51,6 +51,13 @@ class PolicyBook:
             raise PolicyMissing(f"no policy figure {name!r} in force in {year}")
         return current
 
+    def first(self, name: str) -> Figure:
+        """The earliest row for `name`, whatever the year."""
+        versions = self._by_name.get(name)
+        if not versions:
+            raise PolicyMissing(f"no policy figure {name!r}")
+        return versions[0]
+
     def value(self, name: str, year: int) -> Decimal:
         return self.figure(name, year).value
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from services.insurance.exceptions import BeforeSchemeStart
 from services.insurance.policy import PolicyBook
+from services.insurance.retirement import category_of, retirement
 from shared.dates import add_months
 
 SCHEMES = ("pension", "medical", "elderly_care")
@@ -64,6 +66,7 @@ class EmploymentFacts:
     town: str
     start_date: date
     late: bool
+    retirement_category: str | None = None  # a woman's post (female_worker | female_cadre), as recorded
 
 
 @dataclass(frozen=True)
@@ -153,16 +156,19 @@ Rule = Callable[[Facts, PolicyBook, date], RuleResult]
 
 def working_age(facts: Facts, book: PolicyBook, on: date) -> RuleResult:
     low = book.figure("working_age.min_years", on.year)
-    high = book.figure(f"working_age.max_years_{facts.person.sex}", on.year)
-    age = facts.person.age_years(on)
-    passed = low.as_int <= age < high.as_int
-    span = f"{low.as_int}–{high.as_int - 1} for a {facts.person.sex} worker"
+    person = facts.person
+    recorded = facts.employment.retirement_category if facts.employment else None
+    retires = retirement(person.birth_date, category_of(person.sex, recorded), book, on.year)
+    age = person.age_years(on)
+    passed = age >= low.as_int and on < retires.on
+    assumed = "" if person.sex == "male" or recorded else " (post not recorded: the later age is applied)"
     return RuleResult(
         "working_age",
         passed,
         "of working age" if passed else "outside working age",
-        f"aged {age} on {on.isoformat()}; working age is {span}",
-        high.policy_ref,
+        f"aged {age} on {on.isoformat()}; working age is from {low.as_int} until retirement at "
+        f"{retires.age_text} on {retires.on} as {retires.category}{assumed}",
+        retires.policy_ref,
     )
 
 
@@ -401,7 +407,25 @@ ROUTE_RULES: dict[tuple[str, str], tuple[Rule, ...]] = {
 }
 
 
+def scheme_start(scheme: str, book: PolicyBook) -> date:
+    """The first day the policy book covers `scheme`: the question's year cannot pick the row, since before
+    the start there is no year in force to ask."""
+    figure = book.first(f"scheme.{scheme}.starts_yyyymmdd")
+    value = figure.as_int
+    return date(value // 10000, value // 100 % 100, value % 100)
+
+
+def require_in_force(scheme: str, book: PolicyBook, on: date) -> None:
+    starts = scheme_start(scheme, book)
+    if on < starts:
+        raise BeforeSchemeStart(
+            f"{scheme} in Cixi begins on {starts.isoformat()} in the policy book; {on.isoformat()} is before it",
+            starts.isoformat(),
+        )
+
+
 def evaluate(scheme: str, route: str, facts: Facts, book: PolicyBook, on: date) -> RouteAnswer:
+    require_in_force(scheme, book, on)
     answer = RouteAnswer(scheme, route, [rule(facts, book, on) for rule in ROUTE_RULES[(scheme, route)]])
     if scheme == "elderly_care" and not answer.eligible:
         # never a bare no: institutions take anyone at their own expense

@@ -10,9 +10,10 @@ from marshmallow import RAISE, Schema, fields, post_load, validate, validates_sc
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from services.insurance.lifecycle import STATUSES
+from services.insurance.retirement import FEMALE_CATEGORIES
 from services.insurance.rules import ROUTES, base_range
 from shared.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
-from shared.pii import InvalidIdNumber, normalise_id_number
+from shared.pii import InvalidIdNumber, normalise_id_number, sex_from_id
 from shared.towns import resolve_town
 from shared.validation import Text
 
@@ -95,10 +96,15 @@ class EmploymentSchema(_Strict):
     start_date = fields.Date(required=True)
     registered_on = fields.Date(load_default=None, allow_none=True)
     town = TownField(required=True)
+    # a woman's post (工人 or 干部 岗位), from her employer's record; it decides her retirement age
+    retirement_category = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FEMALE_CATEGORIES))
 
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data, **kwargs):
         errors: dict[str, list[str]] = {}
+        number = (data.get("resident") or {}).get("id_number")
+        if data.get("retirement_category") and number and sex_from_id(number) != "female":
+            errors["retirement_category"] = ["only a woman's post is recorded: a man's retirement age has one rule"]
         if data.get("kind") == "employee" and not data.get("employer_name"):
             errors["employer_name"] = ["required for an employee registration"]
         if data.get("kind") == "flexible" and data.get("employer_name"):

@@ -135,7 +135,9 @@ class Desk(WorkerDesk):
             .order_by(EmploymentRegistration.registered_on.desc(), EmploymentRegistration.created_at.desc())
             .limit(1)
         )
-        return rules.EmploymentFacts(row.kind, row.town, row.start_date, row.late) if row else None
+        if row is None:
+            return None
+        return rules.EmploymentFacts(row.kind, row.town, row.start_date, row.late, row.retirement_category)
 
     def live_enrolment(self, person: Person | None, scheme: str) -> Enrolment | None:
         if person is None:
@@ -211,6 +213,7 @@ class Desk(WorkerDesk):
             town=data["town"],
             days_after_start=lateness.days_after_start,
             late=lateness.late,
+            retirement_category=data["retirement_category"],
             registered_by=caller.subject,
             created_at=utcnow(),
         )
@@ -231,6 +234,7 @@ class Desk(WorkerDesk):
         return {
             **fact,
             "deadline_days": lateness.deadline_days,
+            "retirement_category": registration.retirement_category,
             "flags": [flag] if lateness.late else [],
             "rules": [check.to_dict() for check in checks],
         }

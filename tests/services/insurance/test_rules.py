@@ -55,6 +55,8 @@ def failed(answer: rules.RouteAnswer) -> set[str]:
     return {r.rule for r in answer.failed}
 
 
+RETIRED_MAN = PersonFacts(date(1966, 1, 15), "male", "other")  # 60y4m on 2026-05-15
+
 MEDICAL = [
     # (case, route, facts, failed rules)
     ("points: non-local flexible worker", "employee_points", Facts(person(), FLEXIBLE), set()),
@@ -64,9 +66,11 @@ MEDICAL = [
     ("points: 16 tomorrow", "employee_points", Facts(person(16, days=-1), FLEXIBLE), {"working_age"}),
     ("points: 16 today", "employee_points", Facts(person(16), FLEXIBLE), set()),
     ("points: man 60 tomorrow", "employee_points", Facts(person(60, days=-1), FLEXIBLE), set()),
-    ("points: man turning 60 today", "employee_points", Facts(person(60), FLEXIBLE), {"working_age"}),
+    # born 1966-06 (man) / 1971-06 (woman, post not recorded: cadre age): the reform adds 5 months
+    ("points: man turning 60 today", "employee_points", Facts(person(60), FLEXIBLE), set()),
+    ("points: man born 1966-01, retired at 60y4m", "employee_points", Facts(RETIRED_MAN, FLEXIBLE), {"working_age"}),
     ("points: woman 55 tomorrow", "employee_points", Facts(person(55, "female", days=-1), FLEXIBLE), set()),
-    ("points: woman 55 today", "employee_points", Facts(person(55, "female"), FLEXIBLE), {"working_age"}),
+    ("points: woman 55 today", "employee_points", Facts(person(55, "female"), FLEXIBLE), set()),
     ("resident: Cixi permit", "resident", Facts(person()), set()),
     ("resident: permit from elsewhere", "resident", Facts(person(permit=ZHEJIANG_PERMIT)), {"cixi_residence"}),
     ("resident: permit expired yesterday", "resident", Facts(person(permit=EXPIRED_PERMIT)), {"cixi_residence"}),
@@ -270,14 +274,14 @@ def test_a_figure_is_in_force_from_its_year_until_superseded(book):
     assert book.figure("pension.average_wage_monthly_fen", 2025).as_int == 724_300
     assert book.figure("pension.average_wage_monthly_fen", 2030).effective_year == 2026  # latest known
     assert book.figure("pension.flexible_rate_pct", 2026).policy_ref.startswith("Zhejiang HRSS")
-    with pytest.raises(PolicyMissing, match="2023"):
-        book.figure("pension.average_wage_monthly_fen", 2023)
+    with pytest.raises(PolicyMissing, match="2020"):
+        book.figure("pension.average_wage_monthly_fen", 2020)
 
 
 def test_every_seeded_figure_has_a_reference(book):
     table = book.table()
     assert len(table) >= 20
-    assert all(row["policy_ref"] and row["effective_year"] >= 2022 for row in table)
+    assert all(row["policy_ref"] and row["effective_year"] >= 2021 for row in table)
 
 
 def test_the_edge_helpers_mean_what_they_say():
