@@ -8,6 +8,8 @@
     newcitizen disburse PERIOD                       # housing.run_disbursement("YYYY-MM")
     newcitizen broadcast TEMPLATE SEGMENT [-p key=value ...] [--no-wait]
     newcitizen report FROM_YEAR TO_YEAR [--json]
+    newcitizen backup DIR [--service S ...]          # every service's database (SQLite or PostgreSQL)
+    newcitizen restore DIR [--service S ...] [--replace]
 
 Everything is read from the services' own config files with the environment applied (AMQP_URI,
 <SVC>_DATABASE_URL, <SVC>_HTTP_ADDRESS ...), so run it with the same environment as the services. It is an
@@ -308,6 +310,43 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _databases(services: list[str] | None) -> dict[str, str]:
+    settings = _settings()
+    return {name: settings.service(name).database_url for name in (services or SERVICES)}
+
+
+def cmd_backup(args) -> int:
+    from pathlib import Path
+
+    from ops.backup import BackupError, backup
+
+    try:
+        entries = backup(_databases(args.service), Path(args.dir))
+    except BackupError as exc:
+        for problem in exc.problems:
+            print(f"backup refused: {problem}", file=sys.stderr)
+        return 1
+    for entry in entries:
+        print(f"{entry.service}: {entry.kind} at revision {entry.revision} -> {args.dir}/{entry.file}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from ops.backup import BackupError, restore
+
+    try:
+        entries = restore(_databases(args.service), Path(args.dir), replace=args.replace)
+    except BackupError as exc:
+        for problem in exc.problems:
+            print(f"restore refused: {problem}", file=sys.stderr)
+        return 1
+    for entry in entries:
+        print(f"{entry.service}: restored {entry.file} (revision {entry.revision}); `make migrate` brings it to head")
+    return 0
+
+
 # ---------------------------------------------------------------- wiring
 
 
@@ -359,6 +398,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("to_year", type=int, metavar="TO")
     report.add_argument("--json", action="store_true")
     report.set_defaults(run=cmd_report)
+
+    backup = commands.add_parser("backup", help="copy every service's database into DIR, with a manifest")
+    restore = commands.add_parser("restore", help="restore the databases from a backup DIR (services stopped)")
+    for sub in (backup, restore):
+        sub.add_argument("dir", metavar="DIR")
+        sub.add_argument("--service", action="append", choices=SERVICES, help="only this service (repeatable)")
+    restore.add_argument("--replace", action="store_true", help="overwrite a database that is not empty")
+    backup.set_defaults(run=cmd_backup)
+    restore.set_defaults(run=cmd_restore)
     return parser
 
 

@@ -33,7 +33,9 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   each with code 30 (system busy: a temporary failure, nothing sent; the vendors answer as their servers
   fail: HTTP 503, `InternalError`); `hang` holds each without an answer until the N seconds are over, then
   drops the connection (nothing sent); `lose` takes each as usual (sent, de-duplicated, receipts pushed)
-  but drops the connection instead of answering: the sender cannot know it went. `ok` ends a fault at once.
+  but drops the connection instead of answering: the sender cannot know it went. `balance` (aliyun,
+  tencent) refuses each the way the vendor does when our account has no credit left (`isv.AMOUNT_NOT_ENOUGH`,
+  `FailedOperation.InsufficientBalanceInSmsPackage`). `ok` ends a fault at once.
 """
 
 from __future__ import annotations
@@ -65,10 +67,11 @@ BLOCKED_OPENID = "o_blocked"
 UNFOLLOWED_OPENID = "o_unfollowed"
 MAX_BATCH = 100
 BUSY_CODE = 30  # "system busy, try later": a temporary failure of the whole submission
-FAULT_MODES = ("ok", "fail", "hang", "lose")
+FAULT_MODES = ("ok", "fail", "hang", "lose", "balance")
 PROTOCOLS = ("gateway", "aliyun", "tencent")
 # Tencent's SDK reads `Response.Error` only from an answer typed exactly application/json, as its API sends
 TENCENT_JSON = {"Content-Type": "application/json"}
+ALIYUN_NO_BALANCE = {"Code": "isv.AMOUNT_NOT_ENOUGH", "Message": "账户余额不足"}
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -377,8 +380,14 @@ def make_handler(gateway: Gateway):
         def _fault(self, body: dict):
             mode, seconds, calls = str(body.get("mode", "ok")), body.get("seconds"), body.get("calls")
             protocol = str(body.get("provider") or "gateway")
-            if mode not in FAULT_MODES or (mode == "hang" and seconds is None) or protocol not in PROTOCOLS:
-                return self._json(400, {"code": 12, "msg": f"mode one of {FAULT_MODES}; hang needs seconds"})
+            if (
+                mode not in FAULT_MODES
+                or (mode == "hang" and seconds is None)
+                or protocol not in PROTOCOLS
+                or (mode == "balance" and protocol == "gateway")
+            ):
+                msg = f"mode one of {FAULT_MODES}; hang needs seconds; balance is a vendor's (aliyun, tencent)"
+                return self._json(400, {"code": 12, "msg": msg})
             if seconds is None and calls is None:
                 seconds = 0
             seconds = None if seconds is None else float(seconds)
@@ -408,6 +417,11 @@ def make_handler(gateway: Gateway):
                     if protocol == "aliyun":
                         return 503, {"Code": "ServiceUnavailable", "Message": "The service is unavailable."}, {}
                     return 200, tencent_error("InternalError", "An internal error occurred."), TENCENT_JSON
+                if fault == "balance":  # our account is out of credit: every call refused, nothing sent
+                    if protocol == "aliyun":
+                        return 200, {**ALIYUN_NO_BALANCE, "RequestId": str(uuid.uuid4())}, {}
+                    refused = tencent_error("FailedOperation.InsufficientBalanceInSmsPackage", "套餐包余量不足。")
+                    return 200, refused, TENCENT_JSON
                 status, payload = vendor.handle("POST", url.path, url.query, self.headers, raw)
                 return status, payload, TENCENT_JSON if protocol == "tencent" else {}
 

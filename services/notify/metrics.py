@@ -8,6 +8,12 @@ from prometheus_client import Counter
 from shared.metrics import NOTIFICATIONS
 
 SEGMENTS = Counter("newcitizen_notify_sms_segments_total", "Billed SMS segments handed to a provider", ["provider"])
+ACCOUNT_REFUSALS = Counter(
+    "newcitizen_notify_sms_account_refusals_total",
+    "SMS a provider refused because of our account: no balance, the account's daily limit, bad credentials, suspended",
+    ["provider", "kind"],
+)
+ACCOUNT_KINDS = ("balance", "limit", "credentials", "suspended")
 NO_PROVIDER = "none"  # recorded, not yet handed to any
 
 
@@ -19,3 +25,13 @@ def reached(channel: str, provider: str | None, status: str, count: int = 1) -> 
 def billed(provider: str, segments: int) -> None:
     if segments:
         SEGMENTS.labels(provider).inc(segments)
+
+
+def account_refused(provider: str, kind: str) -> None:
+    ACCOUNT_REFUSALS.labels(provider, kind).inc()
+
+
+def account_series(provider: str) -> None:
+    """Every kind at 0 from the start: an alert on `increase()` cannot see a series' first sample."""
+    for kind in ACCOUNT_KINDS:
+        ACCOUNT_REFUSALS.labels(provider, kind)

@@ -31,6 +31,8 @@ API_VERSIONS = {
     "RabbitmqCluster": "rabbitmq.com/v1beta1",
     "Cluster": "postgresql.cnpg.io/v1",
     "Database": "postgresql.cnpg.io/v1",
+    "ScheduledBackup": "postgresql.cnpg.io/v1",
+    "ObjectStore": "barmancloud.cnpg.io/v1",
     "PodMonitor": "monitoring.coreos.com/v1",
     "ServiceMonitor": "monitoring.coreos.com/v1",
     "PrometheusRule": "monitoring.coreos.com/v1",
@@ -206,6 +208,22 @@ def test_broker_is_a_three_node_cluster_and_the_database_has_one_database_per_se
         assert hba.index(f"host {name} {name} all scram-sha-256") < hba.index(f"host {name} all all reject")
 
 
+def test_the_database_is_backed_up_nightly_through_the_barman_cloud_plugin(k8s_documents):
+    [cluster] = of_kind(k8s_documents, "Cluster").values()
+    assert "backup" not in cluster["spec"]  # the deprecated in-tree barmanObjectStore
+    [plugin] = cluster["spec"]["plugins"]
+    assert plugin["name"] == "barman-cloud.cloudnative-pg.io" and plugin["isWALArchiver"] is True
+    store = of_kind(k8s_documents, "ObjectStore")[plugin["parameters"]["barmanObjectName"]]
+    [nightly] = of_kind(k8s_documents, "ScheduledBackup").values()
+    assert nightly["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
+    assert nightly["spec"]["method"] == "plugin" and nightly["spec"]["pluginConfiguration"]["name"] == plugin["name"]
+    assert nightly["spec"]["schedule"].split()[:3] == ["0", "0", "18"]  # 02:00 in Cixi; seconds come first
+    secrets = {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all((K8S / "secrets.example.yaml").read_text())}
+    credentials = store["spec"]["configuration"]["s3Credentials"]
+    for ref in credentials.values():
+        assert ref["key"] in secrets[ref["name"]]["stringData"]
+
+
 def test_migrations_job_migrates_every_database_then_declares_the_topology(k8s_documents):
     job = of_kind(k8s_documents, "Job")["newcitizen-migrate"]
     [container] = job["spec"]["template"]["spec"]["containers"]
@@ -234,7 +252,10 @@ def test_kustomize_builds_the_install_with_the_image_set():
 
 
 KUBERNETES_VERSION = "1.30.0"  # the oldest release the install targets (HPA v2, PDB v1, restricted PSS)
-OPERATOR_KINDS = {"RabbitmqCluster", "Cluster", "Database", "PodMonitor", "ServiceMonitor", "PrometheusRule"}
+OPERATOR_KINDS = {
+    "RabbitmqCluster", "Cluster", "Database", "ScheduledBackup", "ObjectStore", "PodMonitor", "ServiceMonitor",
+    "PrometheusRule",
+}  # fmt: skip
 
 
 def test_core_manifests_validate_strictly_against_the_kubernetes_schemas(k8s_documents):

@@ -6,7 +6,7 @@ aliyun | tencent. `WECHAT_PROVIDER`: log | wechat.
 
 from __future__ import annotations
 
-from services.notify import statuses
+from services.notify import metrics, statuses
 from services.notify.providers.base import LogProvider, Outgoing, Provider, Submission
 from services.notify.providers.routing import Failover, SmsRoute
 
@@ -67,7 +67,11 @@ def build_providers(config: dict) -> dict[str, Provider]:
         min_results=int(config.get("SMS_FAILOVER_MIN_RESULTS") or Failover.min_results),
         cooldown=float(config.get("SMS_FAILOVER_COOLDOWN_SECONDS") or Failover.cooldown),
     )
-    sms = SmsRoute([_sms_provider(kind, config) for kind in sms_provider_names(config)], policy)
+    sms_providers = [_sms_provider(kind, config) for kind in sms_provider_names(config)]
+    for provider in sms_providers:
+        if getattr(provider, "ACCOUNT_CODES", None):
+            metrics.account_series(provider.name)
+    sms = SmsRoute(sms_providers, policy)
     wechat_kind = str(config.get("WECHAT_PROVIDER") or "log")
     if wechat_kind == "wechat":
         from services.notify.providers.wechat import WeChatTemplateMessage

@@ -45,10 +45,10 @@ class AliyunSms(TemplateCodeProvider):
         "isv.BLACK_KEY_CONTROL_LIMIT": PERMANENT,
         "isv.SMS_CONTENT_ILLEGAL": PERMANENT,
         "isv.BUSINESS_LIMIT_CONTROL": TEMPORARY,  # this number's minute/hour/day limit
-        "isv.DAY_LIMIT_CONTROL": TEMPORARY,
         # our account cannot send (no balance, suspended, bad key): not the message's fault, and the other
         # provider may well take it
         "isv.AMOUNT_NOT_ENOUGH": TECHNICAL,
+        "isv.DAY_LIMIT_CONTROL": TECHNICAL,  # the daily total set in our console, not one number's limit
         "isv.OUT_OF_SERVICE": TECHNICAL,
         "isv.ACCOUNT_NOT_EXISTS": TECHNICAL,
         "isv.ACCOUNT_ABNORMAL": TECHNICAL,
@@ -59,6 +59,16 @@ class AliyunSms(TemplateCodeProvider):
         "isp.SYSTEM_ERROR": TECHNICAL,
         "ServiceUnavailable": TECHNICAL,
         "InternalError": TECHNICAL,
+    }
+    ACCOUNT_CODES = {
+        "isv.AMOUNT_NOT_ENOUGH": "balance",
+        "isv.DAY_LIMIT_CONTROL": "limit",
+        "isv.OUT_OF_SERVICE": "suspended",  # 业务停机: usually arrears
+        "isv.ACCOUNT_NOT_EXISTS": "suspended",
+        "isv.ACCOUNT_ABNORMAL": "suspended",
+        "isp.RAM_PERMISSION_DENY": "credentials",
+        "SignatureDoesNotMatch": "credentials",
+        "InvalidAccessKeyId.NotFound": "credentials",
     }
     THROTTLED_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "isv.FLOW_LIMIT"})
     DELIVERED_RECEIPTS = frozenset({"DELIVERED", "DELIVRD"})

@@ -52,12 +52,24 @@ class TencentSms(TemplateCodeProvider):
         # our account cannot send: not the message's fault, and the other provider may well take it
         "FailedOperation.InsufficientBalanceInSmsPackage": TECHNICAL,
         "LimitExceeded.AppDailyLimit": TECHNICAL,
+        "LimitExceeded.AppMainlandChinaDailyLimit": TECHNICAL,
+        "UnauthorizedOperation.ServiceSuspendDueToArrears": TECHNICAL,
         "UnauthorizedOperation.SmsSdkAppIdVerifyFail": TECHNICAL,
         "AuthFailure.SignatureFailure": TECHNICAL,
         "AuthFailure.SignatureExpire": TECHNICAL,
         "AuthFailure.SecretIdNotFound": TECHNICAL,
         "InternalError": TECHNICAL,
         "InternalError.Timeout": TECHNICAL,
+    }
+    ACCOUNT_CODES = {
+        "FailedOperation.InsufficientBalanceInSmsPackage": "balance",
+        "LimitExceeded.AppDailyLimit": "limit",
+        "LimitExceeded.AppMainlandChinaDailyLimit": "limit",
+        "UnauthorizedOperation.ServiceSuspendDueToArrears": "suspended",
+        "UnauthorizedOperation.SmsSdkAppIdVerifyFail": "credentials",
+        "AuthFailure.SignatureFailure": "credentials",
+        "AuthFailure.SignatureExpire": "credentials",  # our clock is off by more than five minutes
+        "AuthFailure.SecretIdNotFound": "credentials",
     }
     THROTTLED_CODES = frozenset({"RequestLimitExceeded", "LimitExceeded.DeliveryFrequencyLimit"})
     DELIVERED_RECEIPTS = frozenset({"DELIVRD"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from services.notify import provider_templates, statuses
+from services.notify import metrics, provider_templates, statuses
 from services.notify.providers.base import Outgoing, Provider, Submission, calls
 
 PERMANENT = statuses.PERMANENT_FAILURE
@@ -23,6 +23,9 @@ class TemplateCodeProvider(Provider):
     # submission codes -> our status; anything else the provider refused is a temporary failure
     SUBMIT_CODES: dict[str, str] = {}
     THROTTLED_CODES: frozenset = frozenset()
+    # refusals that say our account cannot send (not this message's fault): code -> one of ACCOUNT_KINDS,
+    # counted so that an operator is paged before every message fails over or waits
+    ACCOUNT_CODES: dict[str, str] = {}
     TECHNICAL_PREFIXES: tuple = ("InternalError", "isp.")  # the provider's own failures, whatever the detail
     DELIVERED_RECEIPTS: frozenset = frozenset()
     PERMANENT_RECEIPTS: frozenset = frozenset()
@@ -61,6 +64,9 @@ class TemplateCodeProvider(Provider):
         reason = f"{self.name} {code}: {message or ''}".strip()[:200]
         if code in self.THROTTLED_CODES:
             return Submission(out_id, retry_after=1.0, reason=reason)
+        kind = self.ACCOUNT_CODES.get(code)
+        if kind:
+            metrics.account_refused(self.name, kind)
         status = self.SUBMIT_CODES.get(code) or (TECHNICAL if code.startswith(self.TECHNICAL_PREFIXES) else TEMPORARY)
         return Submission(out_id, status=status, reason=reason, finished=True)
 

@@ -1,14 +1,20 @@
 """notify sending through Alibaba Cloud and Tencent Cloud (their official SDKs, against the fake gateway that
 speaks their protocols): by template code, receipts and replies in the vendors' own push formats, failover,
-segments per provider per day, and status counters with samples."""
+segments per provider per day, status counters with samples, and the alerts those samples raise."""
+
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from nameko.exceptions import RemoteError
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.notify import usage
+from services.notify import metrics, usage
 from services.notify.fake_gateway import PERMANENT_FAILURE_NUMBER
 from services.notify.models import ProviderTemplate, SmsUsage
 from shared.db import make_engine
@@ -156,3 +162,107 @@ def test_status_transitions_are_counted_by_channel_provider_and_status(start_not
         assert sample in metrics, status
     assert 'newcitizen_notify_sms_segments_total{provider="tencent"}' in metrics
     assert PHONE not in metrics
+
+
+@pytest.mark.parametrize(("first", "second"), [("aliyun", "tencent"), ("tencent", "aliyun")])
+def test_an_account_without_balance_is_counted_by_kind_and_traffic_fails_over(start_notify, token_for, first, second):
+    notify = start_notify(**vendor_config(first, second, SMS_FAILOVER_MIN_RESULTS=1, SMS_FAILOVER_COOLDOWN_SECONDS=600))
+    token = token_for("caseworker-1", "caseworker")
+    # the counters are the process's (other tests' services counted too): compare with what was there before
+    before = account_refusals(requests.get(f"{notify.base_url}/metrics", timeout=10).text)
+    notify.post_gateway("/test/fault", {"mode": "balance", "calls": 1000, "provider": first})
+    notify.contact_event(RESIDENT, PHONE)
+    notify.publish("subsidy_approved", approved(RESIDENT))
+
+    row = rows_when(notify, token, all_final, resident_id=RESIDENT)[0]
+    assert row["status"] == "delivered" and row["provider"] == second
+    assert [m["provider"] for m in notify.gateway_messages(PHONE)] == [second]
+    after = account_refusals(requests.get(f"{notify.base_url}/metrics", timeout=10).text)
+    # every kind of both providers is exported from the start, before any refusal: what increase() needs
+    assert set(before) == {(p, kind) for p in (first, second) for kind in metrics.ACCOUNT_KINDS}
+    assert after[(first, "balance")] - before[(first, "balance")] >= 1
+    assert {key: after[key] - before[key] for key in before if key != (first, "balance")} == dict.fromkeys(
+        set(before) - {(first, "balance")}, 0
+    )
+
+
+def account_refusals(metrics: str) -> dict:
+    return {
+        (sample.labels["provider"], sample.labels["kind"]): sample.value
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "newcitizen_notify_sms_account_refusals"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+
+
+PROMTOOL = shutil.which("promtool")
+RULES = Path(__file__).resolve().parents[3] / "deploy" / "prometheus" / "alerts.yml"
+ALERTED = ("newcitizen_notifications_total", "newcitizen_notify_sms_account_refusals_total")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (make tools: apt-get install prometheus)")
+def test_the_alerts_fire_on_what_notify_exports_while_its_only_provider_refuses_our_account(
+    start_notify, token_for, tmp_path
+):
+    """The rules read the metric names and labels notify really exports: promtool evaluates them on series
+    that repeat, minute after minute, what one scrape-to-scrape interval of a failing provider showed."""
+    notify = start_notify(**vendor_config("aliyun"))
+    token = token_for("caseworker-1", "caseworker")
+    before = scrape(notify)
+    notify.post_gateway("/test/fault", {"mode": "balance", "calls": 1000, "provider": "aliyun"})
+    residents = [f"r_{i:032d}" for i in range(3)]
+    for i, resident in enumerate(residents):
+        notify.contact_event(resident, f"1370000000{i}")
+        notify.publish("subsidy_approved", {**approved(resident), "application_id": f"app-{i}"})
+    for resident in residents:
+        rows_when(notify, token, lambda rows: rows[0]["status"] == "technical-failure", resident_id=resident)
+    after = scrape(notify)
+
+    series = [
+        {"series": name, "values": f"{before.get(name, 0):g}+{value - before.get(name, 0):g}x30"}
+        for name, value in after.items()
+    ]
+    rules = yaml.safe_load(RULES.read_text())
+    annotations = {rule["alert"]: rule["annotations"] for group in rules["groups"] for rule in group["rules"]}
+    failure = annotations["NewcitizenSmsFailureRate"]
+    account = annotations["NewcitizenSmsProviderAccountProblem"]
+    expected = {
+        "NewcitizenSmsFailureRate": {
+            "exp_labels": {"severity": "page"},
+            "exp_annotations": {**failure, "summary": "100% of SMS end in failure"},
+        },
+        "NewcitizenSmsProviderAccountProblem": {
+            "exp_labels": {"severity": "page", "provider": "aliyun", "kind": "balance"},
+            "exp_annotations": {**account, "summary": "aliyun refuses SMS for our account: balance"},
+        },
+    }
+    suite = {
+        "rule_files": [str(RULES)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": [
+                    {"eval_time": "30m", "alertname": name, "exp_alerts": [alert]} for name, alert in expected.items()
+                ],
+            }
+        ],
+    }
+    (tmp_path / "scraped.test.yml").write_text(yaml.safe_dump(suite, allow_unicode=True))
+    tested = subprocess.run([PROMTOOL, "test", "rules", "scraped.test.yml"], cwd=tmp_path, capture_output=True,
+                            text=True)  # fmt: skip
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def scrape(notify) -> dict[str, float]:
+    """The alerted counters as Prometheus would store them: `name{labels}` -> value."""
+    text = requests.get(f"{notify.base_url}/metrics", timeout=10).text
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in ALERTED:
+                labels = ", ".join(f'{key}="{value}"' for key, value in sorted(sample.labels.items()))
+                values[f"{sample.name}{{{labels}}}"] = sample.value
+    return values
