@@ -71,4 +71,26 @@ class UndecodableTolerantQueueConsumer(BrokerTolerantQueueConsumer):
 
 class RpcQueueConsumer(UndecodableTolerantQueueConsumer):
     """The RPC entrypoints' own broker connection, apart from the event handlers' (nameko shares an
-    extension per class)."""
+    extension per class). A request body over its provider's `max_body_bytes` goes to `oversized(message)`
+    before it is decoded: anyone who may publish to the RPC exchange could otherwise make the service parse
+    JSON as large as the broker lets through."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_message = self._size_checked(provider, consumer)
+        return consumers
+
+    @staticmethod
+    def _size_checked(provider, consumer):
+        # kombu calls `on_message` with the message undecoded, in place of decoding it for `callbacks`
+        def on_message(message):
+            if len(message.body) > provider.max_body_bytes:
+                return provider.oversized(message)
+            try:
+                decoded = message.decode()
+            except Exception as exc:
+                return provider.undecodable(message, exc)
+            return consumer.receive(decoded, message)
+
+        return on_message

@@ -35,6 +35,9 @@ from shared.topology import dead_letter_queue, dead_letter_queue_name
 log = logging.getLogger(__name__)
 
 PASSED_THROUGH = (DomainError, BadRequest)
+# far above the largest request the platform takes (a form of bounded text fields, a broadcast's parameters),
+# far below what the broker lets through (RabbitMQ's max_message_size, 16 MiB on 4.x)
+DEFAULT_MAX_BODY_BYTES = 1 << 20
 
 
 def for_the_caller(error: BaseException, where: str, reference: str, exc_info=None) -> BaseException:
@@ -49,10 +52,12 @@ def for_the_caller(error: BaseException, where: str, reference: str, exc_info=No
 
 class GuardedRpcConsumer(RpcConsumer):
     queue_consumer = RpcQueueConsumer()
+    max_body_bytes = DEFAULT_MAX_BODY_BYTES
 
     def setup(self):
         super().setup()
         config = self.container.config
+        self.max_body_bytes = int(config.get("RPC_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
         connection = {"ssl": config.get(AMQP_SSL_CONFIG_KEY), "login_method": config.get(LOGIN_METHOD_CONFIG_KEY)}
         self.replies = Publisher(config[AMQP_URI_CONFIG_KEY], serializer="json", **connection)
         self.dead_letters = Publisher(
@@ -73,6 +78,12 @@ class GuardedRpcConsumer(RpcConsumer):
             provider.handle_message(body, message)  # checks the signature, then spawns the worker
         except Exception as exc:
             self.refuse(message, exc)
+
+    def oversized(self, message):
+        """Larger than any request this platform takes (called on the consumer's own thread, undecoded)."""
+        size = len(message.body)
+        self.refuse(message, MalformedCall({"body": [f"must be at most {self.max_body_bytes} bytes; got {size}."]},
+                                           "request too large"))  # fmt: skip
 
     def undecodable(self, message, exc):
         """kombu could not decode the body (called on the consumer's own thread)."""

@@ -17,6 +17,7 @@ from nameko.exceptions import deserialize
 from shared.config import SERVICES
 from shared.contracts import CORRELATION_ID_MAX
 from shared.errors import MalformedCall
+from shared.rpc import DEFAULT_MAX_BODY_BYTES
 from shared.rpc_edge import MAX_CALL_IDS
 from tests.fuzz.conftest import ALL_ROLES
 from tests.support.broker import drain_dead_letters
@@ -28,6 +29,12 @@ RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
 CALL = json.dumps({"args": [], "kwargs": {}})
 HUGE = "x" * 100_000
 UNANSWERABLE = "unanswerable"  # the dead-letter reason of a request without a reply address
+
+
+def body_of(size: int) -> str:
+    """A well-formed request body of exactly `size` bytes."""
+    frame = json.dumps({"args": [""], "kwargs": {}})
+    return json.dumps({"args": ["x" * (size - len(frame))], "kwargs": {}})
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,12 @@ ATTACKS = header_attacks() | {
         "MalformedCall", ("body.args", "body.kwargs"), body=json.dumps({"args": "abc", "kwargs": [1]})
     ),
     "unknown-method": Attack("MethodNotFound", method="no_such_method"),
+    # refused before it is decoded; one byte less is decoded and reaches the signature check
+    "body-over-the-limit": Attack("MalformedCall", ("body",), body=body_of(DEFAULT_MAX_BODY_BYTES + 1)),
+    "body-at-the-limit": Attack("IncorrectSignature", body=body_of(DEFAULT_MAX_BODY_BYTES)),
+    "body-over-the-limit-and-no-reply-to": Attack(
+        UNANSWERABLE, body=body_of(4 * DEFAULT_MAX_BODY_BYTES), reply_to=False
+    ),
     "too-many-arguments": Attack("IncorrectSignature", body=json.dumps({"args": [1, 2], "kwargs": {}})),
     "unknown-keyword": Attack("IncorrectSignature", body=json.dumps({"args": [], "kwargs": {"nope": 1}})),
     # at the bounds, still served: what nameko itself forwards, and the longest correlation id an event takes
@@ -163,7 +176,7 @@ def test_a_hostile_request_is_refused_acked_and_the_service_lives(platform, rpc,
         assert reply["error"]["exc_type"] == hostile.expect, reply["error"]
         if isinstance(error, MalformedCall):
             assert set(hostile.bad) <= set(error.errors), error.errors
-            assert HUGE not in str(error)  # the refusal never echoes what it refused
+            assert HUGE not in str(error) and "x" * 1000 not in str(error)  # never echoes what it refused
     assert getattr(rpc, service).health()["status"] == "ok"
     assert ready_requests(broker, service) == 0
 
