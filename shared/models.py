@@ -10,8 +10,8 @@ from sqlalchemy.types import TypeDecorator
 
 from shared.clock import utcnow  # noqa: F401  (the models' defaults, and re-exported for the services)
 
-
 LEDGER_AGE_INDEX = "ix_processed_events_processed_at"
+
 
 class UtcDateTime(TypeDecorator):
     """Aware UTC datetimes in and out on every engine (SQLite stores no offset and hands back naive values)."""

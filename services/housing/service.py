@@ -5,8 +5,6 @@ application object of shared/unit_of_work.py) and returns what the verb returns.
 
 from __future__ import annotations
 
-from nameko.timer import timer
-
 from services.housing import appeals, recertification, retention
 from services.housing.desk import Desk
 from services.housing.models import Appeal, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
@@ -30,10 +28,10 @@ from shared.outbox import Outbox
 from shared.privacy import Pii
 from shared.rpc import rpc
 from shared.service import PlatformService
+from shared.timers import timer
 from shared.unit_of_work import Application
 from shared.validation import load
 
-EXPIRY_SWEEP_SECONDS = 3600
 SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
 
 
@@ -137,7 +135,7 @@ class HousingService(AppealDesk, PlatformService):
         load(PeriodSchema(), {"period": period}, field="as_of_period")
         return {"as_of_period": period, "ended": self.desk.end_expired_subsidies(period)}
 
-    @timer(interval=EXPIRY_SWEEP_SECONDS)
+    @timer("EXPIRY_SWEEP_SECONDS", 3600)
     def expire_terms(self) -> None:
         """Subsidies not re-certified and leases not renewed end when their term is over."""
         self.desk.expire_terms()
