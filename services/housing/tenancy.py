@@ -107,6 +107,7 @@ def application_dict(application: TenancyApplication) -> dict:
 def create_project(session: Session, data: dict, now) -> dict:
     project = Project(id=new_id(), **data, created_at=now)
     session.add(project)
+    session.flush()  # the column defaults, for the view
     return project_dict(project)
 
 
@@ -143,6 +144,7 @@ def list_unit(session: Session, project_id, data: dict, now) -> dict:
         raise ValidationError({"unit_no": [f"unit {data['unit_no']} is already listed in this project"]})
     unit = Unit(id=new_id(), project_id=project.id, **data, rent_policy_id=policy.id, status=VACANT, listed_at=now)
     session.add(unit)
+    session.flush()  # the column defaults, for the view
     return unit_dict(unit)
 
 
