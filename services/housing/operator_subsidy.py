@@ -83,10 +83,11 @@ def assess(session: Session, caller: Caller, project_id, year, now) -> dict:
         assessed_at=now,
     )
     session.add(assessment)
+    exists = f"project {project.id} already has an operator-subsidy assessment for {year}"
     try:
         session.flush()
-    except IntegrityError:
-        raise AssessmentExists(f"project {project.id} already has an operator-subsidy assessment for {year}") from None
+    except IntegrityError:  # the session is unusable until @transactional rolls it back: nothing is read here
+        raise AssessmentExists(exists) from None
     return assessment_dict(assessment)
 
 
