@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from services.housing import disbursement
 from services.housing.models import Disbursement, PolicyVersion, SubsidyApplication
+from shared.clock import process_clock
 from shared.contracts import load_all
 from shared.db import make_engine
 from shared.migrations import upgrade
@@ -103,7 +104,7 @@ def seed(session: Session, count: int) -> None:
 
 def timed_run(session: Session) -> tuple[float, disbursement.DisbursementResult]:
     started = time.perf_counter()
-    result = disbursement.run(session, OutboxWriter(session, "housing", None, []), PERIOD)
+    result = disbursement.run(session, OutboxWriter(session, "housing", None, []), process_clock(), PERIOD)
     return time.perf_counter() - started, result
 
 

@@ -38,6 +38,7 @@ from shared.errors import Conflict, InvalidTransition, MakerCheckerViolation, No
 from shared.models import UtcDateTime
 from shared.pii import mask_text
 from shared.rpc import rpc
+from shared.unit_of_work import transactional
 from shared.validation import echo, text_problem
 
 LOCAL_TZ = SHANGHAI
@@ -232,7 +233,7 @@ def _check(errors: dict) -> None:
 
 
 class Appeals:
-    """One worker's appeal desk: every mutating step commits its change and its event together."""
+    """One worker's appeal desk: every mutating step is `@transactional`, its change and its event together."""
 
     def __init__(self, session: Session, outbox, model, cases: AppealableCases, settings: AppealSettings, now):
         self.db, self.outbox, self.model, self.cases, self.settings, self.now = (
@@ -244,6 +245,7 @@ class Appeals:
             now,
         )
 
+    @transactional
     def lodge(self, caller: Caller, case_type, case_id, statement) -> dict:
         errors = {}
         if case_type not in self.cases.case_types:
@@ -253,7 +255,7 @@ class Appeals:
         if not _text(statement, MAX_STATEMENT):
             errors["statement"] = [f"An appeal needs a statement of its grounds (at most {MAX_STATEMENT} characters)."]
         _check(errors)
-        return self._committed(self._lodge, caller, case_type, case_id, statement.strip())
+        return self._written(self._lodge(caller, case_type, case_id, statement.strip()))
 
     def _lodge(self, caller: Caller, case_type: str, case_id: str, statement: str) -> dict:
         refusal = self.cases.refusal(case_type, case_id)
@@ -297,8 +299,9 @@ class Appeals:
         self.outbox.add("appeal_received", event_data(appeal))
         return view(appeal, self.now)
 
+    @transactional
     def start_review(self, caller: Caller, appeal_id) -> dict:
-        return self._committed(self._start_review, caller, appeal_id)
+        return self._written(self._start_review(caller, appeal_id))
 
     def _start_review(self, caller: Caller, appeal_id) -> dict:
         appeal = self._load(caller, appeal_id, for_update=True)
@@ -310,6 +313,7 @@ class Appeals:
         appeal.status, appeal.reviewer, appeal.review_started_at = UNDER_REVIEW, caller.subject, self.now
         return view(appeal, self.now)
 
+    @transactional
     def decide(self, caller: Caller, appeal_id, outcome, reasons) -> dict:
         errors = {}
         if outcome not in OUTCOMES:
@@ -321,7 +325,7 @@ class Appeals:
         ):
             errors["reasons"] = [f"Must be a list of 1 to {MAX_REASONS} reasons, each at most {MAX_REASON} characters."]
         _check(errors)
-        return self._committed(self._decide, caller, appeal_id, outcome, [reason.strip() for reason in reasons])
+        return self._written(self._decide(caller, appeal_id, outcome, [reason.strip() for reason in reasons]))
 
     def _decide(self, caller: Caller, appeal_id, outcome: str, reasons: list[str]) -> dict:
         appeal = self._load(caller, appeal_id, for_update=True)
@@ -388,17 +392,14 @@ class Appeals:
         if caller.subject in (appeal.lodged_by, refusal.submitted_by if refusal else None):
             raise MakerCheckerViolation(f"{caller.subject} submitted the case or lodged appeal {appeal.id}")
 
-    def _committed(self, step, *args) -> dict:
+    def _written(self, result: dict) -> dict:
+        """Flush the step before `@transactional` commits it, so that an appeal another reviewer moved between
+        our read and our write is refused as such."""
         try:
-            result = step(*args)
-            self.db.commit()
-            return result
-        except StaleDataError:  # another reviewer moved the appeal between our read and our write
-            self.db.rollback()
+            self.db.flush()
+        except StaleDataError:
             raise InvalidTransition("the appeal was changed concurrently; read it again") from None
-        except BaseException:
-            self.db.rollback()
-            raise
+        return result
 
 
 class AppealDesk:

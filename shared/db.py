@@ -97,16 +97,15 @@ def _pg_value(value):
 
 
 def move_status(session: Session, model, case_id, from_status: str, values: dict) -> bool:
-    """Move one case out of `from_status` with `values`, only if it is still there: a conditional UPDATE, so
-    of two deciders at once exactly one moves it. False (and the transaction rolled back) for the other."""
+    """Move one row out of `from_status` with `values`, only if it is still there: a conditional UPDATE, so
+    of two deciders at once exactly one moves it. False for the other, whose transaction is left as it is: a
+    decision refuses (raises, and `@transactional` rolls it back), a sweep or a claim moves on to the next row."""
     moved = session.execute(
         update(model)
         .where(model.id == case_id, model.status == from_status)
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if moved != 1:
-        session.rollback()
     return moved == 1
 
 

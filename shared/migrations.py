@@ -17,6 +17,7 @@ from alembic.config import Config as AlembicConfig
 
 from shared.config import REPO_ROOT, SERVICES, load_service_config
 from shared.db import make_engine, normalise_url
+from shared.models import LEDGER_AGE_INDEX
 
 
 def alembic_config(service: str, url: str) -> AlembicConfig:
@@ -74,6 +75,16 @@ def create_platform_tables(op) -> None:
         sa.Column("event_id", sa.String(36), primary_key=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def create_ledger_age_index(op) -> None:
+    """The processed-event ledger by age, which every retention purge batch reads (a later migration in each
+    service: the platform tables of its first one predate it)."""
+    op.create_index(LEDGER_AGE_INDEX, "processed_events", ["processed_at"])
+
+
+def drop_ledger_age_index(op) -> None:
+    op.drop_index(LEDGER_AGE_INDEX, table_name="processed_events")
 
 
 def create_audit_table(op) -> None:

@@ -10,6 +10,8 @@ from sqlalchemy.types import TypeDecorator
 
 from shared.clock import utcnow  # noqa: F401  (the models' defaults, and re-exported for the services)
 
+LEDGER_AGE_INDEX = "ix_processed_events_processed_at"
+
 
 class UtcDateTime(TypeDecorator):
     """Aware UTC datetimes in and out on every engine (SQLite stores no offset and hands back naive values)."""
@@ -56,3 +58,6 @@ class ProcessedEvent(SharedBase):
     consumer: Mapped[str] = mapped_column(String(150), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    # each retention purge batch selects the ledger rows older than its cutoff (shared/retention.py)
+    __table_args__ = (Index(LEDGER_AGE_INDEX, "processed_at"),)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from services.housing import subsidy
 from services.housing.models import SubsidyApplication
@@ -25,13 +24,12 @@ class SubsidyAppeals:
     case_types = (SUBSIDY_APPLICATION,)
     refusals = (subsidy.INELIGIBLE, subsidy.REJECTED)
 
-    def __init__(self, session: Session, outbox):
-        self.db = session
-        self.outbox = outbox
+    def __init__(self, desk):
+        self.desk = desk  # the service's application object (services/housing/desk.py)
 
     def _application(self, case_id: str, for_update: bool = False) -> SubsidyApplication | None:
         query = select(SubsidyApplication).where(SubsidyApplication.id == case_id)
-        return self.db.scalars(query.with_for_update() if for_update else query).first()
+        return self.desk.db.scalars(query.with_for_update() if for_update else query).first()
 
     def refusal(self, case_type: str, case_id: str) -> Refusal | None:
         application = self._application(case_id)
@@ -53,4 +51,4 @@ class SubsidyAppeals:
     def reverse(self, appeal, caller: Caller, now) -> None:
         application = self._application(appeal.case_id, for_update=True)
         note = f"appeal {appeal.id} upheld: " + "; ".join(json.loads(appeal.reasons))
-        subsidy.grant_on_appeal(self.db, self.outbox, application, caller, now, note[: subsidy.MAX_NOTE])
+        subsidy.grant_on_appeal(self.desk.db, self.desk.outbox, application, caller, now, note[: subsidy.MAX_NOTE])

@@ -19,7 +19,6 @@ from shared.auth import Caller, require_acting_for
 from shared.clock import (
     SHANGHAI,  # noqa: F401 (re-exported)
     local_today,
-    utcnow,
 )
 from shared.pii import mask_id_number, mask_phone
 from shared.privacy import PiiTools
@@ -32,11 +31,8 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def now_utc() -> datetime:
-    return utcnow()
-
-
-def today_local(now: datetime | None = None) -> date:
+def today_local(now: datetime) -> date:
+    """The Cixi calendar day of `now` (the service clock's reading: `self.clock.now()` in the desk)."""
     return local_today(now)
 
 
@@ -74,7 +70,7 @@ def new_application(session: Session, model, pii: PiiTools, caller: Caller, data
     columns = applicant_columns(pii, caller, data)
     status = "ineligible" if reasons else "submitted"
     if status == "submitted":
-        claim_case(session, caller, columns["resident_id"], evaluation["programme"], application_id)
+        claim_case(session, caller, columns["resident_id"], evaluation["programme"], application_id, evaluation["now"])
     else:
         refuse_if_open(session, caller, columns["resident_id"])  # kept closed, but not beside an open case
     facts = {key: value for key, value in dataclasses.asdict(evaluation["facts"]).items() if key != "id_number"}
@@ -109,23 +105,23 @@ def refuse_if_open(session: Session, caller: Caller, resident_id: str) -> None:
         raise DuplicateApplication(_held_message(caller, held))
 
 
-def open_case(session: Session, caller: Caller, resident_id: str, programme: str, case_id: str) -> None:
+def open_case(session: Session, caller: Caller, resident_id: str, programme: str, case_id: str, now: datetime) -> None:
     """Claim the resident's single open-case slot; a held slot raises DuplicateApplication naming the holder.
 
     The slot is a primary-key row, so two concurrent submissions for one resident cannot both succeed:
     the loser's flush fails and is reported the same way.
     """
     refuse_if_open(session, caller, resident_id)
-    session.add(OpenCase(resident_id=resident_id, programme=programme, case_id=case_id, opened_at=now_utc()))
+    session.add(OpenCase(resident_id=resident_id, programme=programme, case_id=case_id, opened_at=now))
     try:
         session.flush()
     except IntegrityError:
         _refuse_taken(session, caller, resident_id)
 
 
-def claim_case(session: Session, caller: Caller, resident_id: str, programme: str, case_id: str) -> None:
+def claim_case(session: Session, caller: Caller, resident_id: str, programme: str, case_id: str, now: datetime) -> None:
     """`open_case` with a Core INSERT, whose primary key is the check: one statement, no look-up first."""
-    row = {"resident_id": resident_id, "programme": programme, "case_id": case_id, "opened_at": now_utc()}
+    row = {"resident_id": resident_id, "programme": programme, "case_id": case_id, "opened_at": now}
     try:
         session.execute(insert(OpenCase.__table__), row)
     except IntegrityError:
@@ -152,20 +148,3 @@ def _held_message(caller: Caller, held: OpenCase) -> str:
     if caller.is_staff:
         return f"the resident already has an open {what} {held.case_id}"
     return f"you already have an open {what}; see your own applications"
-
-
-def end_in_pages(session: Session, query, end_one, page: int = 500) -> int:
-    """End every case `query` selects, a page per transaction; `end_one(case, now)` moves one case on.
-
-    Each ended case leaves the query's result, so the next page starts from the top again.
-    """
-    ended = 0
-    while True:
-        cases = session.scalars(query.limit(page)).all()
-        if not cases:
-            return ended
-        now = now_utc()
-        for case in cases:
-            end_one(case, now)
-        session.commit()
-        ended += len(cases)

@@ -23,7 +23,8 @@ def decide(
     session: Session, audit, case_type: str, case, awaiting: str, status: str, caller: Caller, note, now
 ) -> bool:
     """Move `case` from `awaiting` to `status` by the reviewer, only if it is still awaiting: of two reviewers at
-    once exactly one moves it (False for the other, rolled back). The audit record and the loaded object follow."""
+    once exactly one moves it (False for the other, whose caller refuses). The audit record and the loaded
+    object follow."""
     decided = {"status": status, "reviewed_by": caller.subject, "reviewed_at": now, "review_note": note}
     if not move_status(session, type(case), case.id, awaiting, decided):
         return False

@@ -1,7 +1,10 @@
 """Monthly disbursement: pay every active subsidy once per household per period, streamed in batches.
 
 Each batch is one transaction: the payment rows and their `subsidy_disbursed` outbox rows commit
-together. The unique (resident_id, period) constraint is the guarantee; a look-up of the page's
+together. This is the one housing module that commits, on purpose: a run pays the whole county, and one
+transaction for all of it would hold SQLite's write lock for the whole run and lose every batch to one failure;
+the desk's `run_disbursement` is therefore not `@transactional`. Each batch is stamped with the service clock's
+time when it is paid. The unique (resident_id, period) constraint is the guarantee; a look-up of the page's
 households already paid makes a re-run (or a run resumed after a crash) skip them without writing.
 
 A live run never pays a `legacy` case (imported by one admin, no reviewer's decision yet); a backfill, which
@@ -17,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.housing.cases import new_id, now_utc
+from services.housing.cases import new_id
 from services.housing.models import Disbursement, SubsidyApplication
 from services.housing.subsidy import APPROVED
 from shared.db import bulk_insert
@@ -45,8 +48,9 @@ class DisbursementResult:
 
 
 def run(
-    session: Session, outbox, period: str, batch_size: int = BATCH_SIZE, backfill: bool = False
+    session: Session, outbox, clock, period: str, batch_size: int = BATCH_SIZE, backfill: bool = False
 ) -> DisbursementResult:
+    """Pay `period`; `clock` is the service's (`clock.now()` stamps each batch)."""
     result = DisbursementResult(period)
     sub = SubsidyApplication
     columns = (sub.id, sub.resident_id, sub.town, sub.category, sub.monthly_subsidy_fen, sub.policy_id)
@@ -73,7 +77,7 @@ def run(
         )
         session.rollback()  # end the read transaction: nothing is held while the batch is built
         rows = [row for row in page if row[1] not in paid]
-        if rows and not _pay(session, outbox, period, rows, result, backfill):
+        if rows and not _pay(session, outbox, period, rows, result, clock.now(), backfill):
             conflicts += 1  # a concurrent run paid some of these households first: redo the page
             if conflicts > MAX_CONFLICT_RETRIES:
                 raise RuntimeError(f"disbursement of {period} keeps colliding with a concurrent run")
@@ -88,9 +92,9 @@ def run(
     return result
 
 
-def _pay(session: Session, outbox, period: str, rows, result: DisbursementResult, backfill: bool = False) -> bool:
-    """One transaction: the payments and their events. False if the unique constraint refused a payment."""
-    now = now_utc()
+def _pay(session: Session, outbox, period: str, rows, result: DisbursementResult, now, backfill: bool = False) -> bool:
+    """One transaction: the payments and their events, paid at `now`. False if the unique constraint refused a
+    payment."""
     payments, events = [], []
     for application_id, resident_id, town, category, amount, policy_id in rows:
         disbursement_id = new_id()

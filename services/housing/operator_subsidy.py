@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.housing import rules
-from services.housing.cases import new_id, now_utc
+from services.housing.cases import new_id
 from services.housing.decisions import check_decision, decide
 from services.housing.exceptions import AssessmentExists, AssessmentNotFound, InvalidTransition, MakerCheckerViolation
 from services.housing.models import OperatorAssessment, Unit
@@ -60,7 +60,7 @@ def check_year(year) -> None:
         raise ValidationError({"year": ["Must be a year between 2000 and 2100."]})
 
 
-def assess(session: Session, caller: Caller, project_id, year) -> dict:
+def assess(session: Session, caller: Caller, project_id, year, now) -> dict:
     check_year(year)
     project = get_project(session, project_id)
     year_end = date(year, 12, 31)
@@ -80,18 +80,18 @@ def assess(session: Session, caller: Caller, project_id, year) -> dict:
         policy_ref=policy.trace[:200],
         status=INELIGIBLE if reasons else ASSESSED,
         assessed_by=caller.subject,
-        assessed_at=now_utc(),
+        assessed_at=now,
     )
     session.add(assessment)
+    exists = f"project {project.id} already has an operator-subsidy assessment for {year}"
     try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise AssessmentExists(f"project {project.id} already has an operator-subsidy assessment for {year}") from None
+        session.flush()
+    except IntegrityError:  # the session is unusable until @transactional rolls it back: nothing is read here
+        raise AssessmentExists(exists) from None
     return assessment_dict(assessment)
 
 
-def review(session: Session, outbox, audit, caller: Caller, assessment_id, decision, note=None) -> dict:
+def review(session: Session, outbox, audit, caller: Caller, assessment_id, decision, note, now) -> dict:
     """Approve or reject an assessed year. The decision is a conditional UPDATE (`status = 'assessed'`): of
     two reviewers deciding at once exactly one moves the row and announces it; the other is refused."""
     check_decision(decision, note)
@@ -103,7 +103,7 @@ def review(session: Session, outbox, audit, caller: Caller, assessment_id, decis
     if caller.subject == assessment.assessed_by:
         raise MakerCheckerViolation(f"{caller.subject} assessed {assessment.id} and may not review it")
     status = APPROVED if decision == "approve" else REJECTED
-    if not decide(session, audit, "operator_subsidy", assessment, ASSESSED, status, caller, note, now_utc()):
+    if not decide(session, audit, "operator_subsidy", assessment, ASSESSED, status, caller, note, now):
         raise InvalidTransition(f"assessment {assessment.id} was reviewed concurrently")
     if assessment.status == APPROVED:
         project = get_project(session, assessment.project_id)
@@ -120,7 +120,6 @@ def review(session: Session, outbox, audit, caller: Caller, assessment_id, decis
                 "approved_at": assessment.reviewed_at.isoformat(),
             },
         )
-    session.commit()
     return assessment_dict(assessment)
 
 

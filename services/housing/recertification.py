@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.housing import rules
-from services.housing.cases import new_id, now_utc, today_local
+from services.housing.cases import new_id, today_local
 from services.housing.decisions import check_decision, decide
 from services.housing.exceptions import ApplicationNotFound, InvalidTransition, MakerCheckerViolation
 from services.housing.models import SubsidyApplication, SubsidyRecertification
@@ -68,14 +68,13 @@ def pending(session: Session, application_id: str) -> SubsidyRecertification | N
     return session.scalars(query).first()
 
 
-def propose(session: Session, outbox, pii: PiiTools, caller: Caller, application_id, changes: dict) -> dict:
+def propose(session: Session, outbox, pii: PiiTools, caller: Caller, application_id, changes: dict, now) -> dict:
     """Re-check eligibility on the changed facts under the policy now in force; see the module for the outcomes."""
     application = load_application(session, caller, application_id, for_update=True)
     if application.status != APPROVED:
         raise InvalidTransition(f"application {application.id} is {application.status}; only approved ones recertify")
     if pending(session, application.id) is not None:
         raise InvalidTransition(f"a re-certification of application {application.id} is already awaiting review")
-    now = now_utc()
     today = today_local(now)
     policy = policy_in_force(session, RENT_SUBSIDY, today)
     facts = dataclasses.replace(facts_of(application, pii.decrypt(application.id_number_encrypted)), **changes)
@@ -85,7 +84,6 @@ def propose(session: Session, outbox, pii: PiiTools, caller: Caller, application
             setattr(application, key, value)
         application.recertified_at, application.reasons = now, json.dumps(reasons)
         end(session, outbox, application, NO_LONGER_ELIGIBLE, now, failed=reasons)
-        session.commit()
         return outcome(application, None)
     amount = rules.monthly_subsidy_fen(facts.category, facts.household_size, facts.monthly_rent_fen, policy.rules)
     ends = renewed_end(application.end_period, today, int(policy["term_months"]))
@@ -107,11 +105,10 @@ def propose(session: Session, outbox, pii: PiiTools, caller: Caller, application
     session.add(recertification)  # audited at flush, as every status change of an audited case
     if not new_decision:
         _apply(outbox, application, recertification, now)
-    session.commit()
     return outcome(application, recertification)
 
 
-def review(session: Session, outbox, audit, caller: Caller, application_id, decision, note=None) -> dict:
+def review(session: Session, outbox, audit, caller: Caller, application_id, decision, note, now) -> dict:
     """Approve or reject the re-certification awaiting review on `application_id`. The decision is a conditional
     UPDATE (`status = 'awaiting_review'`): of two reviewers at once exactly one decides it."""
     check_decision(decision, note)
@@ -127,13 +124,11 @@ def review(session: Session, outbox, audit, caller: Caller, application_id, deci
     )  # fmt: skip
     if decision == "approve" and not unchanged:
         raise InvalidTransition(f"application {application.id} changed since the proposal: reject it and recertify")
-    now = now_utc()
     status = ACCEPTED if decision == "approve" else REJECTED
     if not decide(session, audit, CASE_TYPE, proposal, AWAITING_REVIEW, status, caller, note, now):
         raise InvalidTransition(f"the re-certification of application {application.id} was reviewed concurrently")
     if proposal.status == ACCEPTED:
         _apply(outbox, application, proposal, now)
-    session.commit()
     return outcome(application, proposal)
 
 

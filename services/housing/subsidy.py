@@ -19,10 +19,8 @@ from services.housing.cases import (
     PHONE_INDEX,
     SHANGHAI,
     close_case,
-    end_in_pages,
     facts_from,
     new_application,
-    now_utc,
     open_case,
     require_visible,
     today_local,
@@ -92,11 +90,8 @@ def facts_of(application: SubsidyApplication, id_number: str) -> rules.SubsidyFa
     )
 
 
-def submit(
-    session: Session, outbox, pii: PiiTools, caller: Caller, data: dict, now=None, backfill=False, commit: bool = True
-) -> dict:
+def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict, now, backfill=False) -> dict:
     """Store a well-formed application, evaluate it, and hand the contact to notify in the same transaction."""
-    now = now or now_utc()
     policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
     facts = facts_from(rules.SubsidyFacts, data)
     reasons = rules.subsidy_eligibility(facts, policy.rules, today_local(now))
@@ -118,12 +113,10 @@ def submit(
         "backfill": backfill,
     }
     outbox.write([("contact_provided", contact), ("subsidy_application_submitted", submitted)])
-    if commit:
-        session.commit()
     return {"application_id": application.id, "status": application.status, "reasons": reasons}
 
 
-def import_legacy(session: Session, outbox, pii: PiiTools, caller: Caller, request: dict, go_live: date) -> dict:
+def import_legacy(session: Session, outbox, pii: PiiTools, caller: Caller, request: dict, go_live: date, now) -> dict:
     """A case decided on paper before the platform (before `go_live`), recorded as submitted and approved on its
     decision day (`request`: the application and `decided_on`).
 
@@ -133,21 +126,20 @@ def import_legacy(session: Session, outbox, pii: PiiTools, caller: Caller, reque
     `legacy`: history only, which no live disbursement pays until a reviewer approves its re-certification.
     """
     data, decided_on = request["application"], request["decided_on"]
-    if decided_on > today_local():
+    if decided_on > today_local(now):
         raise ValidationError({"decided_on": ["Must not be in the future."]})
     if decided_on >= go_live:  # one admin alone may record history, never a decision the platform pays
         raise ValidationError({
             "decided_on": [f"A legacy import records only decisions before go-live ({go_live.isoformat()}); "
                            "a later case is submitted and reviewed on the platform."]
         })  # fmt: skip
-    decided_at = min(datetime.combine(decided_on, time(10, 0), tzinfo=SHANGHAI).astimezone(UTC), now_utc())
-    outcome = submit(session, outbox, pii, caller, data, now=decided_at, backfill=True, commit=False)
+    decided_at = min(datetime.combine(decided_on, time(10, 0), tzinfo=SHANGHAI).astimezone(UTC), now)
+    outcome = submit(session, outbox, pii, caller, data, decided_at, backfill=True)
     application = session.get(SubsidyApplication, outcome["application_id"])
     if application.status == SUBMITTED:
         application.reviewed_by, application.reviewed_at = caller.subject, decided_at
         application.review_note = "legacy case imported"
         _approve(session, outbox, application, decided_at, backfill=True)
-    session.commit()
     return to_dict(application)
 
 
@@ -172,9 +164,7 @@ def check_note(note, required: bool, why: str) -> dict:
     return {"note": [problem]} if problem else {}
 
 
-def review(
-    session: Session, outbox, caller: Caller, application_id, decision, note=None, note_for_resident=False, now=None
-) -> dict:
+def review(session: Session, outbox, caller: Caller, application_id, decision, note, note_for_resident, now) -> dict:
     """`note_for_resident`: the reviewer marks the note as written for the resident, who is then sent it."""
     errors = {}
     if decision not in ("approve", "reject"):
@@ -189,7 +179,6 @@ def review(
         raise InvalidTransition(f"application {application.id} is {application.status}, not awaiting review")
     if caller.subject in (application.submitted_by, application.owner_subject, application.appealed_by):
         raise MakerCheckerViolation(f"{caller.subject} submitted application {application.id} and may not review it")
-    now = now or now_utc()
     application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
     if decision == "approve":
         _approve(session, outbox, application, now)
@@ -204,16 +193,15 @@ def review(
         }
         outbox.add("subsidy_rejected", rejected)
     try:
-        session.commit()
+        session.flush()
     except StaleDataError:  # another reviewer decided it between our read and our write
-        session.rollback()
         raise InvalidTransition(f"application {application_id} was reviewed concurrently") from None
     return to_dict(application)
 
 
 def grant_on_appeal(session: Session, outbox, application: SubsidyApplication, caller: Caller, now, note) -> None:
     """An upheld appeal reverses a refusal by the normal approval: the slot, the amount, subsidy_approved."""
-    open_case(session, caller, application.resident_id, "subsidy", application.id)
+    open_case(session, caller, application.resident_id, "subsidy", application.id, now)
     application.reviewed_by, application.reviewed_at, application.review_note = caller.subject, now, note
     _approve(session, outbox, application, now)
 
@@ -225,7 +213,6 @@ def _approve(session: Session, outbox, application: SubsidyApplication, now, bac
             application.category, application.household_size, application.monthly_rent_fen, policy.rules
         )
     except KeyError:  # an appeal granted for a category or household size the policy row has no amount for
-        session.rollback()
         raise NoAmountRule(
             f"{policy.trace} has no amount for category {application.category},"
             f" household size {application.household_size}"
@@ -304,12 +291,9 @@ def list_applications(
     return {"items": [to_dict(row) for row in rows], "page": page, "page_size": page_size, "total": total}
 
 
-def end(
-    session: Session, outbox, application: SubsidyApplication, reason: str, now=None, failed: list[str] = ()
-) -> None:
+def end(session: Session, outbox, application: SubsidyApplication, reason: str, now, failed: list[str] = ()) -> None:
     """Exit an active subsidy with a reason code (and, re-checked and refused, the rules that `failed`): frees
     the resident's slot and tells notify and stats."""
-    now = now or now_utc()
     transition(application, ENDED)
     application.ended_at, application.end_reason = now, reason
     close_case(session, application.resident_id, application.id)
@@ -322,20 +306,19 @@ def end(
     outbox.add("subsidy_ended", ended)
 
 
-def end_by_caseworker(session: Session, outbox, caller: Caller, application_id, reason) -> dict:
+def end_by_caseworker(session: Session, outbox, caller: Caller, application_id, reason, now) -> dict:
     if reason not in CASEWORKER_END_REASONS:
         raise ValidationError({"reason": [f"Must be one of {', '.join(CASEWORKER_END_REASONS)}."]})
     application = load_application(session, caller, application_id, for_update=True)
-    end(session, outbox, application, reason)
-    session.commit()
+    end(session, outbox, application, reason, now)
     return to_dict(application)
 
 
-def end_expired(session: Session, outbox, as_of_period: str) -> int:
-    """End every approved subsidy whose term finished before `as_of_period` (not re-certified in time)."""
-    query = (
+def expired(as_of_period: str):
+    """The approved subsidies whose term finished before `as_of_period` (not re-certified in time); each is
+    ended `end(..., "term_expired", ...)`."""
+    return (
         select(SubsidyApplication)
         .where(SubsidyApplication.status == APPROVED, SubsidyApplication.end_period < as_of_period)
         .order_by(SubsidyApplication.id)
     )
-    return end_in_pages(session, query, lambda application, now: end(session, outbox, application, "term_expired", now))

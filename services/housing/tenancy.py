@@ -15,11 +15,9 @@ from sqlalchemy.orm import Session
 from services.housing import rules
 from services.housing.cases import (
     close_case,
-    end_in_pages,
     facts_from,
     new_application,
     new_id,
-    now_utc,
     require_visible,
     today_local,
 )
@@ -37,6 +35,7 @@ from services.housing.policy import TENANCY, policy_in_force
 from shared.auth import Caller
 from shared.contracts.housing import NO_LONGER_ELIGIBLE, TENANCY_END_REASONS
 from shared.dates import add_months
+from shared.db import move_status
 from shared.errors import ValidationError
 from shared.privacy import PiiTools
 from shared.validation import echo
@@ -105,10 +104,10 @@ def application_dict(application: TenancyApplication) -> dict:
     }
 
 
-def create_project(session: Session, data: dict) -> dict:
-    project = Project(id=new_id(), **data, created_at=now_utc())
+def create_project(session: Session, data: dict, now) -> dict:
+    project = Project(id=new_id(), **data, created_at=now)
     session.add(project)
-    session.commit()
+    session.flush()  # the column defaults, for the view
     return project_dict(project)
 
 
@@ -131,10 +130,10 @@ def list_units(session: Session, project_id, status=None) -> list[Unit]:
     return list(session.scalars(query))
 
 
-def list_unit(session: Session, project_id, data: dict) -> dict:
+def list_unit(session: Session, project_id, data: dict, now) -> dict:
     """List a unit for letting; its rent must respect the cap relative to the assessed market rent."""
     project = get_project(session, project_id)
-    policy = policy_in_force(session, TENANCY, today_local())
+    policy = policy_in_force(session, TENANCY, today_local(now))
     if not rules.rent_within_cap(data["monthly_rent_fen"], data["market_rent_fen"], policy.rules):
         cap = rules.rent_cap_fen(data["market_rent_fen"], policy.rules)
         raise RentCapExceeded(
@@ -143,16 +142,13 @@ def list_unit(session: Session, project_id, data: dict) -> dict:
         )
     if session.scalar(select(Unit.id).where(Unit.project_id == project.id, Unit.unit_no == data["unit_no"])):
         raise ValidationError({"unit_no": [f"unit {data['unit_no']} is already listed in this project"]})
-    unit = Unit(
-        id=new_id(), project_id=project.id, **data, rent_policy_id=policy.id, status=VACANT, listed_at=now_utc()
-    )
+    unit = Unit(id=new_id(), project_id=project.id, **data, rent_policy_id=policy.id, status=VACANT, listed_at=now)
     session.add(unit)
-    session.commit()
+    session.flush()  # the column defaults, for the view
     return unit_dict(unit)
 
 
-def submit_application(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict) -> dict:
-    now = now_utc()
+def submit_application(session: Session, pii: PiiTools, caller: Caller, data: dict, now) -> dict:
     policy = policy_in_force(session, TENANCY, today_local(now))
     facts = facts_from(rules.TenancyFacts, data)
     reasons = rules.tenancy_eligibility(facts, policy.rules, today_local(now))
@@ -160,7 +156,6 @@ def submit_application(session: Session, outbox, pii: PiiTools, caller: Caller, 
     application = new_application(
         session, TenancyApplication, pii, caller, data, evaluation, household_size=data["household_size"]
     )
-    session.commit()
     return {"application_id": application.id, "status": application.status, "reasons": reasons}
 
 
@@ -169,11 +164,9 @@ def get_application(session: Session, caller: Caller, application_id) -> dict:
     return application_dict(require_visible(caller, application, "tenancy application", application_id))
 
 
-def allocate(
-    session: Session, outbox, caller: Caller, application_id, project_id, unit_id=None, start_date=None
-) -> dict:
+def allocate(session: Session, outbox, caller: Caller, application_id, project_id, unit_id, start_date, now) -> dict:
     """Let a vacant unit of the project (or the named unit) to a submitted, eligible application."""
-    start = today_local() if start_date is None else parse_date(start_date, "start_date")
+    start = today_local(now) if start_date is None else parse_date(start_date, "start_date")
     application = session.get(TenancyApplication, application_id) if isinstance(application_id, str) else None
     require_visible(caller, application, "tenancy application", application_id)
     if application.status != SUBMITTED:
@@ -212,7 +205,6 @@ def allocate(
             "end_date": end.isoformat(),
         },
     )
-    session.commit()
     return tenancy_dict(tenancy)
 
 
@@ -237,14 +229,10 @@ def _claim_unit(session: Session, project: Project, unit_id) -> Unit:
             )
         )
     for candidate in candidates:
-        claimed = session.execute(
-            update(Unit).where(Unit.id == candidate, Unit.status == VACANT).values(status=LET)
-        ).rowcount
-        if claimed == 1:
+        if move_status(session, Unit, candidate, VACANT, {"status": LET}):
             unit = session.get(Unit, candidate)
             session.refresh(unit)
             return unit
-    session.rollback()
     which = f"unit {unit_id} is not vacant" if unit_id else f"project {project.id} has no vacant unit"
     raise NoVacantUnit(which)
 
@@ -256,19 +244,17 @@ def load_tenancy(session: Session, tenancy_id) -> Tenancy:
     return tenancy
 
 
-def end_tenancy(session: Session, outbox, tenancy_id, reason) -> dict:
+def end_tenancy(session: Session, outbox, tenancy_id, reason, now) -> dict:
     if reason not in EXIT_REASONS:
         raise ValidationError({"reason": [f"Must be one of {', '.join(EXIT_REASONS)}."]})
     tenancy = load_tenancy(session, tenancy_id)
-    _end(session, outbox, tenancy, reason)
-    session.commit()
+    end_lease(session, outbox, tenancy, reason, now)
     return tenancy_dict(tenancy)
 
 
-def _end(session: Session, outbox, tenancy: Tenancy, reason: str, now=None, failed: list[str] = ()) -> None:
+def end_lease(session: Session, outbox, tenancy: Tenancy, reason: str, now, failed: list[str] = ()) -> None:
     if tenancy.status != "active":
         raise InvalidTransition(f"tenancy {tenancy.id} is {tenancy.status}")
-    now = now or now_utc()
     tenancy.status, tenancy.ended_at, tenancy.end_reason = "ended", now, reason
     session.execute(update(Unit).where(Unit.id == tenancy.unit_id).values(status=VACANT))
     close_case(session, tenancy.resident_id, tenancy.application_id)
@@ -285,7 +271,7 @@ def _end(session: Session, outbox, tenancy: Tenancy, reason: str, now=None, fail
     )
 
 
-def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: dict) -> dict:
+def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: dict, now) -> dict:
     """Renewal after eligibility is checked again: a further lease term, or exit with the reasons."""
     tenancy = load_tenancy(session, tenancy_id)
     if tenancy.status != "active":
@@ -293,7 +279,7 @@ def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: 
     application = session.get(TenancyApplication, tenancy.application_id)
     for key, value in changes.items():
         setattr(application, key, value)
-    today = today_local()
+    today = today_local(now)
     policy = policy_in_force(session, TENANCY, today)
     facts = rules.TenancyFacts(
         id_number=pii.decrypt(application.id_number_encrypted),
@@ -304,18 +290,17 @@ def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: 
     )
     reasons = rules.tenancy_eligibility(facts, policy.rules, today)
     if reasons:
-        _end(session, outbox, tenancy, NO_LONGER_ELIGIBLE, failed=reasons)
+        end_lease(session, outbox, tenancy, NO_LONGER_ELIGIBLE, now, failed=reasons)
     else:
         next_start = tenancy.end_date + timedelta(days=1)
         tenancy.end_date = add_months(next_start, int(policy["lease_months"])) - timedelta(days=1)
-    session.commit()
     return tenancy_dict(tenancy)
 
 
-def end_expired_tenancies(session: Session, outbox, today: date) -> int:
-    """End active tenancies whose lease ended before `today` without renewal; their units become vacant."""
-    query = select(Tenancy).where(Tenancy.status == "active", Tenancy.end_date < today).order_by(Tenancy.id)
-    return end_in_pages(session, query, lambda tenancy, now: _end(session, outbox, tenancy, "lease_expired", now))
+def expired(today: date):
+    """The active tenancies whose lease ended before `today` without renewal; each is ended
+    `end_lease(..., "lease_expired", ...)` and its unit becomes vacant."""
+    return select(Tenancy).where(Tenancy.status == "active", Tenancy.end_date < today).order_by(Tenancy.id)
 
 
 def unit_counts_by_year(session: Session) -> list[dict]:

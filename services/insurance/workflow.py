@@ -40,6 +40,7 @@ from shared import clock
 from shared.auth import Caller, require_acting_for
 from shared.clock import SHANGHAI
 from shared.contracts import resident_note
+from shared.db import move_status
 from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
 from shared.unit_of_work import WorkerDesk, transactional
 from shared.validation import echo, load
@@ -478,13 +479,7 @@ class Desk(WorkerDesk):
         ).all()
         lapsed = 0
         for enrolment in expired:
-            claimed = self.db.execute(
-                update(Enrolment)
-                .where(Enrolment.id == enrolment.id, Enrolment.status == "active")
-                .values(status="lapsed", updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if claimed:
+            if move_status(self.db, Enrolment, enrolment.id, "active", {"status": "lapsed", "updated_at": now}):
                 if self.audit is not None:
                     self.audit.record(
                         "enrolment", enrolment.id, "lapsed", "active", "lapsed", reason="coverage period ended"

@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import process_clock
+from shared.config import SERVICES
 from shared.db import make_engine
-from shared.models import OutboxMessage, ProcessedEvent, SharedBase
+from shared.migrations import upgrade
+from shared.models import LEDGER_AGE_INDEX, OutboxMessage, ProcessedEvent, SharedBase
 from shared.retention import (
     DLQ_REPLAY_MARGIN_DAYS,
     LEDGER_DAYS,
@@ -106,3 +108,16 @@ def test_the_ledger_outlives_the_retry_chain_and_the_dlq_replay_window():
     assert window == timedelta(days=LEDGER_DAYS - DLQ_REPLAY_MARGIN_DAYS)
     configured = {"RETENTION_DAYS": {PROCESSED_EVENTS.kind: 60}}  # one setting moves both
     assert dlq_replay_window(configured) == timedelta(days=60 - DLQ_REPLAY_MARGIN_DAYS)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_database_indexes_the_ledger_by_age(db_url, service):
+    """A purge batch selects the ledger rows older than its cutoff: migrated, each service's ledger has
+    the index that query reads instead of a scan of the whole table."""
+    upgrade(service, db_url)
+    engine = make_engine(db_url)
+    try:
+        indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("processed_events")}
+    finally:
+        engine.dispose()
+    assert indexes.get(LEDGER_AGE_INDEX) == ["processed_at"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 from kombu import Connection, Queue
@@ -11,11 +13,15 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.housing.desk import Desk
 from services.housing.service import HousingService
 from shared.clock import Clock
 from shared.contracts import load_all
 from shared.db import make_engine
 from shared.migrations import upgrade
+from shared.outbox import OutboxWriter
+from shared.pii import DEV_KEYS
+from shared.privacy import PiiTools
 from shared.topology import event_exchange
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -175,3 +181,13 @@ def engine(db_url):
 def session(engine):
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def housing_desk(session: Session, now: datetime | None = None, audit=None) -> Desk:
+    """Housing's application object without a container: the worker it reads is the session, an outbox
+    writer on it, the development keys and a clock frozen at `now` (else reading the process clock)."""
+    clock = Clock()
+    clock.frozen = now
+    outbox = OutboxWriter(session, "housing", None, [])
+    worker = SimpleNamespace(db=session, outbox=outbox, pii=PiiTools(DEV_KEYS), clock=clock, audit=audit, config={})
+    return Desk(worker)

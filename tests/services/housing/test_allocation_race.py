@@ -18,11 +18,8 @@ from shared.auth import Caller
 from shared.contracts import load_all
 from shared.db import make_engine
 from shared.migrations import upgrade
-from shared.outbox import OutboxWriter
-from shared.pii import DEV_KEYS
-from shared.privacy import PiiTools
 from shared.validation import load
-from tests.services.housing.conftest import project, tenancy_application, unit
+from tests.services.housing.conftest import housing_desk, project, tenancy_application, unit
 from tests.support.waiting import lock_waiters, wait_for
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
@@ -35,20 +32,19 @@ def test_second_claim_waits_for_the_first_and_gets_no_vacant_unit(postgres_url):
     upgrade("housing", postgres_url)
     engine = make_engine(postgres_url)
     with Session(engine, expire_on_commit=False) as setup:
-        project_id = tenancy.create_project(setup, load(ProjectSchema(), project()))["project_id"]
-        tenancy.list_unit(setup, project_id, load(UnitSchema(), unit("101")))
+        desk = housing_desk(setup)
+        project_id = desk.create_project(load(ProjectSchema(), project()))["project_id"]
+        desk.list_unit(project_id, load(UnitSchema(), unit("101")))
         applications = [
-            tenancy.submit_application(
-                setup, None, PiiTools(DEV_KEYS), CASEWORKER, load(TenancyApplicationSchema(), tenancy_application())
-            )["application_id"]
+            desk.submit_tenancy_application(load(TenancyApplicationSchema(), tenancy_application()), CASEWORKER)[
+                "application_id"
+            ]
             for _ in range(2)
         ]
     first, second = Session(engine, expire_on_commit=False), Session(engine, expire_on_commit=False)
     try:
         claimed = tenancy._claim_unit(first, first.get(Project, project_id), None)  # holds the row lock
-        waiting = eventlet.spawn(
-            tenancy.allocate, second, OutboxWriter(second, "housing", None, []), REVIEWER, applications[1], project_id
-        )
+        waiting = eventlet.spawn(housing_desk(second).allocate_unit, applications[1], project_id, None, None, REVIEWER)
         wait_for(lambda: lock_waiters(postgres_url) == 1, what="the second claim waiting on the row lock")
         assert not waiting.dead
         first.commit()

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.housing import subsidy
 from services.housing.appeals import SubsidyAppeals
 from services.housing.exceptions import DuplicateApplication, NoAmountRule
 from services.housing.models import Appeal, OpenCase, PolicyVersion, SubsidyApplication
@@ -30,11 +29,10 @@ from shared.db import make_engine
 from shared.errors import NotFound, ValidationError
 from shared.migrations import upgrade
 from shared.models import OutboxMessage
-from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
 from shared.validation import load
-from tests.services.housing.conftest import subsidy_application
+from tests.services.housing.conftest import housing_desk, subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
 REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
@@ -59,8 +57,8 @@ def session(db_url):
 
 
 def desk(session: Session, now: datetime, **settings) -> Appeals:
-    outbox = OutboxWriter(session, "housing", None, [])
-    return Appeals(session, outbox, Appeal, SubsidyAppeals(session, outbox), AppealSettings(**settings), now)
+    housing = housing_desk(session, now)
+    return Appeals(session, housing.outbox, Appeal, SubsidyAppeals(housing), AppealSettings(**settings), now)
 
 
 def events(session: Session, event_type: str) -> list[dict]:
@@ -73,10 +71,10 @@ def refused(session: Session, decided_at: datetime = DECIDED, ineligible: bool =
     if ineligible:
         overrides.setdefault("has_residence_permit", False)
     data = load(SubsidyApplicationSchema(), subsidy_application(**overrides))
-    writer = OutboxWriter(session, "housing", None, [])
-    case = subsidy.submit(session, writer, PII, CASEWORKER, data, now=decided_at)["application_id"]
+    housing = housing_desk(session, decided_at)
+    case = housing.submit_subsidy_application(data, CASEWORKER)["application_id"]
     if not ineligible:
-        subsidy.review(session, writer, REVIEWER, case, "reject", "材料不全", now=decided_at)
+        housing.review_subsidy_application(case, "reject", "材料不全", False, REVIEWER)
     return case
 
 
@@ -189,13 +187,8 @@ def test_one_open_appeal_per_case_and_only_refusals(session):
     desk(session, DECIDED).lodge(CASEWORKER, "subsidy_application", case, "理由")
     with pytest.raises(AppealExists):
         desk(session, DECIDED).lodge(CASEWORKER, "subsidy_application", case, "理由")
-    pending = subsidy.submit(
-        session,
-        OutboxWriter(session, "housing", None, []),
-        PII,
-        CASEWORKER,
-        load(SubsidyApplicationSchema(), subsidy_application()),
-    )["application_id"]
+    data = load(SubsidyApplicationSchema(), subsidy_application())
+    pending = housing_desk(session).submit_subsidy_application(data, CASEWORKER)["application_id"]
     with pytest.raises(NotAppealable):
         desk(session, DECIDED).lodge(CASEWORKER, "subsidy_application", pending, "理由")
     with pytest.raises(NotFound):
@@ -206,7 +199,7 @@ def test_a_resident_lodges_only_for_their_own_case(session):
     data = load(SubsidyApplicationSchema(), subsidy_application(has_residence_permit=False))
     alice = Caller(PII.resident_id(data["id_number"]), frozenset({"resident"}))
     bob = Caller("r_bob", frozenset({"resident"}))
-    case = subsidy.submit(session, OutboxWriter(session, "housing", None, []), PII, alice, data, now=DECIDED)
+    case = housing_desk(session, DECIDED).submit_subsidy_application(data, alice)
     with pytest.raises(NotFound):
         desk(session, DECIDED).lodge(bob, "subsidy_application", case["application_id"], "理由")
     appeal = desk(session, DECIDED).lodge(alice, "subsidy_application", case["application_id"], "理由")
@@ -220,7 +213,7 @@ def test_upheld_for_an_ineligible_case_claims_the_open_case_slot(session):
     case = refused(session, ineligible=True, id_number=(person := subsidy_application()["id_number"]))
     appeal_id = under_review(session, case)
     data = load(SubsidyApplicationSchema(), subsidy_application(id_number=person))
-    subsidy.submit(session, OutboxWriter(session, "housing", None, []), PII, CASEWORKER, data)  # holds the slot
+    housing_desk(session).submit_subsidy_application(data, CASEWORKER)  # holds the slot
     with pytest.raises(DuplicateApplication):
         desk(session, DECIDED).decide(APPEAL_REVIEWER, appeal_id, "upheld", ["符合条件"])
     assert desk(session, DECIDED).get(REVIEWER, appeal_id)["status"] == "under_review"

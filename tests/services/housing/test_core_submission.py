@@ -7,18 +7,16 @@ import json
 import pytest
 from sqlalchemy import event, select
 
-from services.housing import subsidy
 from services.housing.exceptions import DuplicateApplication
 from services.housing.models import OpenCase, SubsidyApplication
 from services.housing.schemas import SubsidyApplicationSchema
 from shared.audit import TRAIL_KEY, AuditedCase, AuditRecord, AuditTrail, record_status_changes
 from shared.auth import Caller
 from shared.models import OutboxMessage
-from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
 from shared.validation import load
-from tests.services.housing.conftest import subsidy_application
+from tests.services.housing.conftest import housing_desk, subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
 PII = PiiTools(DEV_KEYS)
@@ -36,7 +34,7 @@ def audited(session):
 
 def submit(session, **overrides) -> dict:
     data = load(SubsidyApplicationSchema(), subsidy_application(**overrides))
-    return subsidy.submit(session, OutboxWriter(session, "housing", None, []), PII, CASEWORKER, data)
+    return housing_desk(session).submit_subsidy_application(data, CASEWORKER)
 
 
 def records(session, case_id: str) -> list[dict]:

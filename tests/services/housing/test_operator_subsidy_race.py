@@ -32,13 +32,13 @@ def assessed_project(call) -> str:
 def test_two_reviewers_approving_at_once_one_wins_one_event(call, housing, monkeypatch):
     assessment_id = assessed_project(call)
     both_have_read = threading.Barrier(2, timeout=20)
-    clock = operator_subsidy.now_utc
+    decide = operator_subsidy.decide
 
-    def after_both_reads():  # review() reads the clock between its checks and its write
+    def after_both_reads(*args):  # review() decides by a conditional UPDATE once its checks have read the row
         both_have_read.wait()
-        return clock()
+        return decide(*args)
 
-    monkeypatch.setattr(operator_subsidy, "now_utc", after_both_reads)
+    monkeypatch.setattr(operator_subsidy, "decide", after_both_reads)
     reviewers = [call(f"rv-{number}", "reviewer") for number in (1, 2)]
 
     def approve(reviewer):

@@ -16,6 +16,7 @@ from services.housing.models import Disbursement, OpenCase, SubsidyApplication
 from services.housing.rules import shift_period
 from services.housing.schemas import SubsidyApplicationSchema
 from shared.auth import Caller
+from shared.clock import process_clock, utcnow
 from shared.contracts import validate_envelope
 from shared.errors import ValidationError
 from shared.models import OutboxMessage
@@ -23,7 +24,7 @@ from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
 from shared.validation import load
-from tests.services.housing.conftest import subsidy_application
+from tests.services.housing.conftest import housing_desk, subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
 REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
@@ -34,10 +35,14 @@ def outbox(session: Session) -> OutboxWriter:
     return OutboxWriter(session, "housing", None, [])
 
 
+def desk(session: Session):
+    return housing_desk(session)
+
+
 def approved(session: Session, **overrides) -> str:
     data = load(SubsidyApplicationSchema(), subsidy_application(**overrides))
-    application_id = subsidy.submit(session, outbox(session), PII, CASEWORKER, data)["application_id"]
-    subsidy.review(session, outbox(session), REVIEWER, application_id, "approve")
+    application_id = desk(session).submit_subsidy_application(data, CASEWORKER)["application_id"]
+    desk(session).review_subsidy_application(application_id, "approve", None, False, REVIEWER)
     return application_id
 
 
@@ -61,7 +66,7 @@ def test_approval_sets_a_twelve_month_term_from_the_policy(session):
 def test_recertify_lowering_the_amount_mid_term_applies_at_once_and_is_published(session):
     application_id = approved(session)
     before = subsidy.get(session, CASEWORKER, application_id)
-    result = recertification.propose(session, outbox(session), PII, CASEWORKER, application_id, {"household_size": 1})
+    result = desk(session).recertify_subsidy(application_id, {"household_size": 1}, CASEWORKER)
     after = result["application"]
     assert result["recertification"]["status"] == "applied"
     assert after["monthly_subsidy_fen"] == 1500 * 15 * 12 // 10  # one person now
@@ -87,7 +92,7 @@ def test_a_term_is_renewed_only_when_due_and_only_once(end_period, today, renewe
 def test_recertify_no_longer_eligible_ends_with_reason(session):
     application_id = approved(session)
     change = {"owns_home_in_cixi": True}
-    ended = recertification.propose(session, outbox(session), PII, CASEWORKER, application_id, change)["application"]
+    ended = desk(session).recertify_subsidy(application_id, change, CASEWORKER)["application"]
     assert (ended["status"], ended["end_reason"], ended["reasons"]) == (
         "ended",
         "no_longer_eligible",
@@ -97,7 +102,7 @@ def test_recertify_no_longer_eligible_ends_with_reason(session):
     assert (told["reason"], told["eligibility_reasons"]) == ("no_longer_eligible", ["owns_home_in_cixi"])
     assert session.get(OpenCase, ended["resident_id"]) is None
     with pytest.raises(InvalidTransition):
-        recertification.propose(session, outbox(session), PII, CASEWORKER, application_id, {})
+        desk(session).recertify_subsidy(application_id, {}, CASEWORKER)
 
 
 def test_expiry_ends_subsidies_whose_term_is_over(session):
@@ -105,38 +110,38 @@ def test_expiry_ends_subsidies_whose_term_is_over(session):
     application = session.get(SubsidyApplication, lapsed)
     application.end_period = "2020-12"
     session.commit()
-    assert subsidy.end_expired(session, outbox(session), session.get(SubsidyApplication, current).start_period) == 1
+    assert desk(session).end_expired_subsidies(session.get(SubsidyApplication, current).start_period) == 1
     assert subsidy.get(session, CASEWORKER, lapsed)["end_reason"] == "term_expired"
     assert subsidy.get(session, CASEWORKER, current)["status"] == "approved"
-    assert subsidy.end_expired(session, outbox(session), "2021-01") == 0
+    assert desk(session).end_expired_subsidies("2021-01") == 0
 
 
 def test_caseworker_ends_a_subsidy_and_the_resident_may_apply_again(session):
     application = subsidy_application()
     application_id = approved(session, id_number=application["id_number"])
     with pytest.raises(DuplicateApplication) as raised:
-        subsidy.submit(session, outbox(session), PII, CASEWORKER, load(SubsidyApplicationSchema(), application))
+        desk(session).submit_subsidy_application(load(SubsidyApplicationSchema(), application), CASEWORKER)
     assert application_id in str(raised.value)
-    subsidy.end_by_caseworker(session, outbox(session), CASEWORKER, application_id, "bought_home")
-    again = subsidy.submit(session, outbox(session), PII, CASEWORKER, load(SubsidyApplicationSchema(), application))
+    desk(session).end_subsidy(application_id, "bought_home", CASEWORKER)
+    again = desk(session).submit_subsidy_application(load(SubsidyApplicationSchema(), application), CASEWORKER)
     assert again["status"] == "submitted"
 
 
 def test_a_caseworker_ends_a_subsidy_only_for_a_reason_the_resident_can_be_told(session):
     application_id = approved(session)
     with pytest.raises(ValidationError) as caught:
-        subsidy.end_by_caseworker(session, outbox(session), CASEWORKER, application_id, "moved away")
+        desk(session).end_subsidy(application_id, "moved away", CASEWORKER)
     assert set(caught.value.errors) == {"reason"}
     with pytest.raises(ValidationError):  # the platform's own reason, not a caseworker's
-        subsidy.end_by_caseworker(session, outbox(session), CASEWORKER, application_id, "term_expired")
+        desk(session).end_subsidy(application_id, "term_expired", CASEWORKER)
 
 
 @pytest.mark.parametrize(("marked", "told"), [(False, None), (True, "请补交租赁合同，联系138****5678")])
 def test_a_reviewers_note_reaches_the_resident_only_when_marked(session, marked, told):
     data = load(SubsidyApplicationSchema(), subsidy_application())
-    application_id = subsidy.submit(session, outbox(session), PII, CASEWORKER, data)["application_id"]
+    application_id = desk(session).submit_subsidy_application(data, CASEWORKER)["application_id"]
     note = "请补交租赁合同，联系13812345678"
-    subsidy.review(session, outbox(session), REVIEWER, application_id, "reject", note, note_for_resident=marked)
+    desk(session).review_subsidy_application(application_id, "reject", note, marked, REVIEWER)
     [rejected] = sent(session, "subsidy_rejected")
     assert (rejected["reasons"], rejected["note_for_resident"]) == (["rejected_on_review"], told)
     assert session.get(SubsidyApplication, application_id).review_note == note  # the file keeps it as written
@@ -144,11 +149,11 @@ def test_a_reviewers_note_reaches_the_resident_only_when_marked(session, marked,
 
 def test_disbursement_skips_ended_and_out_of_term(session):
     paid, ended, future = approved(session), approved(session), approved(session)
-    subsidy.end_by_caseworker(session, outbox(session), CASEWORKER, ended, "left_cixi")
+    desk(session).end_subsidy(ended, "left_cixi", CASEWORKER)
     period = session.get(SubsidyApplication, paid).start_period
     session.get(SubsidyApplication, future).start_period = "2999-01"
     session.commit()
-    result = disbursement.run(session, outbox(session), period, batch_size=1)
+    result = disbursement.run(session, outbox(session), process_clock(), period, batch_size=1)
     assert (result.paid, result.total_fen, result.batches) == (1, 63000, 1)
 
 
@@ -166,10 +171,10 @@ def test_a_page_paid_by_a_concurrent_run_is_refused_whole(session, engine):
         )
     ).all()
     session.rollback()
-    assert disbursement.run(session, outbox(session), period).paid == 2
+    assert disbursement.run(session, outbox(session), process_clock(), period).paid == 2
     with Session(engine) as other:
         late = disbursement.DisbursementResult(period)
-        assert disbursement._pay(other, outbox(other), period, rows, late) is False
+        assert disbursement._pay(other, outbox(other), period, rows, late, utcnow()) is False
     assert session.scalar(select(func.count()).select_from(Disbursement)) == 2
     assert events(session, "subsidy_disbursed") == 2
 
@@ -181,7 +186,7 @@ def test_concurrent_runs_pay_each_household_once(session, engine):
 
     def run_once():
         with Session(engine, expire_on_commit=False) as own:
-            return disbursement.run(own, outbox(own), period, batch_size=5)
+            return disbursement.run(own, outbox(own), process_clock(), period, batch_size=5)
 
     results = [thread.wait() for thread in [eventlet.spawn(run_once) for _ in range(3)]]
     assert sum(result.paid for result in results) == 12
@@ -192,13 +197,15 @@ def test_concurrent_runs_pay_each_household_once(session, engine):
 def test_a_legacy_appealed_case_is_still_reviewed_by_someone_else(session):
     """Cases appealed before the appeal mechanism (status `appealed`) wait for an ordinary review."""
     data = load(SubsidyApplicationSchema(), subsidy_application(has_residence_permit=False))
-    result = subsidy.submit(session, outbox(session), PII, CASEWORKER, data)
+    result = desk(session).submit_subsidy_application(data, CASEWORKER)
     with pytest.raises(InvalidTransition):  # an ineligible case is reversed only by an upheld appeal
-        subsidy.review(session, outbox(session), REVIEWER, result["application_id"], "approve")
+        desk(session).review_subsidy_application(result["application_id"], "approve", None, False, REVIEWER)
     application = session.get(SubsidyApplication, result["application_id"])
     application.status, application.appealed_by, application.appeal_note = "appealed", "cw-2", "居住证已办理"
     session.commit()
     with pytest.raises(MakerCheckerViolation):
-        subsidy.review(session, outbox(session), Caller("cw-2", frozenset({"reviewer"})), application.id, "approve")
-    approved_case = subsidy.review(session, outbox(session), REVIEWER, result["application_id"], "approve")
+        desk(session).review_subsidy_application(
+            application.id, "approve", None, False, Caller("cw-2", frozenset({"reviewer"}))
+        )
+    approved_case = desk(session).review_subsidy_application(result["application_id"], "approve", None, False, REVIEWER)
     assert approved_case["status"] == "approved" and approved_case["monthly_subsidy_fen"] == 63000
