@@ -205,6 +205,16 @@ class EndSchema(_NotedDecision):
     reason = fields.String(required=True, validate=validate.OneOf(END_REASONS))
 
 
+class ContributionSchema(_Strict):
+    """One month's pension contribution, as the receipt shows it paid."""
+
+    enrolment_id = Text(required=True, min_length=1, max_length=36)
+    month = fields.String(
+        required=True, validate=validate.Regexp(r"[0-9]{4}-(0[1-9]|1[0-2])\Z", error="Must be a month as YYYY-MM.")
+    )
+    paid_on = fields.Date(load_default=None, allow_none=True)
+
+
 class ListSchema(_Strict):
     resident_id = Text(load_default=None, allow_none=True, min_length=8, max_length=64)
     id_number = IdNumberField(load_default=None, allow_none=True)
