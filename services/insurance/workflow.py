@@ -52,7 +52,7 @@ from shared.auth import Caller, require_acting_for
 from shared.clock import SHANGHAI
 from shared.contracts import resident_note
 from shared.errors import ValidationError
-from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
+from shared.pii import ADULT_AGE_YEARS, birth_date_from_id, mask_birth_certificate, mask_id_number, sex_from_id
 from shared.unit_of_work import WorkerDesk, transactional
 from shared.validation import echo, load
 
@@ -106,18 +106,34 @@ class Desk(WorkerDesk):
     def find_person(self, id_number: str) -> Person | None:
         return self.db.scalar(select(Person).where(Person.id_index == self.pii.index(id_number, "id_number")))
 
+    def identity(self, data: dict) -> tuple[str, str]:
+        """(blind index, resident_id) of a presented person: by ID number, or for a newborn not yet issued one,
+        by the birth certificate (docs/policy.md)."""
+        if data.get("id_number"):
+            return self.pii.index(data["id_number"], "id_number"), self.pii.resident_id(data["id_number"])
+        certificate = data["birth_certificate_number"]
+        index = self.pii.index(certificate, "birth_certificate")
+        return index, self.pii.resident_id_from_birth_certificate(certificate)
+
+    def find(self, data: dict) -> Person | None:
+        return self.db.scalar(select(Person).where(Person.id_index == self.identity(data)[0]))
+
     def save_person(self, data: dict) -> Person:
         """Create or refresh a person from what was just presented at the counter."""
-        id_number = data["id_number"]
-        person = self.find_person(id_number)
+        person = self.find(data)
         if person is None:
+            index, resident_id = self.identity(data)
+            id_number = data.get("id_number")
+            certificate = None if id_number else data["birth_certificate_number"]
+            facts = self.person_facts(data)
             person = Person(
-                resident_id=self.pii.resident_id(id_number),
-                id_index=self.pii.index(id_number, "id_number"),
-                id_number_encrypted=self.pii.encrypt(id_number),
-                id_number_masked=mask_id_number(id_number),
-                birth_date=birth_date_from_id(id_number),
-                sex=sex_from_id(id_number),
+                resident_id=resident_id,
+                id_index=index,
+                id_number_encrypted=self.pii.encrypt(id_number) if id_number else None,
+                birth_certificate_encrypted=self.pii.encrypt(certificate) if certificate else None,
+                id_number_masked=mask_id_number(id_number) if id_number else mask_birth_certificate(certificate),
+                birth_date=facts.birth_date,
+                sex=facts.sex,
             )
             self.db.add(person)
         person.hukou = data["hukou"]
@@ -131,9 +147,10 @@ class Desk(WorkerDesk):
     @staticmethod
     def person_facts(data: dict) -> rules.PersonFacts:
         permit = data.get("residence_permit")
+        number = data.get("id_number")
         return rules.PersonFacts(
-            birth_date=birth_date_from_id(data["id_number"]),
-            sex=sex_from_id(data["id_number"]),
+            birth_date=birth_date_from_id(number) if number else data["birth_date"],
+            sex=sex_from_id(number) if number else data["sex"],
             hukou=data["hukou"],
             permit=rules.Permit(permit["issued_in_cixi"], permit["valid_until"]) if permit else None,
         )
@@ -176,7 +193,7 @@ class Desk(WorkerDesk):
             )
         return rules.Facts(
             person=self.person_facts(resident),
-            employment=self.latest_employment(self.find_person(resident["id_number"])),
+            employment=self.latest_employment(self.find(resident)),
             parent=parent_facts,
             birth_certificate=bool(resident.get("birth_certificate_number")),
         )
@@ -185,11 +202,12 @@ class Desk(WorkerDesk):
         """A resident asks about themselves, or as the named parent about a child who is a minor today (not
         on the date asked about: an adult's records are not a child's because the question is dated back)."""
         parent = person.get("parent")
+        facts = self.person_facts(person)
         require_acting_for(
             caller,
-            self.pii.resident_id(person["id_number"]),
+            self.identity(person)[1],
             parent=self.pii.resident_id(parent["id_number"]) if parent else None,
-            minor=is_minor(person["id_number"], self.today),
+            minor=self.today < facts.birth_date or facts.age_years(self.today) < ADULT_AGE_YEARS,
         )
 
     # --- employment registration ---------------------------------------------------------------------
@@ -254,7 +272,7 @@ class Desk(WorkerDesk):
     # --- eligibility ---------------------------------------------------------------------------------
 
     def check_eligibility(self, resident: dict, scheme: str, caller: Caller, on: str | None = None) -> dict:
-        data = load(EligibilitySchema(), {"resident": resident, "scheme": scheme, "on": on})
+        data = load(EligibilitySchema(), {"resident": resident, "scheme": scheme, "on": on}, today=self.today)
         person = data["resident"]
         self._require_acting_for(caller, person)
         day = data["on"] or self.today
@@ -289,7 +307,7 @@ class Desk(WorkerDesk):
 
     @transactional
     def enrol_medical(self, payload: dict, caller: Caller) -> dict:
-        data = load(MedicalEnrolmentSchema(), payload)
+        data = load(MedicalEnrolmentSchema(), payload, today=self.today)
         start = data["start_date"] or self.today
         facts = self.person_facts(data["resident"])
         contribution = rules.medical_contribution(self.book, start.year, data["route"], facts, start)
@@ -301,7 +319,7 @@ class Desk(WorkerDesk):
         answer = rules.evaluate(scheme, route, self.facts_for(resident), self.book, self.today)
         if not answer.eligible:
             raise NotEligible(_refusal(answer.rules))
-        if self.live_enrolment(self.find_person(resident["id_number"]), scheme) is not None:
+        if self.live_enrolment(self.find(resident), scheme) is not None:
             raise DuplicateEnrolment(f"already holds a pending, active or suspended {scheme} enrolment")
         person = self.save_person(resident)
         guardian = self.save_person(resident["parent"]) if resident.get("parent") else None
