@@ -156,6 +156,30 @@ def mask_id_number(id_number: str) -> str:
     return f"{stripped[:6]}{'*' * 8}{stripped[-4:]}"
 
 
+# --- Birth certificates (出生医学证明) ------------------------------------------------------------
+
+# the certificate's printed number: one capital letter and nine digits (the national form used since 2014)
+# [assumed: docs/policy.md]; personal data like an ID number, never in the clear in logs, events or errors
+_CERT_SHAPE = re.compile(r"[A-Z][0-9]{9}")
+
+
+class InvalidBirthCertificate(ValueError):
+    """Not a birth-certificate number of the national form."""
+
+
+def normalise_birth_certificate(raw: str) -> str:
+    number = str(raw).strip().upper()
+    if not _CERT_SHAPE.fullmatch(number):
+        raise InvalidBirthCertificate("must be one letter and nine digits (出生医学证明编号)")
+    return number
+
+
+def mask_birth_certificate(number: str) -> str:
+    """`Q330123456` -> `Q*****3456`."""
+    normalised = normalise_birth_certificate(number)
+    return f"{normalised[0]}{'*' * 5}{normalised[-4:]}"
+
+
 def mask_name(name: str) -> str:
     """`王小明` -> `王**`: the surname a caseworker recognises, never the whole name."""
     name = str(name or "").strip()
@@ -171,22 +195,25 @@ _PHONE_IN_TEXT = re.compile(r"(?<!\d)((?:\+86|0086)[ -]?)?([1\uFF11][3-9\uFF13-\
 # Whole tokens only: machine-written text is full of hex ids, and a UUID such as "…a138-7881-4028-…"
 # holds what `mask_text` (rightly, for typed text) treats as a spaced-out phone number.
 _ID_TOKEN = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
+_CERT_TOKEN = re.compile(r"(?<![0-9A-Za-z_])([A-Za-z])\d{5}(\d{4})(?![0-9A-Za-z])")
 _PHONE_TOKEN = re.compile(r"(?<![0-9A-Za-z+])(?:\+86|0086)?1[3-9]\d{9}(?![0-9A-Za-z])")
 
 
 def find_personal_data(text: str) -> list[str]:
-    """Every ID number (GB 11643, valid checksum) and mobile number in the clear in machine-written text
-    (logs, event bodies): what a privacy check looks for."""
+    """Every ID number (GB 11643, valid checksum), mobile and birth-certificate number in the clear in
+    machine-written text (logs, event bodies): what a privacy check looks for."""
     ids = [m[0] for m in _ID_TOKEN.finditer(text) if is_valid_id_number(m[0])]
     phones = [m[0] for m in _PHONE_TOKEN.finditer(text)]
-    return ids + phones
+    certificates = [m[0] for m in _CERT_TOKEN.finditer(text)]
+    return ids + phones + certificates
 
 
 def mask_text(text: str) -> str:
-    """Mask every ID number and mobile number found anywhere in free text."""
+    """Mask every ID number, mobile number and birth-certificate number found anywhere in free text."""
     # IDs first: an ID contains 11-digit runs that would otherwise be half-masked as a phone.
     masked = _ID_IN_TEXT.sub(lambda m: f"{m[1]}{'*' * 8}{m[2]}", text)
-    return _PHONE_IN_TEXT.sub(lambda m: f"{m[1] or ''}{m[2]}****{m[3]}", masked)
+    masked = _PHONE_IN_TEXT.sub(lambda m: f"{m[1] or ''}{m[2]}****{m[3]}", masked)
+    return _CERT_TOKEN.sub(lambda m: f"{m[1]}{'*' * 5}{m[2]}", masked)
 
 
 class PiiLogFilter(logging.Filter):
@@ -249,6 +276,13 @@ def resident_id(id_number: str, keys: PiiKeys) -> str:
     """Stable pseudonym for a person, shared across services: `r_` + 32 hex chars."""
     digest = hmac.new(keys.hmac_key, normalise_id_number(id_number).encode("ascii"), hashlib.sha256)
     return "r_" + digest.hexdigest()[:32]
+
+
+def resident_id_from_birth_certificate(number: str, keys: PiiKeys) -> str:
+    """The pseudonym of a newborn known only by the birth certificate (the message cannot be an ID number's:
+    those are digits only)."""
+    message = f"birth_certificate:{normalise_birth_certificate(number)}".encode("ascii")
+    return "r_" + hmac.new(keys.hmac_key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def blind_index(value: str, keys: PiiKeys, purpose: str) -> str:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 
-from shared.pii import DEV_KEYS, FieldCipher, PiiKeys, blind_index, normalise_id_number, resident_id
+from shared.pii import (
+    DEV_KEYS,
+    FieldCipher,
+    PiiKeys,
+    blind_index,
+    normalise_id_number,
+    resident_id,
+    resident_id_from_birth_certificate,
+)
 from shared.secret_settings import refuse_example_secrets
 
 
@@ -29,6 +37,9 @@ class PiiTools:
 
     def resident_id(self, id_number: str) -> str:
         return resident_id(normalise_id_number(id_number), self.keys)
+
+    def resident_id_from_birth_certificate(self, number: str) -> str:
+        return resident_id_from_birth_certificate(number, self.keys)
 
     def index(self, value: str, purpose: str) -> str:
         return blind_index(value, self.keys, purpose)

@@ -37,6 +37,14 @@ class RentCapExceeded(Conflict):
     """A unit's rent is above the cap relative to its assessed market rent."""
 
 
+class UnitAreaExceeded(Conflict):
+    """A unit's construction area is above the 保租房 limit of the policy row in force."""
+
+
+class RentIncreaseExceeded(Conflict):
+    """A tenancy's new rent rises by more than the annual cap, or sooner than 12 months after the last rise."""
+
+
 class AssessmentExists(Conflict):
     """The project already has an operator-subsidy assessment for that year."""
 

@@ -206,6 +206,8 @@ class Tenancy(Base):
     resident_id: Mapped[str] = mapped_column(String(64), index=True)
     town: Mapped[str] = mapped_column(String(20))
     monthly_rent_fen: Mapped[int] = mapped_column(Integer)
+    # the day the rent in force was set (start, or the last rise): the annual increase cap counts from it
+    rent_set_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))  # active | ended

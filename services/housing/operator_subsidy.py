@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from services.housing import rules
 from services.housing.cases import new_id
 from services.housing.decisions import check_decision, decide
-from services.housing.exceptions import AssessmentExists, AssessmentNotFound, InvalidTransition, MakerCheckerViolation
+from services.housing.exceptions import (
+    AssessmentExists,
+    AssessmentNotFound,
+    BeforeSchemeStart,
+    InvalidTransition,
+    MakerCheckerViolation,
+)
 from services.housing.models import OperatorAssessment, Unit
 from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
 from services.housing.tenancy import LET, WITHDRAWN, get_project
@@ -123,8 +129,26 @@ def review(session: Session, outbox, audit, caller: Caller, assessment_id, decis
     return assessment_dict(assessment)
 
 
+def forecast_of(session: Session, year: int) -> dict | None:
+    """The year's budget forecast from the policy row (projects, units, fen), or None: a figure to compare the
+    approved amounts against, never a rate (docs/policy.md)."""
+    try:
+        policy = policy_in_force(session, OPERATOR_SUBSIDY, date(year, 12, 31))
+    except BeforeSchemeStart:
+        return None
+    forecast = policy.get("forecast")
+    if forecast is None or int(forecast["year"]) != year:
+        return None
+    return {
+        "projects": int(forecast["projects"]),
+        "units": int(forecast["units"]),
+        "amount_fen": int(forecast["amount_fen"]),
+    }
+
+
 def summary(session: Session, year) -> dict:
-    """Approved operator subsidies of a year: the figures the Center reports (projects, units, yuan)."""
+    """Approved operator subsidies of a year: the figures the Center reports (projects, units, yuan), beside the
+    year's budget forecast when the policy has one."""
     check_year(year)
     projects, units, total = session.execute(
         select(
@@ -133,4 +157,12 @@ def summary(session: Session, year) -> dict:
             func.coalesce(func.sum(OperatorAssessment.amount_fen), 0),
         ).where(OperatorAssessment.year == year, OperatorAssessment.status == APPROVED)
     ).one()
-    return {"year": year, "projects": projects, "units": int(units), "amount_fen": int(total)}
+    forecast = forecast_of(session, year)
+    return {
+        "year": year,
+        "projects": projects,
+        "units": int(units),
+        "amount_fen": int(total),
+        "forecast": forecast,
+        "forecast_remaining_fen": forecast["amount_fen"] - int(total) if forecast else None,
+    }

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
+from shared.dates import add_months
 from shared.pii import age_on
 
 # reason codes (stable: callers, appeals and stats key on them)
@@ -95,6 +96,42 @@ def rent_cap_fen(market_rent_fen: int, rules: dict) -> int:
 
 def rent_within_cap(monthly_rent_fen: int, market_rent_fen: int, rules: dict) -> bool:
     return monthly_rent_fen <= rent_cap_fen(market_rent_fen, rules)
+
+
+def unit_area_within_limit(area_m2: Decimal, rules: dict) -> bool:
+    """A 保租房 unit's construction area is at most `max_unit_area_m2` (no limit when the row has none)."""
+    limit = rules.get("max_unit_area_m2")
+    return limit is None or Decimal(area_m2) <= Decimal(str(limit))
+
+
+RENT_INCREASE_INTERVAL_MONTHS = 12  # "annual": one rise per 12 months at most
+
+
+@dataclass(frozen=True)
+class RentIncrease:
+    """Whether a tenancy's rent may go from `current_fen` to `new_fen` on `on`, and why not."""
+
+    allowed: bool
+    cap_fen: int  # the highest rent allowed on `on`
+    next_rise_on: date  # the first day a rise is allowed at all
+    detail: str
+
+
+def rent_increase(current_fen: int, new_fen: int, rent_set_on: date, on: date, rules: dict) -> RentIncrease:
+    """A rise of at most `max_annual_increase_permille` of the rent in force, and at most one per 12 months
+    counted from the day that rent was set (docs/policy.md). A cut or the same rent is always allowed."""
+    permille = rules.get("max_annual_increase_permille")
+    next_rise = add_months(rent_set_on, RENT_INCREASE_INTERVAL_MONTHS)
+    if permille is None:
+        return RentIncrease(True, new_fen, next_rise, "no rent-increase limit in the policy row")
+    cap = current_fen * (1000 + int(permille)) // 1000 if on >= next_rise else current_fen
+    if new_fen <= current_fen or new_fen <= cap:
+        return RentIncrease(True, cap, next_rise, f"rent {current_fen} → {new_fen} fen within the cap of {cap} fen")
+    if on < next_rise:
+        detail = f"the rent was set on {rent_set_on} and may rise again from {next_rise}"
+    else:
+        detail = f"rent {current_fen} → {new_fen} fen is above the cap of {cap} fen (+{int(permille) / 10:g}% a year)"
+    return RentIncrease(False, cap, next_rise, detail)
 
 
 # --- periods ------------------------------------------------------------------------------------------

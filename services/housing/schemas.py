@@ -143,6 +143,8 @@ class TenancyRenewalSchema(Schema):
     has_residence_permit = StrictBoolean()
     owns_home_in_cixi = StrictBoolean()
     employed_in_cixi = StrictBoolean()
+    # the rent from the renewal on; a rise is held to the annual cap (rules.rent_increase)
+    monthly_rent_yuan = Yuan(data_key="monthly_rent_yuan", attribute="monthly_rent_fen")
 
 
 class ProjectSchema(Schema):

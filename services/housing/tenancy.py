@@ -27,7 +27,9 @@ from services.housing.exceptions import (
     NoVacantUnit,
     ProjectNotFound,
     RentCapExceeded,
+    RentIncreaseExceeded,
     TenancyNotFound,
+    UnitAreaExceeded,
     UnitNotFound,
 )
 from services.housing.models import Project, Tenancy, TenancyApplication, Unit
@@ -80,6 +82,7 @@ def tenancy_dict(tenancy: Tenancy) -> dict:
         "resident_id": tenancy.resident_id,
         "town": tenancy.town,
         "monthly_rent_fen": tenancy.monthly_rent_fen,
+        "rent_set_on": (tenancy.rent_set_on or tenancy.start_date).isoformat(),
         "start_date": tenancy.start_date.isoformat(),
         "end_date": tenancy.end_date.isoformat(),
         "status": tenancy.status,
@@ -131,15 +134,20 @@ def list_units(session: Session, project_id, status=None) -> list[Unit]:
 
 
 def list_unit(session: Session, project_id, data: dict, now) -> dict:
-    """List a unit for letting; its rent must respect the cap relative to the assessed market rent."""
+    """List a unit for letting: its rent within the cap relative to the assessed market rent, its area within
+    the unit-size limit. A unit breaking both is refused for the first, the message naming both."""
     project = get_project(session, project_id)
     policy = policy_in_force(session, TENANCY, today_local(now))
+    breaches: list[tuple[type, str]] = []
     if not rules.rent_within_cap(data["monthly_rent_fen"], data["market_rent_fen"], policy.rules):
         cap = rules.rent_cap_fen(data["market_rent_fen"], policy.rules)
-        raise RentCapExceeded(
-            f"rent {data['monthly_rent_fen']} fen is above the cap of {cap} fen"
-            f" ({policy['rent_cap_permille'] / 10:g}% of market rent, {policy.trace})"
-        )
+        breaches.append((RentCapExceeded, f"rent {data['monthly_rent_fen']} fen is above the cap of {cap} fen"
+                         f" ({policy['rent_cap_permille'] / 10:g}% of market rent)"))  # fmt: skip
+    if not rules.unit_area_within_limit(data["area_m2"], policy.rules):
+        breaches.append((UnitAreaExceeded, f"area {data['area_m2']} ㎡ is above the 保租房 limit of"
+                         f" {policy['max_unit_area_m2']} ㎡ construction area"))  # fmt: skip
+    if breaches:
+        raise breaches[0][0]("; ".join(message for _, message in breaches) + f" ({policy.trace})")
     if session.scalar(select(Unit.id).where(Unit.project_id == project.id, Unit.unit_no == data["unit_no"])):
         raise ValidationError({"unit_no": [f"unit {data['unit_no']} is already listed in this project"]})
     unit = Unit(id=new_id(), project_id=project.id, **data, rent_policy_id=policy.id, status=VACANT, listed_at=now)
@@ -185,6 +193,7 @@ def allocate(session: Session, outbox, caller: Caller, application_id, project_i
         resident_id=application.resident_id,
         town=project.town,
         monthly_rent_fen=unit.monthly_rent_fen,
+        rent_set_on=start,
         start_date=start,
         end_date=end,
         status="active",
@@ -277,10 +286,18 @@ def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: 
     if tenancy.status != "active":
         raise InvalidTransition(f"tenancy {tenancy.id} is {tenancy.status}")
     application = session.get(TenancyApplication, tenancy.application_id)
-    for key, value in changes.items():
-        setattr(application, key, value)
+    changes = dict(changes)
+    new_rent = changes.pop("monthly_rent_fen", None)
     today = today_local(now)
     policy = policy_in_force(session, TENANCY, today)
+    if new_rent is not None and new_rent != tenancy.monthly_rent_fen:
+        rent_set_on = tenancy.rent_set_on or tenancy.start_date
+        rise = rules.rent_increase(tenancy.monthly_rent_fen, new_rent, rent_set_on, today, policy.rules)
+        if not rise.allowed:
+            raise RentIncreaseExceeded(f"{rise.detail} ({policy.trace})")
+        tenancy.monthly_rent_fen, tenancy.rent_set_on = new_rent, today
+    for key, value in changes.items():
+        setattr(application, key, value)
     facts = rules.TenancyFacts(
         id_number=pii.decrypt(application.id_number_encrypted),
         is_local_hukou=application.is_local_hukou,

@@ -26,3 +26,7 @@ class DuplicateRegistration(Conflict):
 
 class EnrolmentNotFound(NotFound):
     """No enrolment with that id (or none the caller may see)."""
+
+
+class DuplicateContribution(Conflict):
+    """That month's pension contribution is already recorded for the enrolment."""

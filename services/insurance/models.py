@@ -48,8 +48,10 @@ class Person(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     resident_id: Mapped[str] = mapped_column(String(64), unique=True)
     id_index: Mapped[str] = mapped_column(String(64), unique=True)
-    id_number_encrypted: Mapped[str] = mapped_column(String(512))
-    id_number_masked: Mapped[str] = mapped_column(String(32))
+    # a newborn without an ID number yet is known by the birth-certificate number (出生医学证明) instead
+    id_number_encrypted: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    birth_certificate_encrypted: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    id_number_masked: Mapped[str] = mapped_column(String(32))  # or the masked certificate number
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(8))
     hukou: Mapped[str] = mapped_column(String(16))  # "cixi" | "other"
@@ -104,7 +106,7 @@ class Enrolment(Base):
     eligibility: Mapped[str] = mapped_column(Text)  # JSON: the rules evaluated at submission
     requested_start: Mapped[date | None] = mapped_column(Date, nullable=True)
     coverage_start: Mapped[date | None] = mapped_column(Date, nullable=True)
-    coverage_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    coverage_end: Mapped[date | None] = mapped_column(Date, nullable=True)  # None for pension: continuous
     reminded_for_end: Mapped[date | None] = mapped_column(Date, nullable=True)
     reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     submitted_by: Mapped[str] = mapped_column(String(100))
@@ -127,6 +129,23 @@ class Enrolment(Base):
         ),
         Index("ix_enrolments_status_end", "status", "coverage_end"),
     )
+
+
+class PensionContribution(Base):
+    """One month's pension contribution recorded as paid (the tax bureau collects it; the counter records the
+    receipt). A month is paid once; months not recorded are arrears (services/insurance/lifecycle.py)."""
+
+    __tablename__ = "pension_contributions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    paid_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("uq_pension_contributions_month", "enrolment_id", "month", unique=True),)
 
 
 class Appeal(AppealColumns, Base):

@@ -12,8 +12,15 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from services.insurance.lifecycle import STATUSES
 from services.insurance.retirement import FEMALE_CATEGORIES
 from services.insurance.rules import ROUTES, base_range
+from shared.clock import local_today
 from shared.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
-from shared.pii import InvalidIdNumber, normalise_id_number, sex_from_id
+from shared.pii import (
+    InvalidBirthCertificate,
+    InvalidIdNumber,
+    normalise_birth_certificate,
+    normalise_id_number,
+    sex_from_id,
+)
 from shared.towns import resolve_town
 from shared.validation import Text
 
@@ -55,6 +62,20 @@ class IdNumberField(Text):
         return normalise_id_number(text)
 
 
+class BirthCertificateField(Text):
+    """出生医学证明 number; the message never repeats the value (it is personal data like an ID number)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=40, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalise_birth_certificate(text)
+        except InvalidBirthCertificate as exc:
+            raise MarshmallowValidationError(f"not a valid birth-certificate number: {exc}") from None
+
+
 class PermitSchema(_Strict):
     number = Text(required=True, min_length=4, max_length=40)
     issued_in_cixi = fields.Boolean(required=True)
@@ -83,10 +104,37 @@ class ParentSchema(PersonSchema):
 
 
 class ResidentSchema(PersonSchema):
-    """The person a question or an enrolment is about; a child's comes with the applying parent."""
+    """The person a question or an enrolment is about; a child's comes with the applying parent. A newborn
+    not yet issued an ID number is known by the birth certificate, with the birth date and sex it states."""
 
+    id_number = IdNumberField(load_default=None, allow_none=True)
     parent = fields.Nested(ParentSchema, load_default=None, allow_none=True)
-    birth_certificate_number = Text(load_default=None, allow_none=True, min_length=4, max_length=40)
+    birth_certificate_number = BirthCertificateField(load_default=None, allow_none=True)
+    birth_date = fields.Date(load_default=None, allow_none=True)
+    sex = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("male", "female")))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _identified(self, data, **kwargs):
+        errors: dict[str, list[str]] = {}
+        if data.get("id_number"):
+            for name in ("birth_date", "sex"):
+                if data.get(name) is not None:
+                    errors[name] = ["comes from the ID number: give it only for a child without one"]
+        elif "id_number" not in data:
+            pass  # a bad ID number: reported by its field
+        elif "birth_certificate_number" in data and data["birth_certificate_number"] is None:
+            # neither given (a bad ID number is already reported as such, and stays the message)
+            errors["id_number"] = ["required (a newborn without one: birth_certificate_number, birth_date, sex)"]
+        else:
+            for name in ("birth_date", "sex"):
+                if data.get(name) is None and name in data:
+                    errors[name] = ["required with a birth certificate in place of an ID number"]
+        born = data.get("birth_date")
+        today = self.context.get("today") or local_today()
+        if born is not None and born > today:
+            errors["birth_date"] = [f"cannot be after today ({today})"]
+        if errors:
+            raise MarshmallowValidationError(errors)
 
 
 class EmploymentSchema(_Strict):
@@ -124,6 +172,14 @@ class _EnrolmentSchema(_Strict):
     resident = fields.Nested(ResidentSchema, required=True)
     town = TownField(required=True)
     start_date = fields.Date(load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _id_number_unless_newborn(self, data, **kwargs):
+        resident = data.get("resident") or {}
+        if resident and not resident.get("id_number") and data.get("route") != "newborn":
+            raise MarshmallowValidationError(
+                {"resident.id_number": ["required: only a newborn may be enrolled on the birth certificate"]}
+            )
 
 
 class PensionEnrolmentSchema(_EnrolmentSchema):
@@ -203,6 +259,16 @@ class SuspendSchema(_ToldDecision):
 
 class EndSchema(_NotedDecision):
     reason = fields.String(required=True, validate=validate.OneOf(END_REASONS))
+
+
+class ContributionSchema(_Strict):
+    """One month's pension contribution, as the receipt shows it paid."""
+
+    enrolment_id = Text(required=True, min_length=1, max_length=36)
+    month = fields.String(
+        required=True, validate=validate.Regexp(r"[0-9]{4}-(0[1-9]|1[0-2])\Z", error="Must be a month as YYYY-MM.")
+    )
+    paid_on = fields.Date(load_default=None, allow_none=True)
 
 
 class ListSchema(_Strict):

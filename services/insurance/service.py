@@ -106,6 +106,12 @@ class InsuranceService(AppealDesk, PlatformService):
 
     @rpc
     @requires("caseworker")
+    def record_contribution(self, contribution: dict) -> dict:
+        """A month of an enterprise pension paid (pension is continuous: it is never renewed)."""
+        return self.desk.record_contribution(contribution, self.auth.caller)
+
+    @rpc
+    @requires("caseworker")
     def renew_enrolment(self, enrolment_id: str) -> dict:
         return self.desk.decide("renew", {"enrolment_id": enrolment_id}, self.auth.caller)
 
@@ -129,5 +135,5 @@ class InsuranceService(AppealDesk, PlatformService):
 
     @timer("RENEWAL_SWEEP_SECONDS", 300)
     def sweep_coverage(self) -> dict:
-        """Renewal reminders and lapses, through the outbox."""
+        """Medical renewal reminders and lapses; pension ends on retirement and suspensions on arrears."""
         return self.desk.sweep()

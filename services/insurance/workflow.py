@@ -17,15 +17,26 @@ from sqlalchemy.exc import IntegrityError
 
 from services.insurance import lifecycle, rules
 from services.insurance.exceptions import (
+    DuplicateContribution,
     DuplicateEnrolment,
     DuplicateRegistration,
     EnrolmentNotFound,
+    InvalidTransition,
     MakerCheckerViolation,
     NotEligible,
 )
-from services.insurance.models import LIVE_STATUSES, EmploymentRegistration, Enrolment, Person, utcnow
+from services.insurance.models import (
+    LIVE_STATUSES,
+    EmploymentRegistration,
+    Enrolment,
+    PensionContribution,
+    Person,
+    utcnow,
+)
 from services.insurance.policy import PolicyBook, load_book
+from services.insurance.retirement import category_of, retirement
 from services.insurance.schemas import (
+    ContributionSchema,
     DecisionSchema,
     EligibilitySchema,
     EmploymentSchema,
@@ -41,7 +52,14 @@ from shared.auth import Caller, require_acting_for
 from shared.clock import SHANGHAI
 from shared.contracts import resident_note
 from shared.db import move_status
-from shared.pii import birth_date_from_id, is_minor, mask_id_number, sex_from_id
+from shared.errors import ValidationError
+from shared.pii import (
+    ADULT_AGE_YEARS,
+    birth_date_from_id,
+    mask_birth_certificate,
+    mask_id_number,
+    sex_from_id,
+)
 from shared.unit_of_work import WorkerDesk, transactional
 from shared.validation import echo, load
 
@@ -95,18 +113,34 @@ class Desk(WorkerDesk):
     def find_person(self, id_number: str) -> Person | None:
         return self.db.scalar(select(Person).where(Person.id_index == self.pii.index(id_number, "id_number")))
 
+    def identity(self, data: dict) -> tuple[str, str]:
+        """(blind index, resident_id) of a presented person: by ID number, or for a newborn not yet issued one,
+        by the birth certificate (docs/policy.md)."""
+        if data.get("id_number"):
+            return self.pii.index(data["id_number"], "id_number"), self.pii.resident_id(data["id_number"])
+        certificate = data["birth_certificate_number"]
+        index = self.pii.index(certificate, "birth_certificate")
+        return index, self.pii.resident_id_from_birth_certificate(certificate)
+
+    def find(self, data: dict) -> Person | None:
+        return self.db.scalar(select(Person).where(Person.id_index == self.identity(data)[0]))
+
     def save_person(self, data: dict) -> Person:
         """Create or refresh a person from what was just presented at the counter."""
-        id_number = data["id_number"]
-        person = self.find_person(id_number)
+        person = self.find(data)
         if person is None:
+            index, resident_id = self.identity(data)
+            id_number = data.get("id_number")
+            certificate = None if id_number else data["birth_certificate_number"]
+            facts = self.person_facts(data)
             person = Person(
-                resident_id=self.pii.resident_id(id_number),
-                id_index=self.pii.index(id_number, "id_number"),
-                id_number_encrypted=self.pii.encrypt(id_number),
-                id_number_masked=mask_id_number(id_number),
-                birth_date=birth_date_from_id(id_number),
-                sex=sex_from_id(id_number),
+                resident_id=resident_id,
+                id_index=index,
+                id_number_encrypted=self.pii.encrypt(id_number) if id_number else None,
+                birth_certificate_encrypted=self.pii.encrypt(certificate) if certificate else None,
+                id_number_masked=mask_id_number(id_number) if id_number else mask_birth_certificate(certificate),
+                birth_date=facts.birth_date,
+                sex=facts.sex,
             )
             self.db.add(person)
         person.hukou = data["hukou"]
@@ -120,9 +154,10 @@ class Desk(WorkerDesk):
     @staticmethod
     def person_facts(data: dict) -> rules.PersonFacts:
         permit = data.get("residence_permit")
+        number = data.get("id_number")
         return rules.PersonFacts(
-            birth_date=birth_date_from_id(data["id_number"]),
-            sex=sex_from_id(data["id_number"]),
+            birth_date=birth_date_from_id(number) if number else data["birth_date"],
+            sex=sex_from_id(number) if number else data["sex"],
             hukou=data["hukou"],
             permit=rules.Permit(permit["issued_in_cixi"], permit["valid_until"]) if permit else None,
         )
@@ -165,7 +200,7 @@ class Desk(WorkerDesk):
             )
         return rules.Facts(
             person=self.person_facts(resident),
-            employment=self.latest_employment(self.find_person(resident["id_number"])),
+            employment=self.latest_employment(self.find(resident)),
             parent=parent_facts,
             birth_certificate=bool(resident.get("birth_certificate_number")),
         )
@@ -174,11 +209,12 @@ class Desk(WorkerDesk):
         """A resident asks about themselves, or as the named parent about a child who is a minor today (not
         on the date asked about: an adult's records are not a child's because the question is dated back)."""
         parent = person.get("parent")
+        facts = self.person_facts(person)
         require_acting_for(
             caller,
-            self.pii.resident_id(person["id_number"]),
+            self.identity(person)[1],
             parent=self.pii.resident_id(parent["id_number"]) if parent else None,
-            minor=is_minor(person["id_number"], self.today),
+            minor=self.today < facts.birth_date or facts.age_years(self.today) < ADULT_AGE_YEARS,
         )
 
     # --- employment registration ---------------------------------------------------------------------
@@ -243,7 +279,7 @@ class Desk(WorkerDesk):
     # --- eligibility ---------------------------------------------------------------------------------
 
     def check_eligibility(self, resident: dict, scheme: str, caller: Caller, on: str | None = None) -> dict:
-        data = load(EligibilitySchema(), {"resident": resident, "scheme": scheme, "on": on})
+        data = load(EligibilitySchema(), {"resident": resident, "scheme": scheme, "on": on}, today=self.today)
         person = data["resident"]
         self._require_acting_for(caller, person)
         day = data["on"] or self.today
@@ -278,7 +314,7 @@ class Desk(WorkerDesk):
 
     @transactional
     def enrol_medical(self, payload: dict, caller: Caller) -> dict:
-        data = load(MedicalEnrolmentSchema(), payload)
+        data = load(MedicalEnrolmentSchema(), payload, today=self.today)
         start = data["start_date"] or self.today
         facts = self.person_facts(data["resident"])
         contribution = rules.medical_contribution(self.book, start.year, data["route"], facts, start)
@@ -290,7 +326,7 @@ class Desk(WorkerDesk):
         answer = rules.evaluate(scheme, route, self.facts_for(resident), self.book, self.today)
         if not answer.eligible:
             raise NotEligible(_refusal(answer.rules))
-        if self.live_enrolment(self.find_person(resident["id_number"]), scheme) is not None:
+        if self.live_enrolment(self.find(resident), scheme) is not None:
             raise DuplicateEnrolment(f"already holds a pending, active or suspended {scheme} enrolment")
         person = self.save_person(resident)
         guardian = self.save_person(resident["parent"]) if resident.get("parent") else None
@@ -380,7 +416,7 @@ class Desk(WorkerDesk):
         """activate / reject / suspend / resume / renew / end one enrolment, with its event."""
         data = load(DECISION_SCHEMAS.get(action, DecisionSchema)(), payload)
         enrolment = self.locked(data["enrolment_id"])
-        lifecycle.step(action, enrolment.status)  # an illegal step is reported as such, before maker-checker
+        lifecycle.step(action, enrolment.status, enrolment.scheme)  # an illegal step first, before maker-checker
         if action in ("activate", "reject") and enrolment.submitted_by == caller.subject:
             raise MakerCheckerViolation("the caseworker who submitted an enrolment cannot decide on it")
         told = resident_note(data.get("note")) if data.get("note_for_resident") else None
@@ -400,15 +436,18 @@ class Desk(WorkerDesk):
         """One lifecycle step with its event; the caller commits. `reinstate` activates as `activate` does.
         `reason` is the code the event carries, `note` the reviewer's words filed with it, `told` what of
         them the resident is sent."""
-        found = lifecycle.step(action, enrolment.status)
+        found = lifecycle.step(action, enrolment.status, enrolment.scheme)
         now = self.now
         extra: dict = {}
         if action in ("activate", "reinstate"):
             if action == "reinstate" and self.live_enrolment(enrolment.person, enrolment.scheme) is not None:
                 raise DuplicateEnrolment(f"already holds a pending, active or suspended {enrolment.scheme} enrolment")
-            months = self.book.integer("coverage.period_months", self.today.year)
             start = max(enrolment.requested_start or self.today, self.today)
-            enrolment.coverage_start, enrolment.coverage_end = lifecycle.coverage_period(start, months)
+            if enrolment.scheme in lifecycle.PERIODIC:
+                months = self.book.integer("coverage.period_months", self.today.year)
+                enrolment.coverage_start, enrolment.coverage_end = lifecycle.coverage_period(start, months)
+            else:  # continuous: contributions are due monthly from the start, with no period end
+                enrolment.coverage_start, enrolment.coverage_end = start, None
             extra = {
                 "policy_year": enrolment.policy_year,
                 "contribution_base_fen": enrolment.contribution_base_fen,
@@ -446,6 +485,7 @@ class Desk(WorkerDesk):
         due = self.db.scalars(
             select(Enrolment)
             .where(
+                Enrolment.scheme.in_(lifecycle.PERIODIC),
                 Enrolment.status == "active",
                 Enrolment.coverage_end >= today,
                 Enrolment.coverage_end <= horizon,
@@ -473,7 +513,9 @@ class Desk(WorkerDesk):
                 reminded += 1
         expired = self.db.scalars(
             select(Enrolment)
-            .where(Enrolment.status == "active", Enrolment.coverage_end < today)
+            .where(
+                Enrolment.scheme.in_(lifecycle.PERIODIC), Enrolment.status == "active", Enrolment.coverage_end < today
+            )
             .order_by(Enrolment.coverage_end)
             .limit(limit)
         ).all()
@@ -488,7 +530,152 @@ class Desk(WorkerDesk):
                     "enrolment_lapsed", {**_event_data(enrolment, "enrolment_lapsed"), "lapsed_at": _iso(now)}
                 )
                 lapsed += 1
-        return {"on": today.isoformat(), "reminded": reminded, "lapsed": lapsed}
+        retired, suspended = self._sweep_pensions(limit)
+        return {
+            "on": today.isoformat(),
+            "reminded": reminded,
+            "lapsed": lapsed,
+            "retired": retired,
+            "suspended_for_arrears": suspended,
+        }
+
+    # --- pension: continuous, paid monthly -------------------------------------------------------------
+
+    def _sweep_pensions(self, limit: int) -> tuple[int, int]:
+        """End pensions on the holder's retirement day; suspend active ones whose unpaid months reach the
+        policy's threshold. Page by page over every live pension, each change a conditional UPDATE."""
+        retired = suspended = 0
+        after = ""
+        while True:
+            batch = self.db.scalars(
+                select(Enrolment)
+                .where(
+                    Enrolment.scheme == "pension",
+                    Enrolment.status.in_(("active", "suspended")),
+                    Enrolment.id > after,
+                )
+                .order_by(Enrolment.id)
+                .limit(limit)
+            ).all()
+            if not batch:
+                return retired, suspended
+            after = batch[-1].id
+            categories = self._recorded_categories({e.person_id for e in batch})
+            unpaid = self._unpaid_months(batch)
+            threshold = self.book.figure("pension.arrears_suspend_months", self.today.year)
+            for enrolment in batch:
+                person = enrolment.person
+                retires = retirement(
+                    person.birth_date,
+                    category_of(person.sex, categories.get(person.id)),
+                    self.book,
+                    self.today.year,
+                )
+                if self.today >= retires.on:
+                    retired += self._conditional(enrolment, ("active", "suspended"), "ended", "retired")
+                elif enrolment.status == "active" and len(unpaid[enrolment.id]) >= threshold.as_int:
+                    suspended += self._conditional(enrolment, ("active",), "suspended", "arrears")
+
+    def _recorded_categories(self, person_ids: set[int]) -> dict[int, str | None]:
+        """Each person's latest recorded post (a woman's retirement category), from their registrations."""
+        rows = self.db.execute(
+            select(EmploymentRegistration.person_id, EmploymentRegistration.retirement_category)
+            .where(EmploymentRegistration.person_id.in_(person_ids))
+            .order_by(EmploymentRegistration.registered_on, EmploymentRegistration.created_at)
+        ).all()
+        return {person_id: category for person_id, category in rows}  # the latest wins
+
+    def _unpaid_months(self, enrolments: list[Enrolment]) -> dict[str, list[str]]:
+        paid: dict[str, set[str]] = {e.id: set() for e in enrolments}
+        for enrolment_id, month in self.db.execute(
+            select(PensionContribution.enrolment_id, PensionContribution.month).where(
+                PensionContribution.enrolment_id.in_(list(paid))
+            )
+        ):
+            paid[enrolment_id].add(month)
+        return {
+            e.id: [m for m in lifecycle.months_due(e.coverage_start, self.today) if m not in paid[e.id]]
+            for e in enrolments
+        }
+
+    def _conditional(self, enrolment: Enrolment, sources: tuple[str, ...], target: str, reason: str) -> int:
+        """Move one row by a conditional UPDATE, so of two replicas sweeping at once only one emits the event."""
+        now = self.now
+        previous = enrolment.status
+        claimed = self.db.execute(
+            update(Enrolment)
+            .where(Enrolment.id == enrolment.id, Enrolment.status.in_(sources))
+            .values(status=target, reason=reason, decided_by="sweep", updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            return 0
+        if self.audit is not None:
+            self.audit.record("enrolment", enrolment.id, target, previous, target, reason=reason)
+        if target == "ended":
+            event, extra = "enrolment_ended", {"reason": reason, "ended_at": _iso(now)}
+        else:
+            event = "enrolment_suspended"
+            extra = {"reason": reason, "note_for_resident": None, "suspended_at": _iso(now)}
+        self.outbox.add(event, {**_event_data(enrolment, event), **extra})
+        return 1
+
+    @transactional
+    def record_contribution(self, payload: dict, caller: Caller) -> dict:
+        """One month's pension contribution recorded as paid; what is still unpaid comes back with it."""
+        data = load(ContributionSchema(), payload)
+        enrolment = self.locked(data["enrolment_id"])
+        if enrolment.scheme != "pension":
+            raise InvalidTransition(f"only pension is paid monthly; enrolment {enrolment.id} is {enrolment.scheme}")
+        if enrolment.status not in ("active", "suspended"):
+            raise InvalidTransition(f"cannot record a contribution on an enrolment that is {enrolment.status}")
+        paid_on = data["paid_on"] or self.today
+        errors = {}
+        first = lifecycle.month_of(enrolment.coverage_start)
+        if not first <= data["month"] <= lifecycle.month_of(self.today):
+            errors["month"] = [f"must be from {first} (coverage start) to {lifecycle.month_of(self.today)}"]
+        if paid_on > self.today:
+            errors["paid_on"] = [f"cannot be after today ({self.today})"]
+        if errors:
+            raise ValidationError(errors)
+        if self.db.scalar(
+            select(PensionContribution.id).where(
+                PensionContribution.enrolment_id == enrolment.id, PensionContribution.month == data["month"]
+            )
+        ):
+            raise DuplicateContribution(f"{data['month']} is already recorded for enrolment {enrolment.id}")
+        row = PensionContribution(
+            id=str(uuid.uuid4()),
+            enrolment_id=enrolment.id,
+            month=data["month"],
+            amount_fen=enrolment.monthly_contribution_fen,
+            paid_on=paid_on,
+            recorded_by=caller.subject,
+            recorded_at=self.now,
+        )
+        self.db.add(row)
+        try:
+            self.db.flush()
+        except IntegrityError:  # a concurrent record of the same month won
+            raise DuplicateContribution(f"{data['month']} is already recorded for enrolment {enrolment.id}") from None
+        self.outbox.add(
+            "contribution_recorded",
+            {
+                **_event_base(enrolment),
+                "month": row.month,
+                "amount_fen": row.amount_fen,
+                "paid_on": _iso(paid_on),
+                "recorded_at": _iso(row.recorded_at),
+            },
+        )
+        return {
+            "enrolment_id": enrolment.id,
+            "month": row.month,
+            "amount_fen": row.amount_fen,
+            "paid_on": _iso(paid_on),
+            "status": enrolment.status,
+            "unpaid_months": self._unpaid_months([enrolment])[enrolment.id],
+        }
 
 
 # --- shapes ------------------------------------------------------------------------------------------

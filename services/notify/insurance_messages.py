@@ -37,13 +37,16 @@ def contribution_text(data: dict) -> str:
     return "缴费按规定办理"
 
 
+def coverage_text(data: dict) -> str:
+    """Medical runs in periods; enterprise pension is continuous: paid monthly until retirement or transfer out."""
+    start = local_date(data["coverage_start"])
+    if data.get("coverage_end") is None:
+        return f"自{start}起按月缴费，持续参保至退休或转出"
+    return f"保障期{start}至{local_date(data['coverage_end'])}"
+
+
 def enrolment_activated(data: dict) -> dict:
-    return {
-        **insured(data),
-        "start_date": local_date(data["coverage_start"]),
-        "end_date": local_date(data["coverage_end"]),
-        "contribution": contribution_text(data),
-    }
+    return {**insured(data), "coverage": coverage_text(data), "contribution": contribution_text(data)}
 
 
 def office(data: dict) -> str:
@@ -57,6 +60,11 @@ def enrolment_rejected(data: dict) -> dict:
 
 def enrolment_suspended(data: dict) -> dict:
     reason = reason_text("insurance", [data["reason"]], data.get("note_for_resident"))
+    return {**insured(data), "reason": reason, "office": office(data)}
+
+
+def enrolment_ended(data: dict) -> dict:
+    reason = reason_text("insurance", [data["reason"]], None)
     return {**insured(data), "reason": reason, "office": office(data)}
 
 

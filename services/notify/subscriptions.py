@@ -54,6 +54,7 @@ NOTICES: dict[tuple[str, str], Notice] = {
     ("insurance", "enrolment_activated"): Notice("enrolment_activated", insurance.enrolment_activated, policyholder),
     ("insurance", "enrolment_rejected"): Notice("enrolment_rejected", insurance.enrolment_rejected, policyholder),
     ("insurance", "enrolment_suspended"): Notice("enrolment_suspended", insurance.enrolment_suspended, policyholder),
+    ("insurance", "enrolment_ended"): Notice("enrolment_ended", insurance.enrolment_ended, policyholder),
     ("insurance", "enrolment_lapsed"): Notice("enrolment_lapsed", insurance.enrolment_lapsed, policyholder),
     ("insurance", "renewal_due"): Notice("renewal_due", insurance.renewal_due, policyholder),
     ("insurance", "employment_registered"): Notice(

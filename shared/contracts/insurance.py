@@ -2,14 +2,21 @@
 permit, birth-certificate or phone number is ever in an event.
 
 Consumers: stats counts enrolment facts; notify messages the resident (for a child's enrolment, the
-guardian) on enrolment_activated, enrolment_rejected, enrolment_suspended, enrolment_lapsed, renewal_due
-and a late employment_registered.
+guardian) on enrolment_activated, enrolment_rejected, enrolment_suspended, enrolment_ended, enrolment_lapsed,
+renewal_due and a late employment_registered.
+
+Medical insurance runs in yearly periods (renewed, reminded, lapsed: those events are medical only). Enterprise
+pension is continuous: its `coverage_end` is null, it is paid month by month (contribution_recorded) and ends
+on retirement or transfer out (docs/policy.md).
 """
+
+from marshmallow import ValidationError, validates_schema
 
 from shared.contracts import DataSchema, fields, note_for_resident, reason_code, reason_codes, register, validate
 from shared.contracts.appeals import register_appeal_events
 
 SCHEMES = ("pension", "medical")
+PERIODIC_SCHEMES = ("medical",)  # renewed year by year; pension is continuous
 ROUTES = ("employee", "flexible", "employee_points", "resident", "newborn", "preschool")
 
 # Reason codes insurance may put in an event (notify words every one for the resident; docs/events.md). A
@@ -43,7 +50,21 @@ class _Enrolment(DataSchema):
 
 class _Coverage(_Enrolment):
     coverage_start = fields.Date(required=True)
-    coverage_end = fields.Date(required=True)
+    coverage_end = fields.Date(required=True, allow_none=True)  # null for pension: continuous
+
+    @validates_schema
+    def _pension_has_no_end(self, data, **kwargs):
+        periodic = data.get("scheme") in PERIODIC_SCHEMES
+        if data.get("coverage_end") is None and periodic:
+            raise ValidationError({"coverage_end": ["a medical period has an end"]})
+        if data.get("coverage_end") is not None and not periodic:
+            raise ValidationError({"coverage_end": ["pension is continuous: no period end"]})
+
+
+class _Period(_Coverage):
+    """An event of a yearly period: medical insurance only."""
+
+    scheme = fields.String(required=True, validate=validate.OneOf(PERIODIC_SCHEMES))
 
 
 @register("insurance", "employment_registered", consumers=NOTIFY_AND_STATS)
@@ -95,24 +116,35 @@ class EnrolmentResumed(_Coverage):
 
 
 @register("insurance", "enrolment_lapsed", consumers=NOTIFY_AND_STATS)
-class EnrolmentLapsed(_Coverage):
+class EnrolmentLapsed(_Period):
     lapsed_at = fields.AwareDateTime(required=True)
 
 
 @register("insurance", "enrolment_renewed", consumers=STATS)
-class EnrolmentRenewed(_Coverage):
+class EnrolmentRenewed(_Period):
     renewed_at = fields.AwareDateTime(required=True)
 
 
-@register("insurance", "enrolment_ended", consumers=STATS)
+@register("insurance", "enrolment_ended", consumers=NOTIFY_AND_STATS)
 class EnrolmentEnded(_Enrolment):
     reason = reason_code(END_REASONS, required=True)
     ended_at = fields.AwareDateTime(required=True)
 
 
 @register("insurance", "renewal_due", consumers=NOTIFY_AND_STATS)
-class RenewalDue(_Coverage):
+class RenewalDue(_Period):
     days_left = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("insurance", "contribution_recorded", consumers=STATS)
+class ContributionRecorded(_Enrolment):
+    """One month of an enterprise pension paid."""
+
+    scheme = fields.String(required=True, validate=validate.OneOf(("pension",)))
+    month = fields.String(required=True, validate=validate.Regexp(r"[0-9]{4}-(0[1-9]|1[0-2])\Z"))
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    paid_on = fields.Date(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
 
 
 register_appeal_events("insurance", consumers=("notify", "stats"))

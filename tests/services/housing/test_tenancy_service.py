@@ -128,6 +128,8 @@ def test_operator_subsidy_assessed_from_policy_and_approved_by_another(call, eve
         "projects": 1,
         "units": 5,
         "amount_fen": AMOUNT_2024,
+        "forecast": None,
+        "forecast_remaining_fen": None,
     }
     events.drain(until=lambda seen: any(e["event_type"] == "operator_subsidy_approved" for e in seen))
     [envelope] = events.of_type("operator_subsidy_approved")

@@ -292,11 +292,8 @@ def test_maker_checker_and_illegal_steps_are_refused(counter, pending):
         counter.desk(TODAY).decide("suspend", {"enrolment_id": pending}, REVIEWER)
     assert set(caught.value.errors) == {"reason"}
     active = counter.desk(TODAY).decide("activate", {"enrolment_id": pending}, ADMIN)
-    assert (active["status"], active["coverage_start"], active["coverage_end"]) == (
-        "active",
-        "2026-03-02",
-        "2027-03-01",
-    )
+    # enterprise pension is continuous: it starts and has no period end
+    assert (active["status"], active["coverage_start"], active["coverage_end"]) == ("active", "2026-03-02", None)
     with pytest.raises(InvalidTransition, match="cannot activate an enrolment that is active"):
         counter.desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
     counter.desk(TODAY).decide("end", {"enrolment_id": pending, "reason": "left_cixi"}, REVIEWER)
@@ -337,15 +334,23 @@ def test_a_note_not_marked_for_the_resident_stays_in_the_file(counter, pending):
         counter.desk(TODAY).decide("activate", {"enrolment_id": "no-such-id"}, REVIEWER)
 
 
-def test_sweep_reminds_once_then_lapses_and_renewal_restores(counter, pending):
+@pytest.fixture
+def medical(counter):
+    payload = {"resident": resident(MOTHER), "route": "resident", "town": "宗汉"}
+    return counter.desk(TODAY).enrol_medical(payload, CASEWORKER)["enrolment_id"]
+
+
+def test_sweep_reminds_once_then_lapses_and_renewal_restores(counter, medical):
+    pending = medical  # medical insurance runs in yearly periods
     counter.desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)  # covers to 2027-03-01
-    assert counter.desk(date(2027, 1, 20)).sweep() == {"on": "2027-01-20", "reminded": 0, "lapsed": 0}
+    quiet = {"reminded": 0, "lapsed": 0, "retired": 0, "suspended_for_arrears": 0}
+    assert counter.desk(date(2027, 1, 20)).sweep() == {"on": "2027-01-20", **quiet}
     assert counter.desk(date(2027, 2, 1)).sweep()["reminded"] == 1  # 28 days left, within 30
     assert counter.desk(date(2027, 2, 2)).sweep()["reminded"] == 0  # once per period
     [due] = counter.events("renewal_due")
     assert validate_envelope(due)[1]["days_left"] == 28
     assert counter.desk(date(2027, 3, 1)).sweep()["lapsed"] == 0  # last covered day
-    assert counter.desk(date(2027, 3, 2)).sweep() == {"on": "2027-03-02", "reminded": 0, "lapsed": 1}
+    assert counter.desk(date(2027, 3, 2)).sweep() == {"on": "2027-03-02", **quiet, "lapsed": 1}
     assert counter.desk(date(2027, 3, 3)).sweep()["lapsed"] == 0
     renewed = counter.desk(date(2027, 3, 20)).decide("renew", {"enrolment_id": pending}, CASEWORKER)
     assert (renewed["status"], renewed["coverage_start"], renewed["coverage_end"]) == (
@@ -388,22 +393,25 @@ def appealed(desk: Desk, enrolment_id: str, outcome: str) -> None:
     appeals.decide(APPEAL_REVIEWER, appeal_id, outcome, ["复核意见"])
 
 
-def test_every_insurance_contract_is_published_by_some_step(counter, pending):
+def test_every_insurance_contract_is_published_by_some_step(counter, pending, medical):
     from shared.contracts import registry
 
     desk = counter.desk
     desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
     desk(TODAY).decide("suspend", {"enrolment_id": pending, "reason": "arrears"}, REVIEWER)
     desk(TODAY).decide("resume", {"enrolment_id": pending}, REVIEWER)
+    desk(TODAY).record_contribution({"enrolment_id": pending, "month": "2026-03"}, CASEWORKER)
+    desk(TODAY).decide("activate", {"enrolment_id": medical}, REVIEWER)
     desk(date(2027, 2, 15)).sweep()
     desk(date(2027, 3, 5)).sweep()
-    desk(date(2027, 3, 6)).decide("renew", {"enrolment_id": pending}, CASEWORKER)
+    desk(date(2027, 3, 6)).decide("renew", {"enrolment_id": medical}, CASEWORKER)
     desk(date(2027, 3, 7)).decide(
-        "end", {"enrolment_id": pending, "reason": "transferred_out", "note": "moved to Ningbo city"}, REVIEWER
+        "end", {"enrolment_id": medical, "reason": "transferred_out", "note": "moved to Ningbo city"}, REVIEWER
     )
-    medical = {"resident": resident(MOTHER), "route": "resident", "town": "宗汉"}
+    desk(TODAY).decide("end", {"enrolment_id": pending, "reason": "transferred_out"}, REVIEWER)
+    resident_route = {"resident": resident(WORKER), "route": "resident", "town": "宗汉"}
     for outcome in ("dismissed", "upheld"):  # the second enrolment is rejected, then reinstated on appeal
-        other = desk(TODAY).enrol_medical(medical, CASEWORKER)["enrolment_id"]
+        other = desk(TODAY).enrol_medical(resident_route, CASEWORKER)["enrolment_id"]
         desk(TODAY).decide(
             "reject", {"enrolment_id": other, "reason": "rejected_on_review", "note": "permit forged"}, REVIEWER
         )

@@ -45,8 +45,9 @@ def registration(n: int, **extra) -> dict:
     return {**ACTIVITY, "registration_id": f"reg-{n}", "resident_id": resident(n), "seats": 1, "children": 0, **extra}
 
 
+PENSION_COVERAGE = {"coverage_start": "2026-03-02", "coverage_end": None}  # pension is continuous
 ACTIVATED = {
-    **COVERAGE,
+    **PENSION_COVERAGE,
     "policy_year": 2026,
     "contribution_base_fen": 600_000,
     "monthly_contribution_fen": 120_000,
@@ -118,15 +119,20 @@ NOTICES = {
     ),
     ("insurance", "enrolment_activated"): (
         enrolment(101, **ACTIVATED),
-        "【慈溪新市民】您的企业职工基本养老保险已参保生效，保障期2026年3月2日至2027年3月1日，个人每月缴费1200元。",
+        "【慈溪新市民】您的企业职工基本养老保险已参保生效，自2026年3月2日起按月缴费，持续参保至退休或转出，"
+        "个人每月缴费1200元。",
     ),
     ("insurance", "enrolment_rejected"): (
         enrolment(102, scheme="medical", route="resident", reasons=["cixi_residence"], rejected_at=AT),
         "【慈溪新市民】您的城乡居民医保参保申请未通过，原因：未持有有效的慈溪居住证。如有疑问请咨询医保经办机构。",
     ),
     ("insurance", "enrolment_suspended"): (
-        enrolment(103, **COVERAGE, reason="arrears", suspended_at=AT),
+        enrolment(103, **PENSION_COVERAGE, reason="arrears", suspended_at=AT),
         "【慈溪新市民】您的企业职工基本养老保险已暂停，原因：欠缴保险费。如有疑问请咨询社保经办机构。",
+    ),
+    ("insurance", "enrolment_ended"): (
+        enrolment(107, reason="retired", ended_at=AT),
+        "【慈溪新市民】您的企业职工基本养老保险参保已终止，原因：已达到法定退休年龄。如有疑问请咨询社保经办机构。",
     ),
     ("insurance", "enrolment_lapsed"): (
         enrolment(104, scheme="medical", route="resident", **COVERAGE, lapsed_at=AT),

@@ -83,6 +83,7 @@ def test_a_childs_enrolment_is_told_to_the_guardian(start_notify, token_for):
     child, guardian = resident(301), resident(302)
     data = enrolment(301, guardian_resident_id=guardian, scheme="medical", route="newborn", **ACTIVATED)
     data.update(monthly_contribution_fen=None, contribution_base_fen=None, yearly_contribution_fen=43_000)
+    data.update(coverage_end="2027-03-01")  # medical runs in yearly periods
     give_contact(notify, guardian, "13800003020")
     skipped = duplicates_skipped(("insurance", "enrolment_activated"))
     envelope = publish_twice(notify, "insurance", "enrolment_activated", data)
