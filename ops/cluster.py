@@ -1,0 +1,235 @@
+"""RabbitMQ nodes of the project's own on loopback: one private node (the fault suite) or a three-node cluster
+(the cluster suite, `make cluster-start`), never the machine's shared broker.
+
+    python -m ops.cluster start [--base var/cluster]   # three nodes on 5701-5703, clustered; prints AMQP_URI
+    python -m ops.cluster status|stop [--base var/cluster]
+
+Each node has its own name, AMQP and distribution ports, data, logs and config under `base`; the nodes of a
+cluster share one Erlang cookie (one HOME) and are joined with `rabbitmqctl join_cluster`. No plugins. The
+cluster pauses a minority on a partition (`pause_minority`), as the Kubernetes cluster does. Services reach
+it through kombu's failover list, `amqp://…:5701/vh;amqp://…:5702/vh;amqp://…:5703/vh` (`amqp_uri`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+START_TIMEOUT_SECONDS = 120
+FIRST_PORT, FIRST_DIST_PORT = 5701, 25701  # away from the shared broker's 5672, 15672 and 25672
+DEFAULT_BASE = Path(__file__).resolve().parent.parent / "var" / "cluster"
+
+
+class NodeUnavailable(Exception):
+    """No RabbitMQ installation here, or a node did not start: the caller skips, visibly."""
+
+
+def script(name: str) -> str | None:
+    # Debian's /usr/sbin scripts re-exec as the rabbitmq user and drop a temporary HOME; the real ones are here
+    packaged = Path("/usr/lib/rabbitmq/bin") / name
+    return str(packaged) if packaged.exists() else shutil.which(name)
+
+
+class RabbitNode:
+    def __init__(self, base: Path, node: str, port: int, dist_port: int, home: Path, config: str = ""):
+        self.base, self.node, self.port, self.dist_port = base, node, port, dist_port
+        self.amqp_base = f"pyamqp://guest:guest@127.0.0.1:{port}"
+        self.env = self._environment(home, config)
+        self.process: subprocess.Popen | None = None
+
+    def _environment(self, home: Path, extra_config: str) -> dict:
+        self.base.mkdir(parents=True, exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True)
+        config = self.base / "rabbitmq.conf"
+        # only what this node needs: the shared /etc/rabbitmq files would bind it to the shared broker's port
+        config.write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users.guest = true\n{extra_config}")
+        (self.base / "enabled_plugins").write_text("[].\n")
+        (self.base / "rabbitmq-env.conf").write_text("")
+        return {
+            **os.environ,
+            "HOME": str(home),  # the Erlang cookie: a cluster's nodes share it, nobody else does
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_CONFIG_FILE": str(config),
+            "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.base / "log"),
+            "RABBITMQ_PID_FILE": str(self.base / "rabbit.pid"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
+        }
+
+    def ctl(self, *args: str, timeout: float = 60) -> str:
+        command = [script("rabbitmqctl"), "-n", self.node, *args]
+        done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    def start(self) -> None:
+        server = script("rabbitmq-server")
+        if server is None or script("rabbitmqctl") is None:
+            raise NodeUnavailable("rabbitmq-server is not installed")
+        with open(self.base / "server.out", "ab") as out:
+            self.process = subprocess.Popen(
+                [server], env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        self.pid_file.write_text(str(self.process.pid))
+        self.await_startup()
+
+    def await_startup(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise NodeUnavailable(f"{self.node} exited at start; see {self.base / 'server.out'}")
+            try:
+                self.ctl("await_startup", timeout=30)
+                return
+            except (RuntimeError, subprocess.TimeoutExpired):
+                time.sleep(1)  # the node's distribution is not up yet: nothing to wait on but the clock
+        self.stop()
+        raise NodeUnavailable(f"{self.node} did not start in {START_TIMEOUT_SECONDS}s")
+
+    @property
+    def pid_file(self) -> Path:
+        return self.base / "server.pid"
+
+    def kill(self) -> None:
+        """kill -9 the whole node (its process group: the Erlang VM and epmd-less helpers alike)."""
+        pid = self.process.pid if self.process is not None else int(self.pid_file.read_text())
+        os.killpg(pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait()
+        self.process = None
+        self.pid_file.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        if self.process is None and not self.pid_file.exists():
+            return
+        try:
+            self.ctl("stop", timeout=60)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            pass
+        pid = self.process.pid if self.process is not None else int(self.pid_file.read_text())
+        deadline = time.monotonic() + 30
+        while _alive(pid, self.process) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _alive(pid, self.process):
+            os.killpg(pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait()
+        self.process = None
+        self.pid_file.unlink(missing_ok=True)
+
+    def create_vhost(self, vhost: str) -> None:
+        self.ctl("add_vhost", vhost)
+        self.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+    def delete_vhost(self, vhost: str) -> None:
+        self.ctl("delete_vhost", vhost)
+
+    def uri(self, vhost: str) -> str:
+        return f"{self.amqp_base}/{vhost}"
+
+
+def _alive(pid: int, process: subprocess.Popen | None) -> bool:
+    if process is not None:
+        return process.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class RabbitCluster:
+    """Three nodes, one cookie, clustered on the first. Anything that needs `amqp_base`, `create_vhost` and
+    `delete_vhost` of a broker (ops.sandbox.running_platform) can run on it; `uri(vhost)` is the failover list."""
+
+    def __init__(self, base: Path = DEFAULT_BASE, size: int = 3, first_port: int = FIRST_PORT,
+                 first_dist_port: int = FIRST_DIST_PORT, prefix: str = "nc-cluster"):  # fmt: skip
+        partitions = "cluster_partition_handling = pause_minority\n"
+        self.nodes = [
+            RabbitNode(base / f"node{i}", f"{prefix}-{i}@localhost", first_port + i - 1, first_dist_port + i - 1,
+                       home=base / "home", config=partitions)  # fmt: skip
+            for i in range(1, size + 1)
+        ]
+        self.base = base
+        self.amqp_base = self.nodes[0].amqp_base
+
+    def start(self) -> None:
+        try:
+            for node in self.nodes:
+                node.start()
+            first = self.nodes[0].node
+            for node in self.nodes[1:]:
+                node.ctl("stop_app")
+                node.ctl("join_cluster", first)
+                node.ctl("start_app")
+                node.ctl("await_startup")
+        except Exception:
+            self.stop()
+            raise
+        (self.base / "cluster.json").write_text(json.dumps({"nodes": [n.node for n in self.nodes], "uri": self.uri("")}))
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.stop()
+
+    def running(self) -> list[RabbitNode]:
+        return [node for node in self.nodes if node.process is not None or node.pid_file.exists()]
+
+    def any_ctl(self, *args: str) -> str:
+        """rabbitmqctl on the first node that answers: whichever is down, the cluster is asked."""
+        errors = []
+        for node in self.running():
+            try:
+                return node.ctl(*args, timeout=30)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                errors.append(str(exc))
+        raise RuntimeError(f"no node answered {args[0]}: {errors}")
+
+    def members(self) -> dict:
+        """`cluster_status` as one node sees it: the running nodes and the partitions it knows of."""
+        return json.loads(self.any_ctl("cluster_status", "--formatter", "json"))
+
+    def create_vhost(self, vhost: str) -> None:
+        self.any_ctl("add_vhost", vhost)
+        self.any_ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+    def delete_vhost(self, vhost: str) -> None:
+        self.any_ctl("delete_vhost", vhost)
+
+    def uri(self, vhost: str) -> str:
+        """kombu's failover list: a client connects to the first node that answers and moves on when it dies."""
+        return ";".join(node.uri(vhost) for node in self.nodes)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops.cluster", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=("start", "stop", "status"))
+    parser.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    args = parser.parse_args(argv)
+    cluster = RabbitCluster(args.base)
+    if args.action == "start":
+        cluster.start()
+        print(f"AMQP_URI='{cluster.uri('')}'")
+    elif args.action == "stop":
+        cluster.stop()
+    else:
+        print(json.dumps(cluster.members(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
