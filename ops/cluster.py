@@ -105,7 +105,7 @@ class RabbitNode:
         return self.base / "server.pid"
 
     def kill(self) -> None:
-        """kill -9 the whole node (its process group: the Erlang VM and epmd-less helpers alike)."""
+        """kill -9 the whole node: its process group, the Erlang VM and its port programs."""
         pid = self.process.pid if self.process is not None else int(self.pid_file.read_text())
         os.killpg(pid, signal.SIGKILL)
         if self.process is not None:
@@ -153,19 +153,20 @@ def _alive(pid: int, process: subprocess.Popen | None) -> bool:
 
 
 class RabbitCluster:
-    """Three nodes, one cookie, clustered on the first. Anything that needs `amqp_base`, `create_vhost` and
-    `delete_vhost` of a broker (ops.sandbox.running_platform) can run on it; `uri(vhost)` is the failover list."""
+    """Three nodes, one cookie, clustered on the first. It is a broker for ops.sandbox.running_platform
+    (`create_vhost`, `delete_vhost`, `uri(vhost)`: the failover list), and it can lose a node three ways."""
 
-    def __init__(self, base: Path = DEFAULT_BASE, size: int = 3, first_port: int = FIRST_PORT,
-                 first_dist_port: int = FIRST_DIST_PORT, prefix: str = "nc-cluster"):  # fmt: skip
+    def __init__(self, base: Path = DEFAULT_BASE, ports=None, dist_ports=None, prefix: str = "nc-cluster"):
+        ports = ports or [FIRST_PORT + i for i in range(3)]
+        dist_ports = dist_ports or [FIRST_DIST_PORT + i for i in range(3)]
         partitions = "cluster_partition_handling = pause_minority\n"
         self.nodes = [
-            RabbitNode(base / f"node{i}", f"{prefix}-{i}@localhost", first_port + i - 1, first_dist_port + i - 1,
-                       home=base / "home", config=partitions)  # fmt: skip
-            for i in range(1, size + 1)
+            RabbitNode(
+                base / f"node{i}", f"{prefix}-{i}@localhost", port, dist_port, home=base / "home", config=partitions
+            )  # fmt: skip
+            for i, (port, dist_port) in enumerate(zip(ports, dist_ports, strict=True), start=1)
         ]
         self.base = base
-        self.amqp_base = self.nodes[0].amqp_base
 
     def start(self) -> None:
         try:
@@ -180,7 +181,8 @@ class RabbitCluster:
         except Exception:
             self.stop()
             raise
-        (self.base / "cluster.json").write_text(json.dumps({"nodes": [n.node for n in self.nodes], "uri": self.uri("")}))
+        described = {"nodes": [node.node for node in self.nodes], "uri": self.uri("")}
+        (self.base / "cluster.json").write_text(json.dumps(described))
 
     def stop(self) -> None:
         for node in reversed(self.nodes):
@@ -202,6 +204,36 @@ class RabbitCluster:
     def members(self) -> dict:
         """`cluster_status` as one node sees it: the running nodes and the partitions it knows of."""
         return json.loads(self.any_ctl("cluster_status", "--formatter", "json"))
+
+    def running_nodes(self) -> set[str]:
+        return set(self.members().get("running_nodes", []))
+
+    def leader_of(self, vhost: str, queue: str) -> RabbitNode:
+        listing = self.any_ctl("list_queues", "-p", vhost, "name", "leader", "--quiet", "--no-table-headers")
+        leaders = dict(line.split()[:2] for line in listing.splitlines() if len(line.split()) >= 2)
+        return next(node for node in self.nodes if node.node == leaders[queue])
+
+    def rolling_restart(self) -> None:
+        """Each node in turn, as an upgrade does: wait until its quorum queues keep a majority without it
+        (`rabbitmq-upgrade await_online_quorum_plus_one`), stop it, start it, wait for it to boot."""
+        for node in self.nodes:
+            upgrade = [script("rabbitmq-upgrade"), "-n", node.node, "await_online_quorum_plus_one", "-t", "120"]
+            subprocess.run(upgrade, env=node.env, capture_output=True, timeout=150, check=True)
+            node.stop()
+            node.start()
+
+    def partition(self, node: RabbitNode) -> None:
+        """Cut `node` off from its peers and only them: it presents a wrong cookie to each peer (and expects
+        one from them), so their distribution links fail while rabbitmqctl still reaches every node. With
+        `pause_minority` the node pauses itself and closes its clients' connections."""
+        peers = ", ".join(f"'{other.node}'" for other in self.nodes if other is not node)
+        cut = "begin erlang:set_cookie(N, nc_partitioned), erlang:disconnect_node(N) end"
+        node.ctl("eval", f"[{cut} || N <- [{peers}]], ok.")
+
+    def heal(self, node: RabbitNode) -> None:
+        """The real cookie again: the paused node finds its peers and starts again by itself."""
+        peers = ", ".join(f"'{other.node}'" for other in self.nodes if other is not node)
+        node.ctl("eval", f"C = erlang:get_cookie(), [erlang:set_cookie(N, C) || N <- [{peers}]], ok.")
 
     def create_vhost(self, vhost: str) -> None:
         self.any_ctl("add_vhost", vhost)
