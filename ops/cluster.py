@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 START_TIMEOUT_SECONDS = 120
+NODES = 3
 FIRST_PORT, FIRST_DIST_PORT = 5701, 25701  # away from the shared broker's 5672, 15672 and 25672
 DEFAULT_BASE = Path(__file__).resolve().parent.parent / "var" / "cluster"
 
@@ -92,10 +93,10 @@ class RabbitNode:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise NodeUnavailable(f"{self.node} exited at start; see {self.base / 'server.out'}")
-            try:
-                self.ctl("await_startup", timeout=30)
+            try:  # rabbitmqctl waits while the node boots; it fails at once while the node is not reachable
+                self.ctl("await_startup", "--timeout", "60", timeout=90)
                 return
-            except (RuntimeError, subprocess.TimeoutExpired):
+            except (RuntimeError, subprocess.SubprocessError):
                 time.sleep(1)  # the node's distribution is not up yet: nothing to wait on but the clock
         self.stop()
         raise NodeUnavailable(f"{self.node} did not start in {START_TIMEOUT_SECONDS}s")
@@ -157,8 +158,8 @@ class RabbitCluster:
     (`create_vhost`, `delete_vhost`, `uri(vhost)`: the failover list), and it can lose a node three ways."""
 
     def __init__(self, base: Path = DEFAULT_BASE, ports=None, dist_ports=None, prefix: str = "nc-cluster"):
-        ports = ports or [FIRST_PORT + i for i in range(3)]
-        dist_ports = dist_ports or [FIRST_DIST_PORT + i for i in range(3)]
+        ports = ports or [FIRST_PORT + i for i in range(NODES)]
+        dist_ports = dist_ports or [FIRST_DIST_PORT + i for i in range(NODES)]
         partitions = "cluster_partition_handling = pause_minority\n"
         self.nodes = [
             RabbitNode(

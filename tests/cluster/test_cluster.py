@@ -17,6 +17,7 @@ from contextlib import suppress
 
 import eventlet
 import pytest
+import yaml
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import find_free_port
 from sqlalchemy import create_engine, text
@@ -48,6 +49,8 @@ REPLICATED = ("housing", "notify", "stats")
 BUSIEST = "evt-housing-subsidy_approved--notify"  # with its --stats twin, the queues every approval crosses
 PARTITION_SECONDS = 10
 RESULTS: list[dict] = []
+# the install's queue type (deploy/k8s/config.yaml): the suite runs what Kubernetes declares
+QUEUE_TYPE = yaml.safe_load((REPO_ROOT / "deploy" / "k8s" / "config.yaml").read_text())["data"]["EVENT_QUEUE_TYPE"]
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,7 @@ def databases():
 def platform(cluster, databases, tmp_path_factory):
     gateway_port = find_free_port()
     env = {
-        "EVENT_QUEUE_TYPE": "quorum",
+        "EVENT_QUEUE_TYPE": QUEUE_TYPE,
         "OUTBOX_SWEEP_SECONDS": "1",
         "OUTBOX_SWEEP_GRACE_SECONDS": "1",
         "NOTIFY_SMS_PROVIDER": "gateway",
@@ -242,7 +245,7 @@ def test_exactly_one_sms_and_one_count_per_approval_through_a_node_fault(platfor
         RESULTS.append({"fault": fault.__name__, "approvals": APPROVALS, "lost": lost, "duplicated": duplicated,
                         "recovery_seconds": round(recovery, 1), "rpc_unanswered_seconds": round(rpc_gap, 1),
                         "unacked": sum(unacked for _, unacked in queue_depths(platform).values())})  # fmt: skip
-        dead = {service: drain_dead_letters(platform.amqp_uri, service, {"EVENT_QUEUE_TYPE": "quorum"})
+        dead = {service: drain_dead_letters(platform.amqp_uri, service, {"EVENT_QUEUE_TYPE": QUEUE_TYPE})
                 for service in ("notify", "stats")}  # fmt: skip
         assert (lost, duplicated, RESULTS[-1]["unacked"]) == (0, 0, 0), RESULTS[-1]
         assert outbox_backlog(platform) == 0
