@@ -77,6 +77,10 @@ class RabbitNode:
         return done.stdout
 
     def start(self) -> None:
+        self.launch()
+        self.await_startup()
+
+    def launch(self) -> None:
         server = script("rabbitmq-server")
         if server is None or script("rabbitmqctl") is None:
             raise NodeUnavailable("rabbitmq-server is not installed")
@@ -86,7 +90,6 @@ class RabbitNode:
                 start_new_session=True,
             )  # fmt: skip
         self.pid_file.write_text(str(self.process.pid))
-        self.await_startup()
 
     def await_startup(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -171,8 +174,10 @@ class RabbitCluster:
 
     def start(self) -> None:
         try:
+            for node in self.nodes:  # booting at once: each boot mostly waits
+                node.launch()
             for node in self.nodes:
-                node.start()
+                node.await_startup()
             first = self.nodes[0].node
             for node in self.nodes[1:]:
                 node.ctl("stop_app")
