@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics \
-	fake-gateway test-faults bench-http
+	fake-gateway test-faults bench-http test-cluster cluster-start cluster-stop
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -85,10 +85,22 @@ test-reverse: venv broker tools ## the suite in reverse order
 	$(SUITE) -q --reverse
 
 test-fast: venv broker
-	$(BIN)/python -m pytest -q -m "not e2e and not slow"
+	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster"
 
 test-faults: venv broker ## the long fault suite: 1,000 approvals through each fault, with the figures table
 	FAULT_APPROVALS=1000 $(BIN)/python -m pytest -q -s tests/faults
+
+# A three-node RabbitMQ cluster of the suite's own (ops/cluster.py), quorum queues, two replicas of housing,
+# notify and stats; kill -9, rolling restart and partition of a node while approvals flow (docs/reliability.md)
+CLUSTER_APPROVALS ?= 100
+test-cluster: venv broker ## the cluster fault suite: CLUSTER_APPROVALS approvals through each of three node faults
+	CLUSTER_APPROVALS=$(CLUSTER_APPROVALS) $(BIN)/python -m pytest -q -s -m cluster tests/cluster
+
+cluster-start: venv ## a three-node RabbitMQ cluster on 127.0.0.1:5701-5703 (var/cluster); prints its AMQP_URI
+	$(BIN)/python -m ops.cluster start
+
+cluster-stop: venv
+	$(BIN)/python -m ops.cluster stop
 
 lint: venv
 	$(BIN)/ruff check .

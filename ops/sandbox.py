@@ -74,15 +74,19 @@ class SharedBroker:
     def delete_vhost(self, vhost: str) -> None:
         self.client.delete_vhost(vhost)
 
+    def uri(self, vhost: str) -> str:
+        return f"{self.amqp_base}/{vhost}"
+
 
 @contextmanager
 def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env: dict | None = None, broker=None):
-    """`broker` is anything with `amqp_base`, `create_vhost` and `delete_vhost` (the shared one by default;
-    the fault suite passes a private node it may restart)."""
+    """`broker` is anything with `uri(vhost)`, `create_vhost` and `delete_vhost` (the shared one by default;
+    the fault suite passes a private node it may restart, the cluster suite a cluster: `uri` is then the
+    failover list of its nodes)."""
     broker = broker or SharedBroker()
     vhost = f"nc_e2e_{uuid.uuid4().hex[:10]}"
     broker.create_vhost(vhost)
-    amqp_uri = f"{broker.amqp_base}/{vhost}"
+    amqp_uri = broker.uri(vhost)
     issuer = Issuer(SigningKey.generate("dev-only-sandbox"))  # the sandbox's own; its services get the public key
     env = {
         "AMQP_URI": amqp_uri,

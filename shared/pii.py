@@ -216,14 +216,23 @@ def mask_text(text: str) -> str:
     return _CERT_TOKEN.sub(lambda m: f"{m[1]}{'*' * 5}{m[2]}", masked)
 
 
+# a password in a URL: nameko redacts only the first address of a broker failover list ("a;b;c")
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s;]*:)[^@\s;/]+@", re.IGNORECASE)
+
+
+def mask_url_passwords(text: str) -> str:
+    return _URL_PASSWORD.sub(r"\1********@", text)
+
+
 class PiiLogFilter(logging.Filter):
-    """Masks ID and phone numbers in a record's message, exception and stack text.
+    """Masks ID and phone numbers in a record's message, exception and stack text, and URL passwords in
+    its message.
 
     Attach it to handlers: a filter on a logger does not see records from its child loggers.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(_render_message(record))
+        record.msg = mask_url_passwords(mask_text(_render_message(record)))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -30,7 +30,7 @@ from shared.metrics import RPC_REFUSED
 from shared.pii import mask_text
 from shared.queue_consumer import BROKER_GONE, RpcQueueConsumer
 from shared.rpc_edge import content_problems, request_problems, unanswerable
-from shared.topology import dead_letter_queue, dead_letter_queue_name
+from shared.topology import dead_letter_queue, dead_letter_queue_name, rpc_queue
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class GuardedRpcConsumer(RpcConsumer):
         super().setup()
         config = self.container.config
         self.max_body_bytes = int(config.get("RPC_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
+        self.queue = rpc_queue(self.container.service_name, config)  # nameko's, of the platform's queue type
         connection = {"ssl": config.get(AMQP_SSL_CONFIG_KEY), "login_method": config.get(LOGIN_METHOD_CONFIG_KEY)}
         self.replies = Publisher(config[AMQP_URI_CONFIG_KEY], serializer="json", **connection)
         self.dead_letters = Publisher(

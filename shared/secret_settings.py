@@ -112,9 +112,9 @@ def secret_problems(config: dict) -> list[str]:
             found.append(f"{', '.join(missing)} not set ({', '.join(given)} is: {group.name} needs all or none)")
         for key in given:
             found.extend(_value_problems(key, present[key], group.minimums[key]))
-    for key in URL_SETTINGS:
-        password = _password(config.get(key))
-        if password and is_example(password):
+    for key in URL_SETTINGS:  # AMQP_URI may be kombu's failover list: every address is looked at
+        passwords = [_password(address) for address in str(config.get(key) or "").split(";")]
+        if any(password and is_example(password) for password in passwords):
             found.append(f"{key} has an example password")
     return found
 

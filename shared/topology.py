@@ -1,15 +1,21 @@
-"""Names and declarations of the broker objects: event exchanges, consumer queues, retry and dead-letter queues.
+"""Names and declarations of the broker objects: event exchanges, consumer queues, retry and dead-letter
+queues, and each service's RPC request queue.
 
-The publisher (outbox relay) and the consumer both build queues through here, so their arguments always
-agree (RabbitMQ refuses a redeclaration with different arguments).
+The publisher (outbox relay), the consumer and the RPC entrypoint all build queues through here, so their
+arguments always agree (RabbitMQ refuses a redeclaration with different arguments). `EVENT_QUEUE_TYPE`
+gives the type of every one of them: `classic` on one node, `quorum` on a cluster, where a queue must
+survive the loss of the node that leads it. `python -m shared.topology` declares them all, and moves a
+queue an earlier install declared with the other type to the wanted one (`shared/queue_migration.py`).
 """
 
 from __future__ import annotations
 
 from kombu import Connection, Exchange, Queue
 from nameko.constants import PERSISTENT
+from nameko.rpc import RPC_QUEUE_TEMPLATE, get_rpc_exchange
 
 from shared.contracts import load_all
+from shared.queue_migration import declare_or_migrate
 
 DEFAULT_RETRY_DELAYS_MS = (1_000, 5_000, 30_000)
 
@@ -60,14 +66,27 @@ def retry_exchange(service: str, delay_ms: int) -> Exchange:
     return Exchange(f"{service}.retry.{delay_ms}", type="fanout", durable=True)
 
 
-def retry_queue(service: str, delay_ms: int) -> Queue:
+def retry_queue(service: str, delay_ms: int, config: dict) -> Queue:
     # a message waits here for the queue's TTL, then is dead-lettered through the default exchange with
     # its own routing key, which the consumer set to its work queue's name: it lands back there
+    arguments = {"x-message-ttl": delay_ms, "x-dead-letter-exchange": "", **queue_arguments(config)}
+    if arguments.get("x-queue-type") == "quorum":
+        # a quorum queue dead-letters at most once by default: a leader lost mid-way would drop the message.
+        # At least once needs reject-publish (RabbitMQ 3.10+); the work queue's idempotency absorbs a repeat.
+        arguments.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+    return Queue(f"{service}.retry.{delay_ms}", exchange=retry_exchange(service, delay_ms), durable=True,
+                 queue_arguments=arguments)  # fmt: skip
+
+
+def rpc_queue(service: str, config: dict) -> Queue:
+    """nameko's `rpc-<service>` request queue (same name, exchange and binding), of the platform's queue type:
+    nameko declares it classic, so RPC to a service stopped while the node holding its queue was down."""
     return Queue(
-        f"{service}.retry.{delay_ms}",
-        exchange=retry_exchange(service, delay_ms),
+        RPC_QUEUE_TEMPLATE.format(service),
+        exchange=get_rpc_exchange(config),
+        routing_key=f"{service}.*",
         durable=True,
-        queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""},
+        queue_arguments=queue_arguments(config) or None,
     )
 
 
@@ -82,18 +101,19 @@ def publisher_declarations(service: str, config: dict) -> list:
 
 def consumer_declarations(service: str, config: dict) -> list:
     declarations: list = [dead_letter_queue(service, config)]
-    declarations += [retry_queue(service, delay) for delay in retry_delays(config)]
+    declarations += [retry_queue(service, delay, config) for delay in retry_delays(config)]
     return declarations
 
 
 def declare_all(amqp_uri: str, config: dict, services) -> int:
-    """Declare the whole platform's topology; used by `make run` before any service starts."""
+    """Declare the whole platform's topology; used by `make run` before any service starts. A queue that
+    exists with another type is moved to the wanted one, messages and all (the services must be stopped)."""
     count = 0
     with Connection(amqp_uri) as connection:
-        channel = connection.channel()
         for service in services:
-            for entity in publisher_declarations(service, config) + consumer_declarations(service, config):
-                entity(channel).declare()  # a bound copy: the shared entity may be bound to a closed channel
+            entities = publisher_declarations(service, config) + consumer_declarations(service, config)
+            for entity in [*entities, rpc_queue(service, config)]:
+                declare_or_migrate(connection, entity)
                 count += 1
     return count
 

@@ -25,6 +25,7 @@ SHARDS: dict[str, tuple[str, ...]] = {
     "cases": ("tests/services/housing", "tests/services/insurance"),
     "messages": ("tests/services/events", "tests/services/notify", "tests/services/stats"),
     "platform": (
+        "tests/cluster",  # deselected by the `cluster` marker: `make test-cluster` runs it
         "tests/contract",
         "tests/deploy",
         "tests/e2e",

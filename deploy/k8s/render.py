@@ -24,6 +24,7 @@ NAMESPACE = "newcitizen"
 IMAGE = "newcitizen/platform:0.1.0"  # kustomization.yaml's `images:` sets the real registry and tag
 HTTP_PORT = 8000
 RABBIT = "newcitizen-rabbitmq"
+RABBIT_NODES = 3  # rabbitmq.yaml's replicas: the operator names the pods <cluster>-server-0..2 behind <cluster>-nodes
 PG = "newcitizen-pg"
 PART_OF = {"app.kubernetes.io/part-of": "newcitizen"}
 
@@ -48,12 +49,22 @@ def secret_env(name: str, secret: str, key: str) -> dict:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
+def broker_addresses() -> str:
+    """kombu's failover list, one address per node, as the cluster suite (tests/cluster) runs: a client
+    that loses its node connects to the next one itself, without waiting for the Service to re-route."""
+    credentials = "$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)"
+    return ";".join(
+        f"pyamqp://{credentials}@{RABBIT}-server-{index}.{RABBIT}-nodes.{NAMESPACE}.svc:5672/"
+        for index in range(RABBIT_NODES)
+    )
+
+
 def broker_env() -> list[dict]:
     # the RabbitMQ Cluster Operator writes `<cluster>-default-user`; Kubernetes expands $(VAR) in order
     return [
         secret_env("RABBITMQ_USERNAME", f"{RABBIT}-default-user", "username"),
         secret_env("RABBITMQ_PASSWORD", f"{RABBIT}-default-user", "password"),
-        {"name": "AMQP_URI", "value": f"pyamqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@{RABBIT}:5672/"},
+        {"name": "AMQP_URI", "value": broker_addresses()},
     ]
 
 

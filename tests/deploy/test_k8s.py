@@ -295,3 +295,34 @@ def test_every_configmap_key_is_a_variable_the_configurations_read():
     read = platform_variables()
     data = yaml.safe_load((K8S / "config.yaml").read_text(encoding="utf-8"))["data"]
     assert set(data) <= read, f"ConfigMap keys no config.yaml reads: {sorted(set(data) - read)}"
+
+
+def test_services_list_every_broker_node_and_declare_every_queue_as_the_cluster_suite_ran(k8s_documents):
+    """What tests/cluster proved on three nodes is what the install runs: kombu's failover list of every
+    node, and every event, retry, dead-letter and RPC request queue a quorum queue."""
+    from urllib.parse import urlsplit
+
+    from ops.cluster import NODES
+    from shared.topology import consumer_declarations, publisher_declarations, rpc_queue
+    from tests.cluster.test_cluster import QUEUE_TYPE
+
+    [rabbit] = of_kind(k8s_documents, "RabbitmqCluster").values()
+    nodes = rabbit["spec"]["replicas"]
+    assert nodes == NODES == 3
+    expected = [f"newcitizen-rabbitmq-server-{i}.newcitizen-rabbitmq-nodes.newcitizen.svc" for i in range(nodes)]
+    containers = [of_kind(k8s_documents, "Deployment")[name]["spec"]["template"]["spec"]["containers"][0]
+                  for name in [*SERVICES, "ops"]]  # fmt: skip
+    containers.append(of_kind(k8s_documents, "Job")["newcitizen-migrate"]["spec"]["template"]["spec"]["containers"][0])
+    for container in containers:
+        addresses = env_of(container)["AMQP_URI"]["value"].split(";")
+        assert [urlsplit(address).hostname for address in addresses] == expected, container["name"]
+        assert {urlsplit(address).path for address in addresses} == {"/"}  # one vhost, as the suite's list
+    config_map = of_kind(k8s_documents, "ConfigMap")["newcitizen-config"]["data"]
+    assert config_map["EVENT_QUEUE_TYPE"] == QUEUE_TYPE == "quorum"
+    config = {"EVENT_QUEUE_TYPE": config_map["EVENT_QUEUE_TYPE"], "EVENT_RETRY_DELAYS_MS": [1000, 5000, 30000]}
+    queues = [rpc_queue(service, config) for service in SERVICES]
+    for service in SERVICES:
+        queues += publisher_declarations(service, config)[1:] + consumer_declarations(service, config)
+    assert {queue.name: queue.queue_arguments["x-queue-type"] for queue in queues} == {
+        queue.name: "quorum" for queue in queues
+    }

@@ -327,6 +327,16 @@ def test_log_filter_survives_a_bad_format_string(captured: tuple[logging.Logger,
     assert "138****5678" in stream.getvalue()
 
 
+def test_log_filter_masks_every_password_of_a_broker_failover_list(captured) -> None:
+    logger, stream = captured
+    logger.warning(
+        "Error connecting to broker at %s", "pyamqp://nc:********@node-0:5672/v;pyamqp://nc:s3cret@node-1:5672/v"
+    )
+    assert stream.getvalue() == (
+        "WARNING Error connecting to broker at pyamqp://nc:********@node-0:5672/v;pyamqp://nc:********@node-1:5672/v\n"
+    )
+
+
 def test_log_filter_rewrites_the_record() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "电话%s", ("13812345678",), None)
     assert PiiLogFilter().filter(record) is True

@@ -13,7 +13,7 @@ from services.notify.fake_gateway import parse_args
 from services.notify.service import NotifyService
 from shared.config import REPO_ROOT, SERVICES, config_path, load_service_config
 from shared.migrations import upgrade
-from shared.secret_settings import EXAMPLE_VALUES, GROUPS, is_example
+from shared.secret_settings import EXAMPLE_VALUES, GROUPS, is_example, secret_problems
 from shared.startup import ConfigurationError, problems
 from shared.token_keys import DEV_PRIVATE_KEY, DEV_PUBLIC_KEYS, SigningKey
 from tests.shared.test_probes import ProbedService
@@ -139,6 +139,12 @@ def test_a_production_notify_with_one_bad_secret_is_refused_by_name(
     assert expected in message
     assert not any(str(value) in message for value in settings.values() if len(str(value)) > 8)
     assert_nothing_declared(config)
+
+
+def test_every_address_of_a_broker_failover_list_is_checked_for_an_example_password():
+    real, example = "pyamqp://nc:Kq8vR2mZ7xLw4pT9@node-0:5672/", "pyamqp://nc:replace-me@node-1:5672/"
+    assert "AMQP_URI has an example password" in secret_problems({"AMQP_URI": f"{real};{example}"})
+    assert "AMQP_URI has an example password" not in secret_problems({"AMQP_URI": f"{real};{real}"})
 
 
 def test_a_production_notify_with_real_secrets_and_unused_providers_blank_starts(
