@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics \
-	fake-gateway test-faults bench-http
+	fake-gateway test-faults test-pg-failover bench-http
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -89,6 +89,11 @@ test-fast: venv broker
 
 test-faults: venv broker ## the long fault suite: 1,000 approvals through each fault, with the figures table
 	FAULT_APPROVALS=1000 $(BIN)/python -m pytest -q -s tests/faults
+
+# a private primary and synchronous standby (ops/pg_cluster.py) under every service's database; the primary
+# killed mid-stream and the standby promoted (docs/reliability.md, "PostgreSQL failover")
+test-pg-failover: venv broker ## PostgreSQL failover under load: 1,000 approvals, nothing lost or doubled
+	FAILOVER_APPROVALS=1000 $(BIN)/python -m pytest -q -s -ra tests/faults/test_pg_failover.py
 
 lint: venv
 	$(BIN)/ruff check .

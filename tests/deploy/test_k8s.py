@@ -206,6 +206,14 @@ def test_broker_is_a_three_node_cluster_and_the_database_has_one_database_per_se
         assert hba.index(f"host {name} {name} all scram-sha-256") < hba.index(f"host {name} all all reject")
 
 
+def test_the_database_acknowledges_a_commit_only_once_a_replica_has_it(k8s_documents):
+    """What `make test-pg-failover` showed holds through a promotion: synchronous commit to a standby, with
+    a spare replica, so one replica away does not stop writes."""
+    [cluster] = of_kind(k8s_documents, "Cluster").values()
+    spec = cluster["spec"]
+    assert 1 <= spec["minSyncReplicas"] <= spec["maxSyncReplicas"] < spec["instances"] - 1
+
+
 def test_migrations_job_migrates_every_database_then_declares_the_topology(k8s_documents):
     job = of_kind(k8s_documents, "Job")["newcitizen-migrate"]
     [container] = job["spec"]["template"]["spec"]["containers"]
