@@ -142,11 +142,13 @@ def test_nothing_committed_is_lost_or_duplicated_through_a_failover_and_the_serv
     before = approvals_counted(platform)
     forms = fresh_applications(APPROVALS)
     recovery = approve_stream(platform, forms, fail_over, at=APPROVALS // 3)
-    wait_for(lambda: settled(platform, forms, before), timeout=180, interval=1, what="every approval settled")
-    try:
-        wait_for(lambda: in_flight(platform) == {}, timeout=60, interval=0.5)
-    except ConditionNotMet:
-        raise AssertionError(f"still in flight after 60 s: {in_flight(platform)}") from None
+    try:  # on a timeout the counts below say what is missing
+        wait_for(lambda: settled(platform, forms, before), timeout=180, interval=1, what="every approval settled")
+        wait_for(lambda: in_flight(platform) == {}, timeout=60, interval=0.5, what="nothing in flight")
+    except ConditionNotMet as exc:
+        unsettled = f"{exc}; in flight: {in_flight(platform)}"
+    else:
+        unsettled = None
 
     cases = housing_cases(platform, forms)
     records, counted = sms_records(platform, forms), approvals_counted(platform) - before
@@ -178,6 +180,7 @@ def test_nothing_committed_is_lost_or_duplicated_through_a_failover_and_the_serv
         "duplicated_by_place": duplicated,
     }
     _report(figures)
+    assert unsettled is None, (unsettled, figures)
     dead = {service: drain_dead_letters(platform.amqp_uri, service) for service in ("notify", "stats")}
     assert (lost, duplicated) == (dict.fromkeys(lost, 0), dict.fromkeys(duplicated, 0)), figures
     assert pair.status() == {f"127.0.0.1:{pair.primary.port}": "stopped", f"127.0.0.1:{pair.standby.port}": "primary"}
