@@ -25,11 +25,11 @@ def normalise_url(url: str) -> str:
     if not url.startswith("postgresql+psycopg://"):
         return url
     rest = url[len("postgresql+psycopg://") :]
-    authority, slash, path = rest.partition("/")
+    authority, _, path = rest.partition("/")
     user, at, hosts = authority.rpartition("@")
     if "," not in hosts:
         return url
-    database, question, query = path.partition("?")
+    database, _, query = path.partition("?")
     items = [f"host={host}" for host in hosts.split(",")] + ([query] if query else [])
     return f"postgresql+psycopg://{user}{at}/{database}?{'&'.join(items)}"
 
