@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics \
-	fake-gateway test-faults bench-http test-cluster cluster-start cluster-stop
+	fake-gateway test-faults bench-http test-cluster cluster-start cluster-stop test-pg-failover
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -101,6 +101,11 @@ cluster-start: venv ## a three-node RabbitMQ cluster on 127.0.0.1:5701-5703 (var
 
 cluster-stop: venv
 	$(BIN)/python -m ops.cluster stop
+
+# a private primary and synchronous standby (ops/pg_cluster.py) under every service's database; the primary
+# killed mid-stream and the standby promoted (docs/reliability.md, "PostgreSQL failover")
+test-pg-failover: venv broker ## PostgreSQL failover under load: 300 approvals, nothing lost or doubled
+	FAILOVER_APPROVALS=300 $(BIN)/python -m pytest -q -s -ra tests/faults/test_pg_failover.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -32,7 +32,7 @@ from shared.models import OutboxMessage
 from shared.outbox import OutboxWriter
 
 PERIOD = "2025-06"
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SEED_BATCH = 1000
 
 

@@ -31,7 +31,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import Consumer
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from shared.contracts import load_all, validate_envelope
 from shared.crashpoints import crash_point
@@ -152,9 +152,16 @@ class ReliableEventHandler(EventHandler):
 def database_unavailable(exc: BaseException) -> bool:
     """The consumer's database could not be reached or dropped the connection (stopped, restarting,
     failing over): a handler on any message would fail the same way now."""
-    # a dropped connection is flagged by the dialect; a refused one is the driver's InterfaceError (pg8000).
-    # Not every OperationalError: SQLite reports programming errors ("no such table") as one
-    return isinstance(exc, InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    # A dropped connection is flagged by the dialect. A refused one is an OperationalError from psycopg with
+    # no SQLSTATE (no server answered: refused, timed out, no server that takes writes), or one in class 08
+    # (connection) or 57P (shutting down, starting up). Not every OperationalError: SQLite reports
+    # programming errors ("no such table") as one, and psycopg a statement timeout.
+    if isinstance(exc, InterfaceError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return True
+    if not isinstance(exc, OperationalError) or exc.orig is None or not hasattr(exc.orig, "sqlstate"):
+        return False
+    sqlstate = exc.orig.sqlstate
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
 def event_consumer(source: str, event_type: str):

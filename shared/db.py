@@ -15,11 +15,23 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def normalise_url(url: str) -> str:
-    """PostgreSQL goes through pg8000: pure Python, so eventlet can switch greenlets on its socket I/O."""
-    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+    """PostgreSQL goes through psycopg 3 (docs/decisions.md). A libpq multi-host URL
+    (`postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write`, what a primary and its standby
+    are given as) is written the way SQLAlchemy passes several hosts on: one `host=` query item each."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://", "postgresql+pg8000://"):
         if url.startswith(prefix):
-            return "postgresql+pg8000://" + url[len(prefix) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+            break
+    if not url.startswith("postgresql+psycopg://"):
+        return url
+    rest = url[len("postgresql+psycopg://") :]
+    authority, _, path = rest.partition("/")
+    user, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return url
+    database, _, query = path.partition("?")
+    items = [f"host={host}" for host in hosts.split(",")] + ([query] if query else [])
+    return f"postgresql+psycopg://{user}{at}/{database}?{'&'.join(items)}"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -30,10 +42,24 @@ def make_engine(url: str, **kwargs) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if url.startswith("postgresql+psycopg"):
+        green_psycopg_waits()
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def green_psycopg_waits() -> None:
+    """psycopg waits for the server in its C `wait_c` (poll() in C), which would block eventlet's hub for a
+    whole query: no AMQP heartbeat, no other worker. It switches to its select() wait by itself only under
+    gevent; under eventlet's monkey patch `select.select` is green, so we choose that wait. psycopg looks
+    `waiting.wait` up at each call, so setting it here holds for every connection."""
+    from eventlet import patcher
+    from psycopg import waiting
+
+    if patcher.is_monkey_patched("select"):
+        waiting.wait = waiting.wait_select
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -55,9 +81,9 @@ def is_sqlite(engine: Engine) -> bool:
 def bulk_insert(session: Session, table: Table, rows: list[dict], page: int = 1000) -> None:
     """INSERT many rows in the session's transaction, as few statements as the driver handles well.
 
-    PostgreSQL: one `INSERT … SELECT FROM unnest(arrays)` per page, so the statement stays short (pg8000
-    scans every statement character by character in Python; a multi-row VALUES list costs more there
-    than the insert itself). SQLite: executemany of one cached statement.
+    PostgreSQL: one `INSERT … SELECT FROM unnest(arrays)` per page: one short statement whose values travel
+    as bound arrays (a multi-row VALUES list was slower with the pure-Python driver we used before, which
+    scanned every statement character by character). SQLite: executemany of one cached statement.
     """
     if not rows:
         return

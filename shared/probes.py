@@ -47,7 +47,8 @@ def broker_connected(container) -> bool:
 
 def databases_answer(container) -> bool:
     databases = [dep for dep in container.dependencies if isinstance(dep, Database)]
-    # pg8000's socket I/O is green, so the timeout also bounds a database that stopped answering
+    # psycopg waits through eventlet's green select (shared.db), so the timeout also bounds a database that
+    # stopped answering
     with eventlet.Timeout(DB_CHECK_TIMEOUT_SECONDS, False):
         return all(database.healthy() for database in databases)
     return False

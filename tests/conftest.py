@@ -37,14 +37,14 @@ from nameko.testing.utils import find_free_port  # noqa: E402
 
 from tests.support.tokens import ISSUER, PUBLIC_KEYS  # noqa: E402
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def postgres_reachable() -> bool:
     from sqlalchemy import create_engine, text
 
     try:
-        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"timeout": 3})
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         engine.dispose()

@@ -224,6 +224,14 @@ def test_the_database_is_backed_up_nightly_through_the_barman_cloud_plugin(k8s_d
         assert ref["key"] in secrets[ref["name"]]["stringData"]
 
 
+def test_the_database_acknowledges_a_commit_only_once_a_replica_has_it(k8s_documents):
+    """What `make test-pg-failover` showed holds through a promotion: synchronous commit to a standby, with
+    a spare replica, so one replica away does not stop writes."""
+    [cluster] = of_kind(k8s_documents, "Cluster").values()
+    spec = cluster["spec"]
+    assert 1 <= spec["minSyncReplicas"] <= spec["maxSyncReplicas"] < spec["instances"] - 1
+
+
 def test_migrations_job_migrates_every_database_then_declares_the_topology(k8s_documents):
     job = of_kind(k8s_documents, "Job")["newcitizen-migrate"]
     [container] = job["spec"]["template"]["spec"]["containers"]

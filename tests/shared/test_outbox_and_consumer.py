@@ -4,7 +4,7 @@ import json
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.contracts import build_envelope
@@ -43,7 +43,7 @@ def platform(container_factory, service_config, databases):
 
 
 def received(url: str) -> dict[str, str]:
-    engine = create_engine(url.replace("postgresql://", "postgresql+pg8000://"))
+    engine = make_engine(url)
     with Session(engine) as session:
         rows = {row.key: row.event_id for row in session.scalars(select(Received))}
     engine.dispose()

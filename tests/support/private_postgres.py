@@ -1,92 +1,55 @@
-"""A PostgreSQL cluster of the test's own, for the fault that stops a consumer's database. The machine's
-shared server serves other people's tests and is never stopped. This cluster lives in a temporary
-directory, listens on a free loopback port with trust authentication, and is removed afterwards.
-
-As root, initdb and pg_ctl refuse to run; they run as the `postgres` user then (`runuser`).
+"""PostgreSQL servers of the test's own, for the faults that stop or fail over a database. The machine's
+shared server serves other people's tests and is never stopped. Each lives in a temporary directory,
+listens on free loopback ports with trust authentication, and is removed afterwards. The servers are
+`ops.pg_cluster`'s (the script that starts a primary and standby by hand); as root they run as `postgres`.
 """
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from nameko.testing.utils import find_free_port
 
+from ops.pg_cluster import PgPair, PgServer
+from ops.pg_cluster import PostgresUnavailable as PrivatePostgresUnavailable
 
-class PrivatePostgresUnavailable(Exception):
-    """No PostgreSQL server binaries here, or the cluster did not start: the caller skips, visibly."""
-
-
-def _bin_dir() -> Path | None:
-    on_path = shutil.which("pg_ctl")
-    if on_path:
-        return Path(on_path).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
-    return Path(versions[-1]).parent if versions else None
+__all__ = ["PrivatePostgres", "PrivatePostgresUnavailable", "create_database", "private_pg_pair", "private_postgres"]
 
 
-class PrivatePostgres:
+def create_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import text
+
+    from shared.db import make_engine
+
+    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+class PrivatePostgres(PgServer):
+    """One server, for the fault that stops a consumer's database for a while."""
+
     def __init__(self, base: Path):
-        self.bin = _bin_dir()
-        self.base = base
-        self.data = base / "data"
-        self.port = find_free_port()
-        self.as_root = os.geteuid() == 0
+        super().__init__(base, find_free_port())
 
     @property
     def admin_url(self) -> str:
-        return f"postgresql+pg8000://postgres@127.0.0.1:{self.port}/postgres"
-
-    def url(self, database: str) -> str:
-        return f"postgresql+pg8000://postgres@127.0.0.1:{self.port}/{database}"
-
-    def _run(self, tool: str, *args: str, timeout: float = 120) -> None:
-        command = [str(self.bin / tool), *args]
-        if self.as_root:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd="/")
-        if done.returncode != 0:
-            raise RuntimeError(f"{tool} failed: {(done.stderr or done.stdout).strip()[-500:]}")
+        return self.url("postgres")
 
     def start_cluster(self) -> None:
-        if self.bin is None or not (self.bin / "initdb").exists():
-            raise PrivatePostgresUnavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-        self.base.mkdir(parents=True, exist_ok=True)
-        if self.as_root:
-            try:
-                shutil.chown(self.base, "postgres")
-            except (LookupError, PermissionError) as exc:
-                raise PrivatePostgresUnavailable(f"no postgres user to run initdb as: {exc}") from exc
-        try:
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        except (RuntimeError, FileNotFoundError) as exc:
-            raise PrivatePostgresUnavailable(str(exc)) from exc
+        self.initdb()
         self.start()
 
-    def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base} -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.base / "server.log"), "-w", "start")
-
-    def stop(self) -> None:
-        """`pg_ctl stop -m fast`: clients are disconnected, in-flight transactions roll back."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
-
     def create_database(self, name: str) -> str:
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
+        create_database(self.admin_url, name)
         return self.url(name)
 
     def remove(self) -> None:
-        if (self.data / "postmaster.pid").exists():
+        if self.running:
             try:
                 self.stop()
             except RuntimeError:
@@ -94,14 +57,31 @@ class PrivatePostgres:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def _temp_base(prefix: str) -> Path:
+    """Straight under the system temp dir: pytest's are private to root, which the postgres user could not
+    enter."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 @contextmanager
 def private_postgres():
-    """A started private cluster, stopped and removed afterwards; raises PrivatePostgresUnavailable.
-    Its directory is straight under the system temp dir: pytest's are private to root, which the
-    postgres user could not enter."""
-    cluster = PrivatePostgres(Path(tempfile.mkdtemp(prefix="nc-faults-pg-")))
+    """A started private cluster, stopped and removed afterwards; raises PrivatePostgresUnavailable."""
+    cluster = PrivatePostgres(_temp_base("nc-faults-pg-"))
     try:
         cluster.start_cluster()
         yield cluster
     finally:
         cluster.remove()
+
+
+@contextmanager
+def private_pg_pair():
+    """A primary and its synchronous streaming standby on free ports, both stopped and removed afterwards;
+    raises PrivatePostgresUnavailable."""
+    pair = PgPair(_temp_base("nc-failover-pg-"), (find_free_port(), find_free_port()))
+    try:
+        pair.start()
+        pair.wait_streaming()
+        yield pair
+    finally:
+        pair.remove()
