@@ -9,6 +9,7 @@ from services.notify.subscriptions import NOTICES as NOTIFY_NOTICES
 from services.notify.subscriptions import handler_name
 from shared.db import make_engine
 from shared.models import ProcessedEvent
+from tests.services.notify.conftest import WAIT_SECONDS
 from tests.services.notify.samples import ACTIVATED, ACTIVITY, NOTICES, enrolment, recipient, resident
 from tests.support.waiting import wait_for
 
@@ -66,7 +67,8 @@ def test_every_notice_is_one_sms_with_its_text_however_often_delivered(start_not
     for n, ((source, event_type), (data, _)) in enumerate(NOTICES.items()):
         give_contact(notify, recipient(data), f"1380000{n:04d}")
         publish_twice(notify, source, event_type, data)
-    wait_for(lambda: duplicates_skipped(*NOTICES) == skipped + len(NOTICES))
+    # every kind of notice, each delivered twice: a bound for all of them, not the one for a single event
+    wait_for(lambda: duplicates_skipped(*NOTICES) == skipped + len(NOTICES), timeout=3 * WAIT_SECONDS)
 
     wrong = {}
     for (source, event_type), (data, text) in NOTICES.items():
