@@ -315,36 +315,43 @@ def _databases(services: list[str] | None) -> dict[str, str]:
     return {name: settings.service(name).database_url for name in (services or SERVICES)}
 
 
+def _backup_step(verb: str, step, line) -> int:
+    """Run `step()` (ops.backup's backup or restore); print `line(entry)` per database, or every problem."""
+    from ops.backup import BackupError
+
+    try:
+        entries = step()
+    except BackupError as exc:
+        for problem in exc.problems:
+            print(f"{verb} refused: {problem}", file=sys.stderr)
+        return 1
+    for entry in entries:
+        print(line(entry))
+    return 0
+
+
 def cmd_backup(args) -> int:
     from pathlib import Path
 
-    from ops.backup import BackupError, backup
+    from ops.backup import backup
 
-    try:
-        entries = backup(_databases(args.service), Path(args.dir))
-    except BackupError as exc:
-        for problem in exc.problems:
-            print(f"backup refused: {problem}", file=sys.stderr)
-        return 1
-    for entry in entries:
-        print(f"{entry.service}: {entry.kind} at revision {entry.revision} -> {args.dir}/{entry.file}")
-    return 0
+    return _backup_step(
+        "backup",
+        lambda: backup(_databases(args.service), Path(args.dir)),
+        lambda e: f"{e.service}: {e.kind} at revision {e.revision} -> {args.dir}/{e.file}",
+    )
 
 
 def cmd_restore(args) -> int:
     from pathlib import Path
 
-    from ops.backup import BackupError, restore
+    from ops.backup import restore
 
-    try:
-        entries = restore(_databases(args.service), Path(args.dir), replace=args.replace)
-    except BackupError as exc:
-        for problem in exc.problems:
-            print(f"restore refused: {problem}", file=sys.stderr)
-        return 1
-    for entry in entries:
-        print(f"{entry.service}: restored {entry.file} (revision {entry.revision}); `make migrate` brings it to head")
-    return 0
+    return _backup_step(
+        "restore",
+        lambda: restore(_databases(args.service), Path(args.dir), replace=args.replace),
+        lambda e: f"{e.service}: restored {e.file} (revision {e.revision}); `make migrate` brings it to head",
+    )
 
 
 # ---------------------------------------------------------------- wiring
