@@ -133,8 +133,9 @@ def main() -> int:
     results = {
         "approvals": args.approvals,
         "tables": tables,
-        "bytes_per_approval": {service: sum(t["bytes_per_approval"] for t in grown.values())
-                               for service, grown in tables.items()},  # fmt: skip
+        "bytes_per_approval": {
+            service: sum(t["bytes_per_approval"] for t in grown.values()) for service, grown in tables.items()
+        },
         "housing_events": events,
         "broker": broker,
         "cpu_ms_per_approval": run["cpu_ms_per_approval"],
