@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
-	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics \
+	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint \
 	fake-gateway test-faults bench-http test-cluster cluster-start cluster-stop test-pg-failover
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
@@ -135,6 +135,9 @@ bench-events: venv broker
 
 bench-metrics: venv broker ## a /metrics scrape with a million rows per table, against the scrape as it was
 	$(BIN)/python -m bench.metrics_scrape
+
+bench-footprint: venv broker ## bytes, events, connections per approval on PostgreSQL (the inputs of docs/scale.md)
+	$(BIN)/python -m bench.footprint
 
 bench-http: venv broker ## RPC p50/p99 alone, then with 200 slow or flooding HTTP clients on every port
 	$(BIN)/python -m bench.http_flood

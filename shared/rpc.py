@@ -114,14 +114,23 @@ class GuardedRpcConsumer(RpcConsumer):
                     routing_key=message.properties["reply_to"],
                     correlation_id=message.properties["correlation_id"],
                 )
-        except BROKER_GONE as exc:  # unacked, so redelivered and refused again once the broker is back
+        except BROKER_GONE as exc:
             log.warning("rpc %s: refusal lost with the broker connection (%s)", routing_key, type(exc).__name__)
+            self.put_back(message)
             return
         except Exception:
             log.exception("rpc %s: could not answer or dead-letter a refused request; dropped", routing_key)
         RPC_REFUSED.labels(service, "Unanswerable" if why else kind).inc()
         log.warning("rpc %s: refused (%s)", routing_key, mask_text(why or kind))
         self.queue_consumer.ack_message(message)
+
+    def put_back(self, message):
+        """A request whose answer could not be published goes back on its queue to run again. Leaving it
+        unacked is not enough: the broker redelivers only when the consumer's own connection closes, and
+        that connection is often alive while the publisher's (another, pooled) is the one that failed, so the
+        request stayed held for good and its caller never heard (found on the cluster: a node killed under a
+        publisher connection while the consumer's was on a node that lived)."""
+        self.queue_consumer.requeue_message(message)
 
 
 class SafeRpc(Rpc):
@@ -151,9 +160,10 @@ class SafeRpc(Rpc):
             exc_info = (InternalError, error, None)
         try:
             return super().handle_result(message, worker_ctx, result, exc_info)
-        except BROKER_GONE as exc:  # the reply could not go: the request stays unacked and is redelivered
-            log.warning("rpc %s.%s: reply lost with the broker connection (%s)", self.container.service_name,
-                        self.method_name, type(exc).__name__)  # fmt: skip
+        except BROKER_GONE as exc:
+            log.warning("rpc %s.%s: reply lost with the broker connection (%s); the request runs again",
+                        self.container.service_name, self.method_name, type(exc).__name__)  # fmt: skip
+            self.rpc_consumer.put_back(message)
             return result, exc_info
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from services.notify import metrics, notices, rules, statuses, usage
 from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, ProviderTemplate, Template
 from services.notify.providers import Outgoing, Provider, Submission
+from services.notify.send_rate import SharedTokenBucket
 from shared.crashpoints import crash_point
 from shared.privacy import PiiTools
 
@@ -105,7 +106,7 @@ class Delivery:
         self,
         Session,
         providers: dict[str, Provider],
-        buckets: dict[str, rules.TokenBucket],
+        buckets: dict[str, SharedTokenBucket],
         pii: PiiTools,
         settings: Settings,
         clock: Callable[[], datetime],

@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from services.notify import broadcasts, notices, statuses
 from services.notify.delivery import Delivery, Settings
 from services.notify.providers import build_providers
-from services.notify.rules import TokenBucket
+from services.notify.send_rate import SharedTokenBucket
 from shared.clock import Clock
 from shared.db import Database, make_engine
 from shared.outbox import Outbox
@@ -62,11 +62,17 @@ class Courier(DependencyProvider):
         self.sweep_interval = float(config.get("DELIVERY_SWEEP_SECONDS", 5.0))
         self.providers = build_providers(config)
         self.buckets = {
-            statuses.SMS: TokenBucket(
-                float(config.get("SMS_RATE_PER_SECOND", 200)), float(config.get("SMS_BURST", 400))
+            statuses.SMS: SharedTokenBucket(
+                self.Session,
+                statuses.SMS,
+                float(config.get("SMS_RATE_PER_SECOND", 200)),
+                float(config.get("SMS_BURST", 400)),
             ),
-            statuses.WECHAT: TokenBucket(
-                float(config.get("WECHAT_RATE_PER_SECOND", 50)), float(config.get("WECHAT_BURST", 50))
+            statuses.WECHAT: SharedTokenBucket(
+                self.Session,
+                statuses.WECHAT,
+                float(config.get("WECHAT_RATE_PER_SECOND", 50)),
+                float(config.get("WECHAT_BURST", 50)),
             ),
         }
         self.pii = PiiTools(keys_from_config(config))

@@ -55,6 +55,7 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
+from services.notify import rules
 from services.notify.callback_auth import sign_headers
 from services.notify.fake_providers.aliyun import FakeAliyun
 from services.notify.fake_providers.tencent import FakeTencent
@@ -75,28 +76,10 @@ ALIYUN_NO_BALANCE = {"Code": "isv.AMOUNT_NOT_ENOUGH", "Message": "账户余额�
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
-class Bucket:
-    def __init__(self, rate: float, burst: float):
-        self.rate, self.capacity = rate, burst
-        self.tokens, self.stamp = burst, time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self, count: int) -> float:
-        """0 if taken, else seconds until `count` tokens are there."""
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= count:
-                self.tokens -= count
-                return 0.0
-            return (count - self.tokens) / self.rate
-
-
 class Gateway:
     def __init__(self, args):
         self.args = args
-        self.bucket = Bucket(args.rate, max(args.burst, MAX_BATCH))
+        self.bucket = rules.TokenBucket(args.rate, max(args.burst, MAX_BATCH))
         self.lock = threading.Lock()
         self.pending: list[tuple[float, str, dict]] = []  # (due, kind, receipt)
         self.wake = threading.Condition(self.lock)
@@ -160,7 +143,7 @@ class Gateway:
                 self._log_submissions(messages, "busy", answer)
             busy = [{"out_id": str(m.get("out_id", "")), "code": BUSY_CODE, "msg": "system busy"} for m in messages]
             return 200, {"code": 0, "msg": "ok", "results": busy}, {}
-        wait = self.bucket.take(len(messages))
+        wait = self.bucket.try_take(len(messages))
         if wait > 0:
             with self.lock:
                 self.stats["throttled_calls"] += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import clock
@@ -193,3 +193,14 @@ class Broadcast(Base):
     approved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)  # or rejected by
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     rejected_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SendRateBucket(Base):
+    """One token bucket per channel shared by every notify replica (services/notify/send_rate.py).
+    `refilled_at` is the database server's clock in epoch seconds, so replicas on different hosts agree."""
+
+    __tablename__ = "send_rate_buckets"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    refilled_at: Mapped[float] = mapped_column(Float)

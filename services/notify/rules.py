@@ -64,8 +64,22 @@ def retry_delay(attempts: int, delays: list[float] | tuple[float, ...]) -> float
     return float(delays[attempts - 1])
 
 
+def refill(tokens: float, elapsed: float, rate: float, capacity: float) -> float:
+    """Tokens in a bucket `elapsed` seconds after it held `tokens` (a clock stepping back adds none)."""
+    return min(capacity, tokens + max(0.0, elapsed) * rate)
+
+
+def draw(tokens: float, count: float, rate: float) -> tuple[float, float]:
+    """(tokens left, seconds to wait): all of `count` taken when there, else none taken and the wait for them."""
+    if tokens >= count:
+        return tokens - count, 0.0
+    return tokens, (count - tokens) / rate
+
+
 class TokenBucket:
-    """`rate` tokens a second, at most `capacity` saved up. `take(n)` says how long to wait for n tokens."""
+    """`rate` tokens a second, at most `capacity` saved up, in this process (the local fake gateway's limit).
+    notify's own senders draw on `services.notify.send_rate.SharedTokenBucket`, the same arithmetic kept in
+    the database, because a provider's limit is per account, not per replica."""
 
     def __init__(self, rate: float, capacity: float, monotonic: Callable[[], float] = time.monotonic):
         if rate <= 0 or capacity <= 0:
@@ -77,20 +91,14 @@ class TokenBucket:
         self._stamp = monotonic()
         self._lock = threading.Lock()
 
-    def _refill(self) -> None:
-        now = self._monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
     def try_take(self, count: float = 1) -> float:
         """Take `count` tokens if they are there and return 0; otherwise take none and return the wait."""
-        count = min(float(count), self.capacity)
         with self._lock:
-            self._refill()
-            if self._tokens >= count:
-                self._tokens -= count
-                return 0.0
-            return (count - self._tokens) / self.rate
+            now = self._monotonic()
+            tokens = refill(self._tokens, now - self._stamp, self.rate, self.capacity)
+            self._tokens, wait = draw(tokens, min(float(count), self.capacity), self.rate)
+            self._stamp = now
+            return wait
 
     def take(self, count: float = 1, sleep: Callable[[float], None] = time.sleep) -> None:
         while (wait := self.try_take(count)) > 0:

@@ -18,6 +18,7 @@ from shared.rpc import rpc
 from shared.service import PlatformService
 
 ATTEMPTS: Counter = Counter()  # handler invocations per key, in this test process
+GATES: dict = {}  # eventlet Events a test opens to let `pass_gate` answer
 
 
 class SampleBase(DeclarativeBase):
@@ -109,6 +110,13 @@ class SamplerService(PlatformService):
     @rpc
     def divide(self, a, b):
         return a / b
+
+    @rpc(read_only=True)
+    def pass_gate(self, name: str) -> int:
+        """Waits until the test opens the gate, then answers how many times it has been called."""
+        ATTEMPTS[name] += 1
+        GATES[name].wait()
+        return ATTEMPTS[name]
 
     @rpc
     def history(self, case_id: str) -> list:
