@@ -1,0 +1,36 @@
+"""The core flow with every process on its own broker user (shared/broker_access.py), as deployed: the
+topology step, each service and the ops client connect with their own throw-away credentials, and an
+approval still gives one SMS record in notify and one count in stats."""
+
+import pytest
+
+from ops.launcher import service_pid
+from ops.sandbox import SharedBroker
+from shared.broker_access import username
+from shared.config import SERVICES
+from tests.e2e.test_core_flow import rpc, test_approval_gives_one_sms_with_final_status_and_one_count
+from tests.support.platform import running_platform
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.e2e
+
+__all__ = ["rpc", "test_approval_gives_one_sms_with_final_status_and_one_count"]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    with running_platform(tmp_path_factory.mktemp("identities"), own_broker_users=True) as running:
+        yield running
+
+
+def test_each_service_connects_as_its_own_user(platform):
+    vhost = platform.amqp_uri.rsplit("/", 1)[1]
+    own = {username(service) + f"-{vhost}" for service in SERVICES}
+
+    def connected() -> set[str]:  # the management API lists a connection a few seconds after it opened
+        return {c["user"] for c in SharedBroker().client.get_connections() if c.get("vhost") == vhost}
+
+    assert wait_for(lambda: own <= connected()), connected()
+    assert "guest" not in connected()
+    assert all(service_pid(service, platform.run_dir) for service in SERVICES)
+    assert "ACCESS_REFUSED" not in platform.logs()
