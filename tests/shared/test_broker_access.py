@@ -10,6 +10,7 @@ from kombu import Connection, Exchange, Producer
 
 from ops.sandbox import SharedBroker
 from shared.broker_access import OPS, TOPOLOGY, amqp_uri_variable, permissions
+from shared.clock import utcnow
 from shared.config import SERVICES
 from shared.contracts import load_all
 from shared.topology import (
@@ -110,3 +111,15 @@ def test_every_name_a_service_declares_at_start_up_is_in_its_configure_permissio
         assert not refused, f"{service} declares {refused} at start-up without configure permission"
         others = set(SERVICES) - {service}
         assert not any(granted[service].allows("write", event_exchange(other).name) for other in others)
+
+
+def test_ops_lists_and_replays_dead_letters_with_its_own_user(broker):
+    from ops import dlq
+    from tests.support.broker import publish_to_queue
+
+    headers = {"x-original-queue": "rpc-stats", "x-dead-lettered-at": utcnow().isoformat()}
+    publish_to_queue(broker["guest"], "stats.dlq", {"n": 1}, headers=headers)
+    assert dlq.depths(broker[OPS], SERVICES)["stats"] == 1
+    assert [letter.original_queue for letter in dlq.list_dead_letters(broker[OPS], "stats")] == ["rpc-stats"]
+    assert dlq.replay(broker[OPS], "stats").replayed == 1
+    assert depth(broker["guest"], "rpc-stats") == 1 and depth(broker["guest"], "stats.dlq") == 0
