@@ -98,7 +98,9 @@ def amqp_uris(host: str, port: int, vhost: str, names: dict[str, str], passwords
 
 
 def passwords_from_env() -> dict[str, str]:
-    missing = [password_variable(identity) for identity in IDENTITIES if not os.environ.get(password_variable(identity))]
+    missing = [
+        password_variable(identity) for identity in IDENTITIES if not os.environ.get(password_variable(identity))
+    ]
     if missing:
         raise SystemExit(f"set {', '.join(missing)}")
     return {identity: os.environ[password_variable(identity)] for identity in IDENTITIES}
@@ -110,14 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api", default=os.environ.get("RABBITMQ_ADMIN_API", DEFAULT_API))
     parser.add_argument("--vhost", default="/")
     parser.add_argument("--env-file", type=Path, default=DEFAULT_ENV_FILE)
+    parser.add_argument("--suffix", default="", help="appended to every user name (throw-away users beside the real)")
     args = parser.parse_args(argv)
     api = ManagementApi(args.api)
     if args.command == "remove":
-        remove(api)
+        remove(api, args.suffix)
         print(f"removed the {len(IDENTITIES)} platform users")
         return 0
     passwords = passwords_from_env() if args.command == "apply" else new_passwords()
-    names = apply(api, args.vhost, passwords)
+    names = apply(api, args.vhost, passwords, args.suffix)
     print(f"applied {len(names)} users on vhost {args.vhost}: {', '.join(names.values())}")
     if args.command == "local":
         uris = amqp_uris(urlsplit(args.api).hostname or "127.0.0.1", 5672, args.vhost, names, passwords)

@@ -8,10 +8,10 @@ import os
 import subprocess
 import sys
 import uuid
-from urllib.parse import urlsplit
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from nameko.testing.rabbit import Client
 from nameko.testing.utils import find_free_port

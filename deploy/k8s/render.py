@@ -24,6 +24,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # impor
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from shared.broker_access import IDENTITIES, OPS, TOPOLOGY, permissions, username  # noqa: E402
+
 OUT = HERE / "generated"
 
 NAMESPACE = "newcitizen"
@@ -91,9 +92,12 @@ def broker_user(identity: str) -> list[dict]:
             "apiVersion": "rabbitmq.com/v1beta1",
             "kind": "User",
             "metadata": metadata,
-            "spec": {"tags": [], "rabbitmqClusterReference": cluster,
-                     "importCredentialsSecret": {"name": broker_secret(identity)}},
-        },  # fmt: skip
+            "spec": {
+                "tags": [],
+                "rabbitmqClusterReference": cluster,
+                "importCredentialsSecret": {"name": broker_secret(identity)},
+            },
+        },
         {
             "apiVersion": "rabbitmq.com/v1beta1",
             "kind": "Permission",

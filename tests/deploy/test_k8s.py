@@ -264,8 +264,8 @@ def test_kustomize_builds_the_install_with_the_image_set():
 
 KUBERNETES_VERSION = "1.30.0"  # the oldest release the install targets (HPA v2, PDB v1, restricted PSS)
 OPERATOR_KINDS = {
-    "RabbitmqCluster", "User", "Permission", "Cluster", "Database", "ScheduledBackup", "ObjectStore", "PodMonitor", "ServiceMonitor",
-    "PrometheusRule",
+    "RabbitmqCluster", "User", "Permission", "Cluster", "Database", "ScheduledBackup", "ObjectStore", "PodMonitor",
+    "ServiceMonitor", "PrometheusRule",
 }  # fmt: skip
 
 

@@ -106,7 +106,9 @@ def test_every_name_a_service_declares_at_start_up_is_in_its_configure_permissio
         declared += [rpc_queue(service, CONFIG)]
         declared += [consumer_queue(c.source, c.event_type, service, CONFIG) for c in load_all().consumed_by(service)]
         names = {entity.name for entity in declared if entity.name}
-        names |= {entity.exchange.name for entity in declared if getattr(entity, "exchange", None) and entity.exchange.name}
+        names |= {
+            entity.exchange.name for entity in declared if getattr(entity, "exchange", None) and entity.exchange.name
+        }
         refused = sorted(name for name in names if not granted[service].allows("configure", name))
         assert not refused, f"{service} declares {refused} at start-up without configure permission"
         others = set(SERVICES) - {service}
