@@ -36,5 +36,6 @@ RULES = (
         due=_final_notifications_due,
         erase=_erase,
         description="bodies, personalisation and recipients of final notifications",
+        tables=(Notification.__tablename__,),
     ),
 )
