@@ -9,6 +9,7 @@ from ops.sandbox import SharedBroker
 from shared.broker_access import username
 from shared.config import SERVICES
 from tests.e2e.test_core_flow import rpc, test_approval_gives_one_sms_with_final_status_and_one_count
+from tests.ops.test_backup import databases
 from tests.support.platform import running_platform
 from tests.support.waiting import wait_for
 
@@ -17,10 +18,12 @@ pytestmark = pytest.mark.e2e
 __all__ = ["rpc", "test_approval_gives_one_sms_with_final_status_and_one_count"]
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    with running_platform(tmp_path_factory.mktemp("identities"), own_broker_users=True) as running:
-        yield running
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def platform(request, tmp_path_factory):
+    where = tmp_path_factory.mktemp("identities")
+    with databases(request.param, where, "identities") as urls:
+        with running_platform(where, database_urls=urls, own_broker_users=True) as running:
+            yield running
 
 
 def test_each_service_connects_as_its_own_user(platform):
