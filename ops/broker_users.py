@@ -58,8 +58,12 @@ class ManagementApi:
         self._call("PUT", f"users/{quote(name, safe='')}", {"password": password, "tags": ""})
 
     def set_permissions(self, vhost: str, name: str, granted: Permissions) -> None:
-        body = {"configure": granted.configure, "write": granted.write, "read": granted.read}
-        self._call("PUT", f"permissions/{quote(vhost, safe='')}/{quote(name, safe='')}", body)
+        where = f"{quote(vhost, safe='')}/{quote(name, safe='')}"
+        self._call("PUT", f"permissions/{where}", {"configure": granted.configure, "write": granted.write,
+                                                    "read": granted.read})  # fmt: skip
+        for on in granted.topics:
+            self._call("PUT", f"topic-permissions/{where}", {"exchange": on.exchange, "write": on.write,
+                                                              "read": on.read})  # fmt: skip
 
     def delete_user(self, name: str) -> None:
         self._call("DELETE", f"users/{quote(name, safe='')}")

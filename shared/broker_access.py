@@ -37,7 +37,8 @@ from nameko.rpc import RPC_QUEUE_TEMPLATE, RPC_REPLY_QUEUE_TEMPLATE, get_rpc_exc
 from shared.config import SERVICES
 from shared.contracts import load_all
 from shared.queue_migration import HOLDING_SUFFIX
-from shared.topology import consumer_queue_name, dead_letter_queue_name, event_exchange, retry_name
+from shared.rpc_edge import REPLY_KEY
+from shared.topology import consumer_queue_name, dead_letter_queue_name, event_exchange, retry_name, rpc_queue
 
 DEFAULT_EXCHANGE = "amq.default"
 OPS = "ops"
@@ -45,17 +46,48 @@ TOPOLOGY = "topology"
 IDENTITIES = (*SERVICES, OPS, TOPOLOGY)
 USER_PREFIX = "newcitizen-"
 NOTHING = "^$"  # matches no exchange or queue name
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+UUID = REPLY_KEY.pattern  # nameko's reply keys, as the RPC edge requires them
 STANDALONE_PROXY = "standalone_rpc_proxy"  # nameko.standalone.rpc's service name for its reply queue
 
 
 @dataclass(frozen=True)
+class TopicPermission:
+    """On one topic exchange, the routing keys the identity may publish with (write) and bind with (read)."""
+
+    exchange: str
+    write_any: frozenset[str]
+    read_any: frozenset[str]
+
+    @property
+    def write(self) -> str:
+        return any_of(self.write_any)
+
+    @property
+    def read(self) -> str:
+        return any_of(self.read_any)
+
+    def allows(self, kind: str, routing_key: str) -> bool:
+        return re.search(getattr(self, kind), routing_key) is not None
+
+
+def topic(exchange: str, write=(), read=(), write_patterns=(), read_patterns=()) -> TopicPermission:
+    """Literal routing keys, plus patterns (regexes)."""
+    return TopicPermission(
+        exchange,
+        frozenset(re.escape(key) for key in write) | frozenset(write_patterns),
+        frozenset(re.escape(key) for key in read) | frozenset(read_patterns),
+    )
+
+
+@dataclass(frozen=True)
 class Permissions:
-    """Each permission as the set of its alternatives (regexes), rendered as one anchored regex."""
+    """Each permission as the set of its alternatives (regexes), rendered as one anchored regex; `topics`
+    narrow publishing and binding on topic exchanges to routing keys."""
 
     configure_any: frozenset[str]
     write_any: frozenset[str]
     read_any: frozenset[str]
+    topics: tuple[TopicPermission, ...] = ()
 
     @property
     def configure(self) -> str:
@@ -73,19 +105,22 @@ class Permissions:
         """Whether RabbitMQ would let this identity `kind` ("configure", "write", "read") the object `name`."""
         return re.search(getattr(self, kind), name) is not None
 
+    def topic(self, exchange: str) -> TopicPermission | None:
+        return next((granted for granted in self.topics if granted.exchange == exchange), None)
+
     def __or__(self, other: Permissions) -> Permissions:
         return Permissions(
             self.configure_any | other.configure_any, self.write_any | other.write_any, self.read_any | other.read_any
         )
 
 
-def grant(configure=(), write=(), read=(), patterns=()) -> Permissions:
+def grant(configure=(), write=(), read=(), patterns=(), topics=()) -> Permissions:
     """Literal names for each permission, plus `patterns` (regexes) for all three."""
 
     def alternatives(names) -> frozenset[str]:
         return frozenset(re.escape(name) for name in names) | frozenset(patterns)
 
-    return Permissions(alternatives(configure), alternatives(write), alternatives(read))
+    return Permissions(alternatives(configure), alternatives(write), alternatives(read), tuple(topics))
 
 
 def any_of(alternatives) -> str:
@@ -130,6 +165,8 @@ class ServiceObjects:
     source_exchanges: tuple[str, ...]  # the exchanges those are bound to
     rpc_queue: str
     dead_letter_queue: str
+    published_types: tuple[str, ...]  # the routing keys of its events
+    consumed_types: dict[str, tuple[str, ...]]  # {source exchange: the routing keys it consumes there}
 
     @classmethod
     def of(cls, service: str) -> ServiceObjects:
@@ -148,6 +185,11 @@ class ServiceObjects:
             source_exchanges=tuple(sorted({event_exchange(c.source).name for c in consumed})),
             rpc_queue=RPC_QUEUE_TEMPLATE.format(service),
             dead_letter_queue=dead_letter_queue_name(service),
+            published_types=tuple(sorted({contract.event_type for contract in registry.published_by(service)})),
+            consumed_types={
+                event_exchange(source).name: tuple(sorted({c.event_type for c in consumed if c.source == source}))
+                for source in sorted({c.source for c in consumed})
+            },
         )
 
 
@@ -159,7 +201,17 @@ def service_permissions(service: str) -> Permissions:
         write=[objects.exchange, *queues, rpc_exchange(), DEFAULT_EXCHANGE],
         read=[objects.exchange, *objects.consumed_queues, objects.rpc_queue, *objects.source_exchanges, rpc_exchange()],
         patterns=[retry_pattern(service)],
+        topics=[
+            # on nameko-rpc: replies only (to a caller's reply key), and its own request queue's binding
+            topic(rpc_exchange(), write_patterns=[UUID], read=[rpc_binding(service)]),
+            topic(objects.exchange, write=objects.published_types, read=objects.published_types),
+            *(topic(exchange, read=types) for exchange, types in objects.consumed_types.items()),
+        ],
     )
+
+
+def rpc_binding(service: str) -> str:
+    return rpc_queue(service, {}).routing_key
 
 
 def reply_queue_pattern() -> str:
@@ -171,11 +223,13 @@ def reply_queue_pattern() -> str:
 def ops_permissions() -> Permissions:
     """RPC calls with a reply queue of its own; reading and replaying the dead-letter queues."""
     dead_letters = [dead_letter_queue_name(service) for service in SERVICES]
+    requests = f"({'|'.join(re.escape(service) for service in SERVICES)})\\.[A-Za-z_][A-Za-z0-9_]*"
     return grant(
         configure=[rpc_exchange()],
         write=[rpc_exchange(), DEFAULT_EXCHANGE],
         read=[rpc_exchange(), *dead_letters],
         patterns=[reply_queue_pattern()],
+        topics=[topic(rpc_exchange(), write_patterns=[requests], read_patterns=[UUID])],
     )
 
 
@@ -189,7 +243,11 @@ def topology_permissions() -> Permissions:
     def held(alternatives: frozenset[str]) -> frozenset[str]:
         return frozenset({f"({'|'.join(sorted(alternatives))})({re.escape(HOLDING_SUFFIX)})?"})
 
-    return Permissions(held(union.configure_any), held(union.write_any), held(union.read_any))
+    # it binds every queue and publishes nothing on a topic exchange (a queue is moved by the default exchange)
+    bindings = [topic(rpc_exchange(), read=[rpc_binding(service) for service in SERVICES])]
+    bindings += [topic(event_exchange(service).name, read=ServiceObjects.of(service).published_types)
+                 for service in SERVICES]  # fmt: skip
+    return Permissions(held(union.configure_any), held(union.write_any), held(union.read_any), tuple(bindings))
 
 
 def permissions() -> dict[str, Permissions]:
@@ -204,6 +262,8 @@ def main() -> int:
     for identity, granted in permissions().items():
         print(f"{username(identity)}\n  configure {granted.configure}\n  write     {granted.write}")
         print(f"  read      {granted.read}")
+        for on in granted.topics:
+            print(f"  topic {on.exchange}: write {on.write}  read {on.read}")
     return 0
 
 

@@ -81,8 +81,9 @@ def broker_env(identity: str) -> list[dict]:
 
 
 def broker_user(identity: str) -> list[dict]:
-    """The messaging-topology operator's User (credentials imported from the identity's Secret) and its
-    Permission on the vhost, the regexes generated from the topology by shared/broker_access.py."""
+    """The messaging-topology operator's User (credentials imported from the identity's Secret), its
+    Permission on the vhost and its TopicPermissions, the regexes generated from the topology by
+    shared/broker_access.py."""
     name = username(identity)
     cluster = {"name": RABBIT}
     granted = permissions()[identity]
@@ -109,7 +110,24 @@ def broker_user(identity: str) -> list[dict]:
                 "rabbitmqClusterReference": cluster,
             },
         },
+        *(topic_permission(identity, on) for on in granted.topics),
     ]
+
+
+def topic_permission(identity: str, on) -> dict:
+    """The routing keys `identity` may publish (write) and bind (read) with on one topic exchange."""
+    name = f"{username(identity)}-{on.exchange.replace('.', '-')}"
+    return {
+        "apiVersion": "rabbitmq.com/v1beta1",
+        "kind": "TopicPermission",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels(username(identity), "broker-user")},
+        "spec": {
+            "vhost": "/",
+            "userReference": {"name": username(identity)},
+            "permissions": {"exchange": on.exchange, "write": on.write, "read": on.read},
+            "rabbitmqClusterReference": {"name": RABBIT},
+        },
+    }
 
 
 def database_env(service: str) -> list[dict]:

@@ -31,6 +31,7 @@ API_VERSIONS = {
     "RabbitmqCluster": "rabbitmq.com/v1beta1",
     "User": "rabbitmq.com/v1beta1",
     "Permission": "rabbitmq.com/v1beta1",
+    "TopicPermission": "rabbitmq.com/v1beta1",
     "Cluster": "postgresql.cnpg.io/v1",
     "Database": "postgresql.cnpg.io/v1",
     "ScheduledBackup": "postgresql.cnpg.io/v1",
@@ -264,8 +265,8 @@ def test_kustomize_builds_the_install_with_the_image_set():
 
 KUBERNETES_VERSION = "1.30.0"  # the oldest release the install targets (HPA v2, PDB v1, restricted PSS)
 OPERATOR_KINDS = {
-    "RabbitmqCluster", "User", "Permission", "Cluster", "Database", "ScheduledBackup", "ObjectStore", "PodMonitor",
-    "ServiceMonitor", "PrometheusRule",
+    "RabbitmqCluster", "User", "Permission", "TopicPermission", "Cluster", "Database", "ScheduledBackup",
+    "ObjectStore", "PodMonitor", "ServiceMonitor", "PrometheusRule",
 }  # fmt: skip
 
 
@@ -388,3 +389,13 @@ def test_broker_users_and_permissions_are_the_ones_generated_from_the_topology(k
                                                 "read": wanted.read}  # fmt: skip
         for spec in (users[name]["spec"], granted[name]):
             assert spec["rabbitmqClusterReference"] == {"name": "newcitizen-rabbitmq"}
+    topics = {}
+    for doc in of_kind(k8s_documents, "TopicPermission").values():
+        spec = doc["spec"]
+        assert spec["vhost"] == "/" and spec["rabbitmqClusterReference"] == {"name": "newcitizen-rabbitmq"}
+        topics[(spec["userReference"]["name"], spec["permissions"]["exchange"])] = spec["permissions"]
+    assert topics == {
+        (username(identity), on.exchange): {"exchange": on.exchange, "write": on.write, "read": on.read}
+        for identity, wanted in expected.items()
+        for on in wanted.topics
+    }

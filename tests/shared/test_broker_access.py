@@ -125,3 +125,23 @@ def test_ops_lists_and_replays_dead_letters_with_its_own_user(broker):
     assert [letter.original_queue for letter in dlq.list_dead_letters(broker[OPS], "stats")] == ["rpc-stats"]
     assert dlq.replay(broker[OPS], "stats").replayed == 1
     assert depth(broker["guest"], "rpc-stats") == 1 and depth(broker["guest"], "stats.dlq") == 0
+
+
+def test_stats_may_answer_rpc_but_not_call_it(broker):
+    """On nameko-rpc a service publishes replies only: a request to housing in stats' name is refused."""
+    with pytest.raises(AccessRefused, match="housing.submit_subsidy_application"):
+        publish_confirmed(broker["stats"], "nameko-rpc", "housing.submit_subsidy_application", {"args": []})
+    assert depth(broker["guest"], "rpc-housing") == 0
+    publish_confirmed(broker["stats"], "nameko-rpc", str(uuid.uuid4()), {"result": None})  # a reply goes
+    publish_confirmed(broker[OPS], "nameko-rpc", "housing.health", {"args": [], "kwargs": {}})  # ops may call
+    assert depth(broker["guest"], "rpc-housing") == 1
+
+
+def test_stats_cannot_bind_its_queue_to_more_of_housings_events_than_it_consumes(broker):
+    queue = consumer_queue_name("housing", "subsidy_approved", "stats")
+    with Connection(broker["stats"]) as connection:
+        with pytest.raises(AccessRefused, match="'#'"):
+            connection.channel().queue_bind(queue, "housing.events", "#")
+        with pytest.raises(AccessRefused, match="contact_provided"):  # notify's alone: it carries the phone
+            connection.channel().queue_bind(queue, "housing.events", "contact_provided")
+        connection.channel().queue_bind(queue, "housing.events", "subsidy_approved")  # its own binding
