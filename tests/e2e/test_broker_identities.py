@@ -2,6 +2,9 @@
 topology step, each service and the ops client connect with their own throw-away credentials, and an
 approval still gives one SMS record in notify and one count in stats."""
 
+import json
+import os
+
 import pytest
 
 from ops.launcher import service_pid
@@ -10,6 +13,7 @@ from shared.broker_access import username
 from shared.config import SERVICES
 from tests.e2e.test_core_flow import rpc, test_approval_gives_one_sms_with_final_status_and_one_count
 from tests.ops.test_backup import databases
+from tests.ops.test_cli_e2e import newcitizen
 from tests.support.platform import running_platform
 from tests.support.waiting import wait_for
 
@@ -37,3 +41,13 @@ def test_each_service_connects_as_its_own_user(platform):
     assert "guest" not in connected()
     assert all(service_pid(service, platform.run_dir) for service in SERVICES)
     assert "ACCESS_REFUSED" not in platform.logs()
+
+
+def test_the_cli_works_as_the_ops_user(platform):
+    """`newcitizen` with the ops user's URI (as the ops pod has it): health over RPC, and the DLQs read."""
+    env = {**os.environ, **platform.env, **platform.issuer_env, "AMQP_URI": "pyamqp://nobody:wrong@127.0.0.1//"}
+    health = newcitizen(env, "health")
+    assert health.returncode == 0, health.stdout + health.stderr
+    assert all(" ok " in line for line in health.stdout.splitlines() if any(f" {s} " in line for s in SERVICES))
+    letters = newcitizen(env, "dlq", "list", "--json")
+    assert letters.returncode == 0 and json.loads(letters.stdout) == [], letters.stderr
