@@ -50,13 +50,8 @@ UUID = REPLY_KEY.pattern  # nameko's reply keys, as the RPC edge requires them
 STANDALONE_PROXY = "standalone_rpc_proxy"  # nameko.standalone.rpc's service name for its reply queue
 
 
-@dataclass(frozen=True)
-class TopicPermission:
-    """On one topic exchange, the routing keys the identity may publish with (write) and bind with (read)."""
-
-    exchange: str
-    write_any: frozenset[str]
-    read_any: frozenset[str]
+class _Rendered:
+    """`write_any` and `read_any` (sets of regex alternatives) rendered as RabbitMQ takes them: one anchored regex."""
 
     @property
     def write(self) -> str:
@@ -66,8 +61,18 @@ class TopicPermission:
     def read(self) -> str:
         return any_of(self.read_any)
 
-    def allows(self, kind: str, routing_key: str) -> bool:
-        return re.search(getattr(self, kind), routing_key) is not None
+    def allows(self, kind: str, name: str) -> bool:
+        """Whether RabbitMQ would let `kind` ("configure", "write", "read") on `name` (an object, a routing key)."""
+        return re.search(getattr(self, kind), name) is not None
+
+
+@dataclass(frozen=True)
+class TopicPermission(_Rendered):
+    """On one topic exchange, the routing keys the identity may publish with (write) and bind with (read)."""
+
+    exchange: str
+    write_any: frozenset[str]
+    read_any: frozenset[str]
 
 
 def topic(exchange: str, write=(), read=(), write_patterns=(), read_patterns=()) -> TopicPermission:
@@ -80,7 +85,7 @@ def topic(exchange: str, write=(), read=(), write_patterns=(), read_patterns=())
 
 
 @dataclass(frozen=True)
-class Permissions:
+class Permissions(_Rendered):
     """Each permission as the set of its alternatives (regexes), rendered as one anchored regex; `topics`
     narrow publishing and binding on topic exchanges to routing keys."""
 
@@ -92,18 +97,6 @@ class Permissions:
     @property
     def configure(self) -> str:
         return any_of(self.configure_any)
-
-    @property
-    def write(self) -> str:
-        return any_of(self.write_any)
-
-    @property
-    def read(self) -> str:
-        return any_of(self.read_any)
-
-    def allows(self, kind: str, name: str) -> bool:
-        """Whether RabbitMQ would let this identity `kind` ("configure", "write", "read") the object `name`."""
-        return re.search(getattr(self, kind), name) is not None
 
     def topic(self, exchange: str) -> TopicPermission | None:
         return next((granted for granted in self.topics if granted.exchange == exchange), None)
