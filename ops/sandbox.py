@@ -114,6 +114,8 @@ def running_platform(
     try:
         users_env = broker.create_users(vhost) if own_broker_users else {}
     except Exception:
+        if own_broker_users:
+            broker.delete_users(vhost)  # the ones created before the failure
         broker.delete_vhost(vhost)
         raise
     issuer = Issuer(SigningKey.generate("dev-only-sandbox"))  # the sandbox's own; its services get the public key
