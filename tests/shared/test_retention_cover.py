@@ -38,7 +38,6 @@ GAPS = {
     ("events", "registrations"),  # children
     ("events", "participants"),  # age
     ("notify", "contacts"),  # phone, WeChat openid
-    ("notify", "opt_outs"),  # phone index
 }
 
 
