@@ -44,5 +44,5 @@ RULES = (
         "kept: an opt-out is honoured for as long as we send",
         "keyed phone indexes that opted out",
         tables=(OptOut.__tablename__,),
-    ),  # fmt: skip
+    ),
 )
