@@ -21,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from shared.broker_access import own_amqp_uri
 from shared.config import REPO_ROOT, SERVICES, load_service_config
 
 DEFAULT_RUN_DIR = REPO_ROOT / "var"
@@ -70,6 +71,8 @@ def start_service(service: str, env: dict | None = None, run_dir: Path = DEFAULT
     bin_dir = Path(sys.executable).parent
     full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
     full_env["PATH"] = f"{bin_dir}{os.pathsep}{full_env.get('PATH', '')}"
+    if own_amqp_uri(service, full_env, ""):  # its own broker user (the opt-in local users, the tests' sandbox)
+        full_env["AMQP_URI"] = own_amqp_uri(service, full_env, "")
     command = procfile_commands()[service]
     command[0] = str(bin_dir / command[0]) if (bin_dir / command[0]).exists() else command[0]
     with open(run_dir / "log" / f"{service}.log", "ab") as log:

@@ -11,11 +11,14 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from nameko.testing.rabbit import Client
 from nameko.testing.utils import find_free_port
 
+from ops import broker_users
 from ops.launcher import signal_service, start_platform, start_service, stop_platform, stop_service, wait_healthy
+from shared.broker_access import OPS, own_amqp_uri
 from shared.config import REPO_ROOT, SERVICES
 from shared.token_issuer import Issuer
 from shared.token_keys import SigningKey
@@ -43,7 +46,8 @@ class RunningPlatform:
         return self.issuer.issue(sub, roles)
 
     def rpc_config(self) -> dict:
-        return {"AMQP_URI": self.amqp_uri}
+        """As the ops CLI connects: with the ops broker user when the platform has its own users."""
+        return {"AMQP_URI": own_amqp_uri(OPS, self.env, self.amqp_uri)}
 
     def kill(self, service: str, sig: int = 9) -> bool:
         return signal_service(service, sig, self.run_dir)
@@ -66,6 +70,7 @@ class SharedBroker:
 
     def __init__(self, api: str = RABBIT_API):
         self.client = Client(api)
+        self.management = broker_users.ManagementApi(api)
 
     def create_vhost(self, vhost: str) -> None:
         self.client.create_vhost(vhost)
@@ -74,19 +79,45 @@ class SharedBroker:
     def delete_vhost(self, vhost: str) -> None:
         self.client.delete_vhost(vhost)
 
+    def create_users(self, vhost: str) -> dict:
+        """Throw-away users of every broker identity on `vhost` (named after it, so runs never share one);
+        returns the environment that gives each process its own: `<IDENTITY>_AMQP_URI`."""
+        passwords = broker_users.new_passwords()
+        names = broker_users.apply(self.management, vhost, passwords, suffix=f"-{vhost}")
+        host, port = urlsplit(self.amqp_base).hostname, urlsplit(self.amqp_base).port
+        return broker_users.amqp_uris(host, port, vhost, names, passwords)
+
+    def delete_users(self, vhost: str) -> None:
+        broker_users.remove(self.management, suffix=f"-{vhost}")
+
     def uri(self, vhost: str) -> str:
         return f"{self.amqp_base}/{vhost}"
 
 
 @contextmanager
-def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env: dict | None = None, broker=None):
+def running_platform(
+    tmp_dir: Path,
+    database_urls: dict | None = None,
+    extra_env: dict | None = None,
+    broker=None,
+    own_broker_users: bool = False,
+):
     """`broker` is anything with `uri(vhost)`, `create_vhost` and `delete_vhost` (the shared one by default;
     the fault suite passes a private node it may restart, the cluster suite a cluster: `uri` is then the
-    failover list of its nodes)."""
+    failover list of its nodes). `own_broker_users` (the shared broker only): each service, ops and the
+    topology step connect as their own throw-away user with the permissions of `shared/broker_access.py`,
+    as in production; otherwise every process is guest."""
     broker = broker or SharedBroker()
     vhost = f"nc_e2e_{uuid.uuid4().hex[:10]}"
     broker.create_vhost(vhost)
     amqp_uri = broker.uri(vhost)
+    try:
+        users_env = broker.create_users(vhost) if own_broker_users else {}
+    except Exception:
+        if own_broker_users:
+            broker.delete_users(vhost)  # the ones created before the failure
+        broker.delete_vhost(vhost)
+        raise
     issuer = Issuer(SigningKey.generate("dev-only-sandbox"))  # the sandbox's own; its services get the public key
     env = {
         "AMQP_URI": amqp_uri,
@@ -96,6 +127,7 @@ def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env
         "ENV": "test",
         "OUTBOX_SWEEP_SECONDS": "1",
         "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
+        **users_env,
     }
     ports = {}
     for service in SERVICES:
@@ -104,6 +136,15 @@ def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env
         env[f"{prefix}_HTTP_ADDRESS"] = f"127.0.0.1:{ports[service]}"
         env[f"{prefix}_DATABASE_URL"] = (database_urls or {}).get(service) or f"sqlite:///{tmp_dir / service}.db"
     env.update(extra_env or {})
+    try:
+        yield from _started(tmp_dir, env, amqp_uri, ports, issuer)
+    finally:
+        if own_broker_users:
+            broker.delete_users(vhost)
+        broker.delete_vhost(vhost)
+
+
+def _started(tmp_dir: Path, env: dict, amqp_uri: str, ports: dict, issuer: Issuer):
     subprocess.run(
         [sys.executable, "-m", "shared.migrations"],
         cwd=REPO_ROOT,
@@ -124,4 +165,3 @@ def running_platform(tmp_dir: Path, database_urls: dict | None = None, extra_env
         yield platform
     finally:
         stop_platform(tmp_dir)
-        broker.delete_vhost(vhost)

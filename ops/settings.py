@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from nameko.constants import AMQP_URI_CONFIG_KEY
 
+from shared.broker_access import OPS, own_amqp_uri
 from shared.config import SERVICES, load_service_config
 from shared.token_issuer import issue_checked
 
@@ -42,7 +43,7 @@ class Settings:
 
     @property
     def amqp_uri(self) -> str:
-        return str(self.base[AMQP_URI_CONFIG_KEY])
+        return own_amqp_uri(OPS, os.environ, str(self.base[AMQP_URI_CONFIG_KEY]))
 
     def service(self, name: str) -> ServiceSettings:
         return self.services[name]

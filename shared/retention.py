@@ -40,6 +40,7 @@ class RetentionRule:
     due: Callable[[datetime], Select]  # selects the keys of rows whose data is due for erasure
     erase: Callable[[Session, list], None]
     description: str = ""
+    tables: tuple[str, ...] = ()  # the tables whose personal columns it erases (tests/shared/test_retention_cover.py)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Kept:
     kind: str
     reason: str
     description: str = ""
+    tables: tuple[str, ...] = ()
 
 
 def retention_days(config: dict, rule: RetentionRule) -> int:
@@ -122,6 +124,7 @@ PUBLISHED_OUTBOX = RetentionRule(
     ),
     erase=_erase_published_outbox,
     description="outbox rows the broker confirmed, by published_at; an unpublished row is never due",
+    tables=(OutboxMessage.__tablename__,),
 )
 PROCESSED_EVENTS = RetentionRule(
     "processed_events",
@@ -131,8 +134,21 @@ PROCESSED_EVENTS = RetentionRule(
     ),
     erase=_erase_ledger,
     description="the consumers' ledger of handled event ids, by processed_at",
+    tables=(ProcessedEvent.__tablename__,),
 )
 PLATFORM_RULES = (PUBLISHED_OUTBOX, PROCESSED_EVENTS)
+
+
+def kept_appeals(*tables: str) -> Kept:
+    """An appeal is kept with its case: the statement is part of the decision record (docs/privacy.md)."""
+    return Kept("appeals", "kept: with the case (the statement is part of the decision record)",
+                "appeal statements and reasons; the person as resident_id", tables)  # fmt: skip
+
+
+def kept_pseudonyms(*tables: str) -> Kept:
+    """Rows whose only personal data is the `resident_id` pseudonym, kept on purpose (docs/privacy.md)."""
+    return Kept("resident_pseudonyms", "kept: figures and the audit trail depend on resident_id",
+                "resident_id pseudonyms only, no name, ID number or phone", tables)  # fmt: skip
 
 
 def dlq_replay_window(config: dict) -> timedelta:

@@ -40,13 +40,20 @@ TEXT_HEADERS = {
 # hide itself or reorder text in a log or a report
 IDENTIFIER = re.compile(rf"[!-~]{{1,{CORRELATION_ID_MAX}}}")
 IDENTIFIER_RULE = f"1–{CORRELATION_ID_MAX} visible ASCII characters (no spaces or control characters)"
+# what nameko's reply listeners bind their queue with and send as `reply_to`; the broker lets a service reply
+# only to such a key (shared/broker_access.py), so a request carrying any other could never be answered
+REPLY_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 OTHER_HEADER_MAX_LENGTH = 256  # every header becomes context data and goes on with each call the worker makes
 
 
 def unanswerable(message) -> str | None:
     """Why no reply can reach the caller, or None: it needs the address and the id it matches replies by."""
     missing = [key for key in ("reply_to", "correlation_id") if not _text(message.properties.get(key))]
-    return f"no {' and no '.join(missing)}" if missing else None
+    if missing:
+        return f"no {' and no '.join(missing)}"
+    if not REPLY_KEY.fullmatch(message.properties["reply_to"]):
+        return "reply_to is not a reply queue's key (a UUID)"
+    return None
 
 
 def content_problems(message) -> dict[str, list[str]]:

@@ -62,8 +62,13 @@ def retry_delays(config: dict) -> tuple[int, ...]:
     return tuple(int(ms) for ms in config.get("EVENT_RETRY_DELAYS_MS", DEFAULT_RETRY_DELAYS_MS))
 
 
+def retry_name(service: str, delay_ms: int) -> str:
+    """The name of both the retry exchange and its queue for one delay."""
+    return f"{service}.retry.{delay_ms}"
+
+
 def retry_exchange(service: str, delay_ms: int) -> Exchange:
-    return Exchange(f"{service}.retry.{delay_ms}", type="fanout", durable=True)
+    return Exchange(retry_name(service, delay_ms), type="fanout", durable=True)
 
 
 def retry_queue(service: str, delay_ms: int, config: dict) -> Queue:
@@ -74,7 +79,7 @@ def retry_queue(service: str, delay_ms: int, config: dict) -> Queue:
         # a quorum queue dead-letters at most once by default: a leader lost mid-way would drop the message.
         # At least once needs reject-publish (RabbitMQ 3.10+); the work queue's idempotency absorbs a repeat.
         arguments.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
-    return Queue(f"{service}.retry.{delay_ms}", exchange=retry_exchange(service, delay_ms), durable=True,
+    return Queue(retry_name(service, delay_ms), exchange=retry_exchange(service, delay_ms), durable=True,
                  queue_arguments=arguments)  # fmt: skip
 
 
@@ -119,12 +124,15 @@ def declare_all(amqp_uri: str, config: dict, services) -> int:
 
 
 def main() -> int:
+    import os
+
     from nameko.constants import AMQP_URI_CONFIG_KEY
 
+    from shared.broker_access import TOPOLOGY, own_amqp_uri
     from shared.config import SERVICES, load_service_config
 
     config = load_service_config(SERVICES[0])
-    count = declare_all(config[AMQP_URI_CONFIG_KEY], config, SERVICES)
+    count = declare_all(own_amqp_uri(TOPOLOGY, os.environ, config[AMQP_URI_CONFIG_KEY]), config, SERVICES)
     print(f"declared {count} exchanges and queues")
     return 0
 

@@ -12,12 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
 DEPLOY = HERE.parent
+sys.path.insert(0, str(DEPLOY.parent))  # run as a script: the broker permissions come from the platform's code
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # imported with nameko, unused here
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+from shared.broker_access import IDENTITIES, OPS, TOPOLOGY, permissions, username  # noqa: E402
+
 OUT = HERE / "generated"
 
 NAMESPACE = "newcitizen"
@@ -59,13 +66,68 @@ def broker_addresses() -> str:
     )
 
 
-def broker_env() -> list[dict]:
-    # the RabbitMQ Cluster Operator writes `<cluster>-default-user`; Kubernetes expands $(VAR) in order
+def broker_secret(identity: str) -> str:
+    return f"newcitizen-broker-{identity}"
+
+
+def broker_env(identity: str) -> list[dict]:
+    # the identity's own broker user (broker-users.yaml), never the operator's `<cluster>-default-user`
+    # administrator; Kubernetes expands $(VAR) in order
     return [
-        secret_env("RABBITMQ_USERNAME", f"{RABBIT}-default-user", "username"),
-        secret_env("RABBITMQ_PASSWORD", f"{RABBIT}-default-user", "password"),
+        secret_env("RABBITMQ_USERNAME", broker_secret(identity), "username"),
+        secret_env("RABBITMQ_PASSWORD", broker_secret(identity), "password"),
         {"name": "AMQP_URI", "value": broker_addresses()},
     ]
+
+
+def broker_user(identity: str) -> list[dict]:
+    """The messaging-topology operator's User (credentials imported from the identity's Secret), its
+    Permission on the vhost and its TopicPermissions, the regexes generated from the topology by
+    shared/broker_access.py."""
+    name = username(identity)
+    cluster = {"name": RABBIT}
+    granted = permissions()[identity]
+    metadata = {"name": name, "namespace": NAMESPACE, "labels": labels(name, "broker-user")}
+    return [
+        {
+            "apiVersion": "rabbitmq.com/v1beta1",
+            "kind": "User",
+            "metadata": metadata,
+            "spec": {
+                "tags": [],
+                "rabbitmqClusterReference": cluster,
+                "importCredentialsSecret": {"name": broker_secret(identity)},
+            },
+        },
+        {
+            "apiVersion": "rabbitmq.com/v1beta1",
+            "kind": "Permission",
+            "metadata": metadata,
+            "spec": {
+                "vhost": "/",
+                "userReference": {"name": name},
+                "permissions": {"configure": granted.configure, "write": granted.write, "read": granted.read},
+                "rabbitmqClusterReference": cluster,
+            },
+        },
+        *(topic_permission(identity, on) for on in granted.topics),
+    ]
+
+
+def topic_permission(identity: str, on) -> dict:
+    """The routing keys `identity` may publish (write) and bind (read) with on one topic exchange."""
+    name = f"{username(identity)}-{on.exchange.replace('.', '-')}"
+    return {
+        "apiVersion": "rabbitmq.com/v1beta1",
+        "kind": "TopicPermission",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels(username(identity), "broker-user")},
+        "spec": {
+            "vhost": "/",
+            "userReference": {"name": username(identity)},
+            "permissions": {"exchange": on.exchange, "write": on.write, "read": on.read},
+            "rabbitmqClusterReference": {"name": RABBIT},
+        },
+    }
 
 
 def database_env(service: str) -> list[dict]:
@@ -133,7 +195,7 @@ NOTIFY_PROVIDER_SECRETS = (
 
 
 def deployment(name: str, spec: dict) -> dict:
-    env = [*common_env(), *broker_env(), *database_env(name)]
+    env = [*common_env(), *broker_env(name), *database_env(name)]
     if name == "notify":
         env.append(secret_env("NOTIFY_SMS_GATEWAY_KEY", "newcitizen-secrets", "SMS_GATEWAY_KEY"))
         # the SMS providers' credentials, the secret path tokens of their receipt pushes and WeChat's receipt
@@ -306,9 +368,9 @@ def network_policy(name: str) -> dict:
     }
 
 
-def platform_env() -> list[dict]:
-    """What a tool that works on every service needs: the broker and all five databases."""
-    env = [*common_env(), *broker_env()]
+def platform_env(identity: str) -> list[dict]:
+    """What a tool that works on every service needs: the broker (as `identity`) and all five databases."""
+    env = [*common_env(), *broker_env(identity)]
     for name in SERVICES:
         env += database_env(name)
     return env
@@ -352,7 +414,7 @@ def tool_network_policy(name: str, component: str, extra_egress: list[dict] = ()
 
 def migrations_job() -> dict:
     # Alembic to head for every service, then the broker topology
-    pod = tool_pod("migrate", ["migrate"], platform_env(), {"cpu": "100m", "memory": "192Mi"})
+    pod = tool_pod("migrate", ["migrate"], platform_env(TOPOLOGY), {"cpu": "100m", "memory": "192Mi"})
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -376,7 +438,7 @@ def ops_toolbox() -> dict:
         secret_env("JWT_PRIVATE_KEY", "newcitizen-token-issuer", "JWT_PRIVATE_KEY"),
         {"name": "STAFF_REGISTRY", "value": f"{STAFF_REGISTRY_DIR}/staff.json"},
     ]
-    env = platform_env() + addresses + issuer
+    env = platform_env(OPS) + addresses + issuer
     pod = tool_pod("ops", ["sleep", "infinity"], env, {"cpu": "10m", "memory": "64Mi"})
     volume, mount = revocation_volume()
     pod["volumes"] += [volume, {"name": "staff-registry", "persistentVolumeClaim": {"claimName": "ops-staff-registry"}}]
@@ -446,6 +508,7 @@ def documents() -> dict[str, list[dict]]:
         ]
         for name, spec in SERVICES.items()
     }
+    files["broker-users.yaml"] = [document for identity in IDENTITIES for document in broker_user(identity)]
     files["migrate-job.yaml"] = [migrations_job(), tool_network_policy("migrate", "migrations")]
     files["ops.yaml"] = [ops_toolbox(), staff_registry_claim(), ops_network_policy()]
     files["prometheus-rules.yaml"] = [prometheus_rule()]

@@ -4,18 +4,25 @@ A closed rent-subsidy case (rejected, ended, or ineligible and not appealed) kee
 decisions and audit trail, and its `resident_id` pseudonym, so figures and appeals history stay whole; after
 `RETENTION_DAYS.closed_case_identity` (default 5 years) its name, ID number and phone (ciphertexts and
 look-up indexes) are erased. The masked forms (`110105********002X`, `138****5678`) stay for the record.
+A closed tenancy application (ineligible, or allocated and its tenancy ended) loses the same after
+`RETENTION_DAYS.closed_tenancy_identity` (default 5 years), counted from its refusal or the tenancy's end.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 
-from services.housing.models import SubsidyApplication
-from shared.retention import RetentionRule
+from services.housing.models import SubsidyApplication, Tenancy, TenancyApplication
+from services.housing.tenancy import ALLOCATED, INELIGIBLE
+from shared.retention import RetentionRule, kept_appeals, kept_pseudonyms
 
 ERASED = "erased"
 CLOSED = ("rejected", "ended", "ineligible")
 FIVE_YEARS = 5 * 365
+
+
+def _not_erased(model):
+    return or_(model.id_number_encrypted != ERASED, model.phone_encrypted != ERASED)
 
 
 def _closed_case_identities_due(cutoff):
@@ -23,18 +30,34 @@ def _closed_case_identities_due(cutoff):
         SubsidyApplication.ended_at, SubsidyApplication.reviewed_at, SubsidyApplication.submitted_at
     )
     return select(SubsidyApplication.id).where(
-        SubsidyApplication.status.in_(CLOSED),
-        closed_at < cutoff,
-        or_(SubsidyApplication.id_number_encrypted != ERASED, SubsidyApplication.phone_encrypted != ERASED),
+        SubsidyApplication.status.in_(CLOSED), closed_at < cutoff, _not_erased(SubsidyApplication)
     )
 
 
-def _erase_identities(session, ids) -> None:
-    session.execute(
-        update(SubsidyApplication)
-        .where(SubsidyApplication.id.in_(ids))
-        .values(id_number_encrypted=ERASED, phone_encrypted=ERASED, phone_index=ERASED, name="（已删除）")
+def _closed_tenancy_identities_due(cutoff):
+    ended_before = exists().where(
+        Tenancy.application_id == TenancyApplication.id, Tenancy.ended_at.is_not(None), Tenancy.ended_at < cutoff
     )
+    return select(TenancyApplication.id).where(
+        or_(
+            and_(TenancyApplication.status == INELIGIBLE, TenancyApplication.submitted_at < cutoff),
+            and_(TenancyApplication.status == ALLOCATED, ended_before),
+        ),
+        _not_erased(TenancyApplication),
+    )
+
+
+def _identity_eraser(model):
+    """Erases an applicant's name, ID number and phone (ciphertexts and look-up index); the masks stay."""
+
+    def erase(session, ids) -> None:
+        session.execute(
+            update(model)
+            .where(model.id.in_(ids))
+            .values(id_number_encrypted=ERASED, phone_encrypted=ERASED, phone_index=ERASED, name="（已删除）")
+        )
+
+    return erase
 
 
 RULES = (
@@ -42,7 +65,18 @@ RULES = (
         "closed_case_identity",
         FIVE_YEARS,
         due=_closed_case_identities_due,
-        erase=_erase_identities,
+        erase=_identity_eraser(SubsidyApplication),
         description="name, ID number and phone of closed rent-subsidy cases",
+        tables=(SubsidyApplication.__tablename__,),
     ),
+    RetentionRule(
+        "closed_tenancy_identity",
+        FIVE_YEARS,
+        due=_closed_tenancy_identities_due,
+        erase=_identity_eraser(TenancyApplication),
+        description="name, ID number and phone of refused tenancy applications and of ended tenancies",
+        tables=(TenancyApplication.__tablename__,),
+    ),
+    kept_appeals("appeals"),
+    kept_pseudonyms("open_cases", "disbursements", "tenancies"),
 )

@@ -13,6 +13,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.outbox import Outbox
 from shared.privacy import Pii
+from shared.retention import kept_appeals
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.timers import timer
@@ -36,6 +37,7 @@ class InsuranceService(AppealDesk, PlatformService):
     desk = Application(Desk)
 
     appeal_model = Appeal
+    retention_rules = (kept_appeals(Appeal.__tablename__),)  # the rest: tests/shared/test_retention_cover.py GAPS
 
     def appeal_cases(self) -> EnrolmentAppeals:
         return EnrolmentAppeals(self.desk)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 
 from services.notify import statuses
-from services.notify.models import Notification
-from shared.retention import RetentionRule
+from services.notify.models import Notification, OptOut
+from shared.retention import Kept, RetentionRule
 
 ERASED_BODY = "（已按保存期限删除）"
 
@@ -36,5 +36,13 @@ RULES = (
         due=_final_notifications_due,
         erase=_erase,
         description="bodies, personalisation and recipients of final notifications",
+        tables=(Notification.__tablename__,),
+    ),
+    # erasing an opt-out would start messaging someone who asked us to stop; it holds only a keyed index
+    Kept(
+        "opt_outs",
+        "kept: an opt-out is honoured for as long as we send",
+        "keyed phone indexes that opted out",
+        tables=(OptOut.__tablename__,),
     ),
 )

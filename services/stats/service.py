@@ -45,7 +45,10 @@ class StatsService(platform.PlatformService):
     # reasoning and size per year: docs/operations.md ("Retention")
     retention_rules = (
         Kept(
-            "stats_archive", "kept: rebuild reads it", "archived envelopes: resident pseudonyms, no names or ID numbers"
+            "stats_archive",
+            "kept: rebuild reads it",
+            "archived envelopes: resident pseudonyms, no names or ID numbers",
+            tables=("stat_archive",),
         ),
     )
 

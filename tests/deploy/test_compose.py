@@ -9,6 +9,7 @@ import subprocess
 import uuid
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from shared.config import SERVICES, config_path
@@ -172,3 +173,23 @@ def test_init_script_gives_each_service_a_database_only_it_can_enter():
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def test_every_container_connects_to_the_broker_as_its_own_user_never_the_administrator(compose):
+    from ops.broker_users import password_variable
+    from shared.broker_access import IDENTITIES, OPS, TOPOLOGY, username
+
+    services = compose["services"]
+    containers = {**{name: name for name in SERVICES}, OPS: "ops", TOPOLOGY: "migrate"}
+    for identity, container in containers.items():
+        uri = services[container]["environment"]["AMQP_URI"]
+        assert uri == f"pyamqp://{username(identity)}:${{{password_variable(identity)}}}@rabbitmq:5672/", container
+    for name, service in services.items():
+        text = yaml.safe_dump(service.get("environment", {}))
+        if name not in ("rabbitmq", "broker-users"):
+            assert "RABBITMQ_PASSWORD" not in text, f"{name} holds the broker administrator's password"
+    users = services["broker-users"]
+    assert users["command"] == ["python", "-m", "ops.broker_users", "apply"]
+    assert {password_variable(identity) for identity in IDENTITIES} <= set(users["environment"])
+    for container in containers.values():
+        assert services[container]["depends_on"]["broker-users"] == {"condition": "service_completed_successfully"}

@@ -29,6 +29,9 @@ API_VERSIONS = {
     "PodDisruptionBudget": "policy/v1",
     "NetworkPolicy": "networking.k8s.io/v1",
     "RabbitmqCluster": "rabbitmq.com/v1beta1",
+    "User": "rabbitmq.com/v1beta1",
+    "Permission": "rabbitmq.com/v1beta1",
+    "TopicPermission": "rabbitmq.com/v1beta1",
     "Cluster": "postgresql.cnpg.io/v1",
     "Database": "postgresql.cnpg.io/v1",
     "ScheduledBackup": "postgresql.cnpg.io/v1",
@@ -121,6 +124,7 @@ def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_document
         )
         assert env[f"{upper}_DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"newcitizen-pg-{name}"
         assert env["AMQP_URI"]["value"].startswith("pyamqp://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@")
+        assert env["RABBITMQ_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"newcitizen-broker-{name}"
         names = list(env)  # $(VAR) expands only variables defined earlier in the list
         assert names.index("RABBITMQ_PASSWORD") < names.index("AMQP_URI")
         assert names.index(f"{upper}_DB_PASSWORD") < names.index(f"{upper}_DATABASE_URL")
@@ -261,8 +265,8 @@ def test_kustomize_builds_the_install_with_the_image_set():
 
 KUBERNETES_VERSION = "1.30.0"  # the oldest release the install targets (HPA v2, PDB v1, restricted PSS)
 OPERATOR_KINDS = {
-    "RabbitmqCluster", "Cluster", "Database", "ScheduledBackup", "ObjectStore", "PodMonitor", "ServiceMonitor",
-    "PrometheusRule",
+    "RabbitmqCluster", "User", "Permission", "TopicPermission", "Cluster", "Database", "ScheduledBackup",
+    "ObjectStore", "PodMonitor", "ServiceMonitor", "PrometheusRule",
 }  # fmt: skip
 
 
@@ -333,4 +337,65 @@ def test_services_list_every_broker_node_and_declare_every_queue_as_the_cluster_
         queues += publisher_declarations(service, config)[1:] + consumer_declarations(service, config)
     assert {queue.name: queue.queue_arguments["x-queue-type"] for queue in queues} == {
         queue.name: "quorum" for queue in queues
+    }
+
+
+def broker_identities(k8s_documents) -> dict[str, dict]:
+    """{broker identity: the container that connects as it}: each service, ops, and the topology step."""
+    deployments = of_kind(k8s_documents, "Deployment")
+    containers = {name: deployments[name]["spec"]["template"]["spec"]["containers"][0] for name in [*SERVICES, "ops"]}
+    job = of_kind(k8s_documents, "Job")["newcitizen-migrate"]
+    containers["topology"] = job["spec"]["template"]["spec"]["containers"][0]
+    return containers
+
+
+def test_every_workload_connects_to_the_broker_with_its_own_secret_never_the_administrator(k8s_documents):
+    from shared.broker_access import IDENTITIES
+
+    containers = broker_identities(k8s_documents)
+    assert set(containers) == set(IDENTITIES)
+    secrets = {}
+    for identity, container in containers.items():
+        env = env_of(container)
+        refs = {env[key]["valueFrom"]["secretKeyRef"]["name"] for key in ("RABBITMQ_USERNAME", "RABBITMQ_PASSWORD")}
+        assert refs == {f"newcitizen-broker-{identity}"}, identity
+        secrets[identity] = refs.pop()
+    assert len(set(secrets.values())) == len(IDENTITIES)  # no two share one
+    workloads = [*of_kind(k8s_documents, "Deployment").values(), *of_kind(k8s_documents, "Job").values()]
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        for container in [*pod["containers"], *pod.get("initContainers", [])]:
+            text = yaml.safe_dump(container)
+            assert "default-user" not in text, f"{container['name']} holds the broker administrator's credentials"
+            if container in pod.get("initContainers", []):
+                assert "RABBITMQ_PASSWORD" not in env_of(container)  # waits for the database only
+
+
+def test_broker_users_and_permissions_are_the_ones_generated_from_the_topology(k8s_documents):
+    """The regexes in deploy/ cannot drift from what the services declare and use: they are compared with
+    shared/broker_access.py, itself derived from shared/topology.py and the event contracts."""
+    from shared.broker_access import permissions, username
+
+    users = of_kind(k8s_documents, "User")
+    granted = {name: doc["spec"] for name, doc in of_kind(k8s_documents, "Permission").items()}
+    expected = permissions()
+    assert set(users) == set(granted) == {username(identity) for identity in expected}
+    for identity, wanted in expected.items():
+        name = username(identity)
+        assert users[name]["spec"]["importCredentialsSecret"] == {"name": f"newcitizen-broker-{identity}"}
+        assert users[name]["spec"]["tags"] == []  # no management, policymaker or administrator tag
+        assert granted[name]["userReference"] == {"name": name} and granted[name]["vhost"] == "/"
+        assert granted[name]["permissions"] == {"configure": wanted.configure, "write": wanted.write,
+                                                "read": wanted.read}  # fmt: skip
+        for spec in (users[name]["spec"], granted[name]):
+            assert spec["rabbitmqClusterReference"] == {"name": "newcitizen-rabbitmq"}
+    topics = {}
+    for doc in of_kind(k8s_documents, "TopicPermission").values():
+        spec = doc["spec"]
+        assert spec["vhost"] == "/" and spec["rabbitmqClusterReference"] == {"name": "newcitizen-rabbitmq"}
+        topics[(spec["userReference"]["name"], spec["permissions"]["exchange"])] = spec["permissions"]
+    assert topics == {
+        (username(identity), on.exchange): {"exchange": on.exchange, "write": on.write, "read": on.read}
+        for identity, wanted in expected.items()
+        for on in wanted.topics
     }

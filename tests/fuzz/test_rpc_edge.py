@@ -45,7 +45,7 @@ class Attack:
     content_type: str = "application/json"
     headers: dict = field(default_factory=dict)
     method: str = "health"
-    reply_to: bool = True
+    reply_to: bool | str = True  # a text: sent as reply_to instead of the reply queue's key
     correlation_id: bool = True
 
 
@@ -77,6 +77,8 @@ def header_attacks() -> dict[str, Attack]:
 ATTACKS = header_attacks() | {
     "no-reply-to": Attack(UNANSWERABLE, reply_to=False),
     "no-correlation-id": Attack(UNANSWERABLE, correlation_id=False),
+    # a reply the service's broker user may not publish (docs/security.md, "Broker identities"): never run
+    "reply-to-not-a-reply-key": Attack(UNANSWERABLE, reply_to="housing.submit_subsidy_application"),
     "not-json-and-no-reply-to": Attack(UNANSWERABLE, body=b"\x00\xff{not json", reply_to=False),
     "bad-header-and-no-reply-to": Attack(UNANSWERABLE, headers={"nameko.call_id_stack": {"a": 1}}, reply_to=False),
     "body-not-json": Attack("MalformedCall", ("body",), body=b"\x00\xff{not json"),
@@ -127,7 +129,7 @@ def attack(broker, service: str, case: Attack, token: str | None) -> Queue:
     headers.update(case.headers)
     properties = {}
     if case.reply_to:
-        properties["reply_to"] = reply_key
+        properties["reply_to"] = case.reply_to if isinstance(case.reply_to, str) else reply_key
     if case.correlation_id:
         properties["correlation_id"] = str(uuid.uuid4())
     broker.Producer().publish(

@@ -12,6 +12,17 @@ from tests.services.housing.test_case_history import call  # noqa: F401  (the fi
 from tests.support.residents import application
 
 
+def purged_once(admin, engine, kind: str, due: int, model) -> dict:
+    """Dry run reports `due`, a purge erases that many, a second erases none; the rows afterwards, by id."""
+    assert admin.purge_personal_data()[kind]["due"] == due
+    assert admin.purge_personal_data(dry_run=False)[kind]["erased"] == due
+    assert admin.purge_personal_data(dry_run=False)[kind]["erased"] == 0
+    with Session(engine) as session:
+        rows = {row.id: row for row in session.query(model)}
+    engine.dispose()
+    return rows
+
+
 def test_purge_erases_identity_of_old_closed_cases_only(call, db_url):  # noqa: F811
     caseworker, reviewer, admin = call("cw-1", "caseworker"), call("rv-1", "reviewer"), call("ops", "admin")
     old = caseworker.submit_subsidy_application(application())["application_id"]
@@ -28,12 +39,7 @@ def test_purge_erases_identity_of_old_closed_cases_only(call, db_url):  # noqa: 
         )
         session.commit()
 
-    assert admin.purge_personal_data()["closed_case_identity"]["due"] == 1
-    assert admin.purge_personal_data(dry_run=False)["closed_case_identity"]["erased"] == 1
-    assert admin.purge_personal_data(dry_run=False)["closed_case_identity"]["erased"] == 0
-    with Session(engine) as session:
-        rows = {row.id: row for row in session.query(SubsidyApplication)}
-    engine.dispose()
+    rows = purged_once(admin, engine, "closed_case_identity", 1, SubsidyApplication)
     assert (rows[old].id_number_encrypted, rows[old].phone_encrypted, rows[old].name) == (
         "erased",
         "erased",
@@ -59,3 +65,34 @@ def test_the_append_only_trail_never_held_the_clear_name_so_erasure_leaves_none(
     engine.dispose()
     assert len(trail) == 2 and '"name": "欧***"' in trail[0]  # the creation record keeps the surname's mask
     assert not any("欧阳明月" in changes or "明月" in changes for changes in trail)
+
+
+def test_purge_erases_identity_of_refused_tenancy_applications_and_ended_tenancies_only(call, db_url):  # noqa: F811
+    from services.housing.models import Tenancy, TenancyApplication
+    from tests.services.housing.conftest import project, tenancy_application, unit
+
+    caseworker, reviewer, admin = call("cw-1", "caseworker"), call("rv-1", "reviewer"), call("ops", "admin")
+    project_id = caseworker.create_project(project())["project_id"]
+    for unit_no in ("101", "102"):
+        caseworker.list_unit(project_id, unit(unit_no))
+    refused_old, refused_recent = (
+        caseworker.submit_tenancy_application(tenancy_application(owns_home_in_cixi=True)) for _ in range(2)
+    )
+    assert refused_old["status"] == refused_recent["status"] == "ineligible"
+    ended_old, living = (caseworker.submit_tenancy_application(tenancy_application())["application_id"] for _ in "ab")
+    ended_lease = reviewer.allocate_unit(ended_old, project_id, start_date="2025-01-31")
+    reviewer.allocate_unit(living, project_id, start_date="2025-01-31")
+    caseworker.end_tenancy(ended_lease["tenancy_id"], "bought_home")
+    six_years_ago = utcnow() - timedelta(days=6 * 365)
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        session.execute(update(TenancyApplication).values(submitted_at=six_years_ago)
+                        .where(TenancyApplication.id != refused_recent["application_id"]))  # fmt: skip
+        session.execute(update(Tenancy).values(ended_at=six_years_ago).where(Tenancy.application_id == ended_old))
+        session.commit()
+
+    rows = purged_once(admin, engine, "closed_tenancy_identity", 2, TenancyApplication)
+    erased = {key for key, row in rows.items() if (row.id_number_encrypted, row.phone_encrypted, row.name)
+              == ("erased", "erased", "（已删除）")}  # fmt: skip
+    assert erased == {refused_old["application_id"], ended_old}  # not the recent refusal, not the sitting tenant
+    assert all("********" in rows[key].id_number_masked for key in erased)  # the masked form stays
