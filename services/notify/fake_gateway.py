@@ -37,7 +37,9 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   drops the connection (nothing sent); `lose` takes each as usual (sent, de-duplicated, receipts pushed)
   but drops the connection instead of answering: the sender cannot know it went. `balance` (aliyun,
   tencent) refuses each the way the vendor does when our account has no credit left (`isv.AMOUNT_NOT_ENOUGH`,
-  `FailedOperation.InsufficientBalanceInSmsPackage`). `ok` ends a fault at once. `"on": "query"` aims the
+  `FailedOperation.InsufficientBalanceInSmsPackage`); `refuse` (aliyun, tencent; with `"code"`) refuses each
+  with that vendor code, in the vendor's shape (Alibaba's `Code`, Tencent's `Response.Error`), nothing sent.
+  `ok` ends a fault at once. `"on": "query"` aims the
   fault at the vendor's record queries instead of its submissions (counted in `/test/stats` as
   `<provider>_queries` and `<provider>_query_faults`).
 """
@@ -72,7 +74,7 @@ BLOCKED_OPENID = "o_blocked"
 UNFOLLOWED_OPENID = "o_unfollowed"
 MAX_BATCH = 100
 BUSY_CODE = 30  # "system busy, try later": a temporary failure of the whole submission
-FAULT_MODES = ("ok", "fail", "hang", "lose", "balance")
+FAULT_MODES = ("ok", "fail", "hang", "lose", "balance", "refuse")
 PROTOCOLS = ("gateway", "aliyun", "tencent")
 # Tencent's SDK reads `Response.Error` only from an answer typed exactly application/json, as its API sends
 TENCENT_JSON = {"Content-Type": "application/json"}
@@ -117,6 +119,7 @@ class Gateway:
                 {args.tencent_secret_id: args.tencent_secret_key}, args.tencent_sdk_app_id, self.take
             ),
         }
+        self.refusal_codes: dict[str, str] = {}  # the code a `refuse` fault answers, per protocol
         self.vendor_paths = {
             "aliyun": (f"/callbacks/aliyun/{args.aliyun_callback_token}/report",
                        f"/callbacks/aliyun/{args.aliyun_callback_token}/up"),
@@ -398,17 +401,21 @@ def make_handler(gateway: Gateway):
                 mode not in FAULT_MODES
                 or (mode == "hang" and seconds is None)
                 or protocol not in PROTOCOLS
-                or (mode == "balance" and protocol == "gateway")
+                or (mode in ("balance", "refuse") and protocol == "gateway")
+                or (mode == "refuse" and not body.get("code"))
                 or target not in ("send", "query")
-                or (target == "query" and (protocol == "gateway" or mode == "balance"))
+                or (target == "query" and (protocol == "gateway" or mode in ("balance", "refuse")))
             ):
-                msg = (f"mode one of {FAULT_MODES}; hang needs seconds; balance is a vendor's (aliyun, tencent);"
-                       " on: send | query (a vendor's record queries: fail, hang, lose)")  # fmt: skip
+                msg = (f"mode one of {FAULT_MODES}; hang needs seconds; balance and refuse (with a code) are a"
+                       " vendor's (aliyun, tencent); on: send | query (a vendor's record queries: fail, hang,"
+                       " lose)")  # fmt: skip
                 return self._json(400, {"code": 12, "msg": msg})
             if seconds is None and calls is None:
                 seconds = 0
             seconds = None if seconds is None else float(seconds)
             key = protocol if target == "send" else f"{protocol}:query"
+            if mode == "refuse":
+                gateway.refusal_codes[protocol] = str(body["code"])
             gateway.set_fault(mode, seconds, None if calls is None else int(calls), key)
             return self._json(200, {"ok": True})
 
@@ -444,6 +451,11 @@ def make_handler(gateway: Gateway):
                         return 200, {**ALIYUN_NO_BALANCE, "RequestId": str(uuid.uuid4())}, {}
                     refused = tencent_error("FailedOperation.InsufficientBalanceInSmsPackage", "套餐包余量不足。")
                     return 200, refused, TENCENT_JSON
+                if fault == "refuse":  # a vendor code, as the vendor answers it: nothing sent
+                    code = gateway.refusal_codes[protocol]
+                    if protocol == "aliyun":
+                        return 200, {"Code": code, "Message": code, "RequestId": str(uuid.uuid4())}, {}
+                    return 200, tencent_error(code, code), TENCENT_JSON
                 status, payload = vendor.handle("POST", url.path, url.query, self.headers, raw)
                 return status, payload, TENCENT_JSON if protocol == "tencent" else {}
 

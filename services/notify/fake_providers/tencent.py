@@ -143,7 +143,7 @@ class FakeTencent:
             return error("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSdkAppId verification failed.")
         limit = params.get("Limit")
         if not isinstance(limit, int) or not 1 <= limit <= MAX_PULL:
-            return error("InvalidParameterValue.LimitExceeded", f"Limit is 1..{MAX_PULL}.")
+            return error("InvalidParameterValue.LimitVerifyFail", f"Limit is 1..{MAX_PULL}.")
         with self.lock:
             reported = [r for r in self.records if r["reported_at"] is not None and r["reported_at"] <= now]
             if action == "PullSmsSendStatus":  # the app's statuses not pulled yet, each once

@@ -52,11 +52,20 @@ class AliyunSms(TemplateCodeProvider):
         "isv.SMS_SIGNATURE_ILLEGAL": PERMANENT,
         "isv.BLACK_KEY_CONTROL_LIMIT": PERMANENT,
         "isv.SMS_CONTENT_ILLEGAL": PERMANENT,
+        "isv.SMS_SIGNATURE_SCENE_ILLEGAL": PERMANENT,  # the signature's scene does not fit the template's kind
+        "isv.SIGN_STATE_ILLEGAL": PERMANENT,
+        "isv.SMS_SIGN_ILLEGAL": PERMANENT,
+        "isv.EXTEND_CODE_ERROR": PERMANENT,
+        "isv.DOMESTIC_NUMBER_NOT_SUPPORTED": PERMANENT,
         "isv.BUSINESS_LIMIT_CONTROL": TEMPORARY,  # this number's minute/hour/day limit
         # our account cannot send (no balance, suspended, bad key): not the message's fault, and the other
         # provider may well take it
         "isv.AMOUNT_NOT_ENOUGH": TECHNICAL,
         "isv.DAY_LIMIT_CONTROL": TECHNICAL,  # the daily total set in our console, not one number's limit
+        "isv.MONTH_LIMIT_CONTROL": TECHNICAL,
+        "isv.PRODUCT_UN_SUBSCRIPT": TECHNICAL,  # SMS not activated on the account of this AccessKey
+        "isv.PRODUCT_UNSUBSCRIBE": TECHNICAL,
+        "isv.DENY_IP_RANGE": TECHNICAL,  # our source address is outside the mainland
         "isv.OUT_OF_SERVICE": TECHNICAL,
         "isv.ACCOUNT_NOT_EXISTS": TECHNICAL,
         "isv.ACCOUNT_ABNORMAL": TECHNICAL,
@@ -71,6 +80,10 @@ class AliyunSms(TemplateCodeProvider):
     ACCOUNT_CODES = {
         "isv.AMOUNT_NOT_ENOUGH": "balance",
         "isv.DAY_LIMIT_CONTROL": "limit",
+        "isv.MONTH_LIMIT_CONTROL": "limit",
+        "isv.PRODUCT_UN_SUBSCRIPT": "suspended",
+        "isv.PRODUCT_UNSUBSCRIBE": "suspended",
+        "isv.DENY_IP_RANGE": "credentials",
         "isv.OUT_OF_SERVICE": "suspended",  # 业务停机: usually arrears
         "isv.ACCOUNT_NOT_EXISTS": "suspended",
         "isv.ACCOUNT_ABNORMAL": "suspended",

@@ -49,6 +49,14 @@ class TencentSms(TemplateCodeProvider):
         "FailedOperation.TemplateIncorrectOrUnapproved": PERMANENT,
         "FailedOperation.SignatureIncorrectOrUnapproved": PERMANENT,
         "FailedOperation.ContainSensitiveWord": PERMANENT,
+        "InvalidParameter.DirtyWordFound": PERMANENT,
+        "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": PERMANENT,
+        "FailedOperation.TemplateUnapprovedOrNotExist": PERMANENT,
+        "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber": PERMANENT,
+        "UnsupportedOperation.UnsupportedRegion": PERMANENT,
+        "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone": PERMANENT,
+        "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone": PERMANENT,
+        "UnauthorizedOperation.IndividualUserMarketingSmsPermissionDeny": PERMANENT,  # promotional, never for us
         "LimitExceeded.PhoneNumberDailyLimit": TEMPORARY,  # this number's limits
         "LimitExceeded.PhoneNumberOneHourLimit": TEMPORARY,
         "LimitExceeded.PhoneNumberThirtySecondLimit": TEMPORARY,
@@ -60,10 +68,20 @@ class TencentSms(TemplateCodeProvider):
         "LimitExceeded.AppMainlandChinaDailyLimit": TECHNICAL,
         "UnauthorizedOperation.ServiceSuspendDueToArrears": TECHNICAL,
         "UnauthorizedOperation.SmsSdkAppIdVerifyFail": TECHNICAL,
+        "UnauthorizedOperation.SdkAppIdIsDisabled": TECHNICAL,
+        "InvalidParameterValue.SdkAppIdNotExist": TECHNICAL,
+        "InvalidParameter.AppidAndBizId": TECHNICAL,
+        "UnauthorizedOperation.RequestIpNotInWhitelist": TECHNICAL,
+        "UnauthorizedOperation.RequestPermissionDeny": TECHNICAL,
         "AuthFailure.SignatureFailure": TECHNICAL,
         "AuthFailure.SignatureExpire": TECHNICAL,
         "AuthFailure.SecretIdNotFound": TECHNICAL,
-        "InternalError": TECHNICAL,
+        # our request was malformed (a bug here): not the message's fault either
+        "FailedOperation.FailResolvePacket": TECHNICAL,
+        "FailedOperation.JsonParseFail": TECHNICAL,
+        "LimitExceeded.PhoneNumberCountLimit": TECHNICAL,
+        "MissingParameter.EmptyPhoneNumberSet": TECHNICAL,
+        "InternalError": TECHNICAL,  # and every InternalError.* (TECHNICAL_PREFIXES)
         "InternalError.Timeout": TECHNICAL,
     }
     ACCOUNT_CODES = {
@@ -72,9 +90,15 @@ class TencentSms(TemplateCodeProvider):
         "LimitExceeded.AppMainlandChinaDailyLimit": "limit",
         "UnauthorizedOperation.ServiceSuspendDueToArrears": "suspended",
         "UnauthorizedOperation.SmsSdkAppIdVerifyFail": "credentials",
+        "UnauthorizedOperation.SdkAppIdIsDisabled": "suspended",
+        "InvalidParameterValue.SdkAppIdNotExist": "credentials",
+        "InvalidParameter.AppidAndBizId": "credentials",
+        "UnauthorizedOperation.RequestIpNotInWhitelist": "credentials",
+        "UnauthorizedOperation.RequestPermissionDeny": "credentials",
         "AuthFailure.SignatureFailure": "credentials",
         "AuthFailure.SignatureExpire": "credentials",  # our clock is off by more than five minutes
         "AuthFailure.SecretIdNotFound": "credentials",
+        "InternalError.RequestTimeException": "credentials",  # our clock is off (the SDK signs with it)
     }
     THROTTLED_CODES = frozenset({"RequestLimitExceeded", "LimitExceeded.DeliveryFrequencyLimit"})
     DELIVERED_RECEIPTS = frozenset({"DELIVRD"})
