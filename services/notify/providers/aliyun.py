@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 from alibabacloud_dysmsapi20170525 import models as dysms
@@ -130,7 +130,7 @@ class AliyunSms(TemplateCodeProvider):
     def send_call(self, call: list[Outgoing]) -> list[Submission]:
         spec = call[0].provider_templates[self.name]
         out_id = self.client_id(call)
-        called_at = datetime.now(SHANGHAI)
+        called_at = datetime.now(UTC)  # kept as UTC: SQLite hands a stored time back without its zone
         try:
             if len(call) == 1:
                 request = dysms.SendSmsRequest(

@@ -4,6 +4,7 @@ segments per provider per day, status counters with samples, and the alerts thos
 
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import metrics, usage
 from services.notify.fake_gateway import PERMANENT_FAILURE_NUMBER
-from services.notify.models import ProviderTemplate, SmsUsage
+from services.notify.models import Notification, ProviderTemplate, SmsUsage
 from shared.db import make_engine
 from tests.services.notify.conftest import approved, rows_when, wait_for
 from tests.services.notify.vendors import vendor_config
@@ -196,9 +197,22 @@ def test_a_lost_answer_stays_held_while_the_vendors_records_cannot_be_read(start
         [row] = rpc.list_notifications(resident_id=RESIDENT)
     assert row["status"] == "technical-failure" and row["retry_at"] is not None  # held, to be asked again
     assert len(notify.gateway_messages(PHONE)) == 1  # the query failing never means a second SMS
+    held_call, held_at = held_with(notify, row["id"])
+    assert held_call == f"{row['id']}.1"  # the lost call's client id: one message's call, our out_id
+    assert abs((datetime.now(UTC) - held_at).total_seconds()) < 60  # when it was made, in UTC on both databases
     notify.post_gateway("/test/fault", {"mode": "ok", "provider": provider, "on": "query"})
     row = rows_when(notify, token, all_final, resident_id=RESIDENT)[0]
     assert row["status"] == "delivered" and len(notify.gateway_messages(PHONE)) == 1
+
+
+def held_with(notify, notification_id: str) -> tuple[str, datetime]:
+    engine = make_engine(notify.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Notification.held_call, Notification.held_at).where(Notification.id == notification_id)
+        ).one()
+    engine.dispose()
+    return row.held_call, row.held_at if row.held_at.tzinfo else row.held_at.replace(tzinfo=UTC)
 
 
 def test_status_transitions_are_counted_by_channel_provider_and_status(start_notify, token_for):
