@@ -32,6 +32,7 @@ DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
 REGION = "ap-guangzhou"
 COUNTRY_CODE = "+86"
 PULL_LIMIT = 100  # PullSmsSendStatusByPhoneNumber's largest Limit
+SETTLE_POLL_SECONDS = 60.0  # how often a lost call with no status yet is asked about again
 
 
 class TencentSms(TemplateCodeProvider):
@@ -178,9 +179,14 @@ class TencentSms(TemplateCodeProvider):
                 return Submission(
                     message.out_id, accepted=True, provider_ref=str(status.SerialNo)[:64], receipt=receipt
                 )
-        if len(found) >= PULL_LIMIT or time.time() - at.timestamp() < self.lost_answer_settle:
-            # a status comes only once the operator reports one: its absence says little until then
-            return self.still_held(message, "tencent has no status for the lost call yet")
+        if len(found) >= PULL_LIMIT:
+            return self.still_held(message, "tencent: too many statuses to tell")
+        waited = time.time() - at.timestamp()
+        if waited < self.lost_answer_settle:
+            # a status comes only once the operator reports one: its absence says little yet. Ask again soon,
+            # not as an attempt (the retries must not run out while the operator is slow) nor a failure
+            wait = min(SETTLE_POLL_SECONDS, max(1.0, self.lost_answer_settle - waited))
+            return Submission(message.out_id, retry_after=wait, reason="tencent has no status for the lost call yet")
         return None
 
     def parse_receipt(self, item: dict) -> tuple[str | None, str | None, str]:

@@ -205,3 +205,18 @@ def test_adapters_ask_the_vendor_after_a_lost_answer(fake_gateway, adapter):
     assert resent.accepted and resent.receipt is None
     sent = requests.get(f"{url}/test/messages", timeout=5).json()
     assert sorted(m["mobile"] for m in sent) == ["13700000001", "13700000002"]
+
+
+def test_tencent_waits_for_a_status_before_it_counts_a_lost_call_as_never_taken(fake_gateway):
+    """Tencent keeps a status only once the operator reports one: a lost call to a number that has not
+    reported is asked about again later (not an attempt, not a failure), and never resent before the settle
+    time."""
+    url = fake_gateway("http://127.0.0.1:9")
+    provider = TencentSms(*TENCENT_KEY, "1400000000", "慈溪新市民", url, lost_answer_settle=600)
+    requests.post(f"{url}/test/fault", json={"mode": "lose", "calls": 1, "provider": "tencent"}, timeout=5)
+    lost = provider.send([message(1, mobile=NO_RECEIPT_NUMBER)])[0]
+    retry = replace(message(1, mobile=NO_RECEIPT_NUMBER), held_by="tencent", held_call=lost.held_call,
+                    held_at=lost.held_at)  # fmt: skip
+    waiting = provider.send([retry])[0]
+    assert waiting.retry_after is not None and 1 <= waiting.retry_after <= 60 and not waiting.accepted
+    assert len(requests.get(f"{url}/test/messages", timeout=5).json()) == 1  # the lost one only
