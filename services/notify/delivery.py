@@ -10,6 +10,11 @@ submission is known to be finished at the provider (it refused it, or a failure 
 a technical failure (timeout, dropped connection: the provider may have taken it and only its answer was
 lost) the retry goes under the same `out_id`, so the provider answers it from its record instead of
 sending a second SMS. `attempts` counts tries, for the retry limit, whichever way they went.
+
+The Chinese vendors do not de-duplicate on it, so a lost answer also keeps what names the call
+(`held_call`, `held_at`); the provider asks the vendor's records before sending again and records a message
+it finds as sent (`TemplateCodeProvider.look_up`). When the records cannot tell (the query failed) it stays
+held and is asked again at the next retry: never a second SMS for an unknown outcome.
 """
 
 from __future__ import annotations
@@ -85,6 +90,8 @@ DISPATCH_COLUMNS = (
     Notification.status,
     Notification.provider,
     Notification.held_by,
+    Notification.held_call,
+    Notification.held_at,
 )
 
 
@@ -129,13 +136,17 @@ class Delivery:
     # --- outcome of an attempt ---------------------------------------------------------------------
 
     def _fail(
-        self, session, outbox, n: Notification, status: str, reason: str | None, now: datetime, *, finished: bool
-    ) -> None:
-        """`finished`: the provider is known to be done with this submission, so a retry is a new one."""
+        self, session, outbox, n: Notification, status: str, reason: str | None, now: datetime, *, finished: bool,
+        held: Submission | None = None,
+    ) -> None:  # fmt: skip
+        """`finished`: the provider is known to be done with this submission, so a retry is a new one.
+        `held`: the unfinished answer naming the call whose outcome is unknown."""
         if finished:
             n.submission += 1
         # unfinished: the provider may have taken it, so the retry of this out_id must go back to it alone
         n.held_by = None if finished else n.provider
+        n.held_call = None if finished or held is None else held.held_call
+        n.held_at = None if finished or held is None else held.held_at
         n.status = status
         n.failure_reason = (reason or status)[:200]
         n.updated_at = now
@@ -223,6 +234,8 @@ class Delivery:
                     failure_reason=None,
                     hold_reason=None,
                     held_by=None,
+                    held_call=None,
+                    held_at=None,
                     next_attempt_at=None,
                     **released,
                 ),
@@ -244,6 +257,14 @@ class Delivery:
                     metrics.reached(row.channel, provider, statuses.DELIVERED)
                     self._emit(outbox, "notification_delivered", row, delivered_at=now.isoformat())
             usage.record(session, [(row, provider) for row, _, provider in accepted], now)
+            # found in the vendor's records after a lost answer, with its receipt there: apply it now
+            found: dict[str, list[tuple]] = {}
+            for row, result, _ in accepted:
+                if result.receipt:
+                    item = (f"{row.id}.{row.submission}", result.provider_ref, result.receipt)
+                    found.setdefault(row.channel, []).append(item)
+            for channel, items in found.items():
+                self._apply_parsed(session, outbox, channel, items)
         for row, result, provider in failed:
             n = session.get(Notification, row.id)
             n.attempts += 1
@@ -251,7 +272,7 @@ class Delivery:
             status = result.status or statuses.TECHNICAL_FAILURE
             # a provider that answered with a refusal is done with it; a technical failure may hide an acceptance
             finished = result.finished if result.finished is not None else status != statuses.TECHNICAL_FAILURE
-            self._fail(session, outbox, n, status, result.reason, now, finished=finished)
+            self._fail(session, outbox, n, status, result.reason, now, finished=finished, held=result)
 
     # --- dispatch ----------------------------------------------------------------------------------
 
@@ -382,6 +403,8 @@ class Delivery:
                     provider_templates=codes.get(key, {}),
                     segments=n.segments,
                     held_by=n.held_by,
+                    held_call=n.held_call,
+                    held_at=n.held_at,
                 )
             )
         return by_channel

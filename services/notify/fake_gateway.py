@@ -19,7 +19,9 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   or `X-TC-Action`; `fake_providers/aliyun.py`, `tencent.py`): signatures checked with the configured
   secrets and refused in the vendor's way, answers in the vendor's shapes, the same magic numbers, receipts
   pushed in the vendor's format to `<callback>/callbacks/aliyun/<token>/report` and
-  `<callback>/callbacks/tencent/<token>/status`. Like the real ones, they do not de-duplicate.
+  `<callback>/callbacks/tencent/<token>/status`. Like the real ones, they do not de-duplicate. Their record
+  queries answer from what they sent: Alibaba's `QuerySendDetails` and Tencent's
+  `PullSmsSendStatusByPhoneNumber` / `PullSmsSendStatus` (a Tencent status only once its receipt is due).
 * Every push to notify in our own format is signed (`callback_auth`: method, path, body, timestamp and a
   fresh nonce): SMS receipts and inbound replies with the API key, WeChat receipts with
   `--wechat-callback-key`; the vendors' pushes carry no signature (notify checks their path token instead).
@@ -35,7 +37,11 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   drops the connection (nothing sent); `lose` takes each as usual (sent, de-duplicated, receipts pushed)
   but drops the connection instead of answering: the sender cannot know it went. `balance` (aliyun,
   tencent) refuses each the way the vendor does when our account has no credit left (`isv.AMOUNT_NOT_ENOUGH`,
-  `FailedOperation.InsufficientBalanceInSmsPackage`). `ok` ends a fault at once.
+  `FailedOperation.InsufficientBalanceInSmsPackage`); `refuse` (aliyun, tencent; with `"code"`) refuses each
+  with that vendor code, in the vendor's shape (Alibaba's `Code`, Tencent's `Response.Error`), nothing sent.
+  `ok` ends a fault at once. `"on": "query"` aims the
+  fault at the vendor's record queries instead of its submissions (counted in `/test/stats` as
+  `<provider>_queries` and `<provider>_query_faults`).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ import requests
 from services.notify import rules
 from services.notify.callback_auth import sign_headers
 from services.notify.fake_providers.aliyun import FakeAliyun
+from services.notify.fake_providers.tencent import PULLS as TENCENT_PULLS
 from services.notify.fake_providers.tencent import FakeTencent
 from services.notify.fake_providers.tencent import error as tencent_error
 
@@ -68,7 +75,7 @@ BLOCKED_OPENID = "o_blocked"
 UNFOLLOWED_OPENID = "o_unfollowed"
 MAX_BATCH = 100
 BUSY_CODE = 30  # "system busy, try later": a temporary failure of the whole submission
-FAULT_MODES = ("ok", "fail", "hang", "lose", "balance")
+FAULT_MODES = ("ok", "fail", "hang", "lose", "balance", "refuse")
 PROTOCOLS = ("gateway", "aliyun", "tencent")
 # Tencent's SDK reads `Response.Error` only from an answer typed exactly application/json, as its API sends
 TENCENT_JSON = {"Content-Type": "application/json"}
@@ -85,13 +92,17 @@ class Gateway:
         self.wake = threading.Condition(self.lock)
         self.http = requests.Session()
         # per protocol: (mode, until monotonic, calls left)
-        self.faults: dict[str, tuple[str, float, int | None]] = {p: ("ok", 0.0, None) for p in PROTOCOLS}
+        # per protocol, and per "<protocol>:query" for the vendors' record queries
+        self.faults: dict[str, tuple[str, float, int | None]] = {
+            key: ("ok", 0.0, None) for p in PROTOCOLS for key in (p, f"{p}:query")
+        }
         self.vendors = {
             "aliyun": FakeAliyun({args.aliyun_key_id: args.aliyun_key_secret}, self.take),
             "tencent": FakeTencent(
                 {args.tencent_secret_id: args.tencent_secret_key}, args.tencent_sdk_app_id, self.take
             ),
         }
+        self.refusal_codes: dict[str, str] = {}  # the code a `refuse` fault answers, per protocol
         self.vendor_paths = {
             "aliyun": (f"/callbacks/aliyun/{args.aliyun_callback_token}/report",
                        f"/callbacks/aliyun/{args.aliyun_callback_token}/up"),
@@ -126,6 +137,8 @@ class Gateway:
             self.attempts: Counter = Counter()
             self.stats: Counter = Counter()
             self.pending.clear()
+        for vendor in self.vendors.values():
+            vendor.reset()
 
     # --- SMS --------------------------------------------------------------------------------------
 
@@ -202,9 +215,10 @@ class Gateway:
             return "temporary"
         return "delivered"
 
-    def take(self, provider: str, mobile: str, client_id: str, record: dict) -> None:
+    def take(self, provider: str, mobile: str, client_id: str, record: dict) -> tuple[str, float | None]:
         """A vendor fake sent one message: log it, decide its fate and queue the vendor's receipt. A call's
-        client id is our out_id for one message, a token for several (then the number tells the notification)."""
+        client id is our out_id for one message, a token for several (then the number tells the notification).
+        Returns the fate and the wall-clock time its receipt is due (None: never), for the vendor's records."""
         with self.lock:
             ours = client_id.rpartition(".")[2].isdigit()
             msgid = record.get("biz_id") or record.get("sid")
@@ -221,10 +235,12 @@ class Gateway:
             self.stats["accepted"] += 1
             self.stats[f"{provider}_accepted"] += 1
             fate = self._fate(mobile, client_id.rsplit(".", 1)[0] if ours else f"{provider}:{mobile}")
-            if fate != "silent":
-                report = self.vendors[provider].report(mobile, record, fate)
-                self.pending.append((time.monotonic() + self.args.receipt_delay, provider, report))
+            if fate == "silent":
+                return fate, None
+            report = self.vendors[provider].report(mobile, record, fate)
+            self.pending.append((time.monotonic() + self.args.receipt_delay, provider, report))
             self.wake.notify()
+        return fate, time.time() + self.args.receipt_delay
 
     # --- WeChat -----------------------------------------------------------------------------------
 
@@ -363,18 +379,27 @@ def make_handler(gateway: Gateway):
         def _fault(self, body: dict):
             mode, seconds, calls = str(body.get("mode", "ok")), body.get("seconds"), body.get("calls")
             protocol = str(body.get("provider") or "gateway")
+            target = str(body.get("on") or "send")
             if (
                 mode not in FAULT_MODES
                 or (mode == "hang" and seconds is None)
                 or protocol not in PROTOCOLS
-                or (mode == "balance" and protocol == "gateway")
+                or (mode in ("balance", "refuse") and protocol == "gateway")
+                or (mode == "refuse" and not body.get("code"))
+                or target not in ("send", "query")
+                or (target == "query" and (protocol == "gateway" or mode in ("balance", "refuse")))
             ):
-                msg = f"mode one of {FAULT_MODES}; hang needs seconds; balance is a vendor's (aliyun, tencent)"
+                msg = (f"mode one of {FAULT_MODES}; hang needs seconds; balance and refuse (with a code) are a"
+                       " vendor's (aliyun, tencent); on: send | query (a vendor's record queries: fail, hang,"
+                       " lose)")  # fmt: skip
                 return self._json(400, {"code": 12, "msg": msg})
             if seconds is None and calls is None:
                 seconds = 0
             seconds = None if seconds is None else float(seconds)
-            gateway.set_fault(mode, seconds, None if calls is None else int(calls), protocol)
+            key = protocol if target == "send" else f"{protocol}:query"
+            if mode == "refuse":
+                gateway.refusal_codes[protocol] = str(body["code"])
+            gateway.set_fault(mode, seconds, None if calls is None else int(calls), key)
             return self._json(200, {"ok": True})
 
         def _submission(self, protocol: str, answer):
@@ -391,11 +416,15 @@ def make_handler(gateway: Gateway):
                 return None
             return self._json(status, payload, headers)
 
-        def _vendor(self, protocol: str, raw: bytes):
+        def _vendor(self, protocol: str, raw: bytes, query: bool = False):
             vendor = gateway.vendors[protocol]
             url = urlparse(self.path)
 
             def answer(fault):
+                if query:
+                    with gateway.lock:
+                        gateway.stats[f"{protocol}_queries"] += 1
+                        gateway.stats[f"{protocol}_query_faults"] += fault != "ok"
                 if fault == "fail":  # the vendor's servers failing: nothing sent
                     if protocol == "aliyun":
                         return 503, {"Code": "ServiceUnavailable", "Message": "The service is unavailable."}, {}
@@ -405,18 +434,23 @@ def make_handler(gateway: Gateway):
                         return 200, {**ALIYUN_NO_BALANCE, "RequestId": str(uuid.uuid4())}, {}
                     refused = tencent_error("FailedOperation.InsufficientBalanceInSmsPackage", "套餐包余量不足。")
                     return 200, refused, TENCENT_JSON
+                if fault == "refuse":  # a vendor code, as the vendor answers it: nothing sent
+                    code = gateway.refusal_codes[protocol]
+                    if protocol == "aliyun":
+                        return 200, {"Code": code, "Message": code, "RequestId": str(uuid.uuid4())}, {}
+                    return 200, tencent_error(code, code), TENCENT_JSON
                 status, payload = vendor.handle("POST", url.path, url.query, self.headers, raw)
                 return status, payload, TENCENT_JSON if protocol == "tencent" else {}
 
-            return self._submission(protocol, answer)
+            return self._submission(f"{protocol}:query" if query else protocol, answer)
 
         def do_POST(self):
             url = urlparse(self.path)
             raw = self._raw()
             if self.headers.get("x-acs-action"):
-                return self._vendor("aliyun", raw)
+                return self._vendor("aliyun", raw, self.headers.get("x-acs-action") == "QuerySendDetails")
             if self.headers.get("X-TC-Action"):
-                return self._vendor("tencent", raw)
+                return self._vendor("tencent", raw, self.headers.get("X-TC-Action") in TENCENT_PULLS)
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:

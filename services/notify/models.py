@@ -127,6 +127,10 @@ class Notification(Base):
     provider: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the last one handed it
     # the provider that may hold the current out_id although its answer was lost: the retry goes there only
     held_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # what names that call, to ask the vendor's records before a resend: its client id (our out_id, or the
+    # token of a call of several) and when it was made (notify_0016)
+    held_call: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

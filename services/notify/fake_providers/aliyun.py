@@ -1,8 +1,8 @@
 """The fake gateway's Alibaba Cloud SMS (Dysmsapi 2017-05-25, RPC style over HTTP): what the official SDK
 sends and expects.
 
-Each call is `POST /` with `x-acs-action` (SendSms | SendBatchSms), the parameters in the query string
-(and SendBatchSms's JSON lists in a form body), signed ACS3-HMAC-SHA256:
+Each call is `POST /` with `x-acs-action` (SendSms | SendBatchSms | QuerySendDetails), the parameters in
+the query string (and SendBatchSms's JSON lists in a form body), signed ACS3-HMAC-SHA256:
 
     Authorization: ACS3-HMAC-SHA256 Credential=<AccessKeyId>,SignedHeaders=<h1;h2…>,Signature=<hex>
     Signature = hex(HMAC-SHA256(secret, "ACS3-HMAC-SHA256\\n" + hex(SHA256(canonical request))))
@@ -12,6 +12,11 @@ Each call is `POST /` with `x-acs-action` (SendSms | SendBatchSms), the paramete
 A bad signature is refused as Alibaba does: HTTP 400 `SignatureDoesNotMatch`; an unknown key 404
 `InvalidAccessKeyId.NotFound`; a date more than 15 minutes off 400 `InvalidTimeStamp.Expired`. Business
 refusals are HTTP 200 with their `Code`. Receipts are pushed as SmsReport items, replies as SmsUp items.
+
+`QuerySendDetails` (PhoneNumber, SendDate yyyyMMdd in Beijing time, PageSize 1..50, CurrentPage, BizId?)
+answers the records of that number and day, as Alibaba keeps them from the moment it takes a message:
+`SmsSendDetailDTOs.SmsSendDetailDTO[]` with SendStatus 1 (waiting for its receipt), 2 (failed) or 3
+(delivered), ErrCode, OutId, TemplateCode, Content, SendDate, ReceiveDate, and `TotalCount`.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 import uuid
 from calendar import timegm
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qsl, quote
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+BEIJING = timezone(timedelta(hours=8))  # the time Alibaba's records are kept in
+MAX_PAGE_SIZE = 50
+SEND_DATE = re.compile(r"^\d{8}$")
 MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 TEMPLATE_CODE = re.compile(r"^SMS_\d+$")
 MAX_BATCH = 100
@@ -81,6 +90,12 @@ class FakeAliyun:
     def __init__(self, secrets: dict[str, str], take):
         self.secrets = secrets
         self.take = take
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.records: list[dict] = []  # what QuerySendDetails reads, one per message taken
 
     def handle(self, method: str, path: str, query: str, headers, raw: bytes) -> tuple[int, dict]:
         refused = check_signature(method, path, query, headers, raw, self.secrets, time.time())
@@ -89,6 +104,8 @@ class FakeAliyun:
         params = dict(parse_qsl(query, keep_blank_values=True))
         params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         action = headers.get("x-acs-action")
+        if action == "QuerySendDetails":
+            return 200, self.query(params, time.time())
         if action == "SendSms":
             numbers = str(params.get("PhoneNumbers", "")).split(",")
             messages = [(n, params.get("SignName"), params.get("TemplateParam") or "{}") for n in numbers]
@@ -116,8 +133,48 @@ class FakeAliyun:
         for number, sign, values in messages:
             mobile = MOBILE.match(str(number)).group(1)
             content = f"【{sign}】{params['TemplateCode']} {values}"
-            self.take(self.name, mobile, out_id, {"biz_id": biz_id, "out_id": out_id, "content": content})
+            fate, reported_at = self.take(
+                self.name, mobile, out_id, {"biz_id": biz_id, "out_id": out_id, "content": content}
+            )
+            self._keep(mobile, biz_id, out_id, params["TemplateCode"], content, fate, reported_at)
         return 200, {**self._answer("OK", "OK"), "BizId": biz_id}
+
+    def _keep(self, mobile, biz_id, out_id, template_code, content, fate, reported_at) -> None:
+        sent = datetime.now(BEIJING)
+        with self.lock:
+            self.records.append({"mobile": mobile, "date": sent.strftime("%Y%m%d"), "biz_id": biz_id,
+                                 "out_id": out_id, "template_code": template_code, "content": content,
+                                 "send_date": sent.strftime(TIME_FORMAT), "fate": fate,
+                                 "reported_at": reported_at})  # fmt: skip
+
+    def query(self, params: dict, now: float) -> dict:
+        """QuerySendDetails: the records of one number on one day, a page at a time."""
+        number = MOBILE.match(str(params.get("PhoneNumber") or ""))
+        if number is None:
+            return self._answer("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
+        try:
+            size, page = int(params.get("PageSize") or 0), int(params.get("CurrentPage") or 0)
+        except ValueError:
+            size = page = 0
+        if not SEND_DATE.match(str(params.get("SendDate") or "")) or not 1 <= size <= MAX_PAGE_SIZE or page < 1:
+            return self._answer("isv.INVALID_PARAMETERS", "参数异常")
+        with self.lock:
+            found = [r for r in self.records if r["mobile"] == number.group(1) and r["date"] == params["SendDate"]
+                     and params.get("BizId") in (None, "", r["biz_id"])]  # fmt: skip
+        shown = [self._detail(r, now) for r in found[(page - 1) * size : page * size]]
+        return {**self._answer("OK", "OK"), "TotalCount": len(found), "SmsSendDetailDTOs": {"SmsSendDetailDTO": shown}}
+
+    @classmethod
+    def _detail(cls, record: dict, now: float) -> dict:
+        reported = record["reported_at"] is not None and record["reported_at"] <= now
+        status, code = 1, ""  # waiting for its receipt
+        if reported:
+            report = cls.report(record["mobile"], record, record["fate"])
+            status, code = (3 if report["success"] else 2), report["err_code"]
+        receive = datetime.fromtimestamp(record["reported_at"], BEIJING).strftime(TIME_FORMAT) if reported else ""
+        return {"PhoneNum": record["mobile"], "SendStatus": status, "ErrCode": code,
+                "TemplateCode": record["template_code"], "Content": record["content"],
+                "SendDate": record["send_date"], "ReceiveDate": receive, "OutId": record["out_id"]}  # fmt: skip
 
     @staticmethod
     def _refusal(template_code, messages) -> tuple[str, str] | None:

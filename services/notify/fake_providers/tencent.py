@@ -1,6 +1,7 @@
 """The fake gateway's Tencent Cloud SMS (sms 2021-01-11, API 3.0): what the official SDK sends and expects.
 
-Each call is `POST /` with `X-TC-Action: SendSms`, a JSON body and TC3-HMAC-SHA256:
+Each call is `POST /` with `X-TC-Action` (SendSms | PullSmsSendStatusByPhoneNumber | PullSmsSendStatus), a
+JSON body and TC3-HMAC-SHA256:
 
     Authorization: TC3-HMAC-SHA256 Credential=<SecretId>/<date>/sms/tc3_request, SignedHeaders=content-type;host,
                    Signature=<hex>
@@ -14,6 +15,13 @@ Every answer is HTTP 200 `{"Response": {…, "RequestId"}}`; a refused call carr
 signature `AuthFailure.SignatureFailure`, an unknown SecretId `AuthFailure.SecretIdNotFound`, a timestamp more
 than 5 minutes off `AuthFailure.SignatureExpire`), each number its own `SendStatus`. Receipts are pushed as
 status-callback items, replies as reply-callback objects.
+
+The pull APIs read the statuses the operators reported, as Tencent keeps them (a message has none until its
+receipt is due; a number that never reports, none at all): `PullSmsSendStatusByPhoneNumber` (BeginTime and
+EndTime in UNIX seconds, Offset 0, Limit ≤ 100, PhoneNumber +86…, SmsSdkAppId) those of one number sent
+in the window; `PullSmsSendStatus` (Limit, SmsSdkAppId) those not pulled before, each once. Each item:
+UserReceiveTime, CountryCode, SubscriberNumber, PhoneNumber, SerialNo, ReportStatus (SUCCESS | FAIL),
+Description (the operator's code), SessionContext.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -30,6 +39,9 @@ SERVICE = "sms"
 MOBILE = re.compile(r"^\+86(1[3-9]\d{9})$")
 TEMPLATE_ID = re.compile(r"^\d+$")
 MAX_NUMBERS = 200
+MAX_PULL = 100
+PULL_DAYS = 7  # how far back the pull APIs reach
+PULLS = ("PullSmsSendStatusByPhoneNumber", "PullSmsSendStatus")
 CLOCK_SKEW_SECONDS = 300
 AUTHORIZATION = re.compile(
     r"^TC3-HMAC-SHA256 Credential=([^/]+)/(\d{4}-\d{2}-\d{2})/([a-z]+)/tc3_request, "
@@ -80,17 +92,26 @@ class FakeTencent:
         self.secrets = secrets
         self.sdk_app_id = sdk_app_id
         self.take = take
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.records: list[dict] = []  # one per message taken: what the pull APIs read once reported
 
     def handle(self, method: str, path: str, query: str, headers, raw: bytes) -> tuple[int, dict]:
         refused = check_signature(method, path, query, headers, raw, self.secrets, time.time())
         if refused is not None:
             return 200, refused
-        if headers.get("X-TC-Action") != "SendSms":
+        action = headers.get("X-TC-Action")
+        if action not in ("SendSms", *PULLS):
             return 200, error("InvalidAction", "The action does not exist.")
         try:
             params = json.loads(raw or b"{}")
         except ValueError:
             return 200, error("InvalidParameter", "The request body is not JSON.")
+        if action in PULLS:
+            return 200, self.pull(action, params, time.time())
         numbers = params.get("PhoneNumberSet") or []
         if not isinstance(numbers, list) or not 1 <= len(numbers) <= MAX_NUMBERS:
             return 200, error("LimitExceeded.PhoneNumberCountLimit", f"1..{MAX_NUMBERS} numbers a call.")
@@ -110,9 +131,44 @@ class FakeTencent:
                 continue
             serial = f"2433:{uuid.uuid4().int % 10**28:028d}"
             content = f"【{params.get('SignName')}】{params['TemplateId']} {json.dumps(values, ensure_ascii=False)}"
-            self.take(self.name, match.group(1), context, {"sid": serial, "content": content})
+            fate, reported_at = self.take(self.name, match.group(1), context, {"sid": serial, "content": content})
+            with self.lock:
+                self.records.append({"mobile": match.group(1), "sid": serial, "context": context, "fate": fate,
+                                     "sent_at": time.time(), "reported_at": reported_at, "pulled": False})  # fmt: skip
             statuses.append(self._status(number, context, "Ok", serial))
         return 200, {"Response": {"SendStatusSet": statuses, "RequestId": str(uuid.uuid4())}}
+
+    def pull(self, action: str, params: dict, now: float) -> dict:
+        if str(params.get("SmsSdkAppId")) != self.sdk_app_id:
+            return error("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSdkAppId verification failed.")
+        limit = params.get("Limit")
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_PULL:
+            return error("InvalidParameterValue.LimitVerifyFail", f"Limit is 1..{MAX_PULL}.")
+        with self.lock:
+            reported = [r for r in self.records if r["reported_at"] is not None and r["reported_at"] <= now]
+            if action == "PullSmsSendStatus":  # the app's statuses not pulled yet, each once
+                found = [r for r in reported if not r["pulled"]][:limit]
+                for record in found:
+                    record["pulled"] = True
+            else:
+                match = MOBILE.match(str(params.get("PhoneNumber") or ""))
+                begin, end = params.get("BeginTime"), params.get("EndTime")
+                if match is None:
+                    return error("InvalidParameterValue.IncorrectPhoneNumber", "The phone number is incorrect.")
+                if not isinstance(begin, int) or not isinstance(end, int) or begin < now - PULL_DAYS * 86400:
+                    return error("InvalidParameterValue.InvalidStartTime", "BeginTime is invalid.")
+                found = [r for r in reported if r["mobile"] == match.group(1) and begin <= r["sent_at"] <= end]
+                found = found[:limit]
+        return {"Response": {"PullSmsSendStatusSet": [self._pulled(r) for r in found], "RequestId": str(uuid.uuid4())}}
+
+    @classmethod
+    def _pulled(cls, record: dict) -> dict:
+        report = cls.report(record["mobile"], record, record["fate"])
+        return {"UserReceiveTime": int(record["reported_at"]), "CountryCode": "86",
+                "SubscriberNumber": record["mobile"], "PhoneNumber": "+86" + record["mobile"],
+                "SerialNo": record["sid"],
+                "ReportStatus": report["report_status"], "Description": report["errmsg"],
+                "SessionContext": record["context"]}  # fmt: skip
 
     @staticmethod
     def _status(number: str, context: str, code: str, serial: str) -> dict:

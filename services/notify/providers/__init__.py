@@ -55,6 +55,7 @@ def _sms_provider(kind: str, config: dict) -> Provider:
             str(config.get("TENCENT_SIGN_NAME") or "慈溪新市民"),
             str(config.get("TENCENT_ENDPOINT") or DEFAULT_ENDPOINT),
             timeout=_timeout(config),
+            lost_answer_settle=float(config.get("TENCENT_LOST_ANSWER_SETTLE_SECONDS", 600)),
         )
     raise ValueError(f"unknown SMS_PROVIDER {kind!r}")
 

@@ -5,8 +5,10 @@ Several of one template: `SendBatchSms` (up to 100 numbers; OutId is one per cal
 matched by BizId and number instead). The SDK signs each request (ACS3-HMAC-SHA256) with the AccessKey.
 Receipts arrive as SmsReport pushes and replies as SmsUp pushes (`vendor_callbacks`).
 
-Alibaba does not de-duplicate on OutId (its terms say no idempotence): a retry after a lost answer stays
-with this provider (`Outgoing.held_by`) and may, rarely, send twice; see docs/services/notify.md.
+Alibaba does not de-duplicate on OutId (its terms say no idempotence), so before a retry after a lost answer
+(which stays with this provider, `Outgoing.held_by`) `QuerySendDetails` is asked, by number and send date,
+for a record with the lost call's OutId: found, it is recorded as sent and not sent again; see
+docs/services/notify.md.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 from alibabacloud_dysmsapi20170525 import models as dysms
@@ -23,10 +26,15 @@ from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.runtime import RuntimeOptions
 
 from services.notify import provider_templates
-from services.notify.providers.base import Outgoing, Submission, all_failed, is_our_out_id
+from services.notify.providers.base import Outgoing, Submission, is_our_out_id
 from services.notify.providers.vendor import PERMANENT, TECHNICAL, TEMPORARY, TemplateCodeProvider
+from services.notify.rules import SHANGHAI
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
+QUERY_PAGE = 50  # QuerySendDetails' largest PageSize
+QUERY_PAGES = 10  # a number with more records than this on one day: the records cannot tell, ask again later
+# QuerySendDetails' SendStatus: 1 waiting for its receipt, 2 failed, 3 delivered
+SEND_FAILED, SEND_DELIVERED = 2, 3
 
 
 class AliyunSms(TemplateCodeProvider):
@@ -44,11 +52,20 @@ class AliyunSms(TemplateCodeProvider):
         "isv.SMS_SIGNATURE_ILLEGAL": PERMANENT,
         "isv.BLACK_KEY_CONTROL_LIMIT": PERMANENT,
         "isv.SMS_CONTENT_ILLEGAL": PERMANENT,
+        "isv.SMS_SIGNATURE_SCENE_ILLEGAL": PERMANENT,  # the signature's scene does not fit the template's kind
+        "isv.SIGN_STATE_ILLEGAL": PERMANENT,
+        "isv.SMS_SIGN_ILLEGAL": PERMANENT,
+        "isv.EXTEND_CODE_ERROR": PERMANENT,
+        "isv.DOMESTIC_NUMBER_NOT_SUPPORTED": PERMANENT,
         "isv.BUSINESS_LIMIT_CONTROL": TEMPORARY,  # this number's minute/hour/day limit
         # our account cannot send (no balance, suspended, bad key): not the message's fault, and the other
         # provider may well take it
         "isv.AMOUNT_NOT_ENOUGH": TECHNICAL,
         "isv.DAY_LIMIT_CONTROL": TECHNICAL,  # the daily total set in our console, not one number's limit
+        "isv.MONTH_LIMIT_CONTROL": TECHNICAL,
+        "isv.PRODUCT_UN_SUBSCRIPT": TECHNICAL,  # SMS not activated on the account of this AccessKey
+        "isv.PRODUCT_UNSUBSCRIBE": TECHNICAL,
+        "isv.DENY_IP_RANGE": TECHNICAL,  # our source address is outside the mainland
         "isv.OUT_OF_SERVICE": TECHNICAL,
         "isv.ACCOUNT_NOT_EXISTS": TECHNICAL,
         "isv.ACCOUNT_ABNORMAL": TECHNICAL,
@@ -63,6 +80,10 @@ class AliyunSms(TemplateCodeProvider):
     ACCOUNT_CODES = {
         "isv.AMOUNT_NOT_ENOUGH": "balance",
         "isv.DAY_LIMIT_CONTROL": "limit",
+        "isv.MONTH_LIMIT_CONTROL": "limit",
+        "isv.PRODUCT_UN_SUBSCRIPT": "suspended",
+        "isv.PRODUCT_UNSUBSCRIBE": "suspended",
+        "isv.DENY_IP_RANGE": "credentials",
         "isv.OUT_OF_SERVICE": "suspended",  # 业务停机: usually arrears
         "isv.ACCOUNT_NOT_EXISTS": "suspended",
         "isv.ACCOUNT_ABNORMAL": "suspended",
@@ -100,14 +121,16 @@ class AliyunSms(TemplateCodeProvider):
         )
         self.runtime = RuntimeOptions()
 
-    def number_ref(self, biz_id: str, phone: str) -> str:
-        """Our provider_ref: Alibaba's BizId is one per call, so the number is part of it — keyed, never clear."""
+    def number_ref(self, call_id: str, phone: str) -> str:
+        """Our provider_ref: the call's id (the BizId of one message's call; the OutId token of a call of several,
+        which its receipts and QuerySendDetails both echo) with the number — keyed, never clear."""
         tag = hmac.new(self.secret.encode(), phone.encode(), hashlib.sha256).hexdigest()[:16]
-        return f"{biz_id}/{tag}"[:64]
+        return f"{call_id}/{tag}"[:64]
 
     def send_call(self, call: list[Outgoing]) -> list[Submission]:
         spec = call[0].provider_templates[self.name]
         out_id = self.client_id(call)
+        called_at = datetime.now(UTC)  # kept as UTC: SQLite hands a stored time back without its zone
         try:
             if len(call) == 1:
                 request = dysms.SendSmsRequest(
@@ -137,19 +160,57 @@ class AliyunSms(TemplateCodeProvider):
         except ServerException as exc:  # a 5xx with Alibaba's error body: it answered that it did not take them
             return [self.refusal(m.out_id, str(exc.code), f"HTTP {exc.status_code}") for m in call]
         except Exception as exc:  # unreachable, timed out, malformed answer: the outcome is unknown
-            return all_failed(call, TECHNICAL, f"aliyun unreachable: {type(exc).__name__}")
+            return self.lost(call, f"aliyun unreachable: {type(exc).__name__}", out_id, called_at)
         if body is None or body.code is None:
-            return all_failed(call, TECHNICAL, "aliyun answered malformed JSON")
+            return self.lost(call, "aliyun answered malformed JSON", out_id, called_at)
         if body.code != "OK":
             return [self.refusal(m.out_id, body.code, body.message) for m in call]
-        return [
-            Submission(m.out_id, accepted=True, provider_ref=self.number_ref(body.biz_id, m.recipient)) for m in call
-        ]
+        call_id = body.biz_id if len(call) == 1 else out_id
+        return [Submission(m.out_id, accepted=True, provider_ref=self.number_ref(call_id, m.recipient)) for m in call]
+
+    def look_up(self, message: Outgoing) -> Submission | None:
+        """QuerySendDetails by number and send date (the BizId was in the lost answer), matched by OutId. The
+        dates a minute either side of the call too: the vendor's clock may have seen another day."""
+        at = self.called_at(message)
+        dates = sorted({(at + timedelta(seconds=s)).astimezone(SHANGHAI).strftime("%Y%m%d") for s in (-60, 0, 60)})
+        try:
+            for date in dates:
+                for page in range(1, QUERY_PAGES + 1):
+                    request = dysms.QuerySendDetailsRequest(
+                        phone_number=message.recipient, send_date=date, page_size=QUERY_PAGE, current_page=page
+                    )
+                    body = self.client.query_send_details_with_options(request, self.runtime).body
+                    if body is None or body.code != "OK":
+                        return self.still_held(message, f"aliyun QuerySendDetails {getattr(body, 'code', None)}")
+                    records = body.sms_send_detail_dtos.sms_send_detail_dto if body.sms_send_detail_dtos else []
+                    for record in records:
+                        if str(record.out_id or "") == message.held_call:
+                            return self._found(message, record)
+                    if page * QUERY_PAGE >= int(body.total_count or 0):
+                        break
+                else:
+                    return self.still_held(message, "aliyun QuerySendDetails: too many records to tell")
+        except Exception as exc:  # throttled, refused, unreachable: the records cannot tell now
+            return self.still_held(
+                message, f"aliyun QuerySendDetails failed: {getattr(exc, 'code', None) or type(exc).__name__}"
+            )
+        return None  # no record of that call: it never went
+
+    def _found(self, message: Outgoing, record) -> Submission:
+        receipt = None
+        if record.send_status == SEND_DELIVERED:
+            receipt = "DELIVERED"
+        elif record.send_status == SEND_FAILED:
+            receipt = str(record.err_code or "UNKNOWN")
+        ref = self.number_ref(message.held_call, message.recipient)
+        return Submission(message.out_id, accepted=True, provider_ref=ref, receipt=receipt)
 
     def parse_receipt(self, item: dict) -> tuple[str | None, str | None, str]:
         """One SmsReport item: {phone_number, success, err_code, biz_id, out_id, …}."""
-        out_id = item.get("out_id") if is_our_out_id(item.get("out_id")) else None
-        ref = self.number_ref(str(item.get("biz_id") or ""), str(item.get("phone_number") or ""))
+        ours = is_our_out_id(item.get("out_id"))
+        out_id = item.get("out_id") if ours else None
+        call_id = item.get("biz_id") if ours else item.get("out_id")  # one message's call, or several's token
+        ref = self.number_ref(str(call_id or ""), str(item.get("phone_number") or ""))
         success = item.get("success") in (True, "true", "True")
         code = "DELIVERED" if success else str(item.get("err_code") or "UNKNOWN")
         return out_id, ref, code

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from services.notify import statuses
 from shared.pii import mask_text
@@ -31,6 +32,10 @@ class Outgoing:
     # the provider that may hold this very out_id already (its answer to the last try was lost): the retry
     # must go there and nowhere else, or two providers could each send it
     held_by: str | None = None
+    # what names the call whose answer was lost, for asking the vendor before a resend: the call's client id
+    # (our out_id, or the token of a call of several) and when it was made (the vendor's records are by date)
+    held_call: str | None = None
+    held_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,11 @@ class Submission:
     # the provider is known to be done with this submission (it refused it): a retry is a new submission and
     # may go anywhere. None: decided by the status (every failure but a technical one is a refusal)
     finished: bool | None = None
+    # a technical failure whose outcome is unknown: what names the call, kept with the held notification
+    held_call: str | None = None
+    held_at: datetime | None = None
+    # accepted as the vendor's records showed it after a lost answer: its receipt code there, if it has one
+    receipt: str | None = None
 
 
 class Provider:

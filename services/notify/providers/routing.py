@@ -86,7 +86,9 @@ class SmsRoute(Provider):
         for name, messages in by_provider.items():
             answers = self.members[name].send(messages)
             self.health[name].record([a.status == statuses.TECHNICAL_FAILURE for a in answers if a.retry_after is None])
-            results.update((a.out_id, replace(a, provider=name)) for a in answers)
+            results.update(
+                (a.out_id, replace(a, provider=name, receipt=a.receipt and f"{name}:{a.receipt}")) for a in answers
+            )
         return [results[m.out_id] for m in batch]
 
     def parse_receipt(self, item: dict, source: str | None = None) -> tuple[str | None, str | None, str]:

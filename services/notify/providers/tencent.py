@@ -5,12 +5,16 @@ with `SmsSdkAppId`, `SignName` and `SessionContext` (our out_id; a token when a 
 messages). Each number gets a `SendStatus` with its own `SerialNo`, which receipts name as `sid`. The SDK
 signs each request (TC3-HMAC-SHA256) with the SecretKey.
 
-Tencent does not de-duplicate on SessionContext: a retry after a lost answer stays with this provider
-(`Outgoing.held_by`) and may, rarely, send twice; see docs/services/notify.md.
+Tencent does not de-duplicate on SessionContext, so before a retry after a lost answer (which stays with this
+provider, `Outgoing.held_by`) `PullSmsSendStatusByPhoneNumber` is asked for a status with the lost call's
+SessionContext. Tencent keeps a status only once the operator has reported one, so no status says "not
+taken" only after `lost_answer_settle` seconds; see docs/services/notify.md.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from tencentcloud.common.credential import Credential
@@ -21,12 +25,14 @@ from tencentcloud.sms.v20210111 import models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
 from services.notify import provider_templates
-from services.notify.providers.base import Outgoing, Submission, all_failed, is_our_out_id
+from services.notify.providers.base import Outgoing, Submission, is_our_out_id
 from services.notify.providers.vendor import PERMANENT, TECHNICAL, TEMPORARY, TemplateCodeProvider
 
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com"
 REGION = "ap-guangzhou"
 COUNTRY_CODE = "+86"
+PULL_LIMIT = 100  # PullSmsSendStatusByPhoneNumber's largest Limit
+SETTLE_POLL_SECONDS = 60.0  # how often a lost call with no status yet is asked about again
 
 
 class TencentSms(TemplateCodeProvider):
@@ -44,6 +50,14 @@ class TencentSms(TemplateCodeProvider):
         "FailedOperation.TemplateIncorrectOrUnapproved": PERMANENT,
         "FailedOperation.SignatureIncorrectOrUnapproved": PERMANENT,
         "FailedOperation.ContainSensitiveWord": PERMANENT,
+        "InvalidParameter.DirtyWordFound": PERMANENT,
+        "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": PERMANENT,
+        "FailedOperation.TemplateUnapprovedOrNotExist": PERMANENT,
+        "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber": PERMANENT,
+        "UnsupportedOperation.UnsupportedRegion": PERMANENT,
+        "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone": PERMANENT,
+        "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone": PERMANENT,
+        "UnauthorizedOperation.IndividualUserMarketingSmsPermissionDeny": PERMANENT,  # promotional, never for us
         "LimitExceeded.PhoneNumberDailyLimit": TEMPORARY,  # this number's limits
         "LimitExceeded.PhoneNumberOneHourLimit": TEMPORARY,
         "LimitExceeded.PhoneNumberThirtySecondLimit": TEMPORARY,
@@ -55,10 +69,20 @@ class TencentSms(TemplateCodeProvider):
         "LimitExceeded.AppMainlandChinaDailyLimit": TECHNICAL,
         "UnauthorizedOperation.ServiceSuspendDueToArrears": TECHNICAL,
         "UnauthorizedOperation.SmsSdkAppIdVerifyFail": TECHNICAL,
+        "UnauthorizedOperation.SdkAppIdIsDisabled": TECHNICAL,
+        "InvalidParameterValue.SdkAppIdNotExist": TECHNICAL,
+        "InvalidParameter.AppidAndBizId": TECHNICAL,
+        "UnauthorizedOperation.RequestIpNotInWhitelist": TECHNICAL,
+        "UnauthorizedOperation.RequestPermissionDeny": TECHNICAL,
         "AuthFailure.SignatureFailure": TECHNICAL,
         "AuthFailure.SignatureExpire": TECHNICAL,
         "AuthFailure.SecretIdNotFound": TECHNICAL,
-        "InternalError": TECHNICAL,
+        # our request was malformed (a bug here): not the message's fault either
+        "FailedOperation.FailResolvePacket": TECHNICAL,
+        "FailedOperation.JsonParseFail": TECHNICAL,
+        "LimitExceeded.PhoneNumberCountLimit": TECHNICAL,
+        "MissingParameter.EmptyPhoneNumberSet": TECHNICAL,
+        "InternalError": TECHNICAL,  # and every InternalError.* (TECHNICAL_PREFIXES)
         "InternalError.Timeout": TECHNICAL,
     }
     ACCOUNT_CODES = {
@@ -67,9 +91,15 @@ class TencentSms(TemplateCodeProvider):
         "LimitExceeded.AppMainlandChinaDailyLimit": "limit",
         "UnauthorizedOperation.ServiceSuspendDueToArrears": "suspended",
         "UnauthorizedOperation.SmsSdkAppIdVerifyFail": "credentials",
+        "UnauthorizedOperation.SdkAppIdIsDisabled": "suspended",
+        "InvalidParameterValue.SdkAppIdNotExist": "credentials",
+        "InvalidParameter.AppidAndBizId": "credentials",
+        "UnauthorizedOperation.RequestIpNotInWhitelist": "credentials",
+        "UnauthorizedOperation.RequestPermissionDeny": "credentials",
         "AuthFailure.SignatureFailure": "credentials",
         "AuthFailure.SignatureExpire": "credentials",  # our clock is off by more than five minutes
         "AuthFailure.SecretIdNotFound": "credentials",
+        "InternalError.RequestTimeException": "credentials",  # our clock is off (the SDK signs with it)
     }
     THROTTLED_CODES = frozenset({"RequestLimitExceeded", "LimitExceeded.DeliveryFrequencyLimit"})
     DELIVERED_RECEIPTS = frozenset({"DELIVRD"})
@@ -80,8 +110,9 @@ class TencentSms(TemplateCodeProvider):
     )
 
     def __init__(self, secret_id: str, secret_key: str, sdk_app_id: str, sign_name: str,
-                 endpoint: str = DEFAULT_ENDPOINT, timeout: float = 10):  # fmt: skip
+                 endpoint: str = DEFAULT_ENDPOINT, timeout: float = 10, lost_answer_settle: float = 600):  # fmt: skip
         url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        self.lost_answer_settle = lost_answer_settle
         self.sdk_app_id = sdk_app_id
         self.sign_name = sign_name
         http = HttpProfile(protocol=url.scheme, endpoint=url.netloc, reqTimeout=max(1, round(timeout)))
@@ -100,7 +131,8 @@ class TencentSms(TemplateCodeProvider):
         request.SignName = self.sign_name
         request.TemplateId = spec["code"]
         request.TemplateParamSet = provider_templates.ordered_parameters(spec, call[0].personalisation)
-        request.SessionContext = self.client_id(call)
+        request.SessionContext = client_id = self.client_id(call)
+        called_at = datetime.now(UTC)
         try:
             response = self.client.SendSms(request)
         except TencentCloudSDKException as exc:
@@ -108,22 +140,54 @@ class TencentSms(TemplateCodeProvider):
             if code in self.THROTTLED_CODES or code.startswith("RequestLimitExceeded"):
                 return [Submission(m.out_id, retry_after=1.0, reason=f"tencent {code}") for m in call]
             if code in self.UNANSWERED_CODES:  # no answer from the API: it may have taken them
-                return all_failed(call, TECHNICAL, f"tencent {code}")
+                return self.lost(call, f"tencent {code}", client_id, called_at)
             # the API answered with an error (Response.Error): nothing was sent
             return [self.refusal(m.out_id, code, "refused the call") for m in call]
         except Exception as exc:
-            return all_failed(call, TECHNICAL, f"tencent unreachable: {type(exc).__name__}")
+            return self.lost(call, f"tencent unreachable: {type(exc).__name__}", client_id, called_at)
         by_number = {status.PhoneNumber: status for status in (response.SendStatusSet or [])}
         results = []
         for message in call:
             status = by_number.get(COUNTRY_CODE + message.recipient)
             if status is None:
-                results.append(Submission(message.out_id, status=TECHNICAL, reason="missing from tencent's answer"))
+                results += self.lost([message], "missing from tencent's answer", client_id, called_at)
             elif status.Code == "Ok":
                 results.append(Submission(message.out_id, accepted=True, provider_ref=str(status.SerialNo)[:64]))
             else:
                 results.append(self.refusal(message.out_id, str(status.Code), status.Message))
         return results
+
+    def look_up(self, message: Outgoing) -> Submission | None:
+        at = self.called_at(message)
+        request = models.PullSmsSendStatusByPhoneNumberRequest()
+        request.BeginTime = int(at.timestamp()) - 60  # the vendor's clock may be a little behind ours
+        request.EndTime = int(time.time()) + 60
+        request.Offset, request.Limit = 0, PULL_LIMIT
+        request.PhoneNumber = COUNTRY_CODE + message.recipient
+        request.SmsSdkAppId = self.sdk_app_id
+        try:
+            found = self.client.PullSmsSendStatusByPhoneNumber(request).PullSmsSendStatusSet or []
+        except Exception as exc:  # refused, throttled, unreachable: the records cannot tell now
+            return self.still_held(
+                message,
+                f"tencent PullSmsSendStatusByPhoneNumber failed: {getattr(exc, 'code', None) or type(exc).__name__}",
+            )
+        for status in found:
+            if status.SessionContext == message.held_call:
+                code = status.Description or ("DELIVRD" if status.ReportStatus == "SUCCESS" else "FAIL")
+                receipt = "DELIVRD" if status.ReportStatus == "SUCCESS" else code
+                return Submission(
+                    message.out_id, accepted=True, provider_ref=str(status.SerialNo)[:64], receipt=receipt
+                )
+        if len(found) >= PULL_LIMIT:
+            return self.still_held(message, "tencent: too many statuses to tell")
+        waited = time.time() - at.timestamp()
+        if waited < self.lost_answer_settle:
+            # a status comes only once the operator reports one: its absence says little yet. Ask again soon,
+            # not as an attempt (the retries must not run out while the operator is slow) nor a failure
+            wait = min(SETTLE_POLL_SECONDS, max(1.0, self.lost_answer_settle - waited))
+            return Submission(message.out_id, retry_after=wait, reason="tencent has no status for the lost call yet")
+        return None
 
     def parse_receipt(self, item: dict) -> tuple[str | None, str | None, str]:
         """One status-callback item: {mobile, report_status SUCCESS|FAIL, errmsg, sid, session_context?, …}."""

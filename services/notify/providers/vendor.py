@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 from services.notify import metrics, provider_templates, statuses
 from services.notify.providers.base import Outgoing, Provider, Submission, calls
@@ -34,6 +35,11 @@ class TemplateCodeProvider(Provider):
         results: dict[str, Submission] = {}
         ready = []
         for message in batch:
+            if message.held_by == self.name and message.held_call:
+                found = self.look_up(message)  # ask before a resend: its answer was lost, it may have gone
+                if found is not None:
+                    results[message.out_id] = found
+                    continue
             spec = message.provider_templates.get(self.name)
             problem = provider_templates.problem(self.name, spec, message.personalisation)
             if problem is None and not MOBILE.match(message.recipient):
@@ -54,11 +60,33 @@ class TemplateCodeProvider(Provider):
     def send_call(self, call: list[Outgoing]) -> list[Submission]:
         raise NotImplementedError
 
+    def look_up(self, message: Outgoing) -> Submission | None:
+        """What the vendor's records say of a message whose answer was lost: accepted (with the vendor's id, and
+        its receipt code if it has one), None when it clearly never took it (send it now), or still held (a
+        technical failure not finished) when the records cannot tell yet or the query failed."""
+        raise NotImplementedError
+
+    def still_held(self, message: Outgoing, reason: str) -> Submission:
+        return Submission(message.out_id, status=TECHNICAL, reason=reason[:200], finished=False,
+                          held_call=message.held_call, held_at=message.held_at)  # fmt: skip
+
+    @staticmethod
+    def lost(call: list[Outgoing], reason: str, client_id: str, at: datetime) -> list[Submission]:
+        """The call's answer never came: it may have been taken. What names it goes with each message."""
+        return [Submission(m.out_id, status=TECHNICAL, reason=reason[:200], finished=False, held_call=client_id,
+                           held_at=at) for m in call]  # fmt: skip
+
     @staticmethod
     def client_id(call: list[Outgoing]) -> str:
         """The provider's one client-id field of a call: our out_id for one message, a token for several (their
         receipts are matched by the provider's id instead)."""
         return call[0].out_id if len(call) == 1 else f"call-{uuid.uuid4().hex}"
+
+    @staticmethod
+    def called_at(message: Outgoing) -> datetime:
+        """When the lost call was made (SQLite hands it back naive: it is UTC)."""
+        at = message.held_at or datetime.now(UTC)
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
 
     def refusal(self, out_id: str, code: str, message: str | None) -> Submission:
         reason = f"{self.name} {code}: {message or ''}".strip()[:200]

@@ -4,6 +4,7 @@ segments per provider per day, status counters with samples, and the alerts thos
 
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import metrics, usage
 from services.notify.fake_gateway import PERMANENT_FAILURE_NUMBER
-from services.notify.models import ProviderTemplate, SmsUsage
+from services.notify.models import Notification, ProviderTemplate, SmsUsage
 from shared.db import make_engine
 from tests.services.notify.conftest import approved, rows_when, wait_for
 from tests.services.notify.vendors import vendor_config
@@ -145,6 +146,73 @@ def test_failover_moves_traffic_off_a_failing_provider_and_nothing_goes_twice(st
         row = rows_when(notify, token, all_final, resident_id=resident)[0]
         assert row["status"] == "delivered" and row["provider"] == "tencent"
         assert [m["provider"] for m in notify.gateway_messages(f"1370000000{i}")] == ["tencent"]
+
+
+# a lost answer: the engine asks the vendor's records (QuerySendDetails, PullSmsSendStatusByPhoneNumber) before
+# it sends again; enough retries that a query failing a few times never ends the message
+LOST = {"DELIVERY_RETRY_DELAYS_SECONDS": [0.2] * 10, "SMS_GATEWAY_TIMEOUT_SECONDS": 1}
+
+
+def send_one(notify) -> None:
+    notify.contact_event(RESIDENT, PHONE)
+    notify.publish("subsidy_approved", approved(RESIDENT))
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+def test_a_lost_answer_the_vendor_took_is_found_in_its_records_and_not_sent_again(start_notify, token_for, provider):
+    notify = start_notify(**vendor_config(provider, **LOST))
+    token = token_for("caseworker-1", "caseworker")
+    notify.post_gateway("/test/fault", {"mode": "lose", "calls": 1, "provider": provider})
+    send_one(notify)
+    row = rows_when(notify, token, all_final, resident_id=RESIDENT)[0]
+    assert row["status"] == "delivered" and row["provider"] == provider and row["attempts"] == 2
+    assert len(notify.gateway_messages(PHONE)) == 1  # taken once, found, never sent again
+    assert notify.gateway_stats()[f"{provider}_queries"] >= 1
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+def test_a_lost_answer_the_vendor_never_took_is_sent_once_after_asking(start_notify, token_for, provider):
+    # the call hangs past notify's timeout and is dropped: nothing was taken. Tencent's records show a message
+    # only once its status is reported, so its absence counts only after the settle time (here: at once)
+    notify = start_notify(**vendor_config(provider, TENCENT_LOST_ANSWER_SETTLE_SECONDS=0, **LOST))
+    token = token_for("caseworker-1", "caseworker")
+    notify.post_gateway("/test/fault", {"mode": "hang", "seconds": 3, "calls": 1, "provider": provider})
+    send_one(notify)
+    row = rows_when(notify, token, all_final, resident_id=RESIDENT)[0]
+    assert row["status"] == "delivered" and row["attempts"] == 2
+    [sent] = notify.gateway_messages(PHONE)
+    assert sent["out_id"] == f"{row['id']}.1"  # resent under the same out_id
+    assert notify.gateway_stats()[f"{provider}_queries"] >= 1
+
+
+@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
+def test_a_lost_answer_stays_held_while_the_vendors_records_cannot_be_read(start_notify, token_for, provider):
+    notify = start_notify(**vendor_config(provider, **LOST))
+    token = token_for("caseworker-1", "caseworker")
+    notify.post_gateway("/test/fault", {"mode": "lose", "calls": 1, "provider": provider})
+    notify.post_gateway("/test/fault", {"mode": "fail", "seconds": 3600, "provider": provider, "on": "query"})
+    send_one(notify)
+    wait_for(lambda: notify.gateway_stats().get(f"{provider}_query_faults", 0) >= 2)
+    with notify.rpc(token) as rpc:
+        [row] = rpc.list_notifications(resident_id=RESIDENT)
+    assert row["status"] == "technical-failure" and row["retry_at"] is not None  # held, to be asked again
+    assert len(notify.gateway_messages(PHONE)) == 1  # the query failing never means a second SMS
+    held_call, held_at = held_with(notify, row["id"])
+    assert held_call == f"{row['id']}.1"  # the lost call's client id: one message's call, our out_id
+    assert abs((datetime.now(UTC) - held_at).total_seconds()) < 60  # when it was made, in UTC on both databases
+    notify.post_gateway("/test/fault", {"mode": "ok", "provider": provider, "on": "query"})
+    row = rows_when(notify, token, all_final, resident_id=RESIDENT)[0]
+    assert row["status"] == "delivered" and len(notify.gateway_messages(PHONE)) == 1
+
+
+def held_with(notify, notification_id: str) -> tuple[str, datetime]:
+    engine = make_engine(notify.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Notification.held_call, Notification.held_at).where(Notification.id == notification_id)
+        ).one()
+    engine.dispose()
+    return row.held_call, row.held_at if row.held_at.tzinfo else row.held_at.replace(tzinfo=UTC)
 
 
 def test_status_transitions_are_counted_by_channel_provider_and_status(start_notify, token_for):
