@@ -1,14 +1,14 @@
 """send_rate_buckets: the provider send-rate token bucket every notify replica shares (one row per channel)
 
 Revision ID: notify_0018
-Revises: notify_0015
+Revises: notify_0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "notify_0018"
-down_revision = "notify_0015"
+down_revision = "notify_0016"
 branch_labels = None
 depends_on = None
 
