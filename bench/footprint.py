@@ -21,7 +21,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from datetime import datetime  # noqa: E402
@@ -34,8 +33,9 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.core_flow import Clients, throughput  # noqa: E402
 from bench.housing_disbursement import POSTGRES_ADMIN_URL  # noqa: E402
+from bench.results import save  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared.config import REPO_ROOT, SERVICES  # noqa: E402
+from shared.config import SERVICES  # noqa: E402
 
 MANAGEMENT = "http://127.0.0.1:15672/api"
 TABLE_SIZES = text(
@@ -155,9 +155,7 @@ def main() -> int:
     table.add_row("CPU ms per approval: " + " / ".join(run["cpu_ms_per_approval"]),
                   " / ".join(f"{ms:.1f}" for ms in run["cpu_ms_per_approval"].values()))  # fmt: skip
     console.print(table)
-    out = REPO_ROOT / "var" / "bench" / "footprint.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out = save("footprint", results)
     console.print(f"written to {out}")
     return 0
 

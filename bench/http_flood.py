@@ -16,7 +16,6 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -26,6 +25,7 @@ from pathlib import Path  # noqa: E402
 import requests  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
+from bench.results import save  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
 from shared.config import REPO_ROOT  # noqa: E402
 from tests.support.slow_http import slow_body_post, slow_headers  # noqa: E402
@@ -129,9 +129,7 @@ def main() -> None:
             f"with {args.clients} hostile clients per port p50 {f['p50_ms']} ms  p99 {f['p99_ms']} ms  "
             f"(p99 x{f['p99_ms'] / max(b['p99_ms'], 0.1):.2f})"
         )
-    out = REPO_ROOT / "var" / "bench" / "http_flood.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    save("http_flood", result)
 
 
 if __name__ == "__main__":
