@@ -92,7 +92,7 @@ test-faults: venv broker ## the long fault suite: 1,000 approvals through each f
 
 # A three-node RabbitMQ cluster of the suite's own (ops/cluster.py), quorum queues, two replicas of housing,
 # notify and stats; kill -9, rolling restart and partition of a node while approvals flow (docs/reliability.md)
-CLUSTER_APPROVALS ?= 100
+CLUSTER_APPROVALS ?= 1000
 test-cluster: venv broker ## the cluster fault suite: CLUSTER_APPROVALS approvals through each of three node faults
 	CLUSTER_APPROVALS=$(CLUSTER_APPROVALS) $(BIN)/python -m pytest -q -s -m cluster tests/cluster
 
