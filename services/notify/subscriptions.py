@@ -1,7 +1,7 @@
 """Every event notify consumes, one line per event kind: which notice it becomes (housing, insurance,
 events, appeals; `NOTICES`), or the contact details it carries (`contact_provided`).
 
-`HANDLERS` is the table `shared.consumer.subscribe` turns into `@event_consumer` entrypoints named by
+`HANDLERS` is the table `shared.batch_consumer.subscribe` turns into batching entrypoints named by
 `handler_name` (see NotifyService), so adding a notice is a line in `NOTICES`, a template in a migration
 and "notify" in the contract's consumers."""
 
