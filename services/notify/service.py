@@ -220,4 +220,4 @@ class NotifyService(PlatformService):
         return json_response(vendor_callbacks.ACKNOWLEDGEMENT[provider])
 
 
-subscribe(NotifyService, subscriptions.HANDLERS, subscriptions.handler_name)
+subscribe(NotifyService, subscriptions.HANDLERS, subscriptions.handler_name, batch=subscriptions.BATCH_FORMS)
