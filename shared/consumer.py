@@ -3,9 +3,8 @@
     @event_consumer("housing", "subsidy_approved")
     def on_subsidy_approved(self, event): ...   # event = validated envelope, event["data"] loaded
 
-or, for a table of event kinds (how stats and notify consume), one such entrypoint per line:
-
-    subscribe(StatsService, {("housing", "subsidy_approved"): archive, ...})   # archive(service, event)
+or, for a table of event kinds (how stats and notify consume), one batching entrypoint per line
+(`shared.batch_consumer.subscribe`, which keeps every guarantee below).
 
 * The envelope and its data are validated against `shared.contracts` before the handler runs; an
   invalid, undecodable or oversized message goes to `<service>.dlq` at once, with the reason.
@@ -25,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
@@ -78,9 +77,15 @@ class ReliableEventHandler(EventHandler):
         Consumer.setup(self)  # EventHandler.setup would rebuild the queue with nameko's own name
 
     def handle_message(self, body, message):
+        envelope = self.checked(body, message)
+        if envelope is not None:
+            self.dispatch(envelope, message)
+
+    def checked(self, body, message) -> dict | None:
+        """The validated envelope, its data loaded; None when the message was dead-lettered instead."""
         if len(message.body or b"") > self.max_body:
             self.dead_letter(message, f"oversized: {len(message.body)} bytes > {self.max_body}")
-            return
+            return None
         try:
             envelope, data = validate_envelope(body)
             if (envelope["source"], envelope["event_type"]) != (self.source_service, self.event_type):
@@ -89,16 +94,28 @@ class ReliableEventHandler(EventHandler):
                 )
         except ValidationError as exc:
             self.dead_letter(message, f"invalid: {exc}")
-            return
+            return None
         envelope["data"] = data
+        return envelope
+
+    def dispatch(self, envelope: dict, message) -> None:
+        """One worker for this message (`shared.batch_consumer` gathers several into one instead)."""
         super().handle_message(envelope, message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
-            EVENTS_CONSUMED.labels(self.container.service_name, self.consumer_name, "success").inc()
+            self.succeeded([message])
+        else:
+            self.failed(message, exc_info[1])
+        return result, exc_info
+
+    def succeeded(self, messages: list) -> None:
+        EVENTS_CONSUMED.labels(self.container.service_name, self.consumer_name, "success").inc(len(messages))
+        for message in messages:
             self.queue_consumer.ack_message(message)
-            return result, exc_info
-        exc = exc_info[1]
+
+    def failed(self, message, exc: BaseException) -> None:
+        """Retry or dead-letter one message whose handler raised `exc`."""
         headers = message.headers or {}
         attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
         reason = f"{type(exc).__name__}: {exc}"
@@ -113,7 +130,6 @@ class ReliableEventHandler(EventHandler):
             self.retry(message, self.delays[attempts - 1], {ATTEMPTS_HEADER: attempts})
         else:
             self.dead_letter(message, f"exhausted {attempts} attempts: {reason}", attempts=attempts)
-        return result, exc_info
 
     def retry(self, message, delay: int, headers: dict):
         try:
@@ -164,59 +180,45 @@ def database_unavailable(exc: BaseException) -> bool:
     return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
+Handler = Callable[[object, dict], object]  # (the service's worker instance, the validated envelope)
+
+
 def event_consumer(source: str, event_type: str):
     """Decorate a service method as an idempotent, retried, dead-lettering handler of one event type."""
 
     def decorate(method):
         @functools.wraps(method)
         def handle(self, event: dict):
-            consumer = f"{self.name}.{method.__name__}"
-            session = self.db
-            if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:
-                EVENTS_CONSUMED.labels(self.name, consumer, "duplicate").inc()
-                return None
-            session.add(ProcessedEvent(consumer=consumer, event_id=event["event_id"]))
-            try:
-                result = method(self, event)
-                crash_point(self.name, "consumer.before_commit")
-                session.commit()
-                crash_point(self.name, "consumer.after_commit")
-            except IntegrityError:
-                session.rollback()
-                if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:
-                    EVENTS_CONSUMED.labels(self.name, consumer, "duplicate").inc()
-                    return None  # a concurrent delivery of the same event won the race
-                raise
-            except Exception:
-                session.rollback()
-                raise
-            return result
+            return consume_one(self, f"{self.name}.{method.__name__}", method, event)
 
         return ReliableEventHandler.decorator(source, event_type)(handle)
 
     return decorate
 
 
-Handler = Callable[[object, dict], object]  # (the service's worker instance, the validated envelope)
+def consume_one(service, consumer: str, method: Handler, event: dict):
+    """Run `method(service, event)` once per event_id: its effect and the ledger row commit together."""
+    session = service.db
+    if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:
+        EVENTS_CONSUMED.labels(service.name, consumer, "duplicate").inc()
+        return None
+    session.add(ProcessedEvent(consumer=consumer, event_id=event["event_id"]))
+    try:
+        result = method(service, event)
+        crash_point(service.name, "consumer.before_commit")
+        session.commit()
+        crash_point(service.name, "consumer.after_commit")
+    except IntegrityError:
+        session.rollback()
+        if session.get(ProcessedEvent, (consumer, event["event_id"])) is not None:
+            EVENTS_CONSUMED.labels(service.name, consumer, "duplicate").inc()
+            return None  # a concurrent delivery of the same event won the race
+        raise
+    except Exception:
+        session.rollback()
+        raise
+    return result
 
 
 def handler_name(source: str, event_type: str) -> str:
     return f"on_{source}_{event_type}"
-
-
-def subscribe(service: type, table: Mapping[tuple[str, str], Handler], name=handler_name) -> None:
-    """Give `service` one `@event_consumer` entrypoint per line of `table`, (source, event_type) → handler,
-    named `name(source, event_type)`. The name is the consumer's: its processed-event key, metrics and alerts
-    carry it, so it must not change once deployed."""
-    for (source, event_type), handler in table.items():
-        method_name = name(source, event_type)
-        setattr(service, method_name, event_consumer(source, event_type)(_method(handler, method_name)))
-
-
-def _method(handler: Handler, method_name: str):
-    def handle(self, event: dict):
-        return handler(self, event)
-
-    handle.__name__ = handle.__qualname__ = method_name
-    handle.__doc__ = handler.__doc__
-    return handle

@@ -60,13 +60,79 @@ class BrokerTolerantQueueConsumer(QueueConsumer):
 class UndecodableTolerantQueueConsumer(BrokerTolerantQueueConsumer):
     """kombu raises out of its consumer loop on a body it cannot decode (not JSON, or a content type it does
     not accept, such as pickle), which kills the service; such a message goes to its provider's
-    `undecodable(message, exc)` instead."""
+    `undecodable(message, exc)` instead.
+
+    It also keeps, per channel, the delivery tags it handed out and has not yet settled, so a batch
+    (`shared.batch_consumer`) can be acked with one `multiple` ack when that settles nothing else: every
+    consumer of a service shares this channel, and a multiple ack covers every tag up to the one named."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unsettled: dict = {}  # channel -> delivery tags handed to a provider, not acked nor requeued
+
+    @property
+    def prefetch_count(self):
+        # kombu sends every consumer's basic.qos before any basic.consume, so the last one holds for all
+        # of them: the largest batch any provider gathers, or the worker count if that is larger
+        return max([self.container.max_workers, *(getattr(p, "batch_size", 0) for p in self._providers)])
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self.unsettled = {}  # the tags of an earlier channel settle nothing on this one
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = provider.undecodable
+            consumer.on_decode_error = self._tracked(provider.undecodable)
         return consumers
+
+    def _tracked(self, undecodable):
+        def on_decode_error(message, exc):
+            self._handed_out(message)
+            return undecodable(message, exc)
+
+        return on_decode_error
+
+    def _handed_out(self, message) -> None:
+        self.unsettled.setdefault(message.channel, set()).add(message.delivery_tag)
+
+    def _settled(self, message) -> None:
+        self.unsettled.get(message.channel, set()).discard(message.delivery_tag)
+
+    def handle_message(self, provider, body, message):
+        self._handed_out(message)
+        super().handle_message(provider, body, message)
+
+    def ack_message(self, message):
+        self._settled(message)
+        super().ack_message(message)
+
+    def requeue_message(self, message):
+        self._settled(message)
+        super().requeue_message(message)
+
+    def ack_messages(self, messages: list) -> None:
+        """Ack a batch: one multiple ack when the batch is every unsettled tag up to its last one on its
+        channel, else one ack each."""
+        if len(messages) < 2:
+            for message in messages:
+                self.ack_message(message)
+            return
+        last = max(messages, key=lambda m: m.delivery_tag)
+        channel = last.channel
+        tags = {m.delivery_tag for m in messages}
+        pending = self.unsettled.get(channel, set())
+        if any(m.channel is not channel for m in messages) or {t for t in pending if t <= last.delivery_tag} != tags:
+            for message in messages:
+                self.ack_message(message)
+            return
+        pending -= tags
+        if not channel.connection:
+            return  # the broker took them back with the connection: they are redelivered
+        try:
+            last.ack(multiple=True)
+        except BROKER_GONE as exc:
+            log.warning("batch ack lost with the broker connection (%s); it is redelivered", type(exc).__name__)
 
 
 class RpcQueueConsumer(UndecodableTolerantQueueConsumer):

@@ -49,29 +49,50 @@ class Desk(WorkerDesk):
 
         History recorded after the fact (`backfill`: cases decided and payments made before the platform)
         is not news to the resident: nothing is sent, the event is only marked handled."""
-        data = event["data"]
-        if not notice.wanted(data):
+        self.send_notices([(event, notice)])
+
+    def send_notices(self, batch: list[tuple[dict, subscriptions.Notice]]) -> None:
+        """`send_notice` for a batch of events, in the caller's transaction: each template is read once and
+        the batch's dedupe keys are looked up in one query."""
+        planned = [item for event, notice in batch for item in self._notices_of(event, notice)]
+        if not planned:
             return
-        personalisation = notice.personalise(data)
-        recipients = notice.recipients(data)
-        if data.get("backfill"):
-            return
+        recorded = notices.recorded_keys(self.db, [key for key, *_rest in planned])
+        templates: dict = {}
         settings = self.courier.settings
-        for recipient in recipients:
-            resident_id = recipient or data["resident_id"]
+        for key, event, notice, resident_id, personalisation in planned:
+            if key in recorded:
+                continue
+            if notice.template not in templates:
+                templates[notice.template] = notices.current_template(self.db, notice.template)
             notices.record(
                 self.db,
                 self.pii,
-                dedupe_key=subscriptions.dedupe_key(event, notice.template, resident_id),
+                dedupe_key=key,
                 resident_id=resident_id,
-                template=notices.current_template(self.db, notice.template),
+                template=templates[notice.template],
                 personalisation=personalisation,
                 signature=settings.signature,
                 now=self.clock.now(),
                 quiet=settings.quiet,
                 source_event_id=event["event_id"],
+                new=True,
             )
-            self.courier.wake()
+        self.courier.wake()
+
+    @staticmethod
+    def _notices_of(event: dict, notice: subscriptions.Notice) -> list[tuple]:
+        data = event["data"]
+        if not notice.wanted(data):
+            return []
+        personalisation = notice.personalise(data)
+        recipients = notice.recipients(data)
+        if data.get("backfill"):
+            return []
+        return [
+            (subscriptions.dedupe_key(event, notice.template, resident_id), event, notice, resident_id, personalisation)
+            for resident_id in (recipient or data["resident_id"] for recipient in recipients)
+        ]
 
     # --- notifications ---------------------------------------------------------------------------------
 

@@ -61,9 +61,11 @@ def record(
     source_event_id: str | None = None,
     fallback_of: str | None = None,
     channel: str | None = None,
+    new: bool = False,
 ) -> Notification | None:
-    """Render and add a notification; None if one with this dedupe key exists already."""
-    if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
+    """Render and add a notification; None if one with this dedupe key exists already (`new`: the caller
+    has just looked, `recorded_keys`)."""
+    if not new and session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
         return None
     rendered = render(template.body, personalisation, signature)
     contact = session.get(Contact, resident_id)
@@ -94,6 +96,15 @@ def record(
     session.add(notification)
     metrics.reached(notification.channel, None, statuses.CREATED)
     return notification
+
+
+def recorded_keys(session, dedupe_keys: list[str]) -> set[str]:
+    """Which of these dedupe keys have a notification already: one query for a batch."""
+    found: set[str] = set()
+    for start in range(0, len(dedupe_keys), 500):
+        chunk = dedupe_keys[start : start + 500]
+        found.update(session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(chunk))))
+    return found
 
 
 def release_awaiting(session, contact: Contact, pii: PiiTools, now: datetime) -> int:

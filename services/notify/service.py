@@ -23,8 +23,8 @@ from services.notify.schemas import (
 )
 from shared.audit import Audit, AuditedCase
 from shared.auth import require_acting_for, requires
+from shared.batch_consumer import subscribe
 from shared.clock import Clock
-from shared.consumer import subscribe
 from shared.db import Database
 from shared.outbox import Outbox
 from shared.privacy import Pii
@@ -220,4 +220,4 @@ class NotifyService(PlatformService):
         return json_response(vendor_callbacks.ACKNOWLEDGEMENT[provider])
 
 
-subscribe(NotifyService, subscriptions.HANDLERS, subscriptions.handler_name)
+subscribe(NotifyService, subscriptions.HANDLERS, subscriptions.handler_name, batch=subscriptions.BATCH_FORMS)

@@ -1,7 +1,7 @@
 """Every event notify consumes, one line per event kind: which notice it becomes (housing, insurance,
 events, appeals; `NOTICES`), or the contact details it carries (`contact_provided`).
 
-`HANDLERS` is the table `shared.consumer.subscribe` turns into `@event_consumer` entrypoints named by
+`HANDLERS` is the table `shared.batch_consumer.subscribe` turns into batching entrypoints named by
 `handler_name` (see NotifyService), so adding a notice is a line in `NOTICES`, a template in a migration
 and "notify" in the contract's consumers."""
 
@@ -86,6 +86,11 @@ def send_notice(service, event: dict) -> None:
     service.desk.send_notice(event, NOTICES[(event["source"], event["event_type"])])
 
 
+def send_notices(service, events: list[dict]) -> None:
+    """`send_notice` for a batch (shared/batch_consumer.py): recorded together, in its one transaction."""
+    service.desk.send_notices([(event, NOTICES[(event["source"], event["event_type"])]) for event in events])
+
+
 def store_contact(service, event: dict) -> None:
     """Store the contact details a resident gave housing or events."""
     service.desk.store_contact(event["data"])
@@ -96,6 +101,7 @@ HANDLERS = {
     ("housing", "contact_provided"): store_contact,
     ("events", "contact_provided"): store_contact,
 }
+BATCH_FORMS = {send_notice: send_notices}
 FIRST_HANDLERS = {("housing", event_type) for event_type in (*HOUSING_NOTICES, "contact_provided")}
 
 

@@ -1,10 +1,10 @@
 """The stats service: a read model of the Center's figures, built only from the other services' events.
 
 Handlers are subscribed from the contract registry: every contract that lists "stats" among its consumers
-gets one `@event_consumer` method, `on_<source>_<event_type>` (`shared.consumer.subscribe`), that archives
-the envelope and applies its facts to the live figures in one transaction. A new event kind needs only
-"stats" in its contract's `consumers` (and, if it contributes more than its counter, a line in
-`fold.RULES`).
+gets one batching consumer method, `on_<source>_<event_type>` (`shared.batch_consumer.subscribe`), that
+archives a batch of envelopes and applies their facts to the live figures in one transaction. A new event
+kind needs only "stats" in its contract's `consumers` (and, if it contributes more than its counter, a line
+in `fold.RULES`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from services.stats.gauges import publish
 from services.stats.schemas import RebuildQuery, ReportQuery, SummaryQuery
 from shared import service as platform  # not the class itself: `nameko run` would start it as a service too
 from shared.auth import requires
-from shared.consumer import subscribe
+from shared.batch_consumer import subscribe
 from shared.contracts import load_all
 from shared.db import Database
 from shared.errors import PermanentError
@@ -113,4 +113,12 @@ def archive(service: StatsService, event: dict) -> None:
         raise PermanentError(str(exc)) from exc
 
 
-subscribe(StatsService, dict.fromkeys(consumed_kinds(), archive))
+def archive_many(service: StatsService, events: list[dict]) -> None:
+    """Archive a batch and add its facts to the live figures: one statement per table for the batch."""
+    try:
+        store.record_many(service.db, events)
+    except FoldError as exc:
+        raise PermanentError(str(exc)) from exc
+
+
+subscribe(StatsService, dict.fromkeys(consumed_kinds(), archive), batch={archive: archive_many})

@@ -1,7 +1,8 @@
 """stats's database work: archive an envelope and apply its facts, read figures, refold the archive.
 
-Applying one envelope costs one archive insert plus one upsert per fact (two to four): the live figures
-are updated incrementally in the consumer's transaction, never refolded per event. Upserts run in key
+Applying a batch of envelopes costs one archive insert and one upsert statement per figure table, its rows
+the batch's facts summed by key: the live figures are updated incrementally in the consumer's transaction,
+never refolded per event. Upserts run in key
 order, so two consumers touching the same rows on PostgreSQL lock them in the same order (no deadlock).
 """
 
@@ -45,23 +46,35 @@ def archive_body(envelope: Mapping) -> str:
 
 def record(session: Session, envelope: Mapping) -> Facts:
     """Archive the envelope and add its facts to the live figures, in the caller's transaction."""
-    facts = facts_of(envelope)
-    occurred_at = envelope["occurred_at"]
-    archive, total, member = statements(session.get_bind().dialect.name)
-    session.execute(
-        archive,
-        {
-            "event_id": str(envelope["event_id"]),
-            "source": envelope["source"],
-            "event_type": envelope["event_type"],
-            "version": envelope["version"],
-            "occurred_at": occurred_at if isinstance(occurred_at, datetime) else datetime.fromisoformat(occurred_at),
-            "archived_at": utcnow(),
-            "body": archive_body(envelope),
-        },
-    )
+    return record_many(session, [envelope])
+
+
+def record_many(session: Session, envelopes: list[Mapping]) -> Facts:
+    """Archive the envelopes and add their facts to the live figures, in the caller's transaction: one
+    archive statement and one upsert statement per figure table for the whole batch (facts of one key
+    summed first), whatever its size. Returns the batch's facts."""
+    figures = Figures()
+    for envelope in envelopes:
+        figures.add(facts_of(envelope))  # a FoldError before anything is written
+    archive, _total, _member = statements(session.get_bind().dialect.name)
+    now = utcnow()
+    session.execute(archive, [_archive_row(envelope, now) for envelope in envelopes])
+    facts = Facts(tuple(figures.totals.items()), tuple(figures.members))
     apply(session, facts)
     return facts
+
+
+def _archive_row(envelope: Mapping, now: datetime) -> dict:
+    occurred_at = envelope["occurred_at"]
+    return {
+        "event_id": str(envelope["event_id"]),
+        "source": envelope["source"],
+        "event_type": envelope["event_type"],
+        "version": envelope["version"],
+        "occurred_at": occurred_at if isinstance(occurred_at, datetime) else datetime.fromisoformat(occurred_at),
+        "archived_at": now,
+        "body": archive_body(envelope),
+    }
 
 
 @functools.cache
@@ -77,11 +90,13 @@ def statements(dialect: str) -> tuple[Insert, Insert, Insert]:
 
 
 def apply(session: Session, facts: Facts) -> None:
+    """One upsert statement per table (executemany), its rows in key order."""
     _archive, total, member = statements(session.get_bind().dialect.name)
-    for key, value in sorted(facts.totals):
-        session.execute(total, {**dict(zip(KEY_COLUMNS, key, strict=True)), "value": value})
-    for key, name in sorted(facts.members):
-        session.execute(member, {**dict(zip(KEY_COLUMNS, key, strict=True)), "member": name})
+    for statement, rows, column in ((total, facts.totals, "value"), (member, facts.members, "member")):
+        if rows:
+            session.execute(
+                statement, [{**dict(zip(KEY_COLUMNS, key, strict=True)), column: v} for key, v in sorted(rows)]
+            )
 
 
 def _where(statement: Select, model, years: tuple[int, int] | None, town: str | None) -> Select:

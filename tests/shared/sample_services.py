@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.audit import Audit, case_history
 from shared.auth import requires
+from shared.batch_consumer import subscribe
 from shared.consumer import event_consumer
 from shared.contracts import DataSchema, fields, register, registry
 from shared.db import Database
@@ -139,3 +140,33 @@ class ListenerService(PlatformService):
         if ATTEMPTS[data["key"]] <= data["fail_times"]:
             raise RuntimeError("flaky downstream")
         self.db.add(Received(key=data["key"], event_id=event["event_id"]))
+
+
+BATCHES: list[list[str]] = []  # the keys of each batch the batching listener's batch form was given
+
+
+def receive(service, event) -> None:
+    from shared.errors import PermanentError
+
+    data = event["data"]
+    ATTEMPTS[data["key"]] += 1
+    if data["permanent"]:
+        raise PermanentError("this thing can never be handled")
+    service.db.add(Received(key=data["key"], event_id=event["event_id"]))
+
+
+def receive_many(service, events) -> None:
+    BATCHES.append([event["data"]["key"] for event in events])
+    for event in events:
+        receive(service, event)
+
+
+class BatchListenerService(PlatformService):
+    """The listener again (same name, so the same queue), consuming in batches (shared/batch_consumer.py)."""
+
+    name = "listener"
+
+    db = Database()
+
+
+subscribe(BatchListenerService, {("sampler", "thing_happened"): receive}, batch={receive: receive_many})
