@@ -25,7 +25,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -38,9 +37,10 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.baseline import bare_nameko_rounds_per_second, kombu_confirmed_publishes_per_second  # noqa: E402
+from bench.results import save  # noqa: E402
 from ops.launcher import service_pid  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared.config import REPO_ROOT, SERVICES  # noqa: E402
+from shared.config import SERVICES  # noqa: E402
 from tests.support.residents import distinct_applications  # noqa: E402
 
 FINAL = {"delivered", "permanent-failure", "technical-failure"}
@@ -252,9 +252,7 @@ def main() -> int:
     for service, mb in rss.items():
         table.add_row(f"peak RSS {service} (MB)", f"{mb:.0f}")
     console.print(table)
-    out = REPO_ROOT / "var" / "bench" / "core_flow.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out = save("core_flow", results)
     console.print(f"written to {out}")
     return 0
 
