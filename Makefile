@@ -105,7 +105,7 @@ cluster-stop: venv
 # a private primary and synchronous standby (ops/pg_cluster.py) under every service's database; the primary
 # killed mid-stream and the standby promoted (docs/reliability.md, "PostgreSQL failover")
 test-pg-failover: venv broker ## PostgreSQL failover under load: 300 approvals, nothing lost or doubled
-	FAILOVER_APPROVALS=300 $(BIN)/python -m pytest -q -s -ra tests/faults/test_pg_failover.py
+	FAILOVER_APPROVALS=300 $(BIN)/python -m pytest -q -s -ra -m pg_failover tests/faults/test_pg_failover.py
 
 lint: venv
 	$(BIN)/ruff check .

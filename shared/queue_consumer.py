@@ -25,11 +25,19 @@ log = logging.getLogger(__name__)
 # its retries to reconnect ran out
 BROKER_GONE = (OSError, AMQPError, OperationalError)
 
+# The consume loop sees kill() and stop() only between drains, and kombu drains for `safety_interval`
+# (1 s by default) at a time: every shutdown, a rollout's or a test's, waited up to that long per consumer.
+SHUTDOWN_POLL_SECONDS = 0.1
+
 
 class BrokerTolerantQueueConsumer(QueueConsumer):
     """Also remembers the connection it consumes on, so readiness can read its state without opening one."""
 
     consuming_on = None  # the kombu Connection of the current consume loop, None until the first one
+
+    def consume(self, *args, **kwargs):
+        kwargs.setdefault("safety_interval", SHUTDOWN_POLL_SECONDS)
+        return super().consume(*args, **kwargs)
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         self.consuming_on = connection

@@ -21,7 +21,7 @@ def start_fake_gateway(port: int, callback: str, stdout=subprocess.DEVNULL, stde
     process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=stdout, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(url), timeout=10, what="the fake gateway answering")
+        wait_for(lambda: _answers(url), timeout=30, what="the fake gateway answering")  # a loaded machine
     except ConditionNotMet:
         process.terminate()
         raise

@@ -19,3 +19,15 @@ def metrics_showing(address: str, *samples: str) -> str:
         return text if all(sample in text for sample in samples) else None
 
     return wait_for(showing, what=f"/metrics showing {samples}")
+
+
+def sample_value(metric, **labels) -> float:
+    """One sample of one metric of this process, 0 when it has none yet. Reads that metric alone: the global
+    registry of a long test process holds every service's series, and collecting all of it per read took
+    seconds."""
+    wanted = {key: str(value) for key, value in labels.items()}
+    for family in metric.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total") and sample.labels == wanted:
+                return sample.value
+    return 0.0

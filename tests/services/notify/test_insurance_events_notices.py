@@ -1,16 +1,17 @@
 """Every consumed event as SMS (housing, insurance, events, appeals): one notification per (event, template,
 recipient) however often an event is delivered — real RabbitMQ, SQLite and PostgreSQL, log provider."""
 
-from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from services.notify.models import Notification
 from services.notify.subscriptions import NOTICES as NOTIFY_NOTICES
 from services.notify.subscriptions import handler_name
 from shared.db import make_engine
+from shared.metrics import EVENTS_CONSUMED
 from shared.models import ProcessedEvent
 from tests.services.notify.conftest import WAIT_SECONDS
 from tests.services.notify.samples import ACTIVATED, ACTIVITY, NOTICES, enrolment, recipient, resident
+from tests.support.metrics import sample_value
 from tests.support.waiting import wait_for
 
 STAFF = ("cw", "caseworker")
@@ -31,11 +32,12 @@ def publish_twice(notify, source: str, event_type: str, data: dict) -> dict:
 def duplicates_skipped(*kinds: tuple[str, str]) -> float:
     """Redeliveries notify's consumers of these kinds have recognised and skipped (this process, all tests)."""
     return sum(
-        REGISTRY.get_sample_value(
-            "newcitizen_events_consumed_total",
-            {"service": "notify", "consumer": f"notify.{handler_name(source, event_type)}", "outcome": "duplicate"},
+        sample_value(
+            EVENTS_CONSUMED,
+            service="notify",
+            consumer=f"notify.{handler_name(source, event_type)}",
+            outcome="duplicate",
         )
-        or 0
         for source, event_type in kinds
     )
 

@@ -5,12 +5,12 @@ fails over) counted by kind. The lists are the vendors' own (docs/services/notif
 
 import pytest
 import requests
-from prometheus_client import REGISTRY
 
 from services.notify import metrics, statuses
 from services.notify.providers.aliyun import AliyunSms
 from services.notify.providers.tencent import TencentSms
 from tests.services.notify.test_vendor_fakes import ALIYUN_KEY, TENCENT_KEY, message
+from tests.support.metrics import sample_value
 
 PERMANENT, TECHNICAL = statuses.PERMANENT_FAILURE, statuses.TECHNICAL_FAILURE
 CODES = {
@@ -49,10 +49,8 @@ CODES = {
 
 
 def refusals(provider: str) -> dict[str, float]:
-    name = "newcitizen_notify_sms_account_refusals_total"
     return {
-        kind: REGISTRY.get_sample_value(name, {"provider": provider, "kind": kind}) or 0
-        for kind in metrics.ACCOUNT_KINDS
+        kind: sample_value(metrics.ACCOUNT_REFUSALS, provider=provider, kind=kind) for kind in metrics.ACCOUNT_KINDS
     }
 
 
