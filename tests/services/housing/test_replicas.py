@@ -148,7 +148,7 @@ def test_three_replicas_relaying_one_outbox_publish_each_event_once(replicas, en
 
 
 def test_three_replicas_paying_one_period_at_once_pay_each_subsidy_once(replicas, engine, captured, token_for):
-    subsidies = 3000
+    subsidies = 2000
     with Session(engine) as session:
         seed(session, subsidies)  # approved subsidies for 2025-01 .. 2025-12
     for container in replicas:
