@@ -283,7 +283,7 @@ class Outbox(DependencyProvider):
 def _skipping_locked(session: Session, query):
     """The rows are locked until they are marked, and rows another transaction holds are left to it: so the
     relay and the sweeps of several replicas publish disjoint rows. Without it, three housing replicas paying
-    one period published 800 of 3,000 events twice: one replica's relay was still working through its rows
+    one period published 800 of 2,000 events twice: one replica's relay was still working through its rows
     when they passed the grace period, and another replica's sweep published them too. (PostgreSQL; SQLite
     runs one replica, whose own sweep waits while its relay is busy.)"""
     if session.get_bind().dialect.name == "postgresql":

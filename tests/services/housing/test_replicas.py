@@ -29,6 +29,8 @@ from shared.outbox import Outbox, OutboxWriter
 from tests.services.housing.conftest import EventCapture, subsidy_application
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.postgres
+
 REPLICAS = 3
 JUNE_IS_DUE = datetime(2025, 6, 15, 4, tzinfo=UTC)
 
