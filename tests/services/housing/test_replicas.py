@@ -27,6 +27,7 @@ from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from shared.outbox import Outbox, OutboxWriter
 from tests.services.housing.conftest import EventCapture, subsidy_application
+from tests.shared.test_outbox_add_many import disbursed
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
@@ -107,20 +108,6 @@ def left_behind(engine, count: int) -> None:
     with Session(engine) as session:
         OutboxWriter(session, "housing", None, []).add_many("subsidy_disbursed", [disbursed(n) for n in range(count)])
         session.commit()
-
-
-def disbursed(number: int) -> dict:
-    return {
-        "application_id": f"app-{number}",
-        "resident_id": f"r_{number:032x}",
-        "town": "观海卫镇",
-        "category": "talent",
-        "disbursement_id": f"d-{number}",
-        "period": "2025-05",
-        "amount_fen": 63000,
-        "disbursed_at": JUNE_IS_DUE.isoformat(),
-        "backfill": False,
-    }
 
 
 def test_three_replicas_relaying_one_outbox_publish_each_event_once(replicas, engine, captured, token_for):
