@@ -54,7 +54,7 @@ from bench.core_flow import Clients, final_sms_record, throughput  # noqa: E402
 from bench.footprint import drop_databases, fresh_databases  # noqa: E402
 from bench.results import save  # noqa: E402
 from ops.cluster import NodeUnavailable, RabbitCluster  # noqa: E402
-from ops.launcher import start_service, stop_platform, wait_healthy  # noqa: E402
+from ops.launcher import stop_platform  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
 from shared.models import OutboxMessage  # noqa: E402
 
@@ -148,11 +148,7 @@ def approvals_published_at(housing_url: str) -> dict[str, datetime]:
 def second_replicas(platform, run_dir: Path):
     """A second process of each replicated service, on the platform's broker and databases."""
     try:
-        for service in REPLICATED:
-            env = {**platform.env, f"{service.upper()}_HTTP_ADDRESS": f"127.0.0.1:{find_free_port()}"}
-            start_service(service, env, run_dir)
-            if wait_healthy([service], env, run_dir=run_dir):
-                raise RuntimeError(f"the second {service} did not become ready; see {run_dir / 'log'}")
+        platform.start_replicas(REPLICATED, run_dir)
         yield (run_dir,)
     finally:
         stop_platform(run_dir)
