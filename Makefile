@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
-	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint \
+	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas \
 	fake-gateway test-faults bench-http test-cluster cluster-start cluster-stop test-pg-failover
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
@@ -138,6 +138,9 @@ bench-metrics: venv broker ## a /metrics scrape with a million rows per table, a
 
 bench-footprint: venv broker ## bytes, events, connections per approval on PostgreSQL (the inputs of docs/scale.md)
 	$(BIN)/python -m bench.footprint
+
+bench-replicas: venv ## the core flow on a three-node cluster (ops/cluster.py) with one, then two replicas of each consumer
+	$(BIN)/python -m bench.replicas
 
 bench-http: venv broker ## RPC p50/p99 alone, then with 200 slow or flooding HTTP clients on every port
 	$(BIN)/python -m bench.http_flood

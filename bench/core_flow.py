@@ -94,18 +94,27 @@ def wait_until(predicate, timeout: float = 600, interval: float = 0.2) -> float:
     return time.perf_counter()
 
 
-def cpu_seconds(platform) -> dict:
+def cpu_seconds(platform, replica_dirs: tuple[Path, ...] = ()) -> dict:
+    """User + system seconds each service has used, summed over its processes: the platform's own and
+    those of any further replicas started under `replica_dirs`."""
     ticks = os.sysconf("SC_CLK_TCK")
-    used = {}
-    for service in SERVICES:
-        fields = Path(f"/proc/{service_pid(service, platform.run_dir)}/stat").read_text().rsplit(")", 1)[1].split()
-        used[service] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    used = dict.fromkeys(SERVICES, 0.0)
+    for run_dir in (platform.run_dir, *replica_dirs):
+        for service in SERVICES:
+            pid = service_pid(service, run_dir)
+            if pid is None:
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[service] += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
     return used
 
 
-def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
+def throughput(
+    clients: Clients, approvals: int, concurrency: int, replica_dirs: tuple[Path, ...] = (), reviewed=None
+) -> dict:
+    """`reviewed`, if given, gets (form, application id, review answer) of each approval, in the order made."""
     admin = clients.started[0]
-    cpu_before = cpu_seconds(clients.platform)
+    cpu_before = cpu_seconds(clients.platform, replica_dirs)
     before = counters(admin)
     forms = forms_for(approvals)
     queue = eventlet.queue.LightQueue()
@@ -119,7 +128,9 @@ def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
             except eventlet.queue.Empty:
                 return
             submitted = rpc["caseworker"].housing.submit_subsidy_application(form)
-            rpc["reviewer"].housing.review_subsidy_application(submitted["application_id"], "approve")
+            answer = rpc["reviewer"].housing.review_subsidy_application(submitted["application_id"], "approve")
+            if reviewed is not None:
+                reviewed.append((form, submitted["application_id"], answer))
 
     began = time.perf_counter()
     pool = eventlet.GreenPool(concurrency)
@@ -135,7 +146,7 @@ def throughput(clients: Clients, approvals: int, concurrency: int) -> dict:
         return approved >= approvals and delivered >= approvals
 
     finished = wait_until(drained)
-    cpu_after = cpu_seconds(clients.platform)
+    cpu_after = cpu_seconds(clients.platform, replica_dirs)
     return {
         "cpu_ms_per_approval": {
             service: 1000 * (cpu_after[service] - cpu_before[service]) / approvals for service in SERVICES
@@ -175,17 +186,8 @@ def latency(clients: Clients, rate: float, seconds: float) -> dict:
     pool.waitall()
 
     latencies = []
-
-    def final_record(index):
-        listed = [
-            n for n in rpc0["admin"].notify.list_notifications(phone=forms[index]["phone"]) if n["status"] in FINAL
-        ]
-        return listed[0] if listed else None
-
     for index in range(count):
-        wait_until(lambda i=index: final_record(i) is not None, timeout=120)
-        record = final_record(index)
-        created = datetime.fromisoformat(record["created_at"])
+        created = datetime.fromisoformat(final_sms_record(rpc0, forms[index])["created_at"])
         latencies.append((created - datetime.fromisoformat(reviewed[index])).total_seconds())
     return {
         "approvals": count,
@@ -195,6 +197,17 @@ def latency(clients: Clients, rate: float, seconds: float) -> dict:
         "p99_ms": 1000 * percentile(latencies, 99),
         "max_ms": 1000 * max(latencies),
     }
+
+
+def final_sms_record(rpc, form: dict) -> dict:
+    """The final SMS record of the applicant of `form`, once there is one."""
+
+    def found():
+        listed = [n for n in rpc["admin"].notify.list_notifications(phone=form["phone"]) if n["status"] in FINAL]
+        return listed[0] if listed else None
+
+    wait_until(lambda: found() is not None, timeout=120)
+    return found()
 
 
 def peak_rss_mb(platform) -> dict:

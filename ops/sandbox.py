@@ -59,6 +59,15 @@ class RunningPlatform:
         if waiting:
             raise RuntimeError(f"{service} did not come back; see {self.run_dir / 'log' / service}.log")
 
+    def start_replicas(self, services, run_dir: Path) -> None:
+        """One more process of each of `services` under `run_dir`, on this platform's broker and databases,
+        each with an HTTP port of its own; `stop_platform(run_dir)` stops them."""
+        for service in services:
+            env = {**self.env, f"{service.upper()}_HTTP_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+            start_service(service, env, run_dir)
+            if wait_healthy([service], env, run_dir=run_dir):
+                raise RuntimeError(f"another {service} did not become ready; see {run_dir / 'log' / service}.log")
+
     def logs(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in sorted((self.run_dir / "log").glob("*.log")))
 

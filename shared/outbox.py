@@ -206,14 +206,15 @@ class Outbox(DependencyProvider):
         published = 0
         for start in range(0, len(ids), RELAY_BATCH):
             with self.database.Session() as session:
-                rows = session.scalars(
+                query = (
                     select(OutboxMessage)
                     .where(
                         OutboxMessage.event_id.in_(ids[start : start + RELAY_BATCH]),
                         OutboxMessage.published_at.is_(None),
                     )
                     .order_by(OutboxMessage.created_at)
-                ).all()
+                )
+                rows = session.scalars(_skipping_locked(session, query)).all()
                 count = self._publish_rows(session, rows)
             published += count
             if count < len(rows):
@@ -231,9 +232,7 @@ class Outbox(DependencyProvider):
                     .order_by(OutboxMessage.created_at)
                     .limit(RELAY_BATCH)
                 )
-                if session.get_bind().dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)  # replicas sweep disjoint rows
-                rows = session.scalars(query).all()
+                rows = session.scalars(_skipping_locked(session, query)).all()
                 count = self._publish_rows(session, rows)
             published += count
             if count < RELAY_BATCH or published >= limit or self.relay_busy():
@@ -279,6 +278,17 @@ class Outbox(DependencyProvider):
         self.publisher.close()
 
     kill = stop
+
+
+def _skipping_locked(session: Session, query):
+    """The rows are locked until they are marked, and rows another transaction holds are left to it: so the
+    relay and the sweeps of several replicas publish disjoint rows. Without it, three housing replicas paying
+    one period published 800 of 2,000 events twice: one replica's relay was still working through its rows
+    when they passed the grace period, and another replica's sweep published them too. (PostgreSQL; SQLite
+    runs one replica, whose own sweep waits while its relay is busy.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
 
 
 def correlation_id_of(worker_ctx) -> str:

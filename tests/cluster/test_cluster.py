@@ -23,7 +23,7 @@ from nameko.testing.utils import find_free_port
 from sqlalchemy import create_engine, text
 
 from ops.cluster import NodeUnavailable, RabbitCluster
-from ops.launcher import start_service, stop_platform, wait_healthy
+from ops.launcher import stop_platform
 from shared.config import REPO_ROOT
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
 from tests.faults.test_faults import (
@@ -102,10 +102,7 @@ def platform(cluster, databases, tmp_path_factory):
     second = run_dir / "replica-2"
     with running_platform(run_dir, database_urls=databases, extra_env=env, broker=cluster) as running:
         try:
-            for service in REPLICATED:
-                replica_env = {**running.env, f"{service.upper()}_HTTP_ADDRESS": f"127.0.0.1:{find_free_port()}"}
-                start_service(service, replica_env, second)
-                assert not wait_healthy([service], replica_env, run_dir=second), f"second {service} not ready"
+            running.start_replicas(REPLICATED, second)
             running.cluster = cluster
             with fake_gateway(running, gateway_port):
                 yield running
