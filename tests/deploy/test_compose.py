@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import uuid
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -143,7 +144,8 @@ def test_init_script_gives_each_service_a_database_only_it_can_enter():
     env = {
         **os.environ,
         "POSTGRES_USER": "postgres",
-        "PGHOST": "127.0.0.1",
+        "PGHOST": urlparse(POSTGRES_ADMIN_URL).hostname,
+        "PGPORT": str(urlparse(POSTGRES_ADMIN_URL).port or 5432),
         "SERVICE_DB_PASSWORD": "pw-for-test",
         "NEWCITIZEN_DATABASES": " ".join(names),
     }
