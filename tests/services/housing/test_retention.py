@@ -127,8 +127,8 @@ def test_recertification_notes_go_when_their_case_has_been_closed_for_the_period
             session.add(SubsidyApplication(
                 id=case, resident_id=f"r_{case}", id_number_encrypted="x", id_number_masked="110105********002X",
                 name="张三", phone_encrypted="x", phone_index=f"i_{case}", phone_masked="138****5678", town="浒山街道",
-                submitted_by="cw-1", submitted_at=moment, category="new_graduate", household_size=2,
-                monthly_rent_fen=150000, has_residence_permit=True, owns_home_in_cixi=False, eligibility_policy_id=policy,
+                submitted_by="cw-1", submitted_at=moment, category="new_graduate", household_size=2, monthly_rent_fen=1,
+                has_residence_permit=True, owns_home_in_cixi=False, eligibility_policy_id=policy,
                 status="approved" if case == "approved" else "ended", ended_at=None if case == "approved" else moment,
             ))  # fmt: skip
             session.flush()

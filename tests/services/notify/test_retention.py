@@ -95,7 +95,7 @@ def test_a_contact_neither_refreshed_nor_used_for_the_period_loses_phone_and_ope
         contacts = {row.resident_id: row for row in session.scalars(select(Contact))}
     engine.dispose()
     erased = {resident for resident, row in contacts.items()
-              if (row.phone_encrypted, row.phone_index, row.phone_masked, row.wechat_openid) == (None,) * 4}  # fmt: skip
+              if (row.phone_encrypted, row.phone_index, row.phone_masked, row.wechat_openid) == (None,)*4}  # fmt: skip
     assert erased == {"r_just_out", "r_used_long_ago"}
     assert contacts["r_just_out"].promo_consent and contacts["r_just_out"].town == "浒山街道"  # preferences stay
     assert contacts["r_just_in"].phone_index == "i_r_just_in"
