@@ -2,15 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.events import models as m
 from services.events.retention import ERASED_PREFIX, ONE_YEAR, RULES
 from shared.clock import utcnow
-from shared.db import make_engine
-from shared.migrations import upgrade
-from tests.support.retention import purged
+from tests.support.retention import migrated, purged, rows_by
 
 # how each activity ended, relative to the end of the retention period
 ENDINGS = {
@@ -48,17 +45,13 @@ def seed(session, now: datetime, period_end: datetime) -> None:
 def test_participants_are_unlinked_a_year_after_the_activity_ends_and_not_a_day_sooner(db_url, process_clock):
     process_clock(datetime(2027, 7, 20, 2, 0, tzinfo=UTC))
     now = utcnow()
-    upgrade("events", db_url)
-    engine = make_engine(db_url)
+    engine = migrated("events", db_url)
     with Session(engine) as session:
         seed(session, now, now - timedelta(days=ONE_YEAR))
-    [rule] = [rule for rule in RULES if rule.kind == "past_activity_participants"]
 
-    assert purged(engine, rule, now) == 3
-    with Session(engine) as session:
-        registrations = {row.activity_id: row for row in session.scalars(select(m.Registration))}
-        seats = session.scalars(select(m.Participant)).all()
-    engine.dispose()
+    assert purged(engine, RULES, "past_activity_participants", now) == 3
+    seats = list(rows_by(engine, m.Participant, "id").values())
+    registrations = rows_by(engine, m.Registration, "activity_id")
     unlinked = {activity for activity, row in registrations.items() if row.resident_id.startswith(ERASED_PREFIX)}
     assert unlinked == {"closed-just-out", "cancelled-just-out", "never-closed-out"}
     assert {seat.activity_id for seat in seats if seat.resident_id.startswith(ERASED_PREFIX)} == unlinked

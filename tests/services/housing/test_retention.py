@@ -107,14 +107,12 @@ def test_recertification_notes_go_when_their_case_has_been_closed_for_the_period
 
     from services.housing.models import PolicyVersion, SubsidyRecertification
     from services.housing.retention import ERASED_NOTE, FIVE_YEARS, RULES
-    from shared.migrations import upgrade
-    from tests.support.retention import purged
+    from tests.support.retention import migrated, purged, rows_by
 
     process_clock(datetime(2031, 3, 1, 9, 0, tzinfo=UTC))
     now = utcnow()
     period_end = now - timedelta(days=FIVE_YEARS)
-    upgrade("housing", db_url)
-    engine = make_engine(db_url)
+    engine = migrated("housing", db_url)
     closed_at = {
         "just-in": period_end + timedelta(days=1),  # one day of the period left: stays
         "just-out": period_end - timedelta(seconds=1),  # the period is over: goes
@@ -139,11 +137,8 @@ def test_recertification_notes_go_when_their_case_has_been_closed_for_the_period
                 review_note="家中老人住院，房租由亲戚代付",
             ))  # fmt: skip
         session.commit()
-    [rule] = [rule for rule in RULES if rule.kind == "closed_case_recertification_notes"]
 
-    assert purged(engine, rule, now) == 2
-    with Session(engine) as session:
-        notes = {row.application_id: row for row in session.scalars(select(SubsidyRecertification))}
-    engine.dispose()
+    assert purged(engine, RULES, "closed_case_recertification_notes", now) == 2
+    notes = rows_by(engine, SubsidyRecertification, "application_id")
     assert {case for case, row in notes.items() if row.review_note == ERASED_NOTE} == {"just-out", "long-out"}
     assert notes["just-out"].monthly_subsidy_fen == 2 and notes["just-out"].reviewed_by == "rv-1"  # the decision stays

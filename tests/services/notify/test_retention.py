@@ -58,12 +58,9 @@ def test_purge_erases_old_final_messages_only(start_notify, token_for, db_url):
 def test_a_contact_neither_refreshed_nor_used_for_the_period_loses_phone_and_openid(db_url, process_clock):
     from datetime import UTC, datetime
 
-    from sqlalchemy import select
-
     from services.notify.models import Contact
     from services.notify.retention import RULES, TWO_YEARS
-    from shared.migrations import upgrade
-    from tests.support.retention import purged
+    from tests.support.retention import migrated, purged, rows_by
 
     process_clock(datetime(2029, 1, 15, 1, 0, tzinfo=UTC))
     now = utcnow()
@@ -74,8 +71,7 @@ def test_a_contact_neither_refreshed_nor_used_for_the_period_loses_phone_and_ope
         "r_used_lately": period_end - timedelta(days=300),  # old, but a notification went to it a day ago
         "r_used_long_ago": period_end - timedelta(days=300),  # its last notification is as old as it: goes
     }
-    upgrade("notify", db_url)
-    engine = make_engine(db_url)
+    engine = migrated("notify", db_url)
     with Session(engine) as session:
         for resident, moment in last_refreshed.items():
             session.add(Contact(resident_id=resident, phone_encrypted="x", phone_index=f"i_{resident}",
@@ -88,12 +84,9 @@ def test_a_contact_neither_refreshed_nor_used_for_the_period_loses_phone_and_ope
                 segments=1, status="delivered", created_at=sent - timedelta(seconds=1), completed_at=sent,
             ))  # fmt: skip
         session.commit()
-    [rule] = [rule for rule in RULES if rule.kind == "dormant_contact"]
 
-    assert purged(engine, rule, now) == 2
-    with Session(engine) as session:
-        contacts = {row.resident_id: row for row in session.scalars(select(Contact))}
-    engine.dispose()
+    assert purged(engine, RULES, "dormant_contact", now) == 2
+    contacts = rows_by(engine, Contact, "resident_id")
     erased = {resident for resident, row in contacts.items()
               if (row.phone_encrypted, row.phone_index, row.phone_masked, row.wechat_openid) == (None,)*4}  # fmt: skip
     assert erased == {"r_just_out", "r_used_long_ago"}
