@@ -2,10 +2,10 @@
 
 A registration and its seats say which resident (and which child, of what age) went to which activity. Their
 purpose, a seat, a hold, a reminder, a check-in, is spent when the activity ends; figures (人次, children
-served) come from events, not from these rows. After `RETENTION_DAYS.past_activity_participants` (default 1
-year) from the activity's end the `resident_id` on the registration and on each seat is replaced by a marker
-unique to the row, so the rows stay countable (seats, children, ages, attendance, no-shows) but no longer say
-who. Volunteers' service hours are kept (`resident_pseudonyms`): they are the volunteer's record.
+served) come from events, not from these rows. `RETENTION_DAYS.past_activity_participants` (default 1 year)
+after the activity is closed or cancelled, the `resident_id` on the registration and on each seat is replaced
+by a marker unique to the row, so the rows stay countable (seats, children, ages, attendance, no-shows) but no
+longer say who. Volunteers' service hours are kept (`resident_pseudonyms`): they are the volunteer's record.
 """
 
 from __future__ import annotations
@@ -20,11 +20,17 @@ ONE_YEAR = 365
 
 
 def _past_activity_registrations_due(cutoff):
-    ended_at = func.coalesce(m.Activity.closed_at, m.Activity.cancelled_at, m.Activity.ends_at)
+    # a closed or cancelled activity is final; one still scheduled can yet be moved or cancelled, and its
+    # registrants told, however long ago it ended (the sweep closes it, and its year starts then)
+    ended_at = func.coalesce(m.Activity.closed_at, m.Activity.cancelled_at)
     return (
         select(m.Registration.id)
         .join(m.Activity, m.Activity.id == m.Registration.activity_id)
-        .where(ended_at < cutoff, ~m.Registration.resident_id.startswith(ERASED_PREFIX))
+        .where(
+            m.Activity.status.in_((m.COMPLETED, m.ACTIVITY_CANCELLED)),
+            ended_at < cutoff,
+            ~m.Registration.resident_id.startswith(ERASED_PREFIX),
+        )
     )
 
 
