@@ -115,6 +115,7 @@ def test_recertification_notes_go_when_their_case_has_been_closed_for_the_period
     engine = migrated("housing", db_url)
     closed_at = {
         "just-in": period_end + timedelta(days=1),  # one day of the period left: stays
+        "at-end": period_end,  # exactly the period has passed, not more: stays (every rule's cutoff is exclusive)
         "just-out": period_end - timedelta(seconds=1),  # the period is over: goes
         "long-out": period_end - timedelta(days=400),
         "approved": period_end - timedelta(days=400),  # an open case stays however old
