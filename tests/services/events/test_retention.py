@@ -12,6 +12,7 @@ from tests.support.retention import migrated, purged, rows_by
 # how each activity ended, relative to the end of the retention period
 ENDINGS = {
     "closed-just-in": ("closed_at", timedelta(days=1)),  # one day of the period left: stays
+    "closed-at-end": ("closed_at", timedelta(0)),  # exactly the period, not more: stays
     "closed-just-out": ("closed_at", -timedelta(seconds=1)),  # the period is over: goes
     "cancelled-just-in": ("cancelled_at", timedelta(days=1)),
     "cancelled-just-out": ("cancelled_at", -timedelta(seconds=1)),

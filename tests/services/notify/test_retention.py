@@ -67,6 +67,7 @@ def test_a_contact_neither_refreshed_nor_used_for_the_period_loses_phone_and_ope
     period_end = now - timedelta(days=TWO_YEARS)
     last_refreshed = {
         "r_just_in": period_end + timedelta(days=1),  # one day of the period left: stays
+        "r_at_end": period_end,  # exactly the period, not more: stays
         "r_just_out": period_end - timedelta(seconds=1),  # the period is over: goes
         "r_used_lately": period_end - timedelta(days=300),  # old, but a notification went to it a day ago
         "r_used_long_ago": period_end - timedelta(days=300),  # its last notification is as old as it: goes
