@@ -6,7 +6,7 @@ the RPCs return); the steps under them in `workflow` (seats, waitlist, holds, mo
 
 from __future__ import annotations
 
-from services.events import gauges
+from services.events import gauges, retention
 from services.events import models as m
 from services.events import schemas as s
 from services.events.desk import Desk
@@ -18,7 +18,6 @@ from shared.db import Database
 from shared.errors import ValidationError
 from shared.outbox import Outbox
 from shared.privacy import Pii
-from shared.retention import kept_pseudonyms
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.timers import timer
@@ -35,7 +34,7 @@ class EventsService(PlatformService):
     clock = Clock()
     desk = Application(Desk)
     audit = Audit({m.Registration: AuditedCase("registration", ("decision_reason", "cancel_reason"))})
-    retention_rules = (kept_pseudonyms(m.ServiceHours.__tablename__),)  # the rest: test_retention_cover.py GAPS
+    retention_rules = retention.RULES
 
     def case_owner(self, case_type: str, case_id: str) -> str | None:
         row = self.db.get(m.Registration, case_id) if case_type == "registration" else None

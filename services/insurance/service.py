@@ -2,7 +2,7 @@
 object of shared/unit_of_work.py) and returns what it returns. Under the verbs: `rules` (eligibility and
 contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps and their commits)."""
 
-from services.insurance import gauges
+from services.insurance import gauges, retention
 from services.insurance.appeals import ENROLMENT, EnrolmentAppeals, acting_subject
 from services.insurance.models import Appeal, Enrolment
 from services.insurance.workflow import Desk
@@ -13,7 +13,6 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.outbox import Outbox
 from shared.privacy import Pii
-from shared.retention import kept_appeals
 from shared.rpc import rpc
 from shared.service import PlatformService
 from shared.timers import timer
@@ -37,7 +36,7 @@ class InsuranceService(AppealDesk, PlatformService):
     desk = Application(Desk)
 
     appeal_model = Appeal
-    retention_rules = (kept_appeals(Appeal.__tablename__),)  # the rest: tests/shared/test_retention_cover.py GAPS
+    retention_rules = retention.RULES
 
     def appeal_cases(self) -> EnrolmentAppeals:
         return EnrolmentAppeals(self.desk)

@@ -1,9 +1,7 @@
 """Every table holding personal data has a retention rule (or a declared `Kept`): the test walks every
 service's models, finds the columns that hold personal data by name, and fails on a table with such a
-column that no rule of that service (its own or the platform's) names in `tables`.
-
-A table still without a rule is listed in GAPS, so the list can only shrink: a new table with personal
-columns and no rule fails, and so does a gap that gained a rule but is still listed."""
+column that no rule of that service (its own or the platform's) names in `tables`: a new table with personal
+columns fails until it has its rule."""
 
 import importlib
 import re
@@ -28,16 +26,6 @@ NOT_PERSONAL = {
     ("notify", "templates", "body"): "a template's text",
     ("notify", "broadcasts", "personalisation"): "one set of parameters for a whole segment, no recipient",
     ("notify", "broadcasts", "body"): "one text for a whole segment, no recipient",
-}
-# tables with personal columns and no retention rule yet (#15 item 15): each needs its rule or a declared Kept
-GAPS = {
-    ("housing", "subsidy_recertifications"),  # review_note: a reviewer's words about the household
-    ("insurance", "persons"),  # ID number, birth certificate, birth date
-    ("insurance", "employment_registrations"),  # employer
-    ("insurance", "enrolments"),  # birth certificate
-    ("events", "registrations"),  # children
-    ("events", "participants"),  # age
-    ("notify", "contacts"),  # phone, WeChat openid
 }
 
 
@@ -69,13 +57,12 @@ def covered_tables(service: str) -> set[str]:
     return {table for rule in rules for table in rule.tables}
 
 
-def test_every_table_with_personal_data_has_a_retention_rule_or_is_a_listed_gap():
+def test_every_table_with_personal_data_has_a_retention_rule():
     uncovered = {
         (service, table) for service in SERVICES for table in personal_tables(service)
         if table not in covered_tables(service)
     }  # fmt: skip
-    assert uncovered - GAPS == set(), "tables with personal columns and no retention rule (add one, or a Kept)"
-    assert GAPS - uncovered == set(), "these have a rule now: take them off GAPS"
+    assert uncovered == set(), "tables with personal columns and no retention rule (add one, or a Kept)"
 
 
 def test_the_walk_finds_the_personal_columns_it_is_meant_to():

@@ -96,3 +96,50 @@ def test_purge_erases_identity_of_refused_tenancy_applications_and_ended_tenanci
               == ("erased", "erased", "（已删除）")}  # fmt: skip
     assert erased == {refused_old["application_id"], ended_old}  # not the recent refusal, not the sitting tenant
     assert all("********" in rows[key].id_number_masked for key in erased)  # the masked form stays
+
+
+def test_recertification_notes_go_when_their_case_has_been_closed_for_the_period_and_not_a_day_sooner(
+    db_url, process_clock
+):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from services.housing.models import PolicyVersion, SubsidyRecertification
+    from services.housing.retention import ERASED_NOTE, FIVE_YEARS, RULES
+    from tests.support.retention import migrated, purged, rows_by
+
+    process_clock(datetime(2031, 3, 1, 9, 0, tzinfo=UTC))
+    now = utcnow()
+    period_end = now - timedelta(days=FIVE_YEARS)
+    engine = migrated("housing", db_url)
+    closed_at = {
+        "just-in": period_end + timedelta(days=1),  # one day of the period left: stays
+        "at-end": period_end,  # exactly the period has passed, not more: stays (every rule's cutoff is exclusive)
+        "just-out": period_end - timedelta(seconds=1),  # the period is over: goes
+        "long-out": period_end - timedelta(days=400),
+        "approved": period_end - timedelta(days=400),  # an open case stays however old
+    }
+    with Session(engine) as session:
+        policy = session.scalars(select(PolicyVersion.id)).first()
+        for case, moment in closed_at.items():
+            session.add(SubsidyApplication(
+                id=case, resident_id=f"r_{case}", id_number_encrypted="x", id_number_masked="110105********002X",
+                name="张三", phone_encrypted="x", phone_index=f"i_{case}", phone_masked="138****5678", town="浒山街道",
+                submitted_by="cw-1", submitted_at=moment, category="new_graduate", household_size=2, monthly_rent_fen=1,
+                has_residence_permit=True, owns_home_in_cixi=False, eligibility_policy_id=policy,
+                status="approved" if case == "approved" else "ended", ended_at=None if case == "approved" else moment,
+            ))  # fmt: skip
+            session.flush()
+            session.add(SubsidyRecertification(
+                id=f"rc-{case}", application_id=case, status="approved", changes="{}", previous_monthly_subsidy_fen=1,
+                monthly_subsidy_fen=2, previous_end_period="2026-01", end_period="2027-01", policy_id=policy,
+                policy_ref="ref", proposed_by="cw-1", proposed_at=moment, reviewed_by="rv-1", reviewed_at=moment,
+                review_note="家中老人住院，房租由亲戚代付",
+            ))  # fmt: skip
+        session.commit()
+
+    assert purged(engine, RULES, "closed_case_recertification_notes", now) == 2
+    notes = rows_by(engine, SubsidyRecertification, "application_id")
+    assert {case for case, row in notes.items() if row.review_note == ERASED_NOTE} == {"just-out", "long-out"}
+    assert notes["just-out"].monthly_subsidy_fen == 2 and notes["just-out"].reviewed_by == "rv-1"  # the decision stays
