@@ -22,6 +22,7 @@ PROFILE = REPO_ROOT / "var" / "bench" / "core_flow_profile.json"
 def sampled(out_dir: Path):
     """Start every service under `bench.sampler`, its counts in `out_dir/<service>.json` (for `running_platform`)."""
     from ops import launcher  # not at the top: it imports nameko, whose warnings `main` need not print
+
     commands = launcher.procfile_commands
 
     def wrapped(procfile=launcher.REPO_ROOT / "Procfile") -> dict[str, list[str]]:
