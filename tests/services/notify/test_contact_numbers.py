@@ -5,13 +5,11 @@ from datetime import UTC, datetime, time
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from services.notify import contacts, notices
 from services.notify.models import Notification
-from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.privacy import PiiTools, keys_from_config
+from tests.support.databases import migrated_session
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # 10:00 in Cixi, outside quiet hours
 RESIDENT = "resident-0001"
@@ -19,11 +17,8 @@ RESIDENT = "resident-0001"
 
 @pytest.fixture
 def session(db_url):
-    upgrade("notify", db_url)
-    engine = make_engine(db_url)
-    with sessionmaker(bind=engine, expire_on_commit=False)() as session:
+    with migrated_session("notify", db_url) as session:
         yield session
-    engine.dispose()
 
 
 @pytest.fixture
