@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.core_flow [--approvals 1000] [--concurrency 10] [--rate 50] [--seconds 20]
 
 Runs on a throw-away platform (all five services as processes, SQLite, the log SMS provider, its own
-RabbitMQ vhost). Prints a table and writes it to var/bench/core_flow.json. Figures:
+RabbitMQ vhost). Prints a table, writes it to var/bench/core_flow.json and appends it to docs/performance.md
+("`make bench` runs") with the commit and the load average (`--no-record`: not). Figures:
 * end-to-end approvals per second at a fixed concurrency (submit + approve, until notify has a final SMS
   record and stats has counted every approval);
 * approval → SMS-record latency (p50/p95/p99) at a steady open-loop rate;
@@ -26,6 +27,7 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -36,13 +38,16 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bench import profiles  # noqa: E402
 from bench.baseline import bare_nameko_rounds_per_second, kombu_confirmed_publishes_per_second  # noqa: E402
-from bench.results import save  # noqa: E402
+from bench.results import load_average, record, save  # noqa: E402
 from ops.launcher import service_pid  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared.config import SERVICES  # noqa: E402
+from shared.config import REPO_ROOT, SERVICES  # noqa: E402
 from tests.support.residents import distinct_applications  # noqa: E402
 
+TITLE = "core flow: approval → SMS record → stats"
+PAGE = REPO_ROOT / "docs" / "performance.md"
 FINAL = {"delivered", "permanent-failure", "technical-failure"}
 
 
@@ -109,11 +114,23 @@ def cpu_seconds(platform, replica_dirs: tuple[Path, ...] = ()) -> dict:
     return used
 
 
+def signal_all(platform, sig: int) -> None:
+    for service in SERVICES:
+        platform.kill(service, sig)
+
+
 def throughput(
-    clients: Clients, approvals: int, concurrency: int, replica_dirs: tuple[Path, ...] = (), reviewed=None
+    clients: Clients,
+    approvals: int,
+    concurrency: int,
+    replica_dirs: tuple[Path, ...] = (),
+    reviewed=None,
+    profiling: bool = False,
 ) -> dict:
     """`reviewed`, if given, gets (form, application id, review answer) of each approval, in the order made."""
     admin = clients.started[0]
+    if profiling:
+        signal_all(clients.platform, signal.SIGUSR1)  # bench.sampler: count from here
     cpu_before = cpu_seconds(clients.platform, replica_dirs)
     before = counters(admin)
     forms = forms_for(approvals)
@@ -147,6 +164,8 @@ def throughput(
 
     finished = wait_until(drained)
     cpu_after = cpu_seconds(clients.platform, replica_dirs)
+    if profiling:
+        signal_all(clients.platform, signal.SIGUSR2)  # bench.sampler: write the counts
     return {
         "cpu_ms_per_approval": {
             service: 1000 * (cpu_after[service] - cpu_before[service]) / approvals for service in SERVICES
@@ -219,14 +238,77 @@ def peak_rss_mb(platform) -> dict:
     return peaks
 
 
+def figure_rows(bare: dict, kombu: dict, pipeline: dict, steady: dict, rss: dict, args) -> list[tuple[str, str]]:
+    """The table issue 21 is judged by, as (figure, value) rows."""
+    cpu = pipeline["cpu_ms_per_approval"]
+    rows = [
+        ("bare nameko RPC+event rounds/s (baseline)", f"{bare['per_second']:.0f}"),
+        ("kombu confirmed publishes/s (baseline)", f"{kombu['per_second']:.0f}"),
+        (f"end-to-end approvals/s (concurrency {args.concurrency})", f"{pipeline['per_second']:.0f}"),
+        ("  as a share of the bare nameko baseline", f"{pipeline['per_second'] / bare['per_second']:.0%}"),
+        ("CPU ms per approval: " + " / ".join(cpu), " / ".join(f"{ms:.1f}" for ms in cpu.values())),
+        (
+            f"approval→SMS p50 / p95 / p99 at {args.rate:.0f}/s (ms)",
+            f"{steady['p50_ms']:.0f} / {steady['p95_ms']:.0f} / {steady['p99_ms']:.0f}",
+        ),
+    ]
+    rows += [(f"peak RSS {service} (MB)", f"{mb:.0f}") for service, mb in rss.items()]
+    return rows
+
+
+PROFILED = ("housing", "notify", "stats")
+
+
+def profile(console: Console, args) -> int:
+    """The throughput run with every service under bench.sampler; prints and saves each one's top functions."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = Path(tmp) / "profiles"
+        out_dir.mkdir()
+        profiles.sampled(out_dir)
+        with running_platform(Path(tmp)) as platform:
+            clients = Clients(platform, args.concurrency)
+            try:
+                with console.status(f"profiled: {args.approvals} approvals at concurrency {args.concurrency}"):
+                    pipeline = throughput(clients, args.approvals, args.concurrency, profiling=True)
+                    wait_until(lambda: all((out_dir / f"{s}.json").exists() for s in PROFILED), timeout=30)
+            finally:
+                clients.stop()
+            counts = {service: profiles.read(out_dir, service) for service in PROFILED}
+    found = {service: profiles.summary(counts[service], args.approvals) for service in PROFILED}
+    for service, summary in found.items():
+        cpu = pipeline["cpu_ms_per_approval"][service]
+        table = Table(title=f"{service}: {cpu:.2f} ms CPU per approval (/proc), {summary['total_ms']:.2f} sampled")
+        table.add_column("self: function")
+        table.add_column("ms", justify="right")
+        table.add_column("inclusive: function")
+        table.add_column("ms", justify="right")
+        for (own, own_ms), (incl, incl_ms) in zip(summary["self"], summary["inclusive"], strict=False):
+            table.add_row(own, f"{own_ms:.3f}", incl, f"{incl_ms:.3f}")
+        console.print(table)
+    save("core_flow_stacks", counts)  # for reading further: {service: {stack: cpu seconds}}
+    out = save("core_flow_profile", {"pipeline": pipeline, "load": load_average(), "profiles": found})
+    console.print(f"written to {out}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--approvals", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the services under bench.sampler and print where their CPU went during the throughput run "
+        "(sampling costs CPU too: the table is not recorded, and no latency run)",
+    )
+    parser.add_argument("--no-record", action="store_true", help=f"do not append the table to {PAGE.name}")
     args = parser.parse_args()
     console = Console()
+    if args.profile:
+        return profile(console, args)
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp, running_platform(Path(tmp)) as platform:
         with console.status("baseline: bare nameko RPC + event"):
             bare = bare_nameko_rounds_per_second(platform.amqp_uri, concurrency=args.concurrency)
@@ -249,24 +331,18 @@ def main() -> int:
         "peak_rss_mb": rss,
         "measured_at": datetime.now().isoformat(timespec="seconds"),
     }
-    table = Table(title="core flow: approval → SMS record → stats")
+    rows = figure_rows(bare, kombu, pipeline, steady, rss, args)
+    table = Table(title=TITLE)
     table.add_column("figure")
     table.add_column("value", justify="right")
-    table.add_row("bare nameko RPC+event rounds/s (baseline)", f"{bare['per_second']:.0f}")
-    table.add_row("kombu confirmed publishes/s (baseline)", f"{kombu['per_second']:.0f}")
-    table.add_row(f"end-to-end approvals/s (concurrency {args.concurrency})", f"{pipeline['per_second']:.0f}")
-    table.add_row("  as a share of the bare nameko baseline", f"{pipeline['per_second'] / bare['per_second']:.0%}")
-    cpu = pipeline["cpu_ms_per_approval"]
-    table.add_row("CPU ms per approval: " + " / ".join(cpu), " / ".join(f"{ms:.1f}" for ms in cpu.values()))
-    table.add_row(
-        f"approval→SMS p50 / p95 / p99 at {args.rate:.0f}/s (ms)",
-        f"{steady['p50_ms']:.0f} / {steady['p95_ms']:.0f} / {steady['p99_ms']:.0f}",
-    )
-    for service, mb in rss.items():
-        table.add_row(f"peak RSS {service} (MB)", f"{mb:.0f}")
+    for figure, value in rows:
+        table.add_row(figure, value)
     console.print(table)
     out = save("core_flow", results)
     console.print(f"written to {out}")
+    if not args.no_record:
+        heading = record(PAGE, TITLE, rows, load_before)
+        console.print(f"appended to {PAGE.relative_to(REPO_ROOT)}: {heading}")
     return 0
 
 

@@ -46,7 +46,8 @@ def store(
 ) -> Contact:
     """Create or update a contact; waiting notifications get its address, unsent ones a new number."""
     contact = session.get(Contact, resident_id)
-    if contact is None:
+    created = contact is None
+    if created:
         contact = Contact(resident_id=resident_id, created_at=now, preferred_channel=statuses.SMS, promo_consent=False)
         session.add(contact)
     changed_number = False
@@ -64,7 +65,9 @@ def store(
         setattr(contact, name, town_name(value) if name == "town" else value)
     contact.updated_at = now
     session.flush()
-    if changed_number:
+    if changed_number and not created:
+        # a recipient is only ever copied from the resident's contact row, and contacts are never deleted:
+        # before its first row no notification of the resident has a number to replace
         notices.readdress_unsent(session, contact, now)
     notices.release_awaiting(session, contact, pii, now)
     return contact

@@ -30,7 +30,7 @@ KEY_COLUMNS = ("year", "town", "category", "metric")
 def archive_body(envelope: Mapping) -> str:
     """The envelope as JSON, its data dumped back through its contract (the form `build_envelope` makes)."""
     contract = registry.get(envelope["source"], envelope["event_type"], envelope["version"])
-    data = contract.schema().dump(envelope["data"]) if contract else envelope["data"]
+    data = contract.loader().dump(envelope["data"]) if contract else envelope["data"]
     occurred_at = envelope["occurred_at"]
     body = {
         "event_id": str(envelope["event_id"]),
