@@ -14,7 +14,7 @@ from shared.config import SERVICES
 from shared.consumer import ReliableEventHandler
 from shared.contracts import load_all
 from shared.db import make_engine
-from shared.migrations import upgrade
+from tests.support.databases import migrate
 
 
 def service_class(service: str):
@@ -61,7 +61,7 @@ def test_every_handler_subscribes_to_a_contract_naming_it(service):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_migrations_apply_from_empty_and_match_the_models(service, sqlite_url):
-    upgrade(service, sqlite_url)
+    migrate(service, sqlite_url)
     models = importlib.import_module(f"services.{service}.models")
     engine = make_engine(sqlite_url)
     tables = set(inspect(engine).get_table_names())

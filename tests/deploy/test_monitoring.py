@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 
 from services.housing.service import HousingService
 from shared.config import SERVICES
-from shared.migrations import upgrade
 from tests.deploy.conftest import DEPLOY, slug
+from tests.support.databases import migrate
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (apt-get install prometheus)")
@@ -63,7 +63,7 @@ def scraped(container_factory, service_config, sqlite_url) -> str:
     """One real scrape; every service module is imported so its own metrics are registered, as in its process."""
     for service in SERVICES:
         importlib.import_module(f"services.{service}.service")
-    upgrade("housing", sqlite_url)
+    migrate("housing", sqlite_url)
     address = f"127.0.0.1:{find_free_port()}"
     container = container_factory(HousingService, service_config(sqlite_url, WEB_SERVER_ADDRESS=address))
     container.start()

@@ -13,10 +13,10 @@ from shared.consumer import ATTEMPTS_HEADER, event_consumer
 from shared.contracts import build_envelope, load_all
 from shared.db import Database
 from shared.errors import PermanentError
-from shared.migrations import upgrade
 from shared.models import utcnow
 from shared.retention import dlq_replay_window
 from shared.service import PlatformService
+from tests.support.databases import migrate
 from tests.support.waiting import wait_for
 
 ORIGINAL = "evt-housing-subsidy_approved--stats"
@@ -202,7 +202,7 @@ class ProbeStats(PlatformService):
 
 @pytest.fixture
 def probe(container_factory, service_config, sqlite_url):
-    upgrade("stats", sqlite_url)
+    migrate("stats", sqlite_url)
     HANDLED.clear()
     BROKEN["on"] = True
     container = container_factory(

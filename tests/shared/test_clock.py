@@ -10,8 +10,8 @@ import pytest
 from services.housing.service import HousingService
 from shared import clock
 from shared.config import REPO_ROOT
-from shared.migrations import upgrade
 from tests.shared.test_startup import PRODUCTION
+from tests.support.databases import migrate
 
 LAST_NIGHT_OF_NOVEMBER = datetime(2026, 11, 30, 23, 30, tzinfo=clock.SHANGHAI)
 
@@ -44,7 +44,7 @@ def test_production_refuses_a_configured_clock():
 
 
 def test_a_production_service_does_not_start_on_a_configured_clock(postgres_url, service_config, container_factory):
-    upgrade("housing", postgres_url)  # production refuses SQLite before it looks at the clock
+    migrate("housing", postgres_url)  # production refuses SQLite before it looks at the clock
     config = service_config(postgres_url, **PRODUCTION, CLOCK_START=LAST_NIGHT_OF_NOVEMBER.isoformat())
     container = container_factory(HousingService, config)
     with pytest.raises(clock.ClockRefused):

@@ -9,7 +9,7 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import event
 
 from shared.db import Database
-from shared.migrations import upgrade
+from tests.support.databases import migrate
 
 SERVICES = {
     "stats": ("StatsService", "stat_archive", "newcitizen_stats_archived_events"),
@@ -30,7 +30,7 @@ QUIET_TIMERS = {
 def test_a_scrape_issues_no_query(service, container_factory, service_config, sqlite_url):
     class_name, table, gauge = SERVICES[service]
     service_cls = getattr(importlib.import_module(f"services.{service}.service"), class_name)
-    upgrade(service, sqlite_url)
+    migrate(service, sqlite_url)
     config = service_config(sqlite_url, METRICS_REFRESH_SECONDS=3600, **QUIET_TIMERS)
     container = container_factory(service_cls, config)
     with entrypoint_waiter(container, "keep_gauges"):  # the eager first refresh, at start

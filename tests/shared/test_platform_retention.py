@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.clock import process_clock
 from shared.config import SERVICES
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.models import LEDGER_AGE_INDEX, OutboxMessage, ProcessedEvent, SharedBase
 from shared.retention import (
     DLQ_REPLAY_MARGIN_DAYS,
@@ -21,6 +20,7 @@ from shared.retention import (
     purge,
 )
 from shared.topology import DEFAULT_RETRY_DELAYS_MS
+from tests.support.databases import migrate
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_the_ledger_outlives_the_retry_chain_and_the_dlq_replay_window():
 def test_every_service_database_indexes_the_ledger_by_age(db_url, service):
     """A purge batch selects the ledger rows older than its cutoff: migrated, each service's ledger has
     the index that query reads instead of a scan of the whole table."""
-    upgrade(service, db_url)
+    migrate(service, db_url)
     engine = make_engine(db_url)
     try:
         indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("processed_events")}

@@ -8,7 +8,7 @@ from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import find_free_port
 
 from shared.config import SERVICES
-from shared.migrations import upgrade
+from tests.support.databases import migrate
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -21,7 +21,7 @@ def test_the_service_module_holds_one_service(service):
 def test_health_and_metrics_answer_for_the_service(container_factory, service_config, sqlite_url):
     from services.stats.service import StatsService
 
-    upgrade("stats", sqlite_url)
+    migrate("stats", sqlite_url)
     address = f"127.0.0.1:{find_free_port()}"
     container = container_factory(StatsService, service_config(sqlite_url, WEB_SERVER_ADDRESS=address))
     container.start()

@@ -12,11 +12,11 @@ from kombu import Connection
 from services.notify.fake_gateway import parse_args
 from services.notify.service import NotifyService
 from shared.config import REPO_ROOT, SERVICES, config_path, load_service_config
-from shared.migrations import upgrade
 from shared.secret_settings import EXAMPLE_VALUES, GROUPS, is_example, secret_problems
 from shared.startup import ConfigurationError, problems
 from shared.token_keys import DEV_PRIVATE_KEY, DEV_PUBLIC_KEYS, SigningKey
 from tests.shared.test_probes import ProbedService
+from tests.support.databases import migrate
 from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
 
 PRODUCTION = {
@@ -150,7 +150,7 @@ def test_every_address_of_a_broker_failover_list_is_checked_for_an_example_passw
 def test_a_production_notify_with_real_secrets_and_unused_providers_blank_starts(
     container_factory, service_config, postgres_url
 ):
-    upgrade("notify", postgres_url)
+    migrate("notify", postgres_url)
     config = notify_as_shipped(postgres_url, service_config, **{**PRODUCTION, **NOTIFY_SECRETS})
     container = container_factory(NotifyService, config)
     container.start()

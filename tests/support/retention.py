@@ -9,12 +9,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.retention import RetentionRule, purge
+from tests.support.databases import migrate
 
 
 def migrated(service: str, db_url: str) -> Engine:
-    upgrade(service, db_url)
+    migrate(service, db_url)
     return make_engine(db_url)
 
 

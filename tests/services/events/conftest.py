@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from services.events.service import EventsService
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
+from tests.support.databases import migrate
 from tests.support.residents import subject_of
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -55,7 +55,7 @@ def clock():
 
 @pytest.fixture
 def events_config(db_url, service_config):
-    upgrade("events", db_url)
+    migrate("events", db_url)
     # timers are driven by the tests through entrypoint hooks, not by the wall clock
     return service_config(db_url, HOLD_SWEEP_SECONDS=3600, REMINDER_SWEEP_SECONDS=3600, CLOSE_SWEEP_SECONDS=3600)
 

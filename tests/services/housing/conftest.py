@@ -18,11 +18,11 @@ from services.housing.service import HousingService
 from shared.clock import Clock
 from shared.contracts import load_all
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
 from shared.topology import event_exchange
+from tests.support.databases import migrate
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _sequence = itertools.count(101)
@@ -54,7 +54,7 @@ def subsidy_application(**overrides) -> dict:
 @pytest.fixture
 def housing_container(db_url, service_config, container_factory):
     """A running housing container on a migrated database."""
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     container = container_factory(HousingService, service_config(db_url))
     container.start()
     return container
@@ -171,7 +171,7 @@ def count_rows(config: dict, model, **where) -> int:
 def engine(db_url):
     """A migrated housing database, for tests that call the logic modules without a container."""
     load_all()
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     engine = make_engine(db_url)
     yield engine
     engine.dispose()

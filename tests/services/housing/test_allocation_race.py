@@ -17,9 +17,9 @@ from services.housing.schemas import ProjectSchema, TenancyApplicationSchema, Un
 from shared.auth import Caller
 from shared.contracts import load_all
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.validation import load
 from tests.services.housing.conftest import housing_desk, project, tenancy_application, unit
+from tests.support.databases import migrate
 from tests.support.waiting import lock_waiters, wait_for
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
@@ -29,7 +29,7 @@ REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
 @pytest.mark.postgres
 def test_second_claim_waits_for_the_first_and_gets_no_vacant_unit(postgres_url):
     load_all()
-    upgrade("housing", postgres_url)
+    migrate("housing", postgres_url)
     engine = make_engine(postgres_url)
     with Session(engine, expire_on_commit=False) as setup:
         desk = housing_desk(setup)

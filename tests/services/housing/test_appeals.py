@@ -27,12 +27,12 @@ from shared.auth import Caller
 from shared.contracts import load_all
 from shared.db import make_engine
 from shared.errors import NotFound, ValidationError
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
 from shared.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
+from tests.support.databases import migrate
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
 REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
@@ -49,7 +49,7 @@ def cixi(day: date, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def session(db_url):
     load_all()
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     engine = make_engine(db_url)
     with Session(engine, expire_on_commit=False) as session:
         yield session

@@ -13,15 +13,15 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.housing.service import HousingService
 from shared.clock import Clock
 from shared.errors import Forbidden, NotFound
-from shared.migrations import upgrade
 from shared.models import OutboxMessage, utcnow
 from tests.services.housing.conftest import EventCapture, count_rows, make_id_number, subsidy_application
+from tests.support.databases import migrate
 from tests.support.residents import subject_of
 
 
 @pytest.fixture
 def platform(container_factory, service_config, db_url, token_for):
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     config = service_config(db_url)
     container = container_factory(HousingService, config)
     container.start()

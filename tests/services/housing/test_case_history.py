@@ -5,13 +5,13 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.housing.service import HousingService
 from shared.errors import Forbidden, NotFound
-from shared.migrations import upgrade
+from tests.support.databases import migrate
 from tests.support.residents import application, id_number, subject_of
 
 
 @pytest.fixture
 def call(container_factory, service_config, db_url, token_for):
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     config = service_config(db_url)
     container_factory(HousingService, config).start()
     proxies = []

@@ -21,7 +21,7 @@ from services.housing.service import HousingService
 from shared.clock import Clock
 from shared.db import make_engine
 from shared.errors import ValidationError
-from shared.migrations import upgrade
+from tests.support.databases import migrate
 
 SHANGHAI_OFFSET = timedelta(hours=8)
 
@@ -38,7 +38,7 @@ def last_second_of(day: str) -> datetime:
 @pytest.fixture
 def start_housing(db_url, service_config, container_factory, token_for):
     """A housing service with 3 subsidies active 2025-01 … 2025-12; returns (admin proxy, clock, paid count)."""
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     engine = make_engine(db_url)
     with Session(engine) as session:
         seed(session, 3)

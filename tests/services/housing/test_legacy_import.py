@@ -13,15 +13,15 @@ from services.housing.service import HousingService
 from shared.clock import local_today
 from shared.db import make_engine
 from shared.errors import Forbidden, ValidationError
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
+from tests.support.databases import migrate
 from tests.support.residents import application
 from tests.support.waiting import wait_for
 
 
 @pytest.fixture
 def housing(container_factory, service_config, db_url, token_for):
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     config = service_config(db_url)
     container_factory(HousingService, config).start()
     admin = ServiceRpcProxy("housing", config, context_data={"authorization": token_for("migrator", "admin")})

@@ -23,9 +23,9 @@ from services.housing.service import HousingService
 from shared.clock import local_today
 from shared.db import make_engine
 from shared.errors import ValidationError
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from tests.services.housing.conftest import count_rows, subsidy_application
+from tests.support.databases import migrate
 from tests.support.residents import application as legacy_application
 
 RECERTIFIED = "subsidy_recertified"
@@ -128,7 +128,7 @@ def test_a_legacy_import_dated_on_or_after_go_live_is_refused(housing, call, eve
 @pytest.fixture
 def late_go_live(db_url, service_config, container_factory):
     """A housing service going live tomorrow, so yesterday's paper decision may be imported and is due this month."""
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     tomorrow = (local_today() + timedelta(days=1)).isoformat()
     container = container_factory(HousingService, service_config(db_url, DISBURSEMENT_GO_LIVE=tomorrow))
     container.start()

@@ -23,11 +23,11 @@ from services.housing.models import Disbursement
 from services.housing.service import HousingService
 from shared.clock import Clock
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from shared.outbox import Outbox, OutboxWriter
 from tests.services.housing.conftest import EventCapture, subsidy_application
 from tests.shared.test_outbox_add_many import disbursed
+from tests.support.databases import migrate
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
@@ -39,7 +39,7 @@ JUNE_IS_DUE = datetime(2025, 6, 15, 4, tzinfo=UTC)
 @pytest.fixture
 def replicas(postgres_url, service_config, container_factory):
     """What three housing processes on one database are: each its own broker connections, pool and relay."""
-    upgrade("housing", postgres_url)
+    migrate("housing", postgres_url)
     started = []
     for _ in range(REPLICAS):
         container = container_factory(HousingService, service_config(postgres_url))

@@ -14,8 +14,8 @@ from services.housing import rules
 from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
 from shared.clock import SHANGHAI
 from shared.db import make_engine
-from shared.migrations import upgrade
 from tests.services.housing.conftest import project, tenancy_application, unit
+from tests.support.databases import migrate
 
 RULES = {"max_annual_increase_permille": 50, "max_unit_area_m2": 70}
 SET_ON = date(2025, 1, 31)
@@ -51,7 +51,7 @@ def test_rent_rise_counts_calendar_months_from_a_month_end():
 
 
 def test_the_seeded_rows_hold_the_limits_and_one_operator_rate_model(db_url):
-    upgrade("housing", db_url)
+    migrate("housing", db_url)
     engine = make_engine(db_url)
     with Session(engine) as session:
         tenancy = policy_in_force(session, TENANCY, date(2022, 1, 1))

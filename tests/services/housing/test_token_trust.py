@@ -15,12 +15,12 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.housing.service import HousingService
 from shared.auth import TokenPolicy
 from shared.errors import NotAuthenticated
-from shared.migrations import upgrade
 from shared.revocations import revoke
 from shared.staff_registry import StaffRegistry, StaffRegistryError
 from shared.token_issuer import Issuer, issue_checked, issuer_from_config
 from shared.token_keys import SigningKey
 from tests.services.housing.conftest import subsidy_application
+from tests.support.databases import migrate
 from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
 
 ROTATED_IN = SigningKey.generate("dev-only-suite-next")  # the key being added while the suite's still signs
@@ -76,7 +76,7 @@ def test_a_revoked_token_is_refused_even_after_it_was_cached(housing, events, to
 @pytest.fixture
 def rotating_housing(sqlite_url, service_config, container_factory):
     """Housing mid-rotation: the new key is in the set, the old one kept until its tokens expire."""
-    upgrade("housing", sqlite_url)
+    migrate("housing", sqlite_url)
     keys = f"{ROTATED_IN.public_setting()},{PUBLIC_KEYS},{PRODUCTION_KEY.public_setting()}"
     container = container_factory(HousingService, service_config(sqlite_url, JWT_PUBLIC_KEYS=keys))
     container.start()

@@ -16,11 +16,11 @@ from shared.auth import Caller
 from shared.clock import process_clock
 from shared.contracts import load_all
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from shared.outbox import OutboxWriter
 from shared.pii import DEV_KEYS
 from shared.privacy import PiiTools
+from tests.support.databases import migrate
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -53,7 +53,7 @@ def resident_caller(pii: PiiTools, number: str) -> Caller:
 def book(tmp_path_factory):
     """The policy book exactly as the migration seeds it."""
     url = f"sqlite:///{tmp_path_factory.mktemp('policy') / 'insurance.db'}"
-    upgrade("insurance", url)
+    migrate("insurance", url)
     engine = make_engine(url)
     with sessionmaker(bind=engine)() as session:
         loaded = load_book(session)
@@ -66,7 +66,7 @@ class Counter:
 
     def __init__(self, url: str):
         load_all()
-        upgrade("insurance", url)
+        migrate("insurance", url)
         self.engine = make_engine(url)
         self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.pii = PiiTools(DEV_KEYS)

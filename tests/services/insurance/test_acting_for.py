@@ -14,8 +14,8 @@ from services.insurance.service import InsuranceService
 from shared.clock import Clock
 from shared.db import make_engine
 from shared.errors import Forbidden
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
+from tests.support.databases import migrate
 from tests.support.residents import subject_of
 
 from .conftest import id_number
@@ -35,7 +35,7 @@ def person(number: str, parent: str | None = None) -> dict:
 @pytest.fixture
 def insurance(db_url, service_config, container_factory, token_for):
     """A running insurance service whose records know the victim: employed (flexible) and medically insured."""
-    upgrade("insurance", db_url)
+    migrate("insurance", db_url)
     config = service_config(db_url, RENEWAL_SWEEP_SECONDS=3600)
     container = container_factory(InsuranceService, config)
     next(dep for dep in container.dependencies if isinstance(dep, Clock)).frozen = NOW

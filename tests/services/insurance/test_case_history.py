@@ -11,8 +11,8 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.insurance.service import InsuranceService
 from services.insurance.workflow import local_today
 from shared.errors import Forbidden, NotFound
-from shared.migrations import upgrade
 from shared.privacy import PiiTools, keys_from_config
+from tests.support.databases import migrate
 
 from .conftest import id_number, years_before
 
@@ -21,7 +21,7 @@ PERMIT = {"number": "ZJ33028277", "issued_in_cixi": True, "valid_until": "2099-1
 
 @pytest.fixture
 def call(container_factory, service_config, db_url, token_for):
-    upgrade("insurance", db_url)
+    migrate("insurance", db_url)
     config = service_config(db_url, RENEWAL_SWEEP_SECONDS=3600)
     container_factory(InsuranceService, config).start()
     proxies = []

@@ -16,9 +16,9 @@ from services.insurance.workflow import local_today
 from shared.auth import Caller
 from shared.contracts import validate_envelope
 from shared.errors import Forbidden, NotAuthenticated, ValidationError
-from shared.migrations import upgrade
 from shared.privacy import PiiTools, keys_from_config
 from shared.topology import consumer_queue
+from tests.support.databases import migrate
 from tests.support.metrics import metrics_showing
 
 from .conftest import Counter, id_number, years_before
@@ -30,7 +30,7 @@ PERMIT = {"number": "ZJ33028277", "issued_in_cixi": True, "valid_until": "2099-1
 @pytest.fixture
 def start(container_factory, service_config):
     def start_service(database_url: str, **overrides):
-        upgrade("insurance", database_url)
+        migrate("insurance", database_url)
         config = service_config(database_url, **{"RENEWAL_SWEEP_SECONDS": 3600, **overrides})
         container = container_factory(InsuranceService, config)
         container.start()

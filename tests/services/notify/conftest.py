@@ -19,10 +19,10 @@ from services.notify.service import NotifyService
 from shared.clock import Clock
 from shared.contracts import build_envelope
 from shared.db import make_engine
-from shared.migrations import upgrade
 from shared.models import OutboxMessage
 from shared.pii import mask_phone
 from shared.privacy import PiiTools, keys_from_config
+from tests.support.databases import migrate
 from tests.support.gateway import start_fake_gateway
 from tests.support.waiting import ConditionNotMet, wait_for
 
@@ -178,7 +178,7 @@ def start_notify(db_url, service_config, container_factory, fake_gateway):
         gateway: bool = True, gateway_options: dict | None = None, at: datetime | None = None, **overrides
     ) -> Notify:
         """`at`: the instant notify's clock starts from (and ticks on), for behaviour that depends on the time."""
-        upgrade("notify", db_url)
+        migrate("notify", db_url)
         defaults = {
             "DISPATCH_INTERVAL_SECONDS": 0.05,
             "DELIVERY_SWEEP_SECONDS": 0.2,

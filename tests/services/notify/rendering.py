@@ -21,8 +21,8 @@ from services.notify import catalogue, subscriptions
 from services.notify.templating import render
 from shared.contracts import load_all, reason_fields
 from shared.db import make_engine
-from shared.migrations import upgrade
 from tests.services.notify.samples import NOTICES, loaded
+from tests.support.databases import migrate
 
 GOLDEN = Path(__file__).parent / "golden" / "notices.txt"
 NOTE = "请携带居住证原件到办理窗口补交材料"
@@ -34,7 +34,7 @@ def current_bodies() -> dict[str, str]:
     """{template_id: body} of each template's current version, from a database the migrations just built."""
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/notify.db"
-        upgrade("notify", url)
+        migrate("notify", url)
         engine = make_engine(url)
         with Session(engine) as session:
             bodies = {template.template_id: template.body for template in catalogue.current_versions(session)}

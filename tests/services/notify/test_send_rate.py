@@ -11,9 +11,9 @@ from sqlalchemy.orm import sessionmaker
 
 from services.notify.send_rate import SERVER_EPOCH, SharedTokenBucket
 from shared.db import make_engine
-from shared.migrations import upgrade
 from tests.services.notify.conftest import DAYTIME
 from tests.services.notify.test_broadcast import TITLE, completed, progress_when
+from tests.support.databases import migrate
 
 REPLICAS = 3
 
@@ -21,7 +21,7 @@ REPLICAS = 3
 @pytest.fixture
 def replica_sessions(db_url):
     """What three notify processes on one database hold: each its own engine and pool."""
-    upgrade("notify", db_url)
+    migrate("notify", db_url)
     engines = [make_engine(db_url) for _ in range(REPLICAS)]
     yield [sessionmaker(bind=engine, expire_on_commit=False) for engine in engines]
     for engine in engines:

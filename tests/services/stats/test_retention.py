@@ -1,15 +1,15 @@
 """stats' purge erases its ledger but keeps the archive, says so, and `rebuild` still agrees afterwards."""
 
 from services.stats.service import StatsService
-from shared.migrations import upgrade
 from tests.services.stats import factories as f
 from tests.services.stats.test_service import deliver, rpc
+from tests.support.databases import migrate
 
 
 def test_the_purge_reports_the_archive_kept_and_rebuild_still_reads_every_event(
     db_url, service_config, container_factory, token_for
 ):
-    upgrade("stats", db_url)
+    migrate("stats", db_url)
     config = service_config(db_url, RETENTION_DAYS={"processed_events": 0})  # every ledger row is due
     container_factory(StatsService, config).start()
     envelopes = f.history_of_three_households()

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from services.stats.service import StatsService, consumed_kinds
 from shared.db import make_engine
 from shared.errors import Forbidden, NotAuthenticated, ValidationError
-from shared.migrations import upgrade
 from tests.services.stats import factories as f
+from tests.support.databases import migrate
 from tests.support.metrics import metrics_showing
 from tests.support.waiting import wait_for
 
@@ -54,7 +54,7 @@ def deliver(amqp_uri: str, envelopes: list[dict]) -> None:
 
 @pytest.fixture
 def stats(db_url, service_config, container_factory):
-    upgrade("stats", db_url)
+    migrate("stats", db_url)
     config = service_config(db_url)
     container = container_factory(StatsService, config)
     container.start()
