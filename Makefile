@@ -87,8 +87,13 @@ test-reverse: venv broker tools ## the suite in reverse order
 test-fast: venv broker
 	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster"
 
-test-faults: venv broker ## the long fault suite: 1,000 approvals through each fault, with the figures table
-	FAULT_APPROVALS=1000 $(BIN)/python -m pytest -q -s tests/faults
+# then the broker fuzz suite's long form and the HTTP flood benchmark (docs/reliability.md, "Hostile input")
+BROKER_FUZZ_EXAMPLES ?= 100
+test-faults: venv broker ## the long fault suite: 1,000 approvals through each fault, the broker fuzz, the HTTP flood
+	FAULT_APPROVALS=1000 BROKER_FUZZ_EXAMPLES=$(BROKER_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s \
+		-m "not cluster and not pg_failover" tests/faults \
+		tests/fuzz/test_broker_fuzz.py
+	$(BIN)/python -m bench.http_flood
 
 # A three-node RabbitMQ cluster of the suite's own (ops/cluster.py), quorum queues, two replicas of housing,
 # notify and stats; kill -9, rolling restart and partition of a node while approvals flow (docs/reliability.md)

@@ -26,12 +26,20 @@ def republish(publisher, message, exchange, routing_key: str, headers: dict) -> 
     """The raw body as it came (a poison message is kept for inspection), its headers with `headers` added."""
     merged = dict(message.headers or {})
     merged.update(headers)
+    body, encoding = message.body, message.content_encoding or "binary"
+    if isinstance(body, str):  # py-amqp decoded it: back to the bytes it came as
+        try:
+            body = body.encode(encoding)
+        except (LookupError, UnicodeError):
+            # a label that cannot encode ("binary" on a text body, found by the broker fuzz) made every
+            # dead-letter attempt fail and requeue the message, for ever
+            body, encoding = body.encode("utf-8", "surrogatepass"), "utf-8"
     publisher.publish(
-        message.body,
+        body,
         exchange=exchange,
         routing_key=routing_key,
         headers=merged,
         serializer=None,
         content_type=message.content_type or "application/octet-stream",
-        content_encoding=message.content_encoding or "binary",
+        content_encoding=encoding,
     )

@@ -7,10 +7,16 @@ Here a request's headers must arrive within `HTTP_HEADER_TIMEOUT_SECONDS` and it
 `HTTP_BODY_TIMEOUT_SECONDS`, read by the connection's own greenlet before any worker exists; a port holds
 at most `HTTP_MAX_CONNECTIONS` connections (more are answered 503 at once); and the pool gains
 `HTTP_MAX_WORKERS` slots that only HTTP routes take (`shared.web` gates them), so RPC keeps its own.
+
+A connection over the cap may still be a probe: up to `HTTP_MAX_PROBE_CONNECTIONS` more are read (request
+line and headers, within the header timeout) and answered if they ask for `/livez`, `/readyz` or `/health`,
+503 otherwise; with 200 clients holding a port, the kubelet's probe would otherwise be refused and the pod
+restarted for being attacked.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -28,6 +34,7 @@ SETTINGS = {
     "socket_seconds": "HTTP_SOCKET_TIMEOUT_SECONDS",
     "keepalive_seconds": "HTTP_KEEPALIVE_SECONDS",
     "max_connections": "HTTP_MAX_CONNECTIONS",
+    "max_probe_connections": "HTTP_MAX_PROBE_CONNECTIONS",
     "max_workers": "HTTP_MAX_WORKERS",
     "route_max_workers": "HTTP_ROUTE_MAX_WORKERS",
     "retry_after_seconds": "HTTP_RETRY_AFTER_SECONDS",
@@ -41,6 +48,7 @@ class HttpLimits:
     socket_seconds: float = 10.0
     keepalive_seconds: float = 5.0
     max_connections: int = 128
+    max_probe_connections: int = 16
     max_workers: int = 4
     route_max_workers: int = 2
     retry_after_seconds: int = 1
@@ -100,6 +108,7 @@ class GuardedWebServer(WebServer):
         super().__init__()
         self.limits = HttpLimits()
         self.connections = 0
+        self.probe_connections = 0
         self.http_workers = None
 
     def setup(self):
@@ -127,7 +136,11 @@ class GuardedWebServer(WebServer):
         while self._is_accepting:
             sock, addr = self._sock.accept()
             if self.connections >= self.limits.max_connections:
-                refuse(sock, self.limits.busy_response())
+                if self.probe_connections >= self.limits.max_probe_connections:
+                    refuse(sock, self.limits.busy_response())
+                else:
+                    self.probe_connections += 1
+                    self.container.spawn_managed_thread(lambda sock=sock: self.probe_only(sock))
                 continue
             sock.settimeout(self._serv.socket_timeout)
             self.connections += 1
@@ -138,6 +151,24 @@ class GuardedWebServer(WebServer):
             self.process_request(sock, addr)
         finally:
             self.connections -= 1
+            sock.close()
+
+    def probe_only(self, sock):
+        """Over the cap: a probe is answered by this greenlet (never a worker), anything else is 503."""
+        try:
+            path = None
+            with eventlet.Timeout(self.limits.header_seconds, False):
+                path = probe_path(sock.makefile("rb"))
+            probes = {p.url: p for p in self._providers if hasattr(p, "checked")}  # shared.probes' handlers
+            if path in probes:
+                ok, body = probes[path].checked()
+                sock.sendall(json_answer(200 if ok else 503, body))
+            else:
+                sock.sendall(self.limits.busy_response())
+        except OSError:
+            pass
+        finally:
+            self.probe_connections -= 1
             sock.close()
 
     def kill(self):
@@ -158,3 +189,30 @@ def refuse(sock, response: bytes) -> None:
         pass
     finally:
         sock.close()
+
+
+def probe_path(stream, limit: int = 8192) -> str | None:
+    """The path of a `GET` whose headers were all read (closing on unread ones would reset the connection)."""
+    request_line = stream.readline(1024).split()
+    read = 0
+    while read < limit:
+        line = stream.readline(limit)
+        read += len(line)
+        if line in (b"\r\n", b"\n"):
+            if len(request_line) == 3 and request_line[0] == b"GET":
+                return request_line[1].split(b"?", 1)[0].decode("ascii", "replace")
+            return None
+        if not line:
+            return None
+    return None
+
+
+def json_answer(status: int, body: dict) -> bytes:
+    payload = json.dumps(body).encode()
+    reason = b"OK" if status == 200 else b"Service Unavailable"
+    return b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (
+        status,
+        reason,
+        len(payload),
+        payload,
+    )

@@ -56,6 +56,10 @@ def postgres_reachable() -> bool:
 _PG = postgres_reachable()
 
 
+def pytest_configure(config):
+    config.pluginmanager.import_plugin("tests.support.redelivery_plugin")  # fails a run leaving a poison behind
+
+
 def pytest_addoption(parser):
     parser.addoption("--reverse", action="store_true", help="run the collected tests in reverse order")
 

@@ -23,6 +23,7 @@ LIMITS = {
     "HTTP_MAX_WORKERS": 2,
     "HTTP_ROUTE_MAX_WORKERS": 1,
     "HTTP_MAX_CONNECTIONS": 20,
+    "HTTP_MAX_PROBE_CONNECTIONS": 2,
 }
 
 
@@ -89,21 +90,27 @@ def test_a_full_route_answers_503_and_rpc_keeps_its_workers(guarded):
     assert held.wait().json() == {"length": 2}
 
 
-def test_connections_over_the_cap_are_refused_503(guarded):
+def test_connections_over_the_cap_are_refused_503_but_probes_are_answered(guarded):
     _, address, proxy = guarded
     clients = [slow_body_post(address, "/hold", length=900) for _ in range(LIMITS["HTTP_MAX_CONNECTIONS"])]
 
-    def refused():
+    def status(path):
         try:
-            return requests.get(f"http://{address}/livez", timeout=5).status_code == 503
+            return requests.get(f"http://{address}{path}", timeout=5).status_code
         except requests.ConnectionError:  # the refusal can cross the request it refuses
-            return False
+            return None
 
-    wait_for(refused, what="a connection over the cap refused")
+    wait_for(lambda: status("/metrics") == 503, what="a connection over the cap refused")
+    assert status("/livez") == 200 and status("/readyz") == 200  # the kubelet's probes still get through
     assert proxy.ping() == "pong"
+    # the probes' own few slots, held by stalled headers, are given back after the header timeout
+    stalled = [slow_headers(address) for _ in range(LIMITS["HTTP_MAX_PROBE_CONNECTIONS"])]
+    for sock in stalled:
+        assert b"503" in read_until_closed(sock)
+    assert status("/livez") == 200
     for sock in clients:
         read_until_closed(sock)
-    wait_for(lambda: requests.get(f"http://{address}/livez", timeout=5).status_code == 200, what="livez again")
+    wait_for(lambda: status("/metrics") == 200, what="metrics again")
 
 
 def test_a_livez_flood_opens_no_broker_connection_and_rpc_answers(guarded, rabbit_manager, rabbit_config):

@@ -34,7 +34,9 @@ def drain_dead_letters(amqp_uri: str, service: str, config: dict | None = None) 
     return messages
 
 
-def publish_to_queue(amqp_uri: str, queue_name: str, body, content_type="application/json", headers=None):
+def publish_to_queue(
+    amqp_uri: str, queue_name: str, body, content_type="application/json", headers=None, content_encoding="utf-8"
+):
     """Straight onto one consumer's queue through the default exchange, as a poison message would be."""
     payload = body if isinstance(body, bytes | str) else json.dumps(body)
     with Connection(amqp_uri) as connection:
@@ -43,7 +45,7 @@ def publish_to_queue(amqp_uri: str, queue_name: str, body, content_type="applica
             exchange="",
             routing_key=queue_name,
             content_type=content_type,
-            content_encoding="utf-8",
+            content_encoding=content_encoding,
             headers=headers or {},
             delivery_mode=2,
         )
