@@ -61,7 +61,7 @@ class Submission:
 class Provider:
     name = "provider"
     channel = statuses.SMS
-    batch_size = 1
+    batch_size = 1  # the most messages `send` takes at once: the provider's own limit a call
 
     def send(self, batch: list[Outgoing]) -> list[Submission]:
         raise NotImplementedError

@@ -89,6 +89,29 @@ def test_failover_moves_new_messages_but_never_a_held_out_id():
     assert route.current() == "aliyun"  # tried again after the cooldown
 
 
+class Counting(LogProvider):
+    """Delivers, counting the size of each batch it was handed."""
+
+    def __init__(self, name, batch_size):
+        super().__init__()
+        self.name, self.batch_size, self.batches = name, batch_size, []
+
+    def send(self, batch):
+        self.batches.append(len(batch))
+        return super().send(batch)
+
+
+def test_the_route_batches_as_the_provider_in_use_and_hands_each_no_more_than_its_own():
+    first, second = Counting("aliyun", 100), Counting("tencent", 200)
+    route = SmsRoute([first, second], Failover(min_results=20, cooldown=30), lambda: 0.0)
+    assert route.batch_size == 100
+    route.health["aliyun"].record([True] * 20)  # twenty technical failures: aliyun rests
+    assert route.batch_size == 200  # not the smallest of all: Tencent's broadcast goes in full calls
+    route.send([outgoing(i) for i in range(250)] + [outgoing(i, held_by="aliyun") for i in range(250, 500)])
+    assert first.batches == [100, 100, 50]  # the held ones went back to aliyun, in its own batches
+    assert second.batches == [200, 50]
+
+
 def test_receipt_codes_are_read_by_the_provider_that_sent():
     spare = LogProvider()
     spare.name = "tencent"
