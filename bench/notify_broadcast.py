@@ -310,21 +310,21 @@ def main() -> int:
         n = args.contacts
         calls = stats.get("calls", 0) if args.provider == "gateway" else stats.get(f"{args.provider}_calls", 0)
         print()
-        print(f"{'phase':<52}{'seconds':>9}{'msgs/s':>10}")
-        print("-" * 71)
-        print(f"{'contacts written (setup, not timed)':<52}{setup_seconds:>9.1f}{n / setup_seconds:>10,.0f}")
+        print(f"{'phase':<60}{'seconds':>9}{'msgs/s':>10}")
+        print("-" * 79)
+        print(f"{'contacts written (setup, not timed)':<60}{setup_seconds:>9.1f}{n / setup_seconds:>10,.0f}")
         for label, key in (
             ("rendered + recorded (broadcast rows committed)", "recorded"),
             (f"handed to {args.provider} (none left 'created')", "handed"),
             ("end to end: every receipt processed", "completed"),
         ):
-            print(f"{label:<52}{marks[key]:>9.1f}{n / marks[key]:>10,.0f}")
-        print("-" * 71)
+            print(f"{label:<60}{marks[key]:>9.1f}{n / marks[key]:>10,.0f}")
+        print("-" * 79)
         baselines = [(f"baseline: {args.provider} alone (adapter to a fake, no receipts)", provider_alone)]
         if insert_alone is not None:
             baselines.append(("baseline: bare bulk insert of the same rows", insert_alone))
         for label, seconds in baselines:
-            print(f"{label:<52}{seconds:>9.1f}{n / seconds:>10,.0f}")
+            print(f"{label:<60}{seconds:>9.1f}{n / seconds:>10,.0f}")
         print()
         delivered = progress["by_status"]["delivered"]
         print(
