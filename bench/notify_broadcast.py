@@ -102,6 +102,15 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer in {timeout}s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used: unlike the wall clock, barely moved by a loaded machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -303,6 +312,7 @@ def main() -> int:
         total = marks["completed"]
         stats = requests.get(f"{gateway}/test/stats", timeout=10).json()
         notify_rss = peak_rss_mb(notify.pid)
+        cpu = {"notify": cpu_seconds(notify.pid), "fake": cpu_seconds(processes[0].pid)}
 
         provider_alone = baseline_provider(args.provider, provider_specs(db_url), args.contacts, env)
         insert_alone = baseline_insert(f"sqlite:///{workdir / 'baseline.db'}", rows) if not args.db_url else None
@@ -332,6 +342,8 @@ def main() -> int:
             f" in {calls:,} calls ({batch_size} numbers a call),"
             f" duplicates {stats.get('duplicates', 0)}, 429s {stats.get('throttled_calls', 0)}"
         )
+        print(f"CPU used to completion: notify {cpu['notify']:.1f} s, the fake {cpu['fake']:.1f} s"
+              f" ({n / cpu['notify']:,.0f} msgs per notify CPU second)")  # fmt: skip
         print(f"notify peak RSS {notify_rss:,.0f} MB; load average before {load_before[0]:.2f}, after"
               f" {os.getloadavg()[0]:.2f}; target ≤ {TARGET_SECONDS} s: "
               f"{'met' if total <= TARGET_SECONDS else 'NOT met'} ({total:.1f} s)")  # fmt: skip
@@ -341,6 +353,7 @@ def main() -> int:
                 "provider": args.provider, "contacts": n, "database": db_url.split(":")[0], "batch_size": batch_size,
                 "calls": calls, "seconds": marks, "baseline_provider_seconds": provider_alone,
                 "baseline_insert_seconds": insert_alone, "delivered": delivered, "peak_rss_mb": notify_rss,
+                "cpu_seconds": cpu,
                 "load_average_before": load_before, "load_average_after": os.getloadavg(),
                 "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
