@@ -132,8 +132,8 @@ bench: venv broker ## the core-flow benchmark with its same-run baselines (figur
 bench-housing: venv broker
 	$(BIN)/python -m bench.housing_disbursement
 
-bench-notify: venv broker
-	$(BIN)/python -m bench.notify_broadcast
+bench-notify: venv broker ## the 112,041-contact broadcast; PROVIDER=gateway (default) | aliyun | tencent
+	$(BIN)/python -m bench.notify_broadcast --provider $(or $(PROVIDER),gateway)
 
 bench-events: venv broker
 	$(BIN)/python -m bench.events_summer_season --sandbox

@@ -26,7 +26,8 @@ It behaves like a typical Chinese SMS provider, on loopback only:
   fresh nonce): SMS receipts and inbound replies with the API key, WeChat receipts with
   `--wechat-callback-key`; the vendors' pushes carry no signature (notify checks their path token instead).
 * Test hooks: `GET /test/messages[?mobile=]` (what was sent), `GET /test/submissions[?out_id=]` (every
-  SMS submitted, sent or not: `{"out_id", "result", "answer"}`), `GET /test/stats`, `POST /test/reset`,
+  SMS submitted, sent or not: `{"out_id", "result", "answer"}`), `GET /test/stats` (among them `calls`,
+  our protocol's submission calls taken, and `<provider>_calls`, a vendor's), `POST /test/reset`,
   `POST /test/inbound` (`{"mobile", "content", "provider"?}`: a reply to our number, forwarded to
   `<callback>/callbacks/sms/inbound`, or as an SmsUp / reply callback push for `aliyun` / `tencent`).
 * Faults: `POST /test/fault {"mode": "fail"|"hang"|"lose"|"ok", "seconds": N, "calls": C, "provider": P}`.
@@ -421,10 +422,12 @@ def make_handler(gateway: Gateway):
             url = urlparse(self.path)
 
             def answer(fault):
-                if query:
-                    with gateway.lock:
+                with gateway.lock:
+                    if query:
                         gateway.stats[f"{protocol}_queries"] += 1
                         gateway.stats[f"{protocol}_query_faults"] += fault != "ok"
+                    else:
+                        gateway.stats[f"{protocol}_calls"] += 1
                 if fault == "fail":  # the vendor's servers failing: nothing sent
                     if protocol == "aliyun":
                         return 503, {"Code": "ServiceUnavailable", "Message": "The service is unavailable."}, {}

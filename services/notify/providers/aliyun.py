@@ -39,6 +39,7 @@ SEND_FAILED, SEND_DELIVERED = 2, 3
 
 class AliyunSms(TemplateCodeProvider):
     name = provider_templates.ALIYUN
+    batch_size = 100  # SendBatchSms' PhoneNumberJson
     SUBMIT_CODES = {
         "isv.MOBILE_NUMBER_ILLEGAL": PERMANENT,
         "isv.MOBILE_COUNT_OVER_LIMIT": PERMANENT,

@@ -5,6 +5,10 @@ Traffic goes to the first provider that is healthy. A provider whose technical f
 then tried again. A retry of an out_id whose answer was lost goes back to the provider that may hold it
 (`Outgoing.held_by`), healthy or not: sending it elsewhere could deliver it twice.
 
+The route's `batch_size` is that of the provider traffic goes to now (Alibaba's 100, Tencent's 200: the
+smallest of all would send Tencent's broadcast in half-full calls), and each provider is handed at most its
+own `batch_size` at once.
+
 Receipt codes are kept as "<provider>:<code>", so a receipt kept for later (`early_receipts`) is still read
 by the provider that sent it.
 """
@@ -67,7 +71,10 @@ class SmsRoute(Provider):
         self.order = [provider.name for provider in providers]
         self.health = {name: Health(policy, monotonic) for name in self.order}
         self.name = self.order[0]
-        self.batch_size = min(provider.batch_size for provider in providers)
+
+    @property
+    def batch_size(self) -> int:
+        return self.members[self.current()].batch_size
 
     def member(self, name: str) -> Provider:
         return self.members[name]
@@ -84,7 +91,8 @@ class SmsRoute(Provider):
             by_provider.setdefault(name, []).append(message)
         results: dict[str, Submission] = {}
         for name, messages in by_provider.items():
-            answers = self.members[name].send(messages)
+            member, size = self.members[name], self.members[name].batch_size
+            answers = [a for i in range(0, len(messages), size) for a in member.send(messages[i : i + size])]
             self.health[name].record([a.status == statuses.TECHNICAL_FAILURE for a in answers if a.retry_after is None])
             results.update(
                 (a.out_id, replace(a, provider=name, receipt=a.receipt and f"{name}:{a.receipt}")) for a in answers

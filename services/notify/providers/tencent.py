@@ -37,8 +37,7 @@ SETTLE_POLL_SECONDS = 60.0  # how often a lost call with no status yet is asked 
 
 class TencentSms(TemplateCodeProvider):
     name = provider_templates.TENCENT
-    per_call = 200
-    batch_size = 200
+    batch_size = 200  # SendSms' PhoneNumberSet
     SUBMIT_CODES = {
         "InvalidParameterValue.IncorrectPhoneNumber": PERMANENT,
         "FailedOperation.PhoneNumberInBlacklist": PERMANENT,

@@ -18,9 +18,10 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
 class TemplateCodeProvider(Provider):
+    """`batch_size` is the most numbers one call of the vendor's takes: `send` splits a batch into calls of
+    at most that many."""
+
     channel = statuses.SMS
-    per_call = 100
-    batch_size = 100
     # submission codes -> our status; anything else the provider refused is a temporary failure
     SUBMIT_CODES: dict[str, str] = {}
     THROTTLED_CODES: frozenset = frozenset()
@@ -48,7 +49,7 @@ class TemplateCodeProvider(Provider):
                 ready.append(message)
             else:  # the provider would refuse it: do not spend a call on it
                 results[message.out_id] = Submission(message.out_id, status=PERMANENT, reason=problem, finished=True)
-        for call in calls(ready, self.call_key, self.per_call):
+        for call in calls(ready, self.call_key, self.batch_size):
             for submission in self.send_call(call):
                 results[submission.out_id] = submission
         return [results[m.out_id] for m in batch]

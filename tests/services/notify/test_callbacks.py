@@ -196,3 +196,20 @@ def test_health_and_metrics_refuse_other_methods(notify, path):
     assert_refused_cleanly(requests.post(notify.base_url + path, data=b"{", timeout=10), 405)
     assert_refused_cleanly(requests.delete(notify.base_url + path, timeout=10), 405)
     assert requests.get(notify.base_url + path, timeout=10).status_code == 200
+
+
+def test_receipts_ahead_of_their_message_are_kept_once_each_the_latest_code_winning(notify):
+    path = "/callbacks/sms/receipts"
+
+    def push(receipts):
+        body = json.dumps(receipts).encode()
+        return requests.post(notify.base_url + path, data=body, headers=signed(body, path), timeout=10)
+
+    ahead = [{"out_id": f"n-{i}.1", "msgid": f"m-{i}", "code": "first"} for i in range(20, 25)]  # the log provider's
+    assert push(ahead + ahead[:1]).status_code == 200  # one push may carry the same receipt twice
+    assert push([{**ahead[0], "code": "again"}]).status_code == 200  # and a later push again
+    engine = make_engine(notify.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        kept = dict(connection.execute(select(EarlyReceipt.out_id, EarlyReceipt.code)).all())
+    engine.dispose()
+    assert kept == {"n-20.1": "log:again", **{f"n-{i}.1": "log:first" for i in range(21, 25)}}

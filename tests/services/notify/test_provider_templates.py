@@ -1,10 +1,12 @@
 """Templates by provider code: what registration refuses, what is checked before a message goes, and the
 route's failover rule (unit level; the service-level paths are in test_vendor_delivery.py)."""
 
+from dataclasses import replace
+
 import pytest
 
 from services.notify import provider_templates, statuses
-from services.notify.providers.base import LogProvider, Outgoing, Provider, Submission
+from services.notify.providers.base import LogProvider, Outgoing, Provider, Submission, calls
 from services.notify.providers.routing import Failover, SmsRoute
 from shared.errors import ValidationError
 from tests.services.notify.vendors import vendor_config
@@ -87,6 +89,40 @@ def test_failover_moves_new_messages_but_never_a_held_out_id():
     assert sick.given == ["n1.1", "n2.1", "n1.1"]  # the held out_id went back only where it may already be
     now[0] = 31.0
     assert route.current() == "aliyun"  # tried again after the cooldown
+
+
+class Counting(LogProvider):
+    """Delivers, counting the size of each batch it was handed."""
+
+    def __init__(self, name, batch_size):
+        super().__init__()
+        self.name, self.batch_size, self.batches = name, batch_size, []
+
+    def send(self, batch):
+        self.batches.append(len(batch))
+        return super().send(batch)
+
+
+def test_the_route_batches_as_the_provider_in_use_and_hands_each_no_more_than_its_own():
+    first, second = Counting("aliyun", 100), Counting("tencent", 200)
+    route = SmsRoute([first, second], Failover(min_results=20, cooldown=30), lambda: 0.0)
+    assert route.batch_size == 100
+    route.health["aliyun"].record([True] * 20)  # twenty technical failures: aliyun rests
+    assert route.batch_size == 200  # not the smallest of all: Tencent's broadcast goes in full calls
+    route.send([outgoing(i) for i in range(250)] + [outgoing(i, held_by="aliyun") for i in range(250, 500)])
+    assert first.batches == [100, 100, 50]  # the held ones went back to aliyun, in its own batches
+    assert second.batches == [200, 50]
+
+
+def test_a_batch_is_split_into_calls_of_one_key_at_most_limit_each_number_once_a_call():
+    batch = [outgoing(i) for i in range(5)]  # all to the same number
+    batch += [replace(outgoing(i), recipient=f"137{i:08d}") for i in range(5, 10)]
+    parity = lambda m: int(m.out_id[1:].split(".")[0]) % 2  # noqa: E731
+    split = calls(batch, key=parity, limit=3)
+    assert sorted(m.out_id for call in split for m in call) == sorted(m.out_id for m in batch)
+    assert all(len(call) <= 3 and len({m.recipient for m in call}) == len(call) for call in split)
+    assert all(len({parity(m) for m in call}) == 1 for call in split)
+    assert sorted(len(call) for call in split) == [1, 1, 2, 3, 3]  # the number given five times: five calls
 
 
 def test_receipt_codes_are_read_by_the_provider_that_sent():

@@ -4,6 +4,7 @@ segments per provider per day, status counters with samples, and the alerts thos
 
 import shutil
 import subprocess
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,11 +65,11 @@ def code_of(notify, template_id: str, provider: str) -> str:
     return code
 
 
-@pytest.mark.parametrize("provider", ["aliyun", "tencent"])
-def test_a_broadcast_goes_in_batch_calls_matched_back_by_number(start_notify, token_for, provider):
+@pytest.mark.parametrize(("provider", "calls"), [("aliyun", [100, 100, 50]), ("tencent", [200, 50])])
+def test_a_broadcast_goes_in_the_vendors_largest_calls_matched_back_by_number(start_notify, token_for, provider, calls):
     notify = start_notify(**vendor_config(provider))
     token = token_for("admin", "admin")
-    notify.add_contacts(120)
+    notify.add_contacts(250)
     with notify.rpc(token) as rpc:
         broadcast = rpc.broadcast("policy_notice", {"all": True}, {"title": "居住证办理指南"})
 
@@ -78,16 +79,19 @@ def test_a_broadcast_goes_in_batch_calls_matched_back_by_number(start_notify, to
         return progress if progress["status"] == "completed" else None
 
     progress = wait_for(completed, timeout=60)
-    assert progress["by_status"]["delivered"] == 120
+    assert progress["by_status"]["delivered"] == 250
     sent = notify.gateway_messages()
-    assert len(sent) == 120 and len({m["mobile"] for m in sent}) == 120  # each once
+    assert len(sent) == 250 and len({m["mobile"] for m in sent}) == 250  # each once
     assert all(m["out_id"].startswith("call-") for m in sent)  # batch calls: receipts matched by number
+    # SendBatchSms of 100 numbers, or SendSms of 200: each message echoes its call's token
+    assert sorted(Counter(m["out_id"] for m in sent).values(), reverse=True) == calls
+    assert requests.get(f"{notify.gateway}/test/stats", timeout=5).json()[f"{provider}_calls"] == len(calls)
     engine = make_engine(notify.config["DATABASE_URL"])
     with Session(engine) as session:
         days = [usage.of_day(session, day) for day in sorted(set(session.scalars(select(SmsUsage.day))))]
     engine.dispose()
-    assert sum(day[provider]["messages"] for day in days) == 120
-    assert sum(day[provider]["segments"] for day in days) == 120 * progress["segments"]
+    assert sum(day[provider]["messages"] for day in days) == 250
+    assert sum(day[provider]["segments"] for day in days) == 250 * progress["segments"]
 
 
 @pytest.mark.parametrize("provider", ["aliyun", "tencent"])

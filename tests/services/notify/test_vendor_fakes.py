@@ -3,6 +3,7 @@ SDKs: the SDKs sign, the fake checks the signature with the configured secret, r
 another secret the way the vendor does, and answers in the vendor's shapes."""
 
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 
@@ -113,6 +114,23 @@ def test_adapters_map_the_vendors_answers_onto_our_statuses(fake_gateway, adapte
     assert sorted(m["mobile"] for m in sent) == ["13700000001", "13700000002", "13700000007"]
     assert sent[0]["out_id"].startswith("call-") and sent[-1]["out_id"] == "n7.1"  # a call's token; one message
     assert {m["provider"] for m in sent} == {adapter}
+
+
+@pytest.mark.parametrize(("adapter", "calls"), [("aliyun", [100, 100, 50]), ("tencent", [200, 50])])
+def test_adapters_send_250_numbers_in_the_vendors_largest_calls_each_number_once(fake_gateway, adapter, calls):
+    url = fake_gateway("http://127.0.0.1:9")
+    if adapter == "aliyun":
+        provider = AliyunSms(*ALIYUN_KEY, "慈溪新市民", url)
+    else:
+        provider = TencentSms(*TENCENT_KEY, "1400000000", "慈溪新市民", url)
+    answers = provider.send([message(i) for i in range(250)])
+    assert all(answer.accepted for answer in answers)
+    stats = requests.get(f"{url}/test/stats", timeout=5).json()
+    assert stats[f"{adapter}_calls"] == len(calls)
+    sent = requests.get(f"{url}/test/messages", timeout=5).json()
+    # a call of several carries one token, which each of its messages echoes
+    assert sorted(Counter(m["out_id"] for m in sent).values(), reverse=True) == calls
+    assert sorted(m["mobile"] for m in sent) == sorted(f"137{i:08d}" for i in range(250))
 
 
 def test_the_aliyun_sdk_queries_send_details_signed_and_paged(fake_gateway):
