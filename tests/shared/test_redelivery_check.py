@@ -10,7 +10,7 @@ from kombu import Connection, Exchange, Queue
 
 from shared.config import REPO_ROOT
 from shared.dead_letters import ATTEMPTS_HEADER
-from tests.support.redelivery import MAX_ATTEMPTS, MAX_DELIVERIES, overdue_messages
+from tests.support.redelivery import MAX_ATTEMPTS, MAX_DELIVERIES, live_counts, overdue_messages
 from tests.support.waiting import wait_for
 
 
@@ -87,3 +87,16 @@ def test_a_run_leaving_an_overdue_message_behind_fails(tmp_path):
     assert "1 passed" in run.stdout, run.stdout + run.stderr
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout
     assert "evt-a-b--c: a message on its attempt 99" in run.stdout
+
+
+def test_a_queue_too_young_for_the_statistics_is_counted_over_amqp(rabbit_config, rabbit_manager):
+    uri, vhost = rabbit_config["AMQP_URI"], rabbit_config["vhost"]
+    empty = Queue("evt-housing-z--stats", Exchange(""), routing_key="evt-housing-z--stats", durable=True)
+    with Connection(uri) as connection:
+        empty(connection.default_channel).declare()
+    past = put(uri, "evt-housing-y--notify", {ATTEMPTS_HEADER: MAX_ATTEMPTS + 1})
+    # at once, before the API has a figure for either queue: the passive declare tells the empty one apart
+    assert live_counts(uri, vhost, [empty.name, past.name, "gone"]) == {empty.name: 0, past.name: 1}
+    found = overdue_messages(rabbit_manager, vhost, uri)
+    assert [o.queue for o in found] == ["evt-housing-y--notify"]
+    purge(uri, past)
