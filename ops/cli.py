@@ -5,7 +5,8 @@
     newcitizen outbox status [--via database|metrics]
     newcitizen dlq list [--service S] [--limit N] [--json]
     newcitizen dlq replay [--service S] [--queue Q] [--limit N] [--yes]
-    newcitizen disburse PERIOD                       # housing.run_disbursement("YYYY-MM")
+    newcitizen disburse PERIOD [--backfill] [--json]  # housing.run_disbursement("YYYY-MM"), as a job
+    newcitizen job JOB_ID [--json]                   # follow a job again (after Ctrl-C, or from elsewhere)
     newcitizen broadcast TEMPLATE SEGMENT [-p key=value ...] [--no-wait]
     newcitizen report FROM_YEAR TO_YEAR [--json]
     newcitizen backup DIR [--service S ...]          # every service's database (SQLite or PostgreSQL)
@@ -46,7 +47,7 @@ from shared.auth import DEFAULT_TTL_SECONDS, ROLES  # noqa: E402
 from shared.config import SERVICES  # noqa: E402
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-LONG_RPC_TIMEOUT_SECONDS = 3600
+RPC_TIMEOUT_SECONDS = 60  # every call returns at once: a long run is a job, followed by polling its status
 BROADCAST_POLL_SECONDS = 1.0
 BROADCAST_DONE = frozenset({"completed", "complete", "done", "finished", "failed", "cancelled"})
 
@@ -62,7 +63,7 @@ def _settings():
     return Settings()
 
 
-def _rpc(timeout: float = LONG_RPC_TIMEOUT_SECONDS):
+def _rpc(timeout: float = RPC_TIMEOUT_SECONDS):
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from shared.auth import CONTEXT_KEY
@@ -226,10 +227,45 @@ def cmd_disburse(args) -> int:
         print(f"PERIOD must be YYYY-MM, got {args.period!r}", file=sys.stderr)
         return 2
     console = _console()
-    with _rpc() as rpc, console.status(f"running the {args.period} disbursement (housing.run_disbursement)"):
-        result = rpc.housing.run_disbursement(args.period)
-    _print_result(result, args.json)
-    return 0
+    with _rpc() as rpc:
+        with console.status(f"starting the {args.period} disbursement (housing.run_disbursement)"):
+            job = rpc.housing.run_disbursement(args.period, backfill=args.backfill)
+        return _follow_job(rpc, job, console, args.json)
+
+
+def cmd_job(args) -> int:
+    from ops.jobs import service_of
+
+    if service_of(args.job_id) not in SERVICES:
+        print(f"JOB_ID names its service (housing.…), got {args.job_id!r}", file=sys.stderr)
+        return 2
+    console = _console()
+    with _rpc() as rpc:
+        job = getattr(rpc, service_of(args.job_id)).job_status(args.job_id)
+        return _follow_job(rpc, job, console, args.json)
+
+
+def _follow_job(rpc, job: dict, console: Console, as_json: bool) -> int:
+    """A progress bar from `job_status` until the job has finished. Ctrl-C stops following, not the job."""
+    from ops import jobs
+
+    console.print(f"job {job['job_id']} ({job['kind']} {job['key']}): {job['status']}")
+    try:
+        with _progress(console) as progress:
+            task = progress.add_task(f"{job['kind']} {job['key']}", total=job["total"], completed=job["done"])
+
+            def shown(state: dict) -> None:
+                progress.update(task, total=state["total"], completed=state["done"])
+
+            job = jobs.follow(rpc, job, shown)
+    except KeyboardInterrupt:
+        print(f"\nthe job goes on; follow it again with: newcitizen job {job['job_id']}", file=sys.stderr)
+        return 130
+    if as_json:
+        _print_result(job, as_json=True)
+    else:
+        _print_result({"job_id": job["job_id"], "status": job["status"], "error": job["error"], **job["result"]})
+    return 0 if job["status"] == "completed" else 1
 
 
 def parse_personalisation(pairs: list[str]) -> dict[str, str]:
@@ -389,8 +425,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     disburse = commands.add_parser("disburse", help="run a month's subsidy disbursement (housing)")
     disburse.add_argument("period", help="YYYY-MM")
+    disburse.add_argument("--backfill", action="store_true", help="record payments made before go-live")
     disburse.add_argument("--json", action="store_true")
     disburse.set_defaults(run=cmd_disburse)
+
+    job = commands.add_parser("job", help="follow a job (a disbursement ...) to its end, with a progress bar")
+    job.add_argument("job_id", metavar="JOB_ID", help="as `disburse` printed it (housing.…)")
+    job.add_argument("--json", action="store_true")
+    job.set_defaults(run=cmd_job)
 
     broadcast = commands.add_parser("broadcast", help="send a template to a segment (notify), following progress")
     broadcast.add_argument("template", help="template id")

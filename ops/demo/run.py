@@ -26,6 +26,7 @@ from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 
 from ops.demo import plan  # noqa: E402
+from ops.jobs import follow  # noqa: E402
 from ops.settings import Settings  # noqa: E402
 
 ROLES = {
@@ -116,12 +117,16 @@ def periods() -> list[str]:
 
 
 def disburse(callers, progress) -> tuple[int, int]:
+    """Start every month's job at once (housing runs them one after another), then follow each."""
     task = progress.add_task("disbursements 2019-01 … 2024-12", total=len(periods()))
+    started = [callers["admin"].housing.run_disbursement(period, backfill=True) for period in periods()]
     paid = total = 0
-    for period in periods():
-        result = callers["admin"].housing.run_disbursement(period, backfill=True)
-        paid += result["paid"]
-        total += result["total_fen"]
+    for job in started:
+        done = follow(callers["admin"], job)
+        if done["status"] != "completed":
+            raise RuntimeError(f"disbursement job {done['job_id']} {done['status']}: {done['error']}")
+        paid += done["result"]["paid"]
+        total += done["result"]["total_fen"]
         progress.advance(task)
     return paid, total
 

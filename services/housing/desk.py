@@ -3,8 +3,9 @@
 Each verb reads the service clock once (`self.clock.now()`) and hands that moment to the domain modules
 (`subsidy`, `recertification`, `tenancy`, `operator_subsidy`, `disbursement`), which never read a clock of
 their own and never commit. A verb that writes is `@transactional`. Two write many cases and commit as they
-go, each for a documented reason: the expiry sweeps (a page of cases per transaction, `_end_in_pages`) and
-the disbursement run (a batch of payments per transaction, `disbursement.py`).
+go, each for a documented reason: the expiry sweeps (a page of cases per transaction, `_end_in_pages`). The
+disbursement is a job (shared/jobs.py): the verb starts it, and the service's job runner pays it a page per
+transaction (`disbursement.chunk`).
 """
 
 from __future__ import annotations
@@ -109,9 +110,15 @@ class Desk(WorkerDesk):
         self.end_expired_subsidies(rules.period_of(today))
         self.end_expired_tenancies(today)
 
-    def run_disbursement(self, period: str, backfill: bool) -> dict:
+    def run_disbursement(self, period: str, backfill: bool, caller: Caller) -> dict:
+        """Start the period's disbursement job (or return the one running for it): the runner pays it."""
         self.schedule.check(period, backfill, self.today())
-        return disbursement.run(self.db, self.outbox, self.clock, period, backfill=backfill).as_dict()
+        key = f"{period}:backfill" if backfill else period
+        params = {"period": period, "backfill": backfill}
+        return self.worker.jobs.start_job(self.db, disbursement.JOB, key, params, caller.subject)
+
+    def job_status(self, job_id, caller: Caller) -> dict:
+        return self.worker.jobs.status(self.db, job_id, caller)
 
     def list_policies(self, programme) -> list[dict]:
         return policies_listed(self.db, programme)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.appeals import AppealColumns
+from shared.jobs import JobColumns
 from shared.models import utcnow
 
 
@@ -149,6 +150,12 @@ class Disbursement(Base):
     disbursed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("period", "resident_id", name="uq_disbursement_period_household"),)
+
+
+class Job(JobColumns, Base):
+    """A disbursement or an expiry sweep run as a job (shared/jobs.py)."""
+
+    __tablename__ = "jobs"
 
 
 # --- 保障性租赁住房 (affordable rental housing) --------------------------------------------------------

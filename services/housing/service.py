@@ -5,9 +5,9 @@ application object of shared/unit_of_work.py) and returns what the verb returns.
 
 from __future__ import annotations
 
-from services.housing import appeals, recertification, retention
+from services.housing import appeals, disbursement, recertification, retention
 from services.housing.desk import Desk
-from services.housing.models import Appeal, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
+from services.housing.models import Appeal, Job, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
 from services.housing.schemas import (
     LegacySubsidySchema,
     PeriodSchema,
@@ -24,6 +24,7 @@ from shared.audit import Audit, AuditedCase
 from shared.auth import requires
 from shared.clock import Clock
 from shared.db import Database
+from shared.jobs import JobKind, JobRunner
 from shared.outbox import Outbox
 from shared.privacy import Pii
 from shared.rpc import rpc
@@ -33,6 +34,11 @@ from shared.unit_of_work import Application
 from shared.validation import load
 
 SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
+
+
+JOBS = {
+    disbursement.JOB: JobKind(disbursement.chunk, roles=("admin",), total=disbursement.payable_count),
+}
 
 
 class HousingService(AppealDesk, PlatformService):
@@ -53,6 +59,7 @@ class HousingService(AppealDesk, PlatformService):
         OperatorAssessment: AuditedCase("operator_subsidy", ("review_note",)),
     })  # fmt: skip
     desk = Application(Desk)
+    jobs = JobRunner(Job, JOBS)
 
     retention_rules = retention.RULES
     appeal_model = Appeal
@@ -143,10 +150,17 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("admin")
     def run_disbursement(self, period, backfill=False) -> dict:
-        """Pay every active subsidy for `period` once, when it is due (`pay_periods`). `backfill=True`
-        records payments made before the platform went live (counted, not messaged)."""
+        """Start paying every active subsidy for `period` once, when it is due (`pay_periods`); returns the job
+        at once (`job_status` follows it). `backfill=True` records payments made before the platform went
+        live (counted, not messaged)."""
         load(PeriodSchema(), {"period": period, "backfill": backfill}, field="period")
-        return self.desk.run_disbursement(period, backfill)
+        return self.desk.run_disbursement(period, backfill, self.auth.caller)
+
+    @rpc(read_only=True)
+    @requires("admin")
+    def job_status(self, job_id) -> dict:
+        """A job's progress: for the roles that may start it (every housing job is an admin's)."""
+        return self.desk.job_status(job_id, self.auth.caller)
 
     @rpc(read_only=True)
     @requires("caseworker", "reviewer")

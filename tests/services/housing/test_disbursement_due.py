@@ -22,6 +22,7 @@ from shared.clock import Clock
 from shared.db import make_engine
 from shared.errors import ValidationError
 from tests.support.databases import migrate
+from tests.support.jobs import disburse
 
 SHANGHAI_OFFSET = timedelta(hours=8)
 
@@ -77,8 +78,8 @@ def test_a_normal_run_pays_the_current_period_or_the_next_from_five_days_before_
     assert "only 2025-05 today (2025-05-26); 2025-06 from 2025-05-27" in message
     assert payments() == 0  # nothing half-written
     clock.frozen = cixi("2025-05-27")
-    assert admin.run_disbursement("2025-06")["paid"] == 3
-    assert admin.run_disbursement("2025-05")["paid"] == 3  # the current period, still
+    assert disburse(admin, "2025-06")["paid"] == 3
+    assert disburse(admin, "2025-05")["paid"] == 3  # the current period, still
     assert "only 2025-05 or 2025-06 today" in refused(admin, "2025-07")
     assert "only 2025-05 or 2025-06" in refused(admin, "2099-12")
     assert "only 2025-05 or 2025-06" in refused(admin, "2025-04")  # a past month is no longer a normal run
@@ -109,7 +110,7 @@ def test_the_next_period_opens_at_midnight_in_cixi_whatever_the_month(before, op
 def test_a_backfill_records_only_periods_before_go_live(start_housing):
     admin, clock, payments = start_housing(DISBURSEMENT_GO_LIVE="2025-07-01")
     clock.frozen = cixi("2025-09-15")
-    assert admin.run_disbursement("2025-06", backfill=True)["paid"] == 3
+    assert disburse(admin, "2025-06", backfill=True)["paid"] == 3
     message = refused(admin, "2025-07", backfill=True)
     assert "only periods up to 2025-06 (before go-live on 2025-07-01" in message
     refused(admin, "2025-09", backfill=True)  # the current period, never messaged: refused
@@ -122,7 +123,7 @@ def test_a_backfill_never_reaches_the_current_period_even_with_go_live_ahead(sta
     clock.frozen = last_second_of("2025-05-31")
     assert "only periods up to 2025-04" in refused(admin, "2025-05", backfill=True)
     clock.frozen = cixi("2025-06-01")  # a Cixi midnight: 2025-05 is now the past
-    assert admin.run_disbursement("2025-05", backfill=True)["paid"] == 3
+    assert disburse(admin, "2025-05", backfill=True)["paid"] == 3
     assert "up to 2025-05" in refused(admin, "2025-06", backfill=True)
     assert payments() == 3
 

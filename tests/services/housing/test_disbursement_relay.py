@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bench.housing_disbursement import seed
 from shared.db import make_engine
 from shared.models import OutboxMessage
+from tests.support.jobs import disburse
 from tests.support.waiting import wait_for
 
 SUBSIDIES = 3000
@@ -24,7 +25,7 @@ def test_each_disbursed_event_is_published_once(housing, housing_clock, call, ev
     engine = make_engine(housing["DATABASE_URL"])
     with Session(engine) as session:
         seed(session, SUBSIDIES)  # approved subsidies for 2025-01 .. 2025-12
-    result = call("ops", "admin").run_disbursement("2025-06")
+    result = disburse(call("ops", "admin"), "2025-06")
     assert result["paid"] == SUBSIDIES
 
     def unpublished() -> int:

@@ -15,6 +15,7 @@ from shared.db import make_engine
 from shared.errors import Forbidden, ValidationError
 from shared.models import OutboxMessage
 from tests.support.databases import migrate
+from tests.support.jobs import disburse
 from tests.support.residents import application
 from tests.support.waiting import wait_for
 
@@ -66,11 +67,11 @@ def test_frontline_workers_before_2023_are_not_eligible(housing):
 def test_historical_disbursement_pays_the_terms_then_and_is_flagged(housing):
     admin, _, _, url = housing
     admin.import_legacy_subsidy(application(monthly_rent_yuan=400), "2020-01-10")
-    assert admin.run_disbursement("2019-12", backfill=True)["paid"] == 0
-    assert admin.run_disbursement("2020-01", backfill=True)["paid"] == 1
-    assert admin.run_disbursement("2020-12", backfill=True)["paid"] == 1
-    assert admin.run_disbursement("2021-01", backfill=True)["paid"] == 0
-    assert admin.run_disbursement("2020-12", backfill=True)["paid"] == 0  # once per household per period
+    assert disburse(admin, "2019-12", backfill=True)["paid"] == 0
+    assert disburse(admin, "2020-01", backfill=True)["paid"] == 1
+    assert disburse(admin, "2020-12", backfill=True)["paid"] == 1
+    assert disburse(admin, "2021-01", backfill=True)["paid"] == 0
+    assert disburse(admin, "2020-12", backfill=True)["paid"] == 0  # once per household per period
     paid = events(url, "subsidy_disbursed")
     assert [e["data"]["amount_fen"] for e in paid] == [40000, 40000]
     assert all(e["data"]["backfill"] for e in paid)

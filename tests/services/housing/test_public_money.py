@@ -26,6 +26,7 @@ from shared.errors import ValidationError
 from shared.models import OutboxMessage
 from tests.services.housing.conftest import count_rows, subsidy_application
 from tests.support.databases import migrate
+from tests.support.jobs import disburse
 from tests.support.residents import application as legacy_application
 
 RECERTIFIED = "subsidy_recertified"
@@ -144,12 +145,12 @@ def test_an_imported_case_is_paid_by_no_live_run_until_a_reviewer_decides_it(lat
     with proxy("migrator", "admin", "reviewer") as importer, proxy("cw-1", "caseworker") as caseworker:
         case = importer.import_legacy_subsidy(legacy_application(), yesterday)
         assert case["status"] == "approved" and case["legacy"] is True
-        assert importer.run_disbursement(this_month)["paid"] == 0  # one admin's word pays nothing
+        assert disburse(importer, this_month)["paid"] == 0  # one admin's word pays nothing
         caseworker.recertify_subsidy(case["application_id"])
         with refused("MakerCheckerViolation"):  # the importer stood in as reviewer once already
             importer.review_subsidy_recertification(case["application_id"], "approve")
-        assert importer.run_disbursement(this_month)["paid"] == 0
+        assert disburse(importer, this_month)["paid"] == 0
         with proxy("rv-1", "reviewer") as reviewer:
             decided = reviewer.review_subsidy_recertification(case["application_id"], "approve")
         assert decided["application"]["legacy"] is False
-        assert importer.run_disbursement(this_month)["paid"] == 1
+        assert disburse(importer, this_month)["paid"] == 1

@@ -1,0 +1,25 @@
+"""Following a job (shared/jobs.py) the way the CLI does: over its service's `job_status` RPC."""
+
+from __future__ import annotations
+
+from tests.support.waiting import wait_for
+
+FINISHED = ("completed", "failed")
+
+
+def until_finished(rpc, job: dict, timeout: float = 60) -> dict:
+    """The job's view once it has finished (`rpc` is a proxy of the service that runs it)."""
+
+    def finished():
+        status = rpc.job_status(job["job_id"])
+        return status if status["status"] in FINISHED else None
+
+    return wait_for(finished, timeout=timeout, what=f"job {job['job_id']} finished")
+
+
+def disburse(admin, period: str, backfill: bool = False, timeout: float = 60) -> dict:
+    """Start the period's disbursement over `admin` (a housing proxy), wait for it, and return its result
+    (`paid`, `total_fen`, `already_paid`, `batches`) as the RPC returned it before it was a job."""
+    done = until_finished(admin, admin.run_disbursement(period, backfill=backfill), timeout)
+    assert done["status"] == "completed", done
+    return done["result"]
