@@ -167,6 +167,27 @@ class JobKind:
     size: int = 1000
 
 
+def new_job(model, service: str, kind: str, key: str, params: dict, by: str, now: datetime, total: int | None):
+    """A queued job's row (not added to any session): its id names the service, for `newcitizen job ID`."""
+    return model(
+        id=f"{service}.{uuid.uuid4()}",
+        kind=kind,
+        key=key,
+        params=json.dumps(params, ensure_ascii=False, sort_keys=True),
+        status=QUEUED,
+        started_by=by,
+        cursor="",
+        total=total,
+        done=0,
+        chunks=0,
+        result="{}",
+        failures=0,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def job_view(job) -> dict:
     return {
         "job_id": job.id,
@@ -230,24 +251,8 @@ class JobRunner(DependencyProvider):
             session.rollback()
             return job_view(existing)
         spec = self.kinds[kind]
-        now = self.now()
-        job = self.model(
-            id=f"{self.container.service_name}.{uuid.uuid4()}",
-            kind=kind,
-            key=key,
-            params=json.dumps(params, ensure_ascii=False, sort_keys=True),
-            status=QUEUED,
-            started_by=by,
-            cursor="",
-            total=spec.total(session, params) if spec.total else None,
-            done=0,
-            chunks=0,
-            result="{}",
-            failures=0,
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+        total = spec.total(session, params) if spec.total else None
+        job = new_job(self.model, self.container.service_name, kind, key, params, by, self.now(), total)
         session.add(job)
         try:
             session.commit()

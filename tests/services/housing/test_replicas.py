@@ -1,5 +1,5 @@
-"""Three housing replicas on one database share the outbox and the monthly disbursement without doubling:
-each event reaches the broker once, each subsidy is paid once for a period.
+"""Three housing replicas on one database share the outbox and the monthly disbursement job without doubling:
+each event reaches the broker once, each chunk of the job is run by one replica, each subsidy is paid once.
 
 PostgreSQL only: several replicas of a service need it (docs/operations.md, "Scale a service": on SQLite one
 replica per service; its outbox sweep cannot skip another replica's locked rows).
@@ -23,11 +23,13 @@ from services.housing.models import Disbursement
 from services.housing.service import HousingService
 from shared.clock import Clock
 from shared.db import make_engine
+from shared.jobs import JobRunner
 from shared.models import OutboxMessage
 from shared.outbox import Outbox, OutboxWriter
 from tests.services.housing.conftest import EventCapture, subsidy_application
 from tests.shared.test_outbox_add_many import disbursed
 from tests.support.databases import migrate
+from tests.support.jobs import until_finished
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
@@ -136,21 +138,57 @@ def test_three_replicas_relaying_one_outbox_publish_each_event_once(replicas, en
     assert len(published) == REPLICAS, f"the replicas did not all relay: {published}"
 
 
-def test_three_replicas_paying_one_period_at_once_pay_each_subsidy_once(replicas, engine, captured, token_for):
-    subsidies = 2000
+def test_three_replicas_share_one_disbursement_job_and_pay_each_subsidy_once(
+    postgres_url, service_config, container_factory, engine, token_for
+):
+    """Each replica starts the period's job at once: they get the same job, and its chunks are shared, each run
+    by one replica. A replica that has run a chunk waits (outside any transaction) until every replica has
+    run one, so the sharing is shown, not left to the scheduler."""
+    subsidies, chunk = 2000, 100
+    migrate("housing", postgres_url)
     with Session(engine) as session:
         seed(session, subsidies)  # approved subsidies for 2025-01 .. 2025-12
-    for container in replicas:
+    replicas, runners = [], []
+    for _ in range(REPLICAS):
+        container = container_factory(
+            HousingService, service_config(postgres_url, JOB_CHUNK_SIZE=chunk, JOBS_POLL_SECONDS=0.05)
+        )
+        runners.append(next(dep for dep in container.dependencies if isinstance(dep, JobRunner)))
+        container.start()
         next(dep for dep in container.dependencies if isinstance(dep, Clock)).frozen = JUNE_IS_DUE
+        replicas.append(container)
+    captured = EventCapture(replicas[0].config["AMQP_URI"])
     published = count_publishes(replicas)
+    cursors: dict[int, list[str]] = {number: [] for number in range(REPLICAS)}
+    everyone_ran = eventlet.event.Event()
+    for number, runner in enumerate(runners):
+
+        def run_chunk(session, job, spec, run=runner._run_chunk, number=number):
+            cursors[number].append(job.cursor)
+            run(session, job, spec)
+            if all(cursors.values()) and not everyone_ran.ready():
+                everyone_ran.send()
+
+        def step(step=runner.step, number=number):
+            if cursors[number] and not everyone_ran.ready():
+                everyone_ran.wait(30)
+            return step()
+
+        runner._run_chunk, runner.step = run_chunk, step
     context = {"authorization": token_for("ops", "admin")}
 
-    def pay(container) -> dict:
+    def start(container) -> dict:
         with entrypoint_hook(container, "run_disbursement", context_data=context) as run_disbursement:
             return run_disbursement("2025-06")
 
-    results = list(eventlet.GreenPool(REPLICAS).imap(pay, replicas))
-    assert sum(result["paid"] for result in results) == subsidies, results
+    jobs = list(eventlet.GreenPool(REPLICAS).imap(start, replicas))
+    assert len({job["job_id"] for job in jobs}) == 1, jobs
+    with ServiceRpcProxy("housing", replicas[0].config, context_data=context) as admin:
+        done = until_finished(admin, jobs[0], timeout=120)
+    assert done["status"] == "completed" and done["result"]["paid"] == subsidies, done
+    assert all(cursors.values()), f"a replica ran no chunk: {cursors}"
+    ran = [cursor for numbered in cursors.values() for cursor in numbered]
+    assert len(ran) == len(set(ran)) == done["chunks"] == subsidies // chunk + 1  # the last finds the end
     with Session(engine) as session:
         payments = session.execute(
             select(Disbursement.resident_id, func.count())
@@ -161,6 +199,7 @@ def test_three_replicas_paying_one_period_at_once_pay_each_subsidy_once(replicas
 
     wait_for(lambda: relayed_everything(engine, replicas), timeout=60, what="the outbox relayed")
     copies = broker_copies(captured)
+    captured.close()
     paid = Counter(event["data"]["resident_id"] for event in captured.of_type("subsidy_disbursed"))
     assert len(paid) == subsidies and set(paid.values()) == {1}
     assert set(copies.values()) == {1} and len(copies) == subsidies
