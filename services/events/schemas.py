@@ -199,7 +199,8 @@ class VenueInput(Input):
     town = Text(required=True, max_length=20, validate=_town)
     address = Text(load_default=None, allow_none=True, max_length=300)
     shares_venue_id = Id(load_default=None, allow_none=True)  # the branch library a reading room is housed in
-    opened_on = fields.Date(load_default=None, allow_none=True, validate=_in_range)  # None: today
+    # None: today; a library may be older than the platform's other dates
+    opened_on = fields.Date(load_default=None, allow_none=True, validate=validate.Range(min=date(1900, 1, 1)))
 
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **kwargs):
