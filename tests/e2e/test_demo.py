@@ -32,7 +32,7 @@ def build_and_report(scale: plan.Scale) -> tuple[dict, dict]:
     try:
         with Progress(console=Console(quiet=True)) as progress:
             run.build(settings, callers, scale, progress, concurrency=4)
-        report = run.wait_for_report(callers, scale, seconds=600)
+        report = run.wait_for_report(callers, scale, seconds=1200)
         return report, callers["admin"].stats.rebuild()
     finally:
         callers.stop()
