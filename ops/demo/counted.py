@@ -46,9 +46,10 @@ def _check(what: str, n: int, expected: Range) -> None:
 
 def venues() -> list[dict]:
     """seed §3: 1 city library, 1 children's library, 17 town branches, 15 city reading rooms (4 housed in a
-    branch). Which divisions have a branch and where the rooms are is [assumed]: a branch in each of the 17
-    divisions other than 浒山 (the two city libraries are there), 陆中湾 (created 2024) and 白沙路; the rooms
-    spread over the divisions in order, the first four in their town's branch. Opening days [assumed]."""
+        branch). Which divisions have a branch and where the rooms are is [assumed]: a branch in each of the 17
+        divisions other than 浒山 (the two city libraries are there), 陆中湾 (created 2024) and 白沙路; the rooms
+        spread over the divisions in order, the first four in their town's branch. Names beyond the two libraries
+    the seed names, and opening days: [assumed]."""
     rng = random.Random(SEED + 10)
     rows = [
         {"name": "慈溪市图书馆", "kind": "city_library", "town": "浒山街道", "opened_on": "1996-10-01"},
@@ -76,7 +77,7 @@ def venues() -> list[dict]:
 def summer_season() -> list[dict]:
     """seed §4: 2024年 … 暑期假日学校、夏令营、研学、观影等活动320次，参加的“小候鸟”1.6万余人次. 320 activities
     over July and August in every division; each one's children drawn from 40–62 (a class or a coach) and
-    2–6 adults with them [assumed]; the total lands in 1.6万余 without being fitted."""
+    2–6 adults with them, titles and places [assumed]; the total lands in 1.6万余 without being fitted."""
     rng = random.Random(SEED + 11)
     forms = (("暑期假日学校", "summer_class"), ("夏令营", "summer_class"), ("研学", "workshop"), ("观影", "other"))
     rows = []
@@ -102,7 +103,7 @@ def summer_season() -> list[dict]:
 def harmony_day() -> list[dict]:
     """seed §4: 2025年4月 … “4.20和谐促进服务日”系列活动 … 各类活动32场，累计服务新老市民1.1万人次. 32 open events
     on 18–22 April 2025, 8 of each of the seed's four forms; heads drawn from 290–430 per event, a tenth of
-    them children [assumed]."""
+    them children, at each division's 新时代文明实践站 [assumed]."""
     rng = random.Random(SEED + 12)
     forms = ("志愿服务", "文体活动", "素养提升", "政策宣传")
     rows = []
@@ -205,7 +206,7 @@ def volunteer_services() -> list[dict]:
 
 
 GUIDE = {
-    "title": "新市民来慈指南（2025年版）",
+    "title": "新市民来慈指南（2025年版）",  # the seed's 来慈指南; "2025年版" [assumed]
     "kind": "newcomer_guide",
     "issued_on": "2025-03-01",  # [assumed]: the seed says 2025
     "copies_printed": 20_000,  # seed §4: 编印2万份
