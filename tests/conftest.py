@@ -99,8 +99,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def process_clock():
-    """Start the process clock (`shared.clock.utcnow`) at a given instant for one test, then put it back."""
-    from shared.clock import process_clock
+    """Start the process clock (`shared.platform.clock.utcnow`) at a given instant for one test, then put it back."""
+    from shared.platform.clock import process_clock
 
     clock = process_clock()
     saved = (clock.offset, clock.started)

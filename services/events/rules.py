@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from shared.clock import SHANGHAI
-from shared.pii import age_on, normalise_id_number
+from shared.platform.clock import SHANGHAI
+from shared.platform.pii import age_on, normalise_id_number
 
 LOCAL = SHANGHAI
 

@@ -1,4 +1,4 @@
-"""Appeal events (housing and insurance, shared/appeals.py) as personalisation for notify's templates.
+"""Appeal events (housing and insurance, shared/cixi/appeals.py) as personalisation for notify's templates.
 
 The resident who appealed is told at each step; for a child's case the guardian, as "子女…". Reasons
 arrive masked and are shown as given (clipped)."""

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from services.notify.reasons import UNWORDED, wording
 from services.notify.rules import SHANGHAI
-from shared.pii import mask_text
+from shared.platform.pii import mask_text
 
 MAX_REASON_CHARS = 120
 

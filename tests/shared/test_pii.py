@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from shared.clock import SHANGHAI, local_today
-from shared.pii import (
+from shared.platform.clock import SHANGHAI, local_today
+from shared.platform.pii import (
     DEV_KEYS,
     DecryptionError,
     FieldCipher,

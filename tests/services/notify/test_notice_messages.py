@@ -72,7 +72,7 @@ def test_a_refusal_names_the_office_of_its_scheme(scheme, office):
 
 def test_every_failing_insurance_rule_is_a_rejection_code():
     from services.insurance import rules
-    from shared.contracts.insurance import REJECTION_REASONS
+    from shared.cixi.contracts.insurance import REJECTION_REASONS
 
     names = {rule.__name__ for rules_of in rules.ROUTE_RULES.values() for rule in rules_of}
     names = {"employee_registration" if n == "registered" else n for n in names} | {"flexible_registration"}
