@@ -42,8 +42,8 @@ from services.notify.providers import Outgoing, build_providers  # noqa: E402
 from shared.platform.config import load_service_config  # noqa: E402
 from shared.platform.db import make_engine  # noqa: E402
 from shared.platform.migrations import upgrade  # noqa: E402
-from shared.platform.pii import mask_phone  # noqa: E402
-from shared.platform.privacy import PiiTools, keys_from_config  # noqa: E402
+from shared.platform.personal_data import mask_phone  # noqa: E402
+from shared.platform.personal_data_provider import PiiTools, keys_from_config  # noqa: E402
 from shared.platform.token_issuer import issuer_from_config  # noqa: E402
 
 FOLLOWERS = 112_041

@@ -24,7 +24,7 @@ from amqp.exceptions import ChannelError, MessageNacked, NotFound
 from kombu import Connection, Producer
 
 from shared.platform.clock import utcnow
-from shared.platform.consumer import ATTEMPTS_HEADER
+from shared.platform.event_consumer import ATTEMPTS_HEADER
 from shared.platform.retention import dlq_replay_window
 from shared.platform.topology import dead_letter_queue_name
 

@@ -70,7 +70,7 @@ CLOCK_SENSITIVE = (
     "tests/e2e/",
     "tests/ops/test_cli.py",
     "tests/shared/test_audit.py",
-    "tests/shared/test_pii.py",
+    "tests/shared/test_personal_data.py",
     "tests/shared/test_retention.py",
     "tests/services/events/test_activities.py",
     "tests/services/events/test_attendance.py",

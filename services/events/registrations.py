@@ -18,7 +18,7 @@ from services.events.rules import Audience, build_party, local_date
 from services.events.views import attendance_out, registration_out, registrations_out
 from services.events.workflow import Seat, current_policy, ensure_open
 from shared.platform.auth import Caller, require_acting_for
-from shared.platform.pii import normalise_phone
+from shared.platform.personal_data import normalise_phone
 from shared.platform.unit_of_work import WorkerDesk, transactional
 
 

@@ -14,7 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from shared.cixi.contracts.events import KINDS
 from shared.cixi.towns import resolve_town
-from shared.platform.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.platform.validation import Text
 
 VENUE_KINDS = ("city_library", "children_library", "town_branch", "reading_room", "school", "community_centre", "other")

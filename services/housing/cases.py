@@ -20,8 +20,8 @@ from shared.platform.clock import (
     SHANGHAI,  # noqa: F401 (re-exported)
     local_today,
 )
-from shared.platform.pii import mask_id_number, mask_phone
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data import mask_id_number, mask_phone
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import echo
 
 PHONE_INDEX = "phone"

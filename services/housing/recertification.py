@@ -28,7 +28,7 @@ from services.housing.subsidy import APPROVED, case_data, end, facts_of, load_ap
 from shared.cixi.contracts.housing import NO_LONGER_ELIGIBLE
 from shared.platform.audit import AuditedCase
 from shared.platform.auth import Caller
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data_provider import PiiTools
 
 AWAITING_REVIEW, ACCEPTED, REJECTED, APPLIED = "awaiting_review", "approved", "rejected", "applied"
 RENEWAL_WINDOW_MONTHS = 3  # [assumed] docs/policy.md: a term ending this month or in the next two may be renewed

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from shared.platform.dates import add_months
-from shared.platform.pii import age_on
+from shared.platform.personal_data import age_on
 
 # reason codes (stable: callers, appeals and stats key on them)
 UNDER_MIN_AGE = "under_min_age"

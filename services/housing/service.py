@@ -25,7 +25,7 @@ from shared.platform.auth import requires
 from shared.platform.clock import Clock
 from shared.platform.db import Database
 from shared.platform.outbox import Outbox
-from shared.platform.privacy import Pii
+from shared.platform.personal_data_provider import Pii
 from shared.platform.rpc import rpc
 from shared.platform.service import PlatformService
 from shared.platform.timers import timer

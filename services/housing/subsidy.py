@@ -34,8 +34,8 @@ from shared.cixi.towns import resolve_town
 from shared.platform.auth import Caller
 from shared.platform.contracts import resident_note
 from shared.platform.errors import ValidationError
-from shared.platform.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import text_problem
 
 SUBMITTED, INELIGIBLE, APPROVED, REJECTED, ENDED = "submitted", "ineligible", "approved", "rejected", "ended"

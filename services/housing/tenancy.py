@@ -39,7 +39,7 @@ from shared.platform.auth import Caller
 from shared.platform.dates import add_months
 from shared.platform.db import move_status
 from shared.platform.errors import ValidationError
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import echo
 
 VACANT, LET, WITHDRAWN = "vacant", "let", "withdrawn"

@@ -15,7 +15,7 @@ from services.insurance.rules import ROUTES, base_range
 from shared.cixi.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
 from shared.cixi.towns import resolve_town
 from shared.platform.clock import local_today
-from shared.platform.pii import (
+from shared.platform.personal_data import (
     InvalidBirthCertificate,
     InvalidIdNumber,
     normalise_birth_certificate,

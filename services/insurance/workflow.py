@@ -53,7 +53,7 @@ from shared.platform.clock import SHANGHAI
 from shared.platform.contracts import resident_note
 from shared.platform.db import move_status
 from shared.platform.errors import ValidationError
-from shared.platform.pii import (
+from shared.platform.personal_data import (
     ADULT_AGE_YEARS,
     birth_date_from_id,
     mask_birth_certificate,

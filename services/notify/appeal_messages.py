@@ -5,7 +5,7 @@ arrive masked and are shown as given (clipped)."""
 
 from __future__ import annotations
 
-from services.notify.notice_text import given_text, local_date
+from services.notify.notice_text import date_text, given_text
 
 CASE_TEXT = {"subsidy_application": "租赁补贴申请", "enrolment": "参保申请"}
 
@@ -16,7 +16,7 @@ def appealed_case(data: dict) -> dict:
 
 
 def appeal_received(data: dict) -> dict:
-    return {**appealed_case(data), "due_on": local_date(data["due_on"])}
+    return {**appealed_case(data), "due_on": date_text(data["due_on"])}
 
 
 def appeal_decided(data: dict) -> dict:

@@ -11,8 +11,8 @@ from services.notify.models import Contact, OptOut
 from services.notify.schemas import iso
 from shared.cixi.towns import resolve_town
 from shared.platform.errors import NotFound, ValidationError
-from shared.platform.pii import InvalidPhone, mask_phone, normalise_phone
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data import InvalidPhone, mask_phone, normalise_phone
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import echo
 
 PHONE_INDEX_PURPOSE = "phone"

@@ -35,7 +35,7 @@ from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, 
 from services.notify.providers import Outgoing, Provider, Submission
 from services.notify.send_rate import SharedTokenBucket
 from shared.platform.crashpoints import crash_point
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data_provider import PiiTools
 
 log = logging.getLogger(__name__)
 

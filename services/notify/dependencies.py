@@ -17,7 +17,7 @@ from services.notify.send_rate import SharedTokenBucket
 from shared.platform.clock import Clock
 from shared.platform.db import Database, make_engine
 from shared.platform.outbox import Outbox
-from shared.platform.privacy import PiiTools, keys_from_config
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 
 log = logging.getLogger(__name__)
 

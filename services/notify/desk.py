@@ -2,7 +2,7 @@
 
 The verbs an RPC or a callback calls commit their change (`@transactional`); the two an event consumer
 calls (`store_contact`, `send_notice`) do not, since the consumer commits them with its record of the event
-(shared/platform/consumer.py). A verb that records something to send wakes the courier, which dispatches once the
+(shared/platform/event_consumer.py). A verb that records something to send wakes the courier, which dispatches once the
 worker is over."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from services.notify.providers import sms_provider_names
 from services.notify.schemas import notification_dict, template_dict
 from services.notify.templating import render
 from shared.platform.errors import NotFound, PermanentError, ValidationError
-from shared.platform.pii import DecryptionError
+from shared.platform.personal_data import DecryptionError
 from shared.platform.unit_of_work import WorkerDesk, transactional
 from shared.platform.validation import echo
 

@@ -12,7 +12,7 @@ from services.notify import catalogue, metrics, rules, statuses
 from services.notify.exceptions import TemplateNotFound
 from services.notify.models import Contact, Notification, OptOut, Template
 from services.notify.templating import render
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import echo
 
 

@@ -27,7 +27,7 @@ from shared.platform.batch_consumer import subscribe
 from shared.platform.clock import Clock
 from shared.platform.db import Database
 from shared.platform.outbox import Outbox
-from shared.platform.privacy import Pii
+from shared.platform.personal_data_provider import Pii
 from shared.platform.rpc import rpc
 from shared.platform.service import PlatformService
 from shared.platform.unit_of_work import Application

@@ -15,7 +15,7 @@ from services.notify import activity_messages as activity
 from services.notify import appeal_messages as appeal
 from services.notify import housing_messages as housing
 from services.notify import insurance_messages as insurance
-from shared.platform.consumer import handler_name as generated_name
+from shared.platform.event_consumer import handler_name as generated_name
 
 DEDUPE_KEY_CHARS = 120  # notifications.dedupe_key
 

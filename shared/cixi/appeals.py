@@ -33,15 +33,14 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.platform.auth import Caller, requires
-from shared.platform.clock import SHANGHAI
+from shared.platform.clock import local_date
 from shared.platform.errors import Conflict, InvalidTransition, MakerCheckerViolation, NotFound, ValidationError
 from shared.platform.models import UtcDateTime
-from shared.platform.pii import mask_text
+from shared.platform.personal_data import mask_text
 from shared.platform.rpc import rpc
 from shared.platform.unit_of_work import transactional
 from shared.platform.validation import echo, text_problem
 
-LOCAL_TZ = SHANGHAI
 RECEIVED, UNDER_REVIEW, UPHELD, DISMISSED = "received", "under_review", "upheld", "dismissed"
 STATUSES = (RECEIVED, UNDER_REVIEW, UPHELD, DISMISSED)
 OPEN = (RECEIVED, UNDER_REVIEW)
@@ -68,10 +67,6 @@ class AppealWindowClosed(Conflict):
 
 class AppealExists(Conflict):
     """The case already has an open appeal, or this decision was already appealed."""
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 class AppealColumns:

@@ -25,7 +25,7 @@ from shared.platform.db import database_of
 from shared.platform.errors import NotAuthenticated
 from shared.platform.models import SharedBase, UtcDateTime, utcnow
 from shared.platform.outbox import correlation_id_of
-from shared.platform.pii import mask_name, mask_text
+from shared.platform.personal_data import mask_name, mask_text
 
 APPEND_ONLY_MESSAGE = "audit records are append-only"
 

@@ -5,8 +5,8 @@
 
 Each line of the table becomes one entrypoint, `on_<source>_<event_type>`, on a `BatchingEventHandler`:
 
-* A message is checked as by `shared.platform.consumer` (size, decoding, envelope, contract) as it arrives; a bad one
-  is dead-lettered alone at once and never joins a batch.
+* A message is checked as by `shared.platform.event_consumer` (size, decoding, envelope, contract) as it
+  arrives; a bad one is dead-lettered alone at once and never joins a batch.
 * Checked envelopes are gathered until `EVENT_BATCH_SIZE` are waiting, or the consumer is free and
   `EVENT_BATCH_WAIT_MS` has passed (0: what has arrived by then). One batch per entrypoint is in a worker
   at a time, so while one is applied the next one gathers: at low load a lone message is applied at once,
@@ -15,12 +15,12 @@ Each line of the table becomes one entrypoint, `on_<source>_<event_type>`, on a 
   applied (and repeats of one event inside the batch), adds the ledger rows and applies the rest with the
   handler's batch form (`handler(service, events)`; the single form in a loop when none is given) in one
   transaction, then commits once. The batch is acked after the commit, with one `multiple` ack when that
-  settles nothing else (`queue_consumer.UndecodableTolerantQueueConsumer.ack_messages`).
+  settles nothing else (`amqp_queue_consumer.UndecodableTolerantQueueConsumer.ack_messages`).
 * If the batch cannot be applied — a poison event (`PermanentError`, `ValidationError`), a bug, a conflict —
-  it is rolled back and its events are applied one at a time exactly as `shared.platform.consumer` does, each with
+  it is rolled back and its events are applied one at a time exactly as `shared.platform.event_consumer` does, each with
   its own commit: the poison event is retried or dead-lettered alone with its reason, the others commit
   once. When the database is unreachable no event is tried: each waits round the delay queues without
-  using an attempt, as in `shared.platform.consumer`.
+  using an attempt, as in `shared.platform.event_consumer`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import eventlet
 from eventlet.event import Event
 from sqlalchemy import select
 
-from shared.platform.consumer import Handler, ReliableEventHandler, consume_one, database_unavailable
-from shared.platform.consumer import handler_name as default_name
 from shared.platform.crashpoints import crash_point
+from shared.platform.event_consumer import Handler, ReliableEventHandler, consume_one, database_unavailable
+from shared.platform.event_consumer import handler_name as default_name
 from shared.platform.metrics import EVENTS_CONSUMED
 from shared.platform.models import ProcessedEvent
 

@@ -66,8 +66,13 @@ def local_now(moment: datetime | None = None) -> datetime:
     return (moment or utcnow()).astimezone(SHANGHAI)
 
 
+def local_date(moment: datetime) -> date:
+    """The calendar day `moment` falls on in Cixi (a date; notify's `date_text` is the words for one)."""
+    return moment.astimezone(SHANGHAI).date()
+
+
 def local_today(moment: datetime | None = None) -> date:
-    return local_now(moment).date()
+    return local_date(moment or utcnow())
 
 
 def parse_instant(value: str) -> datetime:

@@ -18,7 +18,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from shared.platform.clock import utcnow
 from shared.platform.compiled_schema import CompiledSchema
 from shared.platform.errors import ValidationError
-from shared.platform.pii import mask_text
+from shared.platform.personal_data import mask_text
 
 ENVELOPE_VERSION_FIELD = "version"
 # The package of published contracts, one module per source. Named, not imported: the mechanism reads

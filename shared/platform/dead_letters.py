@@ -1,10 +1,10 @@
 """Copying a message the service cannot use to `<service>.dlq`, byte for byte, with the reason and where it
-came from. Used by the event consumers (`consumer.py`) and the RPC edge (`rpc.py`)."""
+came from. Used by the event consumers (`event_consumer.py`) and the RPC edge (`rpc.py`)."""
 
 from __future__ import annotations
 
 from shared.platform.clock import utcnow
-from shared.platform.pii import mask_text
+from shared.platform.personal_data import mask_text
 
 ATTEMPTS_HEADER = "x-newcitizen-attempts"
 MAX_REASON_LENGTH = 1000

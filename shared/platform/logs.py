@@ -1,11 +1,12 @@
 """Log records that say where they come from: the service, nameko's call id, the correlation id and the
 case a worker is handling (an RPC's `application_id`, `enrolment_id`, …), where there is one.
 
-Each service's `LOGGING` (config.yaml) gives its console handler two filters, `pii` (shared.platform.pii: masks ID and
-phone numbers first) then `context` (this module), and a formatter chosen by `LOG_FORMAT`: `plain` (the
-default, one readable line for a terminal) or `json` (one JSON object a line, python-json-logger; what
-deploy/ sets). The worker's context lives in a context variable: eventlet's greenlets each have their own,
-so one worker's ids never appear on another's lines, and lines outside a worker carry the service only.
+Each service's `LOGGING` (config.yaml) gives its console handler two filters, `pii`
+(shared.platform.personal_data: masks ID and phone numbers first) then `context` (this module), and a
+formatter chosen by `LOG_FORMAT`: `plain` (the default, one readable line for a terminal) or `json` (one JSON
+object a line, python-json-logger; what deploy/ sets). The worker's context lives in a context variable:
+eventlet's greenlets each have their own, so one worker's ids never appear on another's lines, and lines
+outside a worker carry the service only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
 
-from shared.platform.pii import mask_text
+from shared.platform.personal_data import mask_text
 
 CASE_ID_PARAMETERS = (
     "case_id", "application_id", "enrolment_id", "registration_id", "activity_id", "appeal_id", "notification_id",

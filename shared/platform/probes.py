@@ -15,8 +15,8 @@ import eventlet
 from eventlet.semaphore import Semaphore
 
 from shared import __version__
+from shared.platform.amqp_queue_consumer import BrokerTolerantQueueConsumer
 from shared.platform.db import Database
-from shared.platform.queue_consumer import BrokerTolerantQueueConsumer
 from shared.platform.web import SafeHttpRequestHandler, json_response
 
 READY_CACHE_SECONDS = 1.0

@@ -24,11 +24,11 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_MET
 from nameko.exceptions import BadRequest, IncorrectSignature, serialize
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
+from shared.platform.amqp_queue_consumer import BROKER_GONE, RpcQueueConsumer
 from shared.platform.dead_letters import dead_letter_headers, republish
 from shared.platform.errors import DomainError, InternalError, MalformedCall
 from shared.platform.metrics import RPC_REFUSED
-from shared.platform.pii import mask_text
-from shared.platform.queue_consumer import BROKER_GONE, RpcQueueConsumer
+from shared.platform.personal_data import mask_text
 from shared.platform.rpc_edge import content_problems, request_problems, unanswerable
 from shared.platform.topology import dead_letter_queue, dead_letter_queue_name, rpc_queue
 

@@ -20,7 +20,7 @@ import jwt
 
 from shared.platform.auth import ROLES
 from shared.platform.config import ConfigurationError
-from shared.platform.pii import InvalidIdNumber
+from shared.platform.personal_data import InvalidIdNumber
 from shared.platform.revocations import revocation_path, revoke
 from shared.platform.staff_registry import StaffRegistry, StaffRegistryError, registry_path
 from shared.platform.token_issuer import issue_checked, resident_token

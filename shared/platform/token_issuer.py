@@ -17,7 +17,7 @@ import jwt
 
 from shared.platform.auth import ALGORITHM, DEFAULT_TTL_SECONDS, ROLES, TokenPolicy
 from shared.platform.config import is_production
-from shared.platform.pii import PiiKeys, normalise_id_number, resident_id
+from shared.platform.personal_data import PiiKeys, normalise_id_number, resident_id
 from shared.platform.secret_settings import refuse_example_secrets
 from shared.platform.staff_registry import StaffRegistry, needs_registry, registry_path
 from shared.platform.token_keys import DEV_PRIVATE_KEY, KeyFormatError, SigningKey, parse_signing_key

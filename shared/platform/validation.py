@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 from marshmallow import ValidationError as MarshmallowValidationError
 
 from shared.platform.errors import ValidationError
-from shared.platform.pii import mask_text
+from shared.platform.personal_data import mask_text
 
 # control (Cc), format (Cf: zero-width, bidirectional overrides and isolates, BOM), surrogates (Cs),
 # line and paragraph separators (Zl, Zp): none is visible, several reorder or hide what a reviewer reads

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import inspect
 
 from shared.platform.config import SERVICES
-from shared.platform.consumer import ReliableEventHandler
 from shared.platform.contracts import load_all
 from shared.platform.db import make_engine
+from shared.platform.event_consumer import ReliableEventHandler
 from tests.support.databases import migrate
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from shared.platform.config import REPO_ROOT, SERVICES
 from shared.platform.db import make_engine
 from shared.platform.models import OutboxMessage
-from shared.platform.pii import find_personal_data
+from shared.platform.personal_data import find_personal_data
 from shared.platform.topology import event_exchange
 from tests.support.broker import drain_dead_letters
 from tests.support.gateway import start_fake_gateway

@@ -9,10 +9,10 @@ from kombu import Connection, Exchange, Producer, Queue
 from nameko.testing.utils import find_free_port
 
 from ops import dlq
-from shared.platform.consumer import ATTEMPTS_HEADER, event_consumer
 from shared.platform.contracts import build_envelope, load_all
 from shared.platform.db import Database
 from shared.platform.errors import PermanentError
+from shared.platform.event_consumer import ATTEMPTS_HEADER, event_consumer
 from shared.platform.models import utcnow
 from shared.platform.retention import dlq_replay_window
 from shared.platform.service import PlatformService
@@ -188,7 +188,7 @@ BROKEN = {"on": True}
 
 
 class ProbeStats(PlatformService):
-    """A consumer shaped like the real ones (shared.platform.consumer), with a fault an operator can "fix"."""
+    """A consumer shaped like the real ones (shared.platform.event_consumer), with a fault an operator can "fix"."""
 
     name = "stats"
     db = Database()

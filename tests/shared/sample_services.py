@@ -9,9 +9,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.platform.audit import Audit, case_history
 from shared.platform.auth import requires
 from shared.platform.batch_consumer import subscribe
-from shared.platform.consumer import event_consumer
 from shared.platform.contracts import DataSchema, fields, register, registry
 from shared.platform.db import Database
+from shared.platform.event_consumer import event_consumer
 from shared.platform.models import UtcDateTime
 from shared.platform.outbox import Outbox
 from shared.platform.retention import RetentionRule

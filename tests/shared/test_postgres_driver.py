@@ -7,8 +7,8 @@ from nameko.testing.utils import find_free_port
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from shared.platform.consumer import database_unavailable
 from shared.platform.db import make_engine, normalise_url
+from shared.platform.event_consumer import database_unavailable
 from tests.support.waiting import wait_for
 
 

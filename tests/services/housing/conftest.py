@@ -19,8 +19,8 @@ from shared.platform.clock import Clock
 from shared.platform.contracts import load_all
 from shared.platform.db import make_engine
 from shared.platform.outbox import OutboxWriter
-from shared.platform.pii import DEV_KEYS
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.topology import event_exchange
 from tests.support.databases import migrate
 

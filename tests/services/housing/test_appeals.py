@@ -28,8 +28,8 @@ from shared.platform.contracts import load_all
 from shared.platform.db import make_engine
 from shared.platform.errors import NotFound, ValidationError
 from shared.platform.models import OutboxMessage
-from shared.platform.pii import DEV_KEYS
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
 from tests.support.databases import migrate

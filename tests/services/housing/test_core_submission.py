@@ -13,8 +13,8 @@ from services.housing.schemas import SubsidyApplicationSchema
 from shared.platform.audit import TRAIL_KEY, AuditedCase, AuditRecord, AuditTrail, record_status_changes
 from shared.platform.auth import Caller
 from shared.platform.models import OutboxMessage
-from shared.platform.pii import DEV_KEYS
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
 

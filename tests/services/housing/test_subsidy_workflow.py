@@ -21,8 +21,8 @@ from shared.platform.contracts import validate_envelope
 from shared.platform.errors import ValidationError
 from shared.platform.models import OutboxMessage
 from shared.platform.outbox import OutboxWriter
-from shared.platform.pii import DEV_KEYS
-from shared.platform.privacy import PiiTools
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
 

@@ -12,7 +12,7 @@ import pytest
 
 from services.insurance.exceptions import DuplicateEnrolment, NotEligible
 from shared.platform.errors import ValidationError
-from shared.platform.pii import PiiLogFilter, find_personal_data, mask_birth_certificate, mask_text
+from shared.platform.personal_data import PiiLogFilter, find_personal_data, mask_birth_certificate, mask_text
 
 from .conftest import CASEWORKER, REVIEWER, id_number, resident_caller
 

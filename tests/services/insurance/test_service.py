@@ -16,7 +16,7 @@ from services.insurance.workflow import local_today
 from shared.platform.auth import Caller
 from shared.platform.contracts import validate_envelope
 from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
-from shared.platform.privacy import PiiTools, keys_from_config
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from shared.platform.topology import consumer_queue
 from tests.support.databases import migrate
 from tests.support.metrics import metrics_showing

@@ -20,8 +20,8 @@ from shared.platform.clock import Clock
 from shared.platform.contracts import build_envelope
 from shared.platform.db import make_engine
 from shared.platform.models import OutboxMessage
-from shared.platform.pii import mask_phone
-from shared.platform.privacy import PiiTools, keys_from_config
+from shared.platform.personal_data import mask_phone
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from tests.support.databases import migrate
 from tests.support.gateway import start_fake_gateway
 from tests.support.waiting import ConditionNotMet, wait_for

@@ -8,9 +8,9 @@ from sqlalchemy import JSON, column, create_engine, insert, inspect, select, tab
 
 from services.notify.models import Notification
 from services.notify.service import NotifyService
-from shared.platform.consumer import ReliableEventHandler
 from shared.platform.contracts import load_all
 from shared.platform.db import make_engine
+from shared.platform.event_consumer import ReliableEventHandler
 from shared.platform.migrations import alembic_config, upgrade
 
 

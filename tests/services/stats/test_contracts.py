@@ -6,8 +6,8 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from services.stats.fold import GENERIC, RULES
 from services.stats.service import StatsService
-from shared.platform.consumer import ReliableEventHandler, handler_name
 from shared.platform.contracts import load_all
+from shared.platform.event_consumer import ReliableEventHandler, handler_name
 
 registry = load_all()
 

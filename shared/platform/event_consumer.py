@@ -32,13 +32,13 @@ from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import Consumer
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from shared.platform.amqp_queue_consumer import UndecodableTolerantQueueConsumer
 from shared.platform.contracts import load_all, validate_envelope
 from shared.platform.crashpoints import crash_point
 from shared.platform.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, republish
 from shared.platform.errors import PermanentError, ValidationError
 from shared.platform.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.platform.models import ProcessedEvent
-from shared.platform.queue_consumer import UndecodableTolerantQueueConsumer
 from shared.platform.topology import (
     consumer_declarations,
     consumer_queue,

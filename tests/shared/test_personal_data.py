@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from shared.platform.clock import SHANGHAI, local_today
-from shared.platform.pii import (
+from shared.platform.personal_data import (
     DEV_KEYS,
     DecryptionError,
     FieldCipher,

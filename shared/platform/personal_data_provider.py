@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 
-from shared.platform.pii import (
+from shared.platform.personal_data import (
     DEV_KEYS,
     FieldCipher,
     PiiKeys,

@@ -7,7 +7,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.messaging import QueueConsumer
 
-from shared.platform.queue_consumer import BrokerTolerantQueueConsumer
+from shared.platform.amqp_queue_consumer import BrokerTolerantQueueConsumer
 
 
 def a_message_on_a_dropped_connection(amqp_uri: str):
