@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ops.demo.plan import SEED, person
-from shared.towns import TOWNS as CIXI_TOWNS
+from shared.cixi.towns import TOWNS as CIXI_TOWNS
 
 TOWNS = tuple(town.name for town in CIXI_TOWNS)  # Cixi's 20 divisions, 宗汉街道 … 龙山镇
 # seed §4: the six towns whose summer schools held the drowning-prevention talks

@@ -16,10 +16,10 @@ from services.events import models as m
 from services.events.activities import find_venue
 from services.events.exceptions import DuplicateName, PublicationNotFound
 from services.events.workflow import new_id
-from shared.contracts.events import PUBLICATION_CHANNELS
-from shared.towns import resolve_town
-from shared.unit_of_work import WorkerDesk, transactional
-from shared.validation import echo
+from shared.cixi.contracts.events import PUBLICATION_CHANNELS
+from shared.cixi.towns import resolve_town
+from shared.platform.unit_of_work import WorkerDesk, transactional
+from shared.platform.validation import echo
 
 BACK_ENTRY, OPEN_HEADCOUNT = "back_entry", "open_headcount"
 

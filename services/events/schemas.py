@@ -12,7 +12,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from shared.contracts.events import (
+from shared.cixi.contracts.events import (
     KINDS,
     PROGRAMMES,
     PUBLICATION_CHANNELS,
@@ -21,9 +21,9 @@ from shared.contracts.events import (
     VENUE_KINDS,
     VISIT_LEADS,
 )
-from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
-from shared.towns import resolve_town
-from shared.validation import Text
+from shared.cixi.towns import resolve_town
+from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.platform.validation import Text
 
 REVIEW_DECISIONS = ("approve", "reject")
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.errors import Forbidden, ValidationError
+from shared.platform.errors import Forbidden, ValidationError
 from tests.services.events.conftest import CHILDREN, rid
 
 # the tests' clock: 2025-07-01 09:00 in Cixi

@@ -5,9 +5,9 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from services.housing.models import HousingPlan
-from shared.audit import AuditRecord
-from shared.contracts import validate_envelope
-from shared.errors import Forbidden, ValidationError
+from shared.platform.audit import AuditRecord
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import Forbidden, ValidationError
 from tests.services.housing.conftest import count_rows, project
 
 

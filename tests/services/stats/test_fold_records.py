@@ -8,7 +8,7 @@ import pytest
 
 from services.stats.figures import headline, report_sections, report_text
 from services.stats.fold import fold
-from shared.contracts import build_envelope
+from shared.platform.contracts import build_envelope
 from tests.services.stats import factories as f
 
 _ids = itertools.count(1)
