@@ -163,7 +163,7 @@ class Project(Base):
     town: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(30))
     year_raised: Mapped[int] = mapped_column(Integer)
-    planned_units: Mapped[int] = mapped_column(Integer, default=0)  # units the project will raise (not yet listed)
+    planned_units: Mapped[int] = mapped_column(Integer, default=0)  # the units it raises (筹建), listed or not
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -333,7 +333,8 @@ def expired(today: date):
 
 
 def unit_counts_by_year(session: Session) -> list[dict]:
-    """Per year a project was raised: units listed, units let now, and units planned but not yet listed."""
+    """Per year a project was raised: units listed, units let now, and the projects' `planned_units` (their
+    size when taken in, which the stock figure counts)."""
     listed = {
         year: (units, int(let))
         for year, units, let in session.execute(
