@@ -140,7 +140,7 @@ def report_sections(
     standing = standing if standing is not None else figures
     sentences = {
         "housing": _housing(from_year, to_year, figures, by_year, standing),
-        "insurance": _insurance(from_year, to_year, figures),
+        "insurance": _insurance(from_year, to_year, figures, by_year),
         "culture": _culture(standing, by_year),
         "activities": _activities(from_year, to_year, figures, by_year),
     }
@@ -163,6 +163,12 @@ def _years_with(by_year: Mapping[int, Mapping], has) -> list[int]:
     return sorted(year for year, row in by_year.items() if has(row))
 
 
+def _span_of(by_year: Mapping[int, Mapping], has, from_year: int, to_year: int) -> str:
+    """The years that have the figure, first to last (the seed's "2019年至2024年" in a 2019–2025 report)."""
+    years = _years_with(by_year, has)
+    return span(years[0], years[-1]) if years else span(from_year, to_year)
+
+
 def _housing(from_year, to_year, figures, by_year, standing) -> list[str]:
     sentences = []
     if standing["stock"]["units"]:
@@ -183,28 +189,30 @@ def _housing(from_year, to_year, figures, by_year, standing) -> list[str]:
                 f"{year}年，预计对近{plan['projects']}个项目约{plan['units']}套保租房"
                 f"发放运营奖补{wan_yuan(plan['amount_fen'])}万元。"
             )
-    paid = _years_with(by_year, lambda r: r["households"] or r["subsidy_paid_fen"])
     if figures["households"] or figures["subsidy_paid_fen"]:
-        period = span(paid[0], paid[-1]) if paid else span(from_year, to_year)
+        period = _span_of(by_year, lambda r: r["households"] or r["subsidy_paid_fen"], from_year, to_year)
         sentences.append(
             f"{period}，累计保障外来务工人员家庭{figures['households']}户，"
             f"发放公租房租金补贴{wan_yuan(figures['subsidy_paid_fen'])}万元。"
         )
     if figures["tenancies"]:
-        sentences.append(f"{span(from_year, to_year)}，新签保障性租赁住房租约{figures['tenancies']}份。")
+        period = _span_of(by_year, lambda r: r["tenancies"], from_year, to_year)
+        sentences.append(f"{period}，新签保障性租赁住房租约{figures['tenancies']}份。")
     appeals = figures["appeals"]
     if appeals["received"]:
+        period = _span_of(by_year, lambda r: r["appeals"]["received"], from_year, to_year)
         sentences.append(
-            f"{span(from_year, to_year)}，受理复核申请{appeals['received']}件，"
+            f"{period}，受理复核申请{appeals['received']}件，"
             f"纠正原决定{appeals['upheld']}件，维持原决定{appeals['dismissed']}件。"
         )
     return sentences
 
 
-def _insurance(from_year, to_year, figures) -> list[str]:
+def _insurance(from_year, to_year, figures, by_year) -> list[str]:
     if not figures["insurance_enrolments"]:
         return []
-    return [f"{span(from_year, to_year)}，为新市民办理参保{figures['insurance_enrolments']}人次。"]
+    period = _span_of(by_year, lambda r: r["insurance_enrolments"], from_year, to_year)
+    return [f"{period}，为新市民办理参保{figures['insurance_enrolments']}人次。"]
 
 
 def _culture(standing, by_year) -> list[str]:
@@ -269,5 +277,6 @@ def _activities(from_year, to_year, figures, by_year) -> list[str]:
                 f"累计服务新老市民{harmony['headcount']}人次。"
             )
     if figures["participations"]:
-        sentences.append(f"{span(from_year, to_year)}，各类新市民活动累计参与{figures['participations']}人次。")
+        period = _span_of(by_year, lambda r: r["participations"], from_year, to_year)
+        sentences.append(f"{period}，各类新市民活动累计参与{figures['participations']}人次。")
     return sentences

@@ -255,3 +255,13 @@ def test_the_report_reads_like_the_document_section_by_section():
 def test_a_year_without_records_has_no_sentence_about_them(year):
     figures = headline({}, {})
     assert report_sections(year, year, figures, {year: figures}) == []
+
+
+def test_a_sentence_names_the_years_that_have_its_figure_not_the_whole_range():
+    envelopes = [f.approved(f.resident(1), f.shanghai(2019, 3, 1)), f.disbursed(f.resident(1), "2024-12", 50_000)]
+    folded = both_paths(envelopes)
+    overall = headline(folded.sums((2019, 2025)), folded.distinct((2019, 2025)))
+    by_year = {year: headline(folded.sums((year, year)), folded.distinct((year, year))) for year in range(2019, 2026)}
+    assert "2019年至2024年，累计保障外来务工人员家庭1户，发放公租房租金补贴0.05万元。" in report_text(
+        2019, 2025, overall, by_year
+    )
