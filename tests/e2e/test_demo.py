@@ -4,7 +4,7 @@
 
 The housing history here is a slice (`plan.Scale(0.02)`: every year and every step, 2 % of the households,
 one project), checked against the slice's own totals; everything else is built whole and checked against the
-seed's figures. `make test-demo` runs the whole history (`-m demo_full`, about 12 minutes: too slow for
+seed's figures. `make test-demo` runs the whole history (`-m demo_full`, 17.6 minutes on a loaded machine: too slow for
 `make test`) and checks every figure against the seed."""
 
 import pytest
