@@ -34,7 +34,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 
 from shared.contracts import load_all, validate_envelope
 from shared.crashpoints import crash_point
-from shared.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, republish
+from shared.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, raw_body, republish
+from shared.event_signing import EventVerifier, SignatureRejected
 from shared.errors import PermanentError, ValidationError
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.models import ProcessedEvent
@@ -71,6 +72,7 @@ class ReliableEventHandler(EventHandler):
         self.queue = consumer_queue(self.source_service, self.event_type, service, config)
         self.delays = retry_delays(config)
         self.max_body = int(config.get("EVENT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+        self.verifier = EventVerifier.from_config(config)
         self.publisher = Publisher(
             config[AMQP_URI_CONFIG_KEY], use_confirms=True, declare=consumer_declarations(service, config)
         )
@@ -85,6 +87,11 @@ class ReliableEventHandler(EventHandler):
         """The validated envelope, its data loaded; None when the message was dead-lettered instead."""
         if len(message.body or b"") > self.max_body:
             self.dead_letter(message, f"oversized: {len(message.body)} bytes > {self.max_body}")
+            return None
+        try:
+            self.verifier.verify(raw_body(message)[0], message.headers, self.source_service)
+        except SignatureRejected as exc:
+            self.dead_letter(message, f"untrusted: {exc}")
             return None
         try:
             envelope, data = validate_envelope(body)

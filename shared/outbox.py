@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from shared.contracts import build_envelope, load_all
 from shared.crashpoints import crash_point
 from shared.db import bulk_insert, database_of
+from shared.event_signing import SIGNATURE_HEADER, EventSigner
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.models import OutboxMessage, utcnow
 from shared.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
@@ -117,6 +118,7 @@ class Outbox(DependencyProvider):
         self.declarations = publisher_declarations(self.service, config)
         self.publisher = ConfirmedBatchPublisher(self.amqp_uri, self.declarations)
         self.exchange = event_exchange(self.service)
+        self.signer = EventSigner.for_service(self.service, config)
         self.queue: LightQueue = LightQueue()
         self.relaying = False
         load_all()
@@ -256,7 +258,12 @@ class Outbox(DependencyProvider):
         if not rows:
             session.rollback()
             return 0
-        messages = [OutgoingMessage(row.body, self.exchange.name, row.routing_key, row.event_id) for row in rows]
+        messages = [
+            OutgoingMessage(
+                row.body, self.exchange.name, row.routing_key, row.event_id, {SIGNATURE_HEADER: self.signer.sign(row.body)}
+            )
+            for row in rows
+        ]
         crash_point(self.service, "outbox.before_publish")
         try:
             self.publisher.publish(messages)

@@ -4,11 +4,19 @@ import json
 
 from kombu import Connection
 
+from shared.event_signing import SIGNATURE_HEADER, EventSigner, dev_signing_key
 from shared.topology import dead_letter_queue, event_exchange
 
 
-def publish_raw(amqp_uri: str, source: str, routing_key: str, body, content_type="application/json", headers=None):
+def publish_raw(
+    amqp_uri: str, source: str, routing_key: str, body, content_type="application/json", headers=None, sign=True
+):
+    """Onto `source`'s exchange as `source` would publish it: signed with its development key (`sign=False`
+    for a message from someone without that key)."""
     payload = body if isinstance(body, bytes | str) else json.dumps(body)
+    headers = dict(headers or {})
+    if sign:
+        headers.setdefault(SIGNATURE_HEADER, EventSigner(dev_signing_key(source)).sign(payload))
     with Connection(amqp_uri) as connection:
         producer = connection.Producer()
         producer.publish(
@@ -17,7 +25,7 @@ def publish_raw(amqp_uri: str, source: str, routing_key: str, body, content_type
             routing_key=routing_key,
             content_type=content_type,
             content_encoding="utf-8",
-            headers=headers or {},
+            headers=headers,
             delivery_mode=2,
             declare=[event_exchange(source)],
         )

@@ -89,7 +89,7 @@ class Notify:
             "contact_provided",
             {
                 "resident_id": resident_id,
-                "phone_encrypted": self.pii.encrypt(phone),
+                "phone_encrypted": self.pii.encrypt(phone, bound_to=resident_id),
                 "town": town,
                 "category": category,
             },
