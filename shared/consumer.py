@@ -35,8 +35,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from shared.contracts import load_all, validate_envelope
 from shared.crashpoints import crash_point
 from shared.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, raw_body, republish
-from shared.event_signing import EventVerifier, SignatureRejected
 from shared.errors import PermanentError, ValidationError
+from shared.event_signing import EventVerifier, SignatureRejected
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.models import ProcessedEvent
 from shared.queue_consumer import UndecodableTolerantQueueConsumer

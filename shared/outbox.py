@@ -258,10 +258,10 @@ class Outbox(DependencyProvider):
         if not rows:
             session.rollback()
             return 0
+        sign = self.signer.sign
+        exchange = self.exchange.name
         messages = [
-            OutgoingMessage(
-                row.body, self.exchange.name, row.routing_key, row.event_id, {SIGNATURE_HEADER: self.signer.sign(row.body)}
-            )
+            OutgoingMessage(row.body, exchange, row.routing_key, row.event_id, {SIGNATURE_HEADER: sign(row.body)})
             for row in rows
         ]
         crash_point(self.service, "outbox.before_publish")

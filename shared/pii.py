@@ -346,7 +346,7 @@ class FieldCipher:
         try:
             plaintext = self._aead.decrypt(nonce, ciphertext, _associated(version, bound_to))
         except InvalidTag as exc:
-            raise DecryptionError("token was tampered with, encrypted under another key or for another subject") from exc
+            raise DecryptionError("token was tampered with, or made under another key or for another subject") from exc
         return plaintext.decode("utf-8")
 
 
