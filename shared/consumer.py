@@ -72,11 +72,18 @@ class ReliableEventHandler(EventHandler):
         self.queue = consumer_queue(self.source_service, self.event_type, service, config)
         self.delays = retry_delays(config)
         self.max_body = int(config.get("EVENT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
-        self.verifier = EventVerifier.from_config(config)
+        self._verifier: EventVerifier | None = None
         self.publisher = Publisher(
             config[AMQP_URI_CONFIG_KEY], use_confirms=True, declare=consumer_declarations(service, config)
         )
         Consumer.setup(self)  # EventHandler.setup would rebuild the queue with nameko's own name
+
+    def verifier(self) -> EventVerifier:
+        # made at first use: a production start without keys is refused, naming them, before this runs
+        # (not a cached_property: nameko's extension discovery reads every attribute of the instance)
+        if self._verifier is None:
+            self._verifier = EventVerifier.from_config(self.container.config)
+        return self._verifier
 
     def handle_message(self, body, message):
         envelope = self.checked(body, message)
@@ -89,7 +96,7 @@ class ReliableEventHandler(EventHandler):
             self.dead_letter(message, f"oversized: {len(message.body)} bytes > {self.max_body}")
             return None
         try:
-            self.verifier.verify(raw_body(message)[0], message.headers, self.source_service)
+            self.verifier().verify(raw_body(message)[0], message.headers, self.source_service)
         except SignatureRejected as exc:
             self.dead_letter(message, f"untrusted: {exc}")
             return None

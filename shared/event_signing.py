@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -33,6 +34,7 @@ SIGNATURE_HEADER = "x-event-signature"
 SIGNING_KEY_SETTING = "EVENT_SIGNING_KEY"
 PUBLIC_KEYS_SETTING = "EVENT_PUBLIC_KEYS"
 DEV_KEY_NAME = "dev-only"
+SOURCE_SHAPE = re.compile(r"[a-z][a-z0-9_]{1,31}")  # as the envelope's `source`
 
 
 class SignatureRejected(ValueError):
@@ -112,6 +114,8 @@ class EventVerifier:
 
 def keygen(service: str, name: str) -> tuple[str, str]:
     """A new key for `service`: (its EVENT_SIGNING_KEY, the entry every consumer adds to EVENT_PUBLIC_KEYS)."""
+    if not SOURCE_SHAPE.fullmatch(service):
+        raise KeyFormatError("a service name is a lower-case word (the envelope's source)")
     key = SigningKey.generate(f"{service}.{name}")
     return key.setting(), public_keys_setting({key.kid: key.public_key})
 

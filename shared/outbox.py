@@ -118,7 +118,7 @@ class Outbox(DependencyProvider):
         self.declarations = publisher_declarations(self.service, config)
         self.publisher = ConfirmedBatchPublisher(self.amqp_uri, self.declarations)
         self.exchange = event_exchange(self.service)
-        self.signer = EventSigner.for_service(self.service, config)
+        self._signer: EventSigner | None = None
         self.queue: LightQueue = LightQueue()
         self.relaying = False
         load_all()
@@ -258,7 +258,7 @@ class Outbox(DependencyProvider):
         if not rows:
             session.rollback()
             return 0
-        sign = self.signer.sign
+        sign = self.signer().sign
         exchange = self.exchange.name
         messages = [
             OutgoingMessage(row.body, exchange, row.routing_key, row.event_id, {SIGNATURE_HEADER: sign(row.body)})
@@ -280,6 +280,13 @@ class Outbox(DependencyProvider):
         session.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+    def signer(self) -> EventSigner:
+        # made at first use: a production start without keys is refused, naming them, before this runs
+        # (not a cached_property: nameko's extension discovery reads every attribute of the instance)
+        if self._signer is None:
+            self._signer = EventSigner.for_service(self.service, self.container.config)
+        return self._signer
 
     def stop(self):
         self.publisher.close()

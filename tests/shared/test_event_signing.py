@@ -2,6 +2,10 @@
 resident's encrypted phone opens only for that resident."""
 
 import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -87,3 +91,18 @@ def test_a_ciphertext_bound_to_one_resident_does_not_open_for_another():
     with pytest.raises(DecryptionError, match="not bound"):
         cipher.decrypt(cipher.encrypt("13812345678"), bound_to="r_" + "a" * 32)
     assert cipher.decrypt(cipher.encrypt("13812345678")) == "13812345678"
+
+
+def test_the_operator_command_prints_a_pair_that_signs_and_verifies():
+    printed = subprocess.run(
+        [sys.executable, "-m", "shared.auth", "keygen-events", "--service", "housing", "--name", "2026-12"],
+        capture_output=True, text=True, check=True, env={**os.environ, "ENV": "development"},
+    ).stdout  # fmt: skip
+    signing = re.search(r"^EVENT_SIGNING_KEY=(\S+)$", printed, re.M).group(1)
+    [public] = [line for line in printed.splitlines() if line.startswith("housing.2026-12:")]
+    signer = EventSigner.for_service("housing", {"EVENT_SIGNING_KEY": signing})
+    EventVerifier.from_config({"EVENT_PUBLIC_KEYS": public}).verify(
+        BODY, {SIGNATURE_HEADER: signer.sign(BODY)}, "housing"
+    )
+    with pytest.raises(KeyFormatError, match="lower-case word"):
+        keygen("Housing.x", "2026-12")
