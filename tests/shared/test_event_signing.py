@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from shared.event_signing import (
+from shared.platform.event_signing import (
     SIGNATURE_HEADER,
     EventSigner,
     EventVerifier,
@@ -17,9 +17,9 @@ from shared.event_signing import (
     dev_signing_key,
     keygen,
 )
-from shared.pii import DEV_KEYS, DecryptionError, FieldCipher
-from shared.secret_settings import secret_problems
-from shared.token_keys import KeyFormatError
+from shared.platform.personal_data import DEV_KEYS, DecryptionError, FieldCipher
+from shared.platform.secret_settings import secret_problems
+from shared.platform.token_keys import KeyFormatError
 
 BODY = json.dumps({"source": "housing", "event_type": "subsidy_approved", "data": {"amount": 600}})
 
@@ -95,7 +95,7 @@ def test_a_ciphertext_bound_to_one_resident_does_not_open_for_another():
 
 def test_the_operator_command_prints_a_pair_that_signs_and_verifies():
     printed = subprocess.run(
-        [sys.executable, "-m", "shared.auth", "keygen-events", "--service", "housing", "--name", "2026-12"],
+        [sys.executable, "-m", "shared.platform.auth", "keygen-events", "--service", "housing", "--name", "2026-12"],
         capture_output=True, text=True, check=True, env={**os.environ, "ENV": "development"},
     ).stdout  # fmt: skip
     signing = re.search(r"^EVENT_SIGNING_KEY=(\S+)$", printed, re.M).group(1)

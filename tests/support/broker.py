@@ -4,8 +4,8 @@ import json
 
 from kombu import Connection
 
-from shared.event_signing import SIGNATURE_HEADER, EventSigner, dev_signing_key
-from shared.topology import dead_letter_queue, event_exchange
+from shared.platform.event_signing import SIGNATURE_HEADER, EventSigner, dev_signing_key
+from shared.platform.topology import dead_letter_queue, event_exchange
 
 
 def publish_raw(
