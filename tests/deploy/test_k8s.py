@@ -471,3 +471,42 @@ def test_broker_users_and_permissions_are_the_ones_generated_from_the_topology(k
         for identity, wanted in expected.items()
         for on in wanted.topics
     }
+
+
+def differences(left, right, path=()) -> set[tuple]:
+    """The paths at which two parsed documents differ (a list's items by index, a resource quantity whole)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return {found for key in left.keys() | right.keys()
+                for found in differences(left.get(key), right.get(key), (*path, key))}  # fmt: skip
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return {
+            found
+            for index, pair in enumerate(zip(left, right, strict=True))
+            for found in differences(*pair, (*path, index))
+        }
+    return set() if left == right else {path}
+
+
+STAGING_CHANGES = {
+    ("RabbitmqCluster", "newcitizen-rabbitmq"): {"resources", "persistence"},
+    ("Cluster", "newcitizen-pg"): {"resources", "storage", "walStorage"},
+    ("ObjectStore", "newcitizen-backups"): {"configuration"},
+}
+
+
+def test_staging_is_production_with_smaller_volumes_and_its_own_bucket():
+    """What docs/operations.md promises a rehearsal: the same objects and counts, only sizes, the bucket and
+    the image tag differ."""
+    from tests.deploy.conftest import kustomize
+
+    built = {name: {(doc["kind"], doc["metadata"]["name"]): doc for doc in kustomize(K8S / "overlays" / name)}
+             for name in ("production", "staging")}  # fmt: skip
+    assert built["production"].keys() == built["staging"].keys()
+    for key, production in built["production"].items():
+        changed = {path for path in differences(production, built["staging"][key]) if path[-1] != "image"}
+        assert {path[1] for path in changed} <= STAGING_CHANGES.get(key, set()), (key, changed)
+        assert all(path[0] == "spec" for path in changed), (key, changed)
+    store = built["staging"][("ObjectStore", "newcitizen-backups")]["spec"]["configuration"]
+    assert differences(built["production"][("ObjectStore", "newcitizen-backups")]["spec"]["configuration"], store) == {
+        ("destinationPath",)
+    }
