@@ -474,7 +474,7 @@ def test_broker_users_and_permissions_are_the_ones_generated_from_the_topology(k
 
 
 def differences(left, right, path=()) -> set[tuple]:
-    """The paths at which two parsed documents differ (a list's items by index, a resource quantity whole)."""
+    """The paths at which two parsed documents differ (lists item by item where their lengths agree)."""
     if isinstance(left, dict) and isinstance(right, dict):
         return {found for key in left.keys() | right.keys()
                 for found in differences(left.get(key), right.get(key), (*path, key))}  # fmt: skip
