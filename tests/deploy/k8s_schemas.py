@@ -122,9 +122,9 @@ def builtin_problems(doc: dict) -> list[str]:
 
 
 def rabbitmq_settings() -> list[re.Pattern]:
-    """The keys rabbitmq.conf may hold on the vendored release (cuttlefish mappings; `$name` is any word)."""
-    text = (SCHEMAS / "rabbit.schema").read_text(encoding="utf-8")
-    keys = re.findall(r'^\{mapping,\s*"([^"]+)"', text, re.M)
+    """The keys rabbitmq.conf may hold on the vendored release (its schemas' mappings; `$name` is any word)."""
+    keys = [key for path in sorted(SCHEMAS.glob("*.schema"))
+            for key in re.findall(r'^\{mapping,\s*"([^"]+)"', path.read_text(encoding="utf-8"), re.M)]  # fmt: skip
     return [re.compile(r"[^.\s]+".join(map(re.escape, re.split(r"\$\w+", key))) + r"\Z") for key in keys]
 
 

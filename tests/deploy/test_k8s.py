@@ -317,18 +317,28 @@ def test_every_vendored_schema_says_where_it_came_from():
 
 
 RABBITMQ_LINE = "4.3"  # docs/decisions.md, "Broker release line"
+# what the cluster operator (v2.22.3, internal/resource/configmap.go) writes into the same rabbitmq.conf for a
+# cluster without TLS: its defaults, the cluster's name and size, the SASL mechanisms and the memory limit
+OPERATOR_CONF_KEYS = [
+    "log.console", "queue_master_locator", "disk_free_limit.absolute", "cluster_partition_handling",
+    "cluster_formation.peer_discovery_backend", "cluster_formation.k8s.host", "cluster_formation.k8s.address_type",
+    "cluster_formation.target_cluster_size_hint", "cluster_name", "auth_mechanisms.1", "auth_mechanisms.2",
+    "total_memory_available_override_value",
+]  # fmt: skip
 
 
 def test_every_rabbitmq_conf_key_is_a_setting_of_the_release_line(k8s_documents):
-    """A key a node does not know stops it booting: each key of additionalConfig must be a mapping of the
-    vendored rabbit.schema, itself of the release line the image runs."""
+    """A key a node does not know stops it booting: each key of additionalConfig, and each the operator adds,
+    must be a mapping of the vendored schemas (the core's, the Kubernetes peer discovery's) of the release
+    line the image runs."""
     [rabbit] = of_kind(k8s_documents, "RabbitmqCluster").values()
     assert rabbit["spec"]["image"].startswith(f"rabbitmq:{RABBITMQ_LINE}.")
     readme = (k8s_schemas.SCHEMAS / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"^\| `rabbit\.schema` \|.*\| `v{re.escape(RABBITMQ_LINE)}\.\d+` ", readme, re.M)
     settings = k8s_schemas.rabbitmq_settings()
-    keys = k8s_schemas.rabbitmq_conf_keys(rabbit["spec"]["rabbitmq"]["additionalConfig"])
-    assert keys and "quorum_queue.initial_cluster_size" not in keys
+    ours = k8s_schemas.rabbitmq_conf_keys(rabbit["spec"]["rabbitmq"]["additionalConfig"])
+    assert ours and "quorum_queue.initial_cluster_size" not in ours
+    keys = OPERATOR_CONF_KEYS + ours
     unknown = [key for key in keys if not any(setting.match(key) for setting in settings)]
     assert not unknown, f"not settings of RabbitMQ {RABBITMQ_LINE}: {unknown}"
     assert not any(setting.match("quorum_queue.initial_cluster_sizes") for setting in settings)
