@@ -131,6 +131,10 @@ def test_each_service_reads_its_own_database_and_the_shared_secrets(k8s_document
         keys = {"name": "newcitizen-token-keys", "key": "JWT_PUBLIC_KEYS"}
         assert env["JWT_PUBLIC_KEYS"]["valueFrom"]["secretKeyRef"] == keys
         assert "JWT_PRIVATE_KEY" not in env  # only the issuer (ops) can sign
+        signing = {"name": f"newcitizen-event-signing-{name}", "key": "EVENT_SIGNING_KEY"}
+        assert env["EVENT_SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == signing  # its own key, nobody else's
+        events = {"name": "newcitizen-token-keys", "key": "EVENT_PUBLIC_KEYS"}
+        assert env["EVENT_PUBLIC_KEYS"]["valueFrom"]["secretKeyRef"] == events
         pod = deployment["spec"]["template"]["spec"]
         assert {"name": "newcitizen-revoked-tokens", "optional": True} in [v.get("configMap") for v in pod["volumes"]]
         # everything the service's config reads is either provided or has a sound default
