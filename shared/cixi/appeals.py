@@ -22,7 +22,6 @@ reversing it means (its normal approval path, with its normal events). This modu
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -35,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared.platform.auth import Caller, requires
 from shared.platform.clock import local_date
 from shared.platform.errors import Conflict, InvalidTransition, MakerCheckerViolation, NotFound, ValidationError
+from shared.platform.ids import new_id
 from shared.platform.models import UtcDateTime
 from shared.platform.personal_data import mask_text
 from shared.platform.rpc import rpc
@@ -270,7 +270,7 @@ class Appeals:
             if appeal.status != UPHELD:  # open, or dismissed: a dismissal is final for the decision
                 raise AppealExists(f"{case_type} {case_id} already has appeal {appeal.id} ({appeal.status})")
         appeal = self.model(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             case_type=case_type,
             case_id=case_id,
             resident_id=refusal.resident_id,
