@@ -37,6 +37,7 @@ from shared.platform.errors import Conflict, InvalidTransition, MakerCheckerViol
 from shared.platform.ids import new_id
 from shared.platform.models import UtcDateTime
 from shared.platform.personal_data import mask_text
+from shared.platform.retention import Kept
 from shared.platform.rpc import rpc
 from shared.platform.unit_of_work import transactional
 from shared.platform.validation import echo, text_problem
@@ -436,3 +437,9 @@ class AppealDesk:
     @requires("caseworker", "reviewer", "resident")
     def list_appeals(self, status=None, case_type=None, case_id=None, overdue=None, page=1, page_size=50) -> dict:
         return self._appeals().list(self.auth.caller, status, case_type, case_id, overdue, page, page_size)
+
+
+def kept_appeals(*tables: str) -> Kept:
+    """An appeal is kept with its case: the statement is part of the decision record (docs/privacy.md)."""
+    return Kept("appeals", "kept: with the case (the statement is part of the decision record)",
+                "appeal statements and reasons; the person as resident_id", tables)  # fmt: skip
