@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from services.events import models as m
 from services.events.activities import find_venue
 from services.events.exceptions import DuplicateName, PublicationNotFound
-from services.events.workflow import new_id
 from shared.cixi.contracts.events import PUBLICATION_CHANNELS
 from shared.cixi.towns import resolve_town
+from shared.platform.ids import new_id
 from shared.platform.unit_of_work import WorkerDesk, transactional
 from shared.platform.validation import echo
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.housing import disbursement, operator_subsidy, plans, recertification, rules, subsidy, tenancy
-from services.housing.cases import today_local
 from services.housing.pay_periods import PaySchedule
 from services.housing.policy import policies_listed
 from shared.platform.auth import Caller
+from shared.platform.clock import local_date
 from shared.platform.unit_of_work import WorkerDesk, transactional
 
 EXPIRY_PAGE = 500
@@ -52,7 +52,7 @@ class Desk(WorkerDesk):
         return PaySchedule.from_config(self.worker.config)
 
     def today(self):
-        return today_local(self.clock.now())
+        return local_date(self.clock.now())
 
     # --- A. rent subsidy ------------------------------------------------------------------------------
 

@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.housing.cases import new_id
 from services.housing.exceptions import PlanExists, PolicyMissing
 from services.housing.models import HousingPlan
 from services.housing.operator_subsidy import forecast_of
 from services.housing.policy import OPERATOR_SUBSIDY, policy_in_force
+from shared.platform.ids import new_id
 
 STOCK, OPERATOR = "stock", "operator_subsidy"
 
