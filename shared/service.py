@@ -29,6 +29,7 @@ from shared.retention import PLATFORM_RULES, purge
 from shared.rpc import rpc
 from shared.startup import StartupCheck
 from shared.timers import timer
+from shared.tracing import Tracing
 from shared.validation import echo
 from shared.web import http
 
@@ -57,6 +58,7 @@ class PlatformService:
     config = Config()
     metrics = EntrypointMetrics()
     log_context = LogContext()
+    tracing = Tracing()
 
     retention_rules: tuple = ()  # the service's own, beside `shared.retention.PLATFORM_RULES`
 
