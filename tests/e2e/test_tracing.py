@@ -1,21 +1,14 @@
 """One approval is one trace: the five services run as processes with tracing on, exporting over OTLP/HTTP to a
-collector at the network boundary, a local HTTP server that decodes the real OTLP protobuf with the
-OpenTelemetry project's own message types (opentelemetry-proto)."""
+collector at the network boundary (tests/support/otlp_collector.py)."""
 
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from shared.errors import ValidationError
+from tests.support.otlp_collector import running_collector
 from tests.support.platform import running_platform
 from tests.support.residents import application
 from tests.support.waiting import wait_for
@@ -23,70 +16,10 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.e2e
 
 
-class Collector(ThreadingHTTPServer):
-    """What the services exported: every span with its service, and the raw request bodies."""
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), ExportHandler)
-        self.spans: list[dict] = []
-        self.bodies: list[bytes] = []
-        self.lock = threading.Lock()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def trace(self, trace_id: str) -> list[dict]:
-        with self.lock:
-            return [span for span in self.spans if span["trace_id"] == trace_id]
-
-
-class ExportHandler(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        request = ExportTraceServiceRequest.FromString(body)
-        spans = []
-        for resource_spans in request.resource_spans:
-            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append(
-                        {
-                            "service": resource.get("service.name"),
-                            "name": span.name,
-                            "kind": Span.SpanKind.Name(span.kind),
-                            "trace_id": span.trace_id.hex(),
-                            "span_id": span.span_id.hex(),
-                            "parent": span.parent_span_id.hex(),
-                            "attributes": {a.key: _value(a.value) for a in span.attributes},
-                        }
-                    )
-        with self.server.lock:
-            self.server.bodies.append(body)
-            self.server.spans.extend(spans)
-        answer = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args):
-        pass
-
-
-def _value(any_value):
-    return getattr(any_value, any_value.WhichOneof("value")) if any_value.WhichOneof("value") else None
-
-
 @pytest.fixture(scope="module")
 def collector():
-    server = Collector()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_collector() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

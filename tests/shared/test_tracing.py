@@ -1,0 +1,62 @@
+"""Tracing is off unless the standard OpenTelemetry variables ask for it; off, a caller's trace context still
+travels on; log lines carry the trace and span they were written in. (The spans of a whole approval, exported
+by the services as processes: tests/e2e/test_tracing.py.)"""
+
+import logging
+
+import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from shared import tracing
+from shared.logs import ContextFilter
+
+TRACEPARENT = f"00-{'4b' * 16}-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize(
+    ("environ", "on"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, False),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, False),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, True),
+    ],
+)
+def test_on_only_when_the_standard_variables_ask(environ, on):
+    assert tracing.wanted(environ) is on
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{"OTEL_TRACES_EXPORTER": "zipkin"}, {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}],
+)
+def test_an_exporter_not_installed_stops_the_start(environ):
+    with pytest.raises(ValueError, match="OTEL_"):
+        tracing.wanted(environ)
+
+
+def test_off_a_caller_s_traceparent_travels_on_and_a_malformed_one_is_dropped():
+    assert not tracing.enabled()
+    assert tracing.current_traceparent({"traceparent": TRACEPARENT}) == TRACEPARENT
+    assert tracing.current_traceparent({"traceparent": "00-not-a-trace-01"}) is None
+    assert tracing.current_traceparent({}) is None and tracing.current_traceparent(None) is None
+
+
+def test_inside_a_span_the_span_s_context_is_what_is_written_and_logged():
+    span_context = SpanContext(0x4B * 0x01010101010101010101010101010101, 0x1234, False, TraceFlags(1))
+    token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(span_context)))
+    try:
+        assert tracing.current_traceparent({"traceparent": TRACEPARENT}) == f"00-{'4b' * 16}-{0x1234:016x}-01"
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "line", (), None)
+        ContextFilter("housing").filter(record)
+        assert (record.trace_id, record.span_id) == ("4b" * 16, f"{0x1234:016x}")
+    finally:
+        otel_context.detach(token)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "line", (), None)
+    ContextFilter("housing").filter(record)
+    assert (record.trace_id, record.span_id) == (None, None)
