@@ -229,6 +229,8 @@ class Tracing(DependencyProvider):
         return span
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
+        if not self.on:
+            return
         started, _token = self.workers.get(worker_ctx, ((), None))
         if exc_info is not None:
             for span in started:
@@ -239,6 +241,8 @@ class Tracing(DependencyProvider):
                     failed(span, outcome)
 
     def worker_teardown(self, worker_ctx):
+        if not self.on:
+            return
         started, token = self.workers.pop(worker_ctx, ((), None))
         for span in started:
             span.end()
