@@ -50,20 +50,28 @@ _provider = None
 _consumed: OrderedDict[str, trace.SpanContext] = OrderedDict()
 
 
+def problems(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """What in the OpenTelemetry variables this platform cannot do (shared/startup.py refuses to start on it)."""
+    found = []
+    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter not in ("", "none", "otlp"):
+        found.append(f"OTEL_TRACES_EXPORTER is {exporter[:40]!r}; traces are exported over otlp, or none")
+    for key in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = environ.get(key, "").strip()
+        if protocol and protocol != "http/protobuf":
+            found.append(f"{key} is {protocol[:40]!r}; only http/protobuf is installed")
+    return found
+
+
 def wanted(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the standard OpenTelemetry variables ask for traces to be exported."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
-    if exporter in ("", "none"):
-        endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        return exporter == "" and bool(endpoint)
-    if exporter != "otlp":
-        raise ValueError(f"OTEL_TRACES_EXPORTER={exporter!r}: this platform exports traces over otlp, or none")
-    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-    if protocol and protocol != "http/protobuf":
-        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: only http/protobuf is installed")
-    return True
+    if exporter == "otlp":
+        return True
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    return exporter == "" and bool(endpoint)
 
 
 def configure(service: str, environ: Mapping[str, str] = os.environ) -> bool:
@@ -71,7 +79,7 @@ def configure(service: str, environ: Mapping[str, str] = os.environ) -> bool:
     global _tracer, _provider
     if _tracer is not None:
         return True
-    if not wanted(environ):
+    if not wanted(environ) or problems(environ):  # problems: StartupCheck has refused to start already
         return False
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource

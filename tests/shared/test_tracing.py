@@ -10,7 +10,9 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from shared import tracing
+from shared.config import ConfigurationError
 from shared.logs import ContextFilter
+from shared.startup import check
 
 TRACEPARENT = f"00-{'4b' * 16}-00f067aa0ba902b7-01"
 
@@ -32,12 +34,27 @@ def test_on_only_when_the_standard_variables_ask(environ, on):
 
 
 @pytest.mark.parametrize(
-    "environ",
-    [{"OTEL_TRACES_EXPORTER": "zipkin"}, {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}],
+    ("environ", "named"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "zipkin"}, ["OTEL_TRACES_EXPORTER"]),
+        (
+            {
+                "OTEL_TRACES_EXPORTER": "otlp",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "x",
+            },
+            ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"],
+        ),
+    ],
 )
-def test_an_exporter_not_installed_stops_the_start(environ):
-    with pytest.raises(ValueError, match="OTEL_"):
-        tracing.wanted(environ)
+def test_an_exporter_not_installed_refuses_the_start_naming_each_variable(environ, named, monkeypatch):
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigurationError) as refused:
+        check({"AMQP_URI": "amqp://x", "DATABASE_URL": "sqlite://", "WEB_SERVER_ADDRESS": "127.0.0.1:0"})
+    message = str(refused.value)
+    assert [key for key in named if f"{key} is" in message] == named
+    assert not tracing.configure("housing", environ)
 
 
 def test_off_a_caller_s_traceparent_travels_on_and_a_malformed_one_is_dropped():
