@@ -31,8 +31,8 @@ from pathlib import Path  # noqa: E402
 
 from bench.core_flow import Clients, throughput  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared import tracing  # noqa: E402
-from shared.config import SERVICES  # noqa: E402
+from shared.platform import tracing  # noqa: E402
+from shared.platform.config import SERVICES  # noqa: E402
 from tests.support.otlp_collector import running_collector  # noqa: E402
 
 TRACED = ("housing", "notify", "stats")

@@ -35,9 +35,9 @@ from services.notify import metrics, notices, rules, statuses, usage
 from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, ProviderTemplate, Template
 from services.notify.providers import Outgoing, Provider, Submission
 from services.notify.send_rate import SharedTokenBucket
-from shared import tracing
-from shared.crashpoints import crash_point
-from shared.privacy import PiiTools
+from shared.platform import tracing
+from shared.platform.crashpoints import crash_point
+from shared.platform.personal_data_provider import PiiTools
 
 log = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ class Delivery:
 
     def _send(self, outgoing: dict[str, list[Outgoing]], sources: dict | None = None) -> dict[str, list[Submission]]:
         """Hand each channel's messages to its provider; `sources` ({out_id: source event id}) puts each
-        message's `<channel> send` span in the trace of the event it answers (shared/tracing.py)."""
+        message's `<channel> send` span in the trace of the event it answers (shared/platform/tracing.py)."""
         results: dict[str, list[Submission]] = {}
         sources = sources or {}
         for channel, messages in outgoing.items():

@@ -7,7 +7,7 @@ import secrets
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.errors import ValidationError
+from shared.platform.errors import ValidationError
 from tests.support.otlp_collector import running_collector
 from tests.support.platform import running_platform
 from tests.support.residents import application

@@ -9,10 +9,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from shared import tracing
-from shared.config import ConfigurationError
-from shared.logs import ContextFilter
-from shared.startup import check
+from shared.platform import tracing
+from shared.platform.config import ConfigurationError
+from shared.platform.logs import ContextFilter
+from shared.platform.startup import check
 
 TRACEPARENT = f"00-{'4b' * 16}-00f067aa0ba902b7-01"
 
