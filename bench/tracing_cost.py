@@ -1,5 +1,6 @@
 """What tracing costs: the core flow's CPU per approval with tracing off (the default) and on.
 
+    make bench-tracing
     .venv/bin/python -m bench.tracing_cost [--approvals 300] [--concurrency 10] [--rounds 2]
 
 Each round runs `bench.core_flow`'s throughput run (submit + approve until notify has delivered and stats has
