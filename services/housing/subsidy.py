@@ -100,7 +100,7 @@ def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict, 
     application = new_application(session, SubsidyApplication, pii, caller, data, evaluation, legacy=backfill)
     contact = {
         "resident_id": application.resident_id,
-        "phone_encrypted": pii.encrypt(data["phone"]),
+        "phone_encrypted": pii.encrypt(data["phone"], bound_to=application.resident_id),
         "town": application.town,
         "category": application.category,
     }

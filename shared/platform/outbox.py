@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from shared.platform.contracts import build_envelope, load_all
 from shared.platform.crashpoints import crash_point
 from shared.platform.db import bulk_insert, database_of
+from shared.platform.event_signing import SIGNATURE_HEADER, EventSigner
 from shared.platform.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.platform.models import OutboxMessage, utcnow
 from shared.platform.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
@@ -129,6 +130,7 @@ class Outbox(DependencyProvider):
         self.declarations = publisher_declarations(self.service, config)
         self.publisher = ConfirmedBatchPublisher(self.amqp_uri, self.declarations)
         self.exchange = event_exchange(self.service)
+        self._signer: EventSigner | None = None
         self.queue: LightQueue = LightQueue()
         self.relaying = False
         load_all()
@@ -268,7 +270,12 @@ class Outbox(DependencyProvider):
         if not rows:
             session.rollback()
             return 0
-        messages = [OutgoingMessage(row.body, self.exchange.name, row.routing_key, row.event_id) for row in rows]
+        sign = self.signer().sign
+        exchange = self.exchange.name
+        messages = [
+            OutgoingMessage(row.body, exchange, row.routing_key, row.event_id, {SIGNATURE_HEADER: sign(row.body)})
+            for row in rows
+        ]
         crash_point(self.service, "outbox.before_publish")
         try:
             with publish_spans(self.exchange.name, rows):
@@ -286,6 +293,13 @@ class Outbox(DependencyProvider):
         session.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+    def signer(self) -> EventSigner:
+        # made at first use: a production start without keys is refused, naming them, before this runs
+        # (not a cached_property: nameko's extension discovery reads every attribute of the instance)
+        if self._signer is None:
+            self._signer = EventSigner.for_service(self.service, self.container.config)
+        return self._signer
 
     def stop(self):
         self.publisher.close()
