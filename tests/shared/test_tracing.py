@@ -5,14 +5,20 @@ by the services as processes: tests/e2e/test_tracing.py.)"""
 import logging
 
 import pytest
+from nameko.rpc import RpcProxy
+from nameko.standalone.rpc import ServiceRpcProxy
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from shared.platform import tracing
 from shared.platform.config import ConfigurationError
+from shared.platform.db import Database
 from shared.platform.logs import ContextFilter
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
 from shared.platform.startup import check
+from tests.shared.test_outbox_and_consumer import traced  # noqa: F401 (the fixture)
 
 TRACEPARENT = f"00-{'4b' * 16}-00f067aa0ba902b7-01"
 
@@ -77,3 +83,36 @@ def test_inside_a_span_the_span_s_context_is_what_is_written_and_logged():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "line", (), None)
     ContextFilter("housing").filter(record)
     assert (record.trace_id, record.span_id) == (None, None)
+
+
+class Back(PlatformService):
+    name = "trace_back"
+    db = Database()
+
+    @rpc(read_only=True)
+    def ping(self) -> str:
+        return "pong"
+
+
+class Front(PlatformService):
+    name = "trace_front"
+    db = Database()
+    back = RpcProxy("trace_back")
+
+    @rpc(read_only=True)
+    def relay(self) -> str:
+        return self.back.ping()
+
+
+def test_an_onward_rpc_is_the_child_of_the_worker_that_makes_it(traced, container_factory, service_config, tmp_path):  # noqa: F811
+    for service in (Back, Front):
+        container_factory(service, service_config(f"sqlite:///{tmp_path / service.name}.db")).start()
+    config = service_config(f"sqlite:///{tmp_path / 'client'}.db")
+    with ServiceRpcProxy("trace_front", config, context_data={"traceparent": TRACEPARENT}) as front:
+        assert front.relay() == "pong"
+
+    spans = {span.name: span for span in traced.get_finished_spans()}
+    relay, ping = spans["trace_front.relay"], spans["trace_back.ping"]
+    assert f"{relay.context.trace_id:032x}" == f"{ping.context.trace_id:032x}" == "4b" * 16
+    assert relay.parent.span_id == 0x00F067AA0BA902B7 and ping.parent.span_id == relay.context.span_id
+    assert ping.attributes["rpc.method"] == "ping" and "nameko.call_id" in ping.attributes
