@@ -32,11 +32,12 @@ from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import Consumer
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from shared.clock import wall_timestamp
 from shared.contracts import load_all, validate_envelope
 from shared.crashpoints import crash_point
 from shared.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, republish
 from shared.errors import PermanentError, ValidationError
-from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED, consumer_series
 from shared.models import ProcessedEvent
 from shared.queue_consumer import UndecodableTolerantQueueConsumer
 from shared.topology import consumer_declarations, consumer_queue, dead_letter_queue_name, retry_delays, retry_exchange
@@ -74,6 +75,7 @@ class ReliableEventHandler(EventHandler):
         self.publisher = Publisher(
             config[AMQP_URI_CONFIG_KEY], use_confirms=True, declare=consumer_declarations(service, config)
         )
+        consumer_series(service, self.consumer_name)
         Consumer.setup(self)  # EventHandler.setup would rebuild the queue with nameko's own name
 
     def handle_message(self, body, message):
@@ -151,7 +153,7 @@ class ReliableEventHandler(EventHandler):
         service = self.container.service_name
         headers = dead_letter_headers(message, reason, self.queue.name, self.consumer_name, attempts)
         try:
-            republish(self.publisher, message, "", dead_letter_queue_name(service), headers)
+            republish(self.publisher, message, "", dead_letter_queue_name(service), headers, wall_timestamp())
         except Exception:
             log.exception("could not dead-letter; requeueing instead")
             self.queue_consumer.requeue_message(message)
