@@ -55,6 +55,9 @@ NOTIFICATIONS = Counter(
 )
 
 
+OUTCOMES = ("success", "rejected", "error")
+
+
 def outcome_of(exc_info) -> str:
     if exc_info is None:
         return "success"
@@ -78,7 +81,11 @@ def consumer_series(service: str, consumer: str) -> None:
 
 
 def busy_workers(container) -> int:
-    return sum(1 for ctx in list(container._worker_threads) if ctx.entrypoint.method_name not in UNSEEN_ENTRYPOINTS)
+    try:
+        running = list(container._worker_threads)
+    except ReferenceError:  # `container` is nameko's weak proxy, and that container has gone (tests run many)
+        return 0
+    return sum(1 for ctx in running if ctx.entrypoint.method_name not in UNSEEN_ENTRYPOINTS)
 
 
 class EntrypointMetrics(DependencyProvider):
@@ -93,6 +100,11 @@ class EntrypointMetrics(DependencyProvider):
         # read from nameko's own table of running workers (ServiceContainer._worker_threads, nameko 2.14) at
         # scrape time: a count kept in worker_setup/teardown leaks when another dependency's setup raises
         WORKERS_BUSY.labels(service).set_function(lambda: busy_workers(container))
+        # each outcome at 0 from the start, for `rate()` (see `consumer_series`): the error-rate alert missed
+        # a service's first errors. The counter only: the histogram's buckets per outcome would triple a scrape.
+        for method in {entrypoint.method_name for entrypoint in container.entrypoints}:
+            for outcome in OUTCOMES:
+                REQUESTS.labels(service, method, outcome)
 
     def worker_setup(self, worker_ctx):
         self.started[worker_ctx] = time.perf_counter()

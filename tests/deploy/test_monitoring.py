@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from services.housing.service import HousingService
 from shared.config import SERVICES
-from tests.deploy.conftest import DEPLOY, slug
+from tests.deploy.conftest import DEPLOY, alert_expressions, dashboard_expressions, metric_matches, selectors, slug
 from tests.support.databases import migrate
 
 PROMTOOL = shutil.which("promtool")
@@ -47,31 +47,12 @@ BROKER_NODE_METRICS = {
 PROMETHEUS_METRICS = {"up": {"job", "instance", "service"}}
 TARGET_LABELS = {"job", "instance"}  # Prometheus adds them to every scraped series
 
-METRIC = re.compile(r"\b((?:newcitizen|rabbitmq)_[a-z0-9_]+|up)\b(?:\{([^}]*)\})?")
 LABEL_MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
-
-
-def alert_expressions(alert_rules) -> dict[str, str]:
-    return {rule["alert"]: rule["expr"] for group in alert_rules["groups"] for rule in group["rules"]}
-
-
-def dashboard_expressions(dashboard) -> dict[str, str]:
-    return {
-        f"{panel['title']} [{target['refId']}]": target["expr"]
-        for panel in dashboard["panels"]
-        for target in panel.get("targets", [])
-    }
 
 
 def references(expr: str) -> list[tuple[str, set[str]]]:
     """(metric name, label names in its selector) for every metric an expression reads."""
-    found = []
-    for match in METRIC.finditer(expr):
-        name, selector = match.group(1), match.group(2) or ""
-        if name == "up" and expr[match.end() : match.end() + 1] not in ("{", "", " ", ")"):
-            continue
-        found.append((name, set(LABEL_MATCHER.findall(selector))))
-    return found
+    return [(match.group(1), set(LABEL_MATCHER.findall(match.group(2) or ""))) for match in metric_matches(expr)]
 
 
 @pytest.fixture
@@ -132,6 +113,15 @@ def test_the_scan_catches_a_made_up_metric():
     assert references('sum(rate(newcitizen_made_up_total{service="x"}[5m]))') == [
         ("newcitizen_made_up_total", {"service"})
     ]
+
+
+def test_the_scan_finds_every_selector_as_written():
+    assert selectors('max by (q) (time() - (rabbitmq_x{queue=~"evt-.+"} > 0)) and up == 0') == [
+        'rabbitmq_x{queue=~"evt-.+"}',
+        "up",
+    ]
+    found = selectors('rate(newcitizen_a_total{a!~"b"}[5m]) / up{job="x"}')
+    assert found == ['newcitizen_a_total{a!~"b"}', 'up{job="x"}']
 
 
 def test_broker_metric_names_match_a_live_rabbitmq_when_its_plugin_answers():
