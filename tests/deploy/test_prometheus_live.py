@@ -26,7 +26,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import find_free_port
 
 from ops.launcher import wait_healthy
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 from tests.deploy.conftest import DEPLOY, alert_expressions, dashboard_expressions, selectors
 from tests.support.broker import publish_raw
 from tests.support.gateway import start_fake_gateway

@@ -10,12 +10,12 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from shared.clock import utcnow, wall_timestamp
-from shared.db import make_engine
-from shared.metrics import OUTBOX_OLDEST_AGE, WORKERS_BUSY, WORKERS_SIZE
-from shared.models import OutboxMessage, SharedBase
-from shared.publishing import ConfirmedBatchPublisher, OutgoingMessage
-from shared.topology import dead_letter_queue, event_exchange
+from shared.platform.clock import utcnow, wall_timestamp
+from shared.platform.db import make_engine
+from shared.platform.metrics import OUTBOX_OLDEST_AGE, WORKERS_BUSY, WORKERS_SIZE
+from shared.platform.models import OutboxMessage, SharedBase
+from shared.platform.publishing import ConfirmedBatchPublisher, OutgoingMessage
+from shared.platform.topology import dead_letter_queue, event_exchange
 from tests.shared.sample_services import GATES, ListenerService, SampleBase, SamplerService
 from tests.support.metrics import gauge_value, scrape
 from tests.support.waiting import wait_for
