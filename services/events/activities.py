@@ -62,7 +62,23 @@ def add_named(session: Session, model, what: str, data: dict, now):
 class ActivityDesk(WorkerDesk):
     @transactional
     def create_venue(self, data: dict) -> dict:
-        return s.VenueOut().dump(add_named(self.db, m.Venue, "venue", data, self.clock.now()))
+        if data["shares_venue_id"] is not None and find_venue(self.db, data["shares_venue_id"]).kind != "town_branch":
+            raise ValidationError({"shares_venue_id": ["a reading room shares a town branch library's premises"]})
+        now = self.clock.now()
+        data["opened_on"] = data["opened_on"] or local_date(now)
+        row = add_named(self.db, m.Venue, "venue", data, now)
+        self.outbox.add(
+            "venue_registered",
+            {
+                "venue_id": row.id,
+                "name": row.name,
+                "kind": row.kind,
+                "town": row.town,
+                "shares_venue_id": row.shares_venue_id,
+                "opened_on": row.opened_on.isoformat(),
+            },
+        )
+        return s.VenueOut().dump(row)
 
     def list_venues(self, town: str | None, kind: str | None) -> list[dict]:
         query = select(m.Venue).order_by(m.Venue.town, m.Venue.name)

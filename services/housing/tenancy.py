@@ -107,10 +107,22 @@ def application_dict(application: TenancyApplication) -> dict:
     }
 
 
-def create_project(session: Session, data: dict, now) -> dict:
+def create_project(session: Session, outbox, data: dict, now) -> dict:
+    """A project taken into the stock: its `planned_units` are the units it raises (筹建), published for the
+    stock figure whether or not they are listed one by one yet."""
     project = Project(id=new_id(), **data, created_at=now)
     session.add(project)
     session.flush()  # the column defaults, for the view
+    outbox.add(
+        "project_raised",
+        {
+            "project_id": project.id,
+            "town": project.town,
+            "kind": project.kind,
+            "year_raised": project.year_raised,
+            "units": project.planned_units,
+        },
+    )
     return project_dict(project)
 
 
@@ -321,7 +333,8 @@ def expired(today: date):
 
 
 def unit_counts_by_year(session: Session) -> list[dict]:
-    """Per year a project was raised: units listed, units let now, and units planned but not yet listed."""
+    """Per year a project was raised: units listed, units let now, and the projects' `planned_units` (their
+    size when taken in, which the stock figure counts)."""
     listed = {
         year: (units, int(let))
         for year, units, let in session.execute(

@@ -10,7 +10,7 @@ in `fold.RULES`).
 from __future__ import annotations
 
 from services.stats import store
-from services.stats.figures import report_text, wan_yuan
+from services.stats.figures import report_sections, report_text, wan_yuan
 from services.stats.fold import FoldError, counter_name, town_of
 from services.stats.gauges import publish
 from services.stats.schemas import RebuildQuery, ReportQuery, SummaryQuery
@@ -25,6 +25,7 @@ from shared.platform.rpc import rpc
 from shared.platform.validation import load
 
 SERVICE_NAME = "stats"
+EARLIEST_YEAR = 1900  # a venue's opening day is the oldest business time an event carries
 READERS = ("caseworker", "reviewer")  # every staff role; admin passes any staff check (the kiosk needs no figures)
 
 
@@ -81,15 +82,18 @@ class StatsService(platform.PlatformService):
         years = (query["from_year"], query["to_year"])
         figures = store.figures_for(self.db, years)
         by_year = store.breakdown(self.db, "year", years)
+        standing = store.figures_for(self.db, (EARLIEST_YEAR, years[1]))  # the stock and venues "to date"
         self.db.rollback()
         return {
             "from_year": years[0],
             "to_year": years[1],
             "figures": figures,
+            "standing": {key: standing[key] for key in ("stock", "venues")},
             "by_year": _keyed(by_year),
             "subsidy_paid_wan_yuan": wan_yuan(figures["subsidy_paid_fen"]),
             "operator_subsidy_wan_yuan": wan_yuan(figures["operator_subsidy"]["amount_fen"]),
-            "text": report_text(years[0], years[1], figures, by_year),
+            "sections": report_sections(years[0], years[1], figures, by_year, standing),
+            "text": report_text(years[0], years[1], figures, by_year, standing),
         }
 
     @rpc
