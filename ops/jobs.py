@@ -1,4 +1,4 @@
-"""Following a service's job (shared/jobs.py) from outside: the `newcitizen` command and the demo loader.
+"""Following a service's job (shared/platform/jobs.py) from outside: the `newcitizen` command and the demo loader.
 
 A job id names its service (`housing.<uuid>`), so `newcitizen job ID` needs nothing else to re-attach."""
 

@@ -1,16 +1,17 @@
-"""The events service's application object: `self.desk` in a worker (see shared/unit_of_work.py). Its verbs
+"""The events service's application object: `self.desk` in a worker (see shared/platform/unit_of_work.py). Its verbs
 come from the modules named for what they hold; the sweeps the timers run are here."""
 
 from __future__ import annotations
 
 from services.events import attendance, reminders, workflow
 from services.events.activities import ActivityDesk
+from services.events.records import RecordDesk
 from services.events.registrations import RegistrationDesk
 from services.events.volunteers import TeamDesk
-from shared.unit_of_work import one_transaction_each
+from shared.platform.unit_of_work import one_transaction_each
 
 
-class Desk(ActivityDesk, TeamDesk, RegistrationDesk):
+class Desk(ActivityDesk, TeamDesk, RegistrationDesk, RecordDesk):
     def expire_holds(self) -> int:
         now = self.clock.now()
         hold_minutes = self.policy(now).hold_minutes

@@ -2,7 +2,7 @@
 
 import json
 
-from shared.errors import Conflict, DomainError, InvalidTransition, NotFound  # noqa: F401  (bases; shared names)
+from shared.platform.errors import Conflict, DomainError, InvalidTransition, NotFound  # noqa: F401  (bases; shared names)
 
 
 class ActivityNotFound(NotFound):
@@ -15,6 +15,10 @@ class VenueNotFound(NotFound):
 
 class TeamNotFound(NotFound):
     """No volunteer team with that id."""
+
+
+class PublicationNotFound(NotFound):
+    """No publication with that id."""
 
 
 class RegistrationNotFound(NotFound):

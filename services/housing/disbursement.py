@@ -1,6 +1,6 @@
 """Monthly disbursement: pay every active subsidy once per household per period, a page at a time.
 
-The service runs it as a job (shared/jobs.py): `run_disbursement` starts the job and returns at once, and the
+The service runs it as a job (shared/platform/jobs.py): `run_disbursement` starts the job and returns at once, and the
 runner pays one page per chunk, in one transaction with the page's `subsidy_disbursed` outbox rows and the
 job's cursor (the last application id paid). A crash loses at most the page in flight; any replica resumes from
 the cursor. Each page is stamped with the service clock's time when it is paid. The unique
@@ -22,11 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.housing.cases import new_id
 from services.housing.models import Disbursement, SubsidyApplication
 from services.housing.subsidy import APPROVED
-from shared.db import bulk_insert
-from shared.jobs import Chunk, ChunkContext
+from shared.platform.db import bulk_insert
+from shared.platform.ids import new_id
+from shared.platform.jobs import Chunk, ChunkContext
 
 BATCH_SIZE = 1000
 MAX_CONFLICT_RETRIES = 5

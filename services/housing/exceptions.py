@@ -1,7 +1,7 @@
 """housing's domain errors; each reaches an RPC caller as a RemoteError named after its class."""
 
 # the shared names (one vocabulary: the same idea has the same error in every service)
-from shared.errors import (  # noqa: F401
+from shared.platform.errors import (  # noqa: F401
     BeforeSchemeStart,
     Conflict,
     DomainError,
@@ -59,3 +59,7 @@ class TenancyNotFound(NotFound):
 
 class NoAmountRule(Conflict):
     """The policy row in force has no amount for the case (e.g. an appeal granted outside the covered groups)."""
+
+
+class PlanExists(Conflict):
+    """A plan of that kind for that year was already recorded (a plan is published once)."""

@@ -19,9 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.appeals import AppealColumns
-from shared.jobs import JobColumns
-from shared.models import utcnow
+from shared.cixi.appeals import AppealColumns
+from shared.platform.jobs import JobColumns
+from shared.platform.models import utcnow
 
 
 class Base(DeclarativeBase):
@@ -131,7 +131,7 @@ class SubsidyRecertification(Base):
 
 
 class Appeal(AppealColumns, Base):
-    """An appeal (复核申请) against an ineligible or rejected subsidy application (shared/appeals.py)."""
+    """An appeal (复核申请) against an ineligible or rejected subsidy application (shared/cixi/appeals.py)."""
 
     __tablename__ = "appeals"
 
@@ -153,7 +153,7 @@ class Disbursement(Base):
 
 
 class Job(JobColumns, Base):
-    """A disbursement or an expiry sweep run as a job (shared/jobs.py)."""
+    """A disbursement or an expiry sweep run as a job (shared/platform/jobs.py)."""
 
     __tablename__ = "jobs"
 
@@ -170,7 +170,7 @@ class Project(Base):
     town: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(30))
     year_raised: Mapped[int] = mapped_column(Integer)
-    planned_units: Mapped[int] = mapped_column(Integer, default=0)  # units the project will raise (not yet listed)
+    planned_units: Mapped[int] = mapped_column(Integer, default=0)  # the units it raises (筹建), listed or not
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -247,3 +247,22 @@ class OperatorAssessment(Base):
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (UniqueConstraint("project_id", "year", name="uq_operator_assessment_project_year"),)
+
+
+# --- plans (stock to raise, operator-subsidy budget): forecasts the report sets beside what happened ------
+
+
+class HousingPlan(Base):
+    __tablename__ = "housing_plans"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # stock | operator_subsidy
+    year: Mapped[int] = mapped_column(Integer)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(Integer, default=0)
+    policy_ref: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "year", name="uq_housing_plan_kind_year"),)

@@ -1,5 +1,5 @@
 """The housing service's entrypoints: each checks its input, calls one verb of `self.desk` (`desk.Desk`, the
-application object of shared/unit_of_work.py) and returns what the verb returns. Under the verbs: `subsidy`,
+application object of shared/platform/unit_of_work.py) and returns what the verb returns. Under the verbs: `subsidy`,
 `recertification` and `disbursement` (the rent subsidy), `tenancy` (保障性租赁住房), `operator_subsidy`
 (运营奖补), `appeals` (what the shared appeal mechanism needs), `rules` and `policy`."""
 
@@ -11,27 +11,29 @@ from services.housing.models import Appeal, Job, OperatorAssessment, SubsidyAppl
 from services.housing.schemas import (
     LegacySubsidySchema,
     PeriodSchema,
+    PlanYearSchema,
     ProjectSchema,
     RecertificationSchema,
+    StockPlanSchema,
     SubsidyApplicationSchema,
     TenancyApplicationSchema,
     TenancyRenewalSchema,
     UnitSchema,
 )
 from services.housing.tenancy import parse_date
-from shared.appeals import AppealDesk
-from shared.audit import Audit, AuditedCase
-from shared.auth import requires
-from shared.clock import Clock
-from shared.db import Database
-from shared.jobs import JobKind, JobRunner
-from shared.outbox import Outbox
-from shared.privacy import Pii
-from shared.rpc import rpc
-from shared.service import PlatformService
-from shared.timers import timer
-from shared.unit_of_work import Application
-from shared.validation import load
+from shared.cixi.appeals import AppealDesk
+from shared.platform.audit import Audit, AuditedCase
+from shared.platform.auth import requires
+from shared.platform.clock import Clock
+from shared.platform.db import Database
+from shared.platform.jobs import JobKind, JobRunner
+from shared.platform.outbox import Outbox
+from shared.platform.personal_data_provider import Pii
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
+from shared.platform.timers import timer
+from shared.platform.unit_of_work import Application
+from shared.platform.validation import load
 
 SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
 
@@ -173,6 +175,24 @@ class HousingService(AppealDesk, PlatformService):
     @requires("caseworker")
     def create_project(self, project) -> dict:
         return self.desk.create_project(load(ProjectSchema(), project, field="project"))
+
+    @rpc
+    @requires("admin")
+    def record_stock_plan(self, plan) -> dict:
+        """The units the Center plans to add to the stock in a year (seed §1: 2025, 3,800), once per year."""
+        return self.desk.record_stock_plan(load(StockPlanSchema(), plan, field="plan"), self.auth.caller)
+
+    @rpc
+    @requires("admin")
+    def publish_operator_subsidy_forecast(self, year) -> dict:
+        """Publish the year's operator-subsidy budget forecast from its policy row, once per year."""
+        data = load(PlanYearSchema(), {"year": year})
+        return self.desk.publish_operator_subsidy_forecast(data["year"], self.auth.caller)
+
+    @rpc(read_only=True)
+    @requires("caseworker", "reviewer")
+    def list_plans(self) -> list[dict]:
+        return self.desk.list_plans()
 
     @rpc(read_only=True)
     def list_projects(self) -> list[dict]:

@@ -6,8 +6,8 @@ columns fails until it has its rule."""
 import importlib
 import re
 
-from shared.config import SERVICES
-from shared.retention import PLATFORM_RULES
+from shared.platform.config import SERVICES
+from shared.platform.retention import PLATFORM_RULES
 
 # a person's identity, contact, pseudonym, or words written about them
 PERSONAL = re.compile(
@@ -22,6 +22,7 @@ NOT_PERSONAL = {
     ("insurance", "policy_values", "note"): "a policy value's source",
     ("events", "venues", "name"): "a venue",
     ("events", "volunteer_teams", "name"): "a team",
+    ("events", "care_visits", "children"): "how many children a care visit reached (a count)",
     ("notify", "templates", "name"): "a template",
     ("notify", "templates", "body"): "a template's text",
     ("notify", "broadcasts", "personalisation"): "one set of parameters for a whole segment, no recipient",
@@ -30,7 +31,7 @@ NOT_PERSONAL = {
 
 
 def service_class(service: str) -> type:
-    from shared.service import PlatformService
+    from shared.platform.service import PlatformService
 
     module = importlib.import_module(f"services.{service}.service")
     [cls] = {value for value in vars(module).values()

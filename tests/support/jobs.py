@@ -1,4 +1,4 @@
-"""Following a job (shared/jobs.py) the way the CLI does: over its service's `job_status` RPC."""
+"""Following a job (shared/platform/jobs.py) the way the CLI does: over its service's `job_status` RPC."""
 
 from __future__ import annotations
 

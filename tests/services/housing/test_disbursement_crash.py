@@ -1,6 +1,6 @@
 """A housing process killed in the middle of a disbursement job resumes it after a restart and pays each
 subsidy exactly once, SQLite and PostgreSQL. The kills are the fault suite's crash points
-(shared/crashpoints.py), both armed before the job starts, so they fire in a known order:
+(shared/platform/crashpoints.py), both armed before the job starts, so they fire in a known order:
 
 1. `housing.jobs.before_commit` in the first chunk: its payments and events were written, not committed;
 2. `housing.jobs.after_commit` in the first chunk of the restarted process: that chunk is committed.
@@ -24,10 +24,10 @@ from bench.housing_disbursement import seed
 from ops.launcher import start_service, stop_service, wait_healthy
 from services.housing import disbursement
 from services.housing.models import Disbursement, Job
-from shared.clock import utcnow
-from shared.db import make_engine
-from shared.jobs import new_job
-from shared.models import OutboxMessage
+from shared.platform.clock import utcnow
+from shared.platform.db import make_engine
+from shared.platform.jobs import new_job
+from shared.platform.models import OutboxMessage
 from tests.services.housing.conftest import EventCapture
 from tests.support.databases import migrate
 from tests.support.jobs import until_finished

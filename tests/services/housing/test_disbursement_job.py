@@ -1,4 +1,4 @@
-"""A disbursement is a job (shared/jobs.py) on a running housing service, SQLite and PostgreSQL: the RPC
+"""A disbursement is a job (shared/platform/jobs.py) on a running housing service, SQLite and PostgreSQL: the RPC
 returns before any payment, the runner pays a page per chunk, each chunk commits on its own, `job_status`
 reports progress to the roles that may start the job, and a second start while it runs is the same job.
 
@@ -19,11 +19,11 @@ from bench.housing_disbursement import seed
 from services.housing import disbursement
 from services.housing.models import Disbursement
 from services.housing.service import HousingService
-from shared.clock import Clock
-from shared.db import make_engine
-from shared.errors import Forbidden, NotFound
-from shared.jobs import JobKind, JobRunner
-from shared.models import OutboxMessage
+from shared.platform.clock import Clock
+from shared.platform.db import make_engine
+from shared.platform.errors import Forbidden, NotFound
+from shared.platform.jobs import JobKind, JobRunner
+from shared.platform.models import OutboxMessage
 from tests.support.databases import migrate
 from tests.support.jobs import until_finished
 from tests.support.waiting import wait_for

@@ -4,7 +4,7 @@ stored, what is refused, and which contract-valid events are written in the same
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -19,10 +19,11 @@ from services.insurance.exceptions import (
 )
 from services.insurance.models import Appeal
 from services.insurance.workflow import Desk
-from shared.appeals import Appeals, AppealSettings
-from shared.auth import Caller
-from shared.contracts import validate_envelope
-from shared.errors import Forbidden, ValidationError
+from shared.cixi.appeals import Appeals, AppealSettings
+from shared.platform.auth import Caller
+from shared.platform.clock import SHANGHAI
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import Forbidden, ValidationError
 
 from .conftest import ADMIN, CASEWORKER, REVIEWER, id_number, resident_caller, years_before
 
@@ -364,6 +365,16 @@ def test_sweep_reminds_once_then_lapses_and_renewal_restores(counter, medical):
         validate_envelope(event)
 
 
+def test_the_sweep_reads_the_service_clock_not_the_process_clock(counter, medical):
+    """A lapse is stamped with the desk's moment (the service's `self.clock`), which a test or an operator
+    may set apart from the process clock."""
+    counter.desk(TODAY).decide("activate", {"enrolment_id": medical}, REVIEWER)  # covers to 2027-03-01
+    moment = datetime(2027, 3, 2, 9, 30, tzinfo=SHANGHAI).astimezone(UTC)
+    assert Desk(counter.worker("test-correlation"), now=moment).sweep()["lapsed"] == 1
+    [lapsed] = [validate_envelope(e)[1] for e in counter.events("enrolment_lapsed")]
+    assert lapsed["lapsed_at"] == moment
+
+
 def test_the_database_refuses_a_second_live_enrolment_even_past_the_check(counter):
     """The partial unique index is what stops two concurrent submissions; a final one does not count."""
     from sqlalchemy.exc import IntegrityError
@@ -394,7 +405,7 @@ def appealed(desk: Desk, enrolment_id: str, outcome: str) -> None:
 
 
 def test_every_insurance_contract_is_published_by_some_step(counter, pending, medical):
-    from shared.contracts import registry
+    from shared.platform.contracts import registry
 
     desk = counter.desk
     desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)
