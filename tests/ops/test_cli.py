@@ -3,21 +3,28 @@ commands (`disburse`, `broadcast`, `report`) against stand-ins that check the ca
 the real services do (shared.platform.auth) and answer in the shapes their issues specify."""
 
 import json
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
+import eventlet
 import jwt
 import pytest
 from nameko.rpc import rpc
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
+from bench.housing_disbursement import seed
 from ops.cli import parse_personalisation, parse_segment
 from services.housing.service import HousingService
 from shared.platform.auth import Auth, requires
-from shared.platform.clock import utcnow
+from shared.platform.clock import Clock, utcnow
 from shared.platform.db import make_engine
+from shared.platform.jobs import JobRunner
 from shared.platform.migrations import upgrade
 from shared.platform.models import OutboxMessage
 from tests.ops.conftest import TOKEN_ENV
+from tests.support.jobs import GatedRunner
 from tests.support.tokens import SUITE_KEY
 from tests.support.waiting import wait_for
 
@@ -110,17 +117,6 @@ def test_outbox_status_via_metrics(housing, cli):
 CALLS: list[tuple] = []
 
 
-class FakeHousing:
-    name = "housing"
-    auth = Auth()
-
-    @rpc
-    @requires("admin")
-    def run_disbursement(self, period):
-        CALLS.append(("run_disbursement", period, self.auth.caller.subject))
-        return {"period": period, "disbursed": 2, "amount_fen": 240000}
-
-
 class FakeNotify:
     name = "notify"
     auth = Auth()
@@ -154,15 +150,57 @@ def stand_ins(platform_env, container_factory, rabbit_config):
     CALLS.clear()
     FakeNotify.polls["n"] = 0
     config = {**rabbit_config, "JWT_PUBLIC_KEYS": TOKEN_ENV["JWT_PUBLIC_KEYS"], "ENV": "test"}
-    for cls in (FakeHousing, FakeNotify, FakeStats):
+    for cls in (FakeNotify, FakeStats):
         container_factory(cls, config).start()
 
 
-def test_disburse_calls_housing_as_admin(stand_ins, cli):
-    code, out, _ = cli("disburse", "2025-03", "--json")
-    assert code == 0
-    assert json.loads(out) == {"period": "2025-03", "disbursed": 2, "amount_fen": 240000}
-    assert CALLS == [("run_disbursement", "2025-03", "ops-cli")]
+@pytest.fixture
+def gated_housing(housing):
+    """The real housing service with 3 subsidies, 2025-06 due, and its job runner behind a gate."""
+    with Session(make_engine(housing.config["DATABASE_URL"])) as session:
+        seed(session, 3)
+    next(dep for dep in housing.dependencies if isinstance(dep, Clock)).frozen = datetime(2025, 6, 15, 4, tzinfo=UTC)
+    return GatedRunner(next(dep for dep in housing.dependencies if isinstance(dep, JobRunner)))
+
+
+def result_rows(out: str) -> dict[str, str]:
+    return {cells[1].strip(): cells[2].strip() for line in out.splitlines() if len(cells := line.split("│")) == 4}
+
+
+def test_disburse_starts_the_job_and_follows_it_to_the_end(gated_housing, cli, monkeypatch):
+    monkeypatch.setattr("ops.jobs.POLL_SECONDS", 0.01)
+    gated_housing.open(10)
+    code, out, err = cli("disburse", "2025-06")
+    assert code == 0, out + err
+    assert "disbursement 2025-06" in out and "3/3" in out  # the progress bar, from job_status
+    rows = result_rows(out)
+    assert (rows["status"], rows["paid"], rows["total_fen"], rows["period"]) == ("completed", "3", "189000", "2025-06")
+
+
+def test_ctrl_c_leaves_the_job_running_and_newcitizen_job_reattaches(gated_housing, cli, monkeypatch):
+    monkeypatch.setattr("ops.jobs.POLL_SECONDS", 0.01)
+
+    def interrupted(_seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ops.jobs.time", SimpleNamespace(sleep=interrupted))
+    code, out, err = cli("disburse", "2025-06", "--json")  # the runner is held: the job is still queued
+    assert code == 130
+    job_id = re.search(r"newcitizen job (housing\.[0-9a-f-]+)", err).group(1)
+    assert f"job {job_id} (disbursement 2025-06): queued" in out
+
+    monkeypatch.setattr("ops.jobs.time", SimpleNamespace(sleep=lambda _seconds: eventlet.sleep(0.01)))
+    gated_housing.open(10)
+    code, out, err = cli("job", job_id, "--json")
+    assert code == 0, out + err
+    job = json.loads(out[out.index("{") :])
+    assert (job["job_id"], job["status"], job["done"], job["total"]) == (job_id, "completed", 3, 3)
+    assert (job["result"]["paid"], job["started_by"]) == (3, "ops-cli")
+
+
+def test_job_needs_an_id_that_names_its_service(platform_env, cli):
+    code, _, err = cli("job", "nowhere.1234")
+    assert code == 2 and "names its service" in err
 
 
 def test_disburse_checks_the_period_before_calling(stand_ins, cli):

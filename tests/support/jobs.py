@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from eventlet.queue import LightQueue
+
+from shared.platform.jobs import JobRunner
 from tests.support.waiting import wait_for
 
 FINISHED = ("completed", "failed")
@@ -23,3 +26,21 @@ def disburse(admin, period: str, backfill: bool = False, timeout: float = 60) ->
     done = until_finished(admin, admin.run_disbursement(period, backfill=backfill), timeout)
     assert done["status"] == "completed", done
     return done["result"]
+
+
+class GatedRunner:
+    """The container's job runner, allowed one `step` per `open()`: nothing is held while it waits."""
+
+    def __init__(self, runner: JobRunner):
+        self.tokens: LightQueue = LightQueue()
+        step = runner.step
+
+        def gated() -> bool:
+            self.tokens.get(timeout=60)
+            return step()
+
+        runner.step = gated
+
+    def open(self, steps: int = 1) -> None:
+        for _ in range(steps):
+            self.tokens.put(True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from eventlet.queue import LightQueue
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,30 +24,12 @@ from shared.platform.errors import Forbidden, NotFound
 from shared.platform.jobs import JobKind, JobRunner
 from shared.platform.models import OutboxMessage
 from tests.support.databases import migrate
-from tests.support.jobs import until_finished
+from tests.support.jobs import GatedRunner, until_finished
 from tests.support.waiting import wait_for
 
 SUBSIDIES = 5
 CHUNK = 2
 JUNE_IS_DUE = datetime(2025, 6, 15, 4, tzinfo=UTC)
-
-
-class GatedRunner:
-    """The container's job runner, allowed one `step` per `open()`: nothing is held while it waits."""
-
-    def __init__(self, runner: JobRunner):
-        self.tokens: LightQueue = LightQueue()
-        step = runner.step
-
-        def gated() -> bool:
-            self.tokens.get(timeout=60)
-            return step()
-
-        runner.step = gated
-
-    def open(self, steps: int = 1) -> None:
-        for _ in range(steps):
-            self.tokens.put(True)
 
 
 @pytest.fixture
