@@ -117,9 +117,6 @@ class Desk(WorkerDesk):
         params = {"period": period, "backfill": backfill}
         return self.worker.jobs.start_job(self.db, disbursement.JOB, key, params, caller.subject)
 
-    def job_status(self, job_id, caller: Caller) -> dict:
-        return self.worker.jobs.status(self.db, job_id, caller)
-
     def list_policies(self, programme) -> list[dict]:
         return policies_listed(self.db, programme)
 

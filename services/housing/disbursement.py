@@ -26,7 +26,7 @@ from services.housing.models import Disbursement, SubsidyApplication
 from services.housing.subsidy import APPROVED
 from shared.platform.db import bulk_insert
 from shared.platform.ids import new_id
-from shared.platform.jobs import Chunk, ChunkContext
+from shared.platform.jobs import Chunk, ChunkContext, JobKind
 
 BATCH_SIZE = 1000
 MAX_CONFLICT_RETRIES = 5
@@ -95,6 +95,9 @@ def chunk(context: ChunkContext) -> Chunk:
     _write(context.session, context.outbox, period, rows, result, context.now, backfill)
     counts = result.as_dict() | {"already_paid": len(page) - len(rows)}
     return Chunk(page[-1][0], done=len(page), counts=counts, finished=len(page) < context.size)
+
+
+KIND = JobKind(chunk, roles=("admin",), total=payable_count)
 
 
 def run(

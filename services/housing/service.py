@@ -26,7 +26,7 @@ from shared.platform.audit import Audit, AuditedCase
 from shared.platform.auth import requires
 from shared.platform.clock import Clock
 from shared.platform.db import Database
-from shared.platform.jobs import JobKind, JobRunner
+from shared.platform.jobs import JobRunner, JobStatus
 from shared.platform.outbox import Outbox
 from shared.platform.personal_data_provider import Pii
 from shared.platform.rpc import rpc
@@ -38,12 +38,7 @@ from shared.platform.validation import load
 SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
 
 
-JOBS = {
-    disbursement.JOB: JobKind(disbursement.chunk, roles=("admin",), total=disbursement.payable_count),
-}
-
-
-class HousingService(AppealDesk, PlatformService):
+class HousingService(AppealDesk, JobStatus, PlatformService):
     name = "housing"
 
     db = Database()
@@ -61,7 +56,7 @@ class HousingService(AppealDesk, PlatformService):
         OperatorAssessment: AuditedCase("operator_subsidy", ("review_note",)),
     })  # fmt: skip
     desk = Application(Desk)
-    jobs = JobRunner(Job, JOBS)
+    jobs = JobRunner(Job, {disbursement.JOB: disbursement.KIND})
 
     retention_rules = retention.RULES
     appeal_model = Appeal
@@ -152,17 +147,10 @@ class HousingService(AppealDesk, PlatformService):
     @rpc
     @requires("admin")
     def run_disbursement(self, period, backfill=False) -> dict:
-        """Start paying every active subsidy for `period` once, when it is due (`pay_periods`); returns the job
-        at once (`job_status` follows it). `backfill=True` records payments made before the platform went
-        live (counted, not messaged)."""
+        """Start the job paying every active subsidy for `period` once, when due (`pay_periods`); `backfill=True`
+        records payments made before go-live (counted, not messaged). Returns the job at once."""
         load(PeriodSchema(), {"period": period, "backfill": backfill}, field="period")
         return self.desk.run_disbursement(period, backfill, self.auth.caller)
-
-    @rpc(read_only=True)
-    @requires("admin")
-    def job_status(self, job_id) -> dict:
-        """A job's progress: for the roles that may start it (every housing job is an admin's)."""
-        return self.desk.job_status(job_id, self.auth.caller)
 
     @rpc(read_only=True)
     @requires("caseworker", "reviewer")

@@ -4,7 +4,7 @@
     jobs = JobRunner(Job, {"disbursement": JobKind(disbursement.chunk, roles=("admin",))})
 
     self.jobs.start_job(session, "disbursement", key="2025-06", params={...}, by=caller.subject)
-    self.jobs.status(session, job_id, caller)     # the service's `job_status` RPC: for the kind's roles
+    class HousingService(AppealDesk, JobStatus, PlatformService)  # `job_status(job_id)` over RPC
 
 Why: a disbursement held one unacknowledged RPC for the whole run. Past RabbitMQ's `consumer_timeout`
 (30 minutes by default) the broker closed the channel and redelivered the call, which ran again; a rollout
@@ -42,11 +42,13 @@ from sqlalchemy import Index, Integer, String, Text, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
+from shared.platform.auth import requires
 from shared.platform.clock import Clock
 from shared.platform.crashpoints import crash_point
 from shared.platform.db import database_of
 from shared.platform.errors import NotFound
 from shared.platform.models import UtcDateTime, utcnow
+from shared.platform.rpc import rpc
 from shared.platform.validation import echo
 
 log = logging.getLogger(__name__)
@@ -379,3 +381,16 @@ class JobRunner(DependencyProvider):
 
 
 CLAIMED = ("id", "kind", "params", "cursor", "done", "chunks", "result", "failures", "version")
+
+
+class JobStatus:
+    """Mixed into a `PlatformService` with `jobs = JobRunner(...)`: the `job_status` RPC, the same in every
+    service (an entrypoint on the service class only, see `PlatformService.__init_subclass__`). Every kind of
+    job today is an admin's; the runner also checks the job's own kind's roles."""
+
+    extra_entrypoints = (("job_status", lambda: rpc(read_only=True)),)
+
+    @requires("admin")
+    def job_status(self, job_id) -> dict:
+        """A job's progress, for the roles that may start it; any other job id is `NotFound`."""
+        return self.jobs.status(self.db, job_id, self.auth.caller)
