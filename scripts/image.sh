@@ -146,6 +146,7 @@ EOF
     != "$digest" ]; then
     podman import --quiet --change "LABEL newcitizen.base.tarball=$digest" --change 'CMD ["bash"]' \
       "$tarball" "$BASE_TAG" >/dev/null
+    echo "imported $BASE_TAG"
   fi
   echo "$BASE_TAG from $tarball"
 }

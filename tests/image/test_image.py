@@ -137,6 +137,16 @@ def ready(port: int) -> bool:
         return False
 
 
+def test_a_second_build_reuses_the_debootstrapped_base(image):
+    """The build above made or reused the tarball; a second `base` runs no debootstrap and imports nothing."""
+    again = subprocess.run([str(SCRIPT), "base"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "debootstrap" not in again.stdout and "imported" not in again.stdout, again.stdout
+    tarball = again.stdout.split(" from ")[-1].strip()
+    assert tarball.startswith(str(REPO_ROOT / "var" / "cache" / "debootstrap")) or os.environ.get("IMAGE_CACHE_DIR")
+    assert "bookworm-minbase-" in tarball and os.path.getsize(tarball) > 0
+
+
 def test_the_image_runs_debian_python_3_11_as_an_unprivileged_user_under_tini(image):
     probe = podman(
         "run", "--rm", image, "python", "-c", "import os, sys; print(sys.version_info[:2], os.getuid(), os.getppid())"
