@@ -44,10 +44,10 @@ image-tools: ## podman, buildah, debootstrap, runc for `make image-test`; instal
 	@scripts/ensure_tools.sh image
 
 migrate: venv
-	$(BIN)/python -m shared.migrations
+	$(BIN)/python -m shared.platform.migrations
 
 topology: venv broker-amqp
-	$(BIN)/python -m shared.topology
+	$(BIN)/python -m shared.platform.topology
 
 setup: venv broker-amqp migrate topology
 

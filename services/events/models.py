@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.models import UtcDateTime
+from shared.platform.models import UtcDateTime
 
 
 class Base(DeclarativeBase):

@@ -17,9 +17,9 @@ from services.events.exceptions import NotEligible, RegistrationNotFound
 from services.events.rules import Audience, build_party, local_date
 from services.events.views import attendance_out, registration_out, registrations_out
 from services.events.workflow import Seat, current_policy, ensure_open
-from shared.auth import Caller, require_acting_for
-from shared.pii import normalise_phone
-from shared.unit_of_work import WorkerDesk, transactional
+from shared.platform.auth import Caller, require_acting_for
+from shared.platform.personal_data import normalise_phone
+from shared.platform.unit_of_work import WorkerDesk, transactional
 
 
 def find_registration(session: Session, registration_id, caller: Caller) -> m.Registration:
@@ -56,7 +56,7 @@ class RegistrationDesk(WorkerDesk):
             self.db, self.outbox, activity.id, registrant_id, seats, data["priority"], caller.subject, now
         )
         if data["phone"]:
-            phone = self.pii.encrypt(normalise_phone(data["phone"]))
+            phone = self.pii.encrypt(normalise_phone(data["phone"]), bound_to=registrant_id)
             self.outbox.add(
                 "contact_provided", {"resident_id": registrant_id, "phone_encrypted": phone, "town": activity.town}
             )

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.appeals import AppealColumns
-from shared.models import utcnow
+from shared.cixi.appeals import AppealColumns
+from shared.platform.models import utcnow
 
 
 class Base(DeclarativeBase):
@@ -130,7 +130,7 @@ class SubsidyRecertification(Base):
 
 
 class Appeal(AppealColumns, Base):
-    """An appeal (复核申请) against an ineligible or rejected subsidy application (shared/appeals.py)."""
+    """An appeal (复核申请) against an ineligible or rejected subsidy application (shared/cixi/appeals.py)."""
 
     __tablename__ = "appeals"
 

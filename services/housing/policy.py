@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.housing.exceptions import BeforeSchemeStart, PolicyMissing
 from services.housing.models import PolicyVersion
-from shared.errors import ValidationError
+from shared.platform.errors import ValidationError
 
 RENT_SUBSIDY = "rent_subsidy"
 TENANCY = "tenancy"

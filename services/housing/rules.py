@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
-from shared.dates import add_months
-from shared.pii import age_on
+from shared.platform.dates import add_months
+from shared.platform.personal_data import age_on
 
 # reason codes (stable: callers, appeals and stats key on them)
 UNDER_MIN_AGE = "under_min_age"

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from services.insurance.exceptions import BeforeSchemeStart
 from services.insurance.policy import PolicyBook
 from services.insurance.retirement import category_of, retirement
-from shared.dates import add_months
+from shared.platform.dates import add_months
 
 SCHEMES = ("pension", "medical", "elderly_care")
 ROUTES: dict[str, tuple[str, ...]] = {

@@ -18,9 +18,9 @@ from nameko.testing.utils import find_free_port
 from sqlalchemy import create_engine, text
 
 from ops.sandbox import SharedBroker
-from shared.config import REPO_ROOT, SERVICES
-from shared.token_issuer import Issuer
-from shared.token_keys import SigningKey
+from shared.platform.config import REPO_ROOT, SERVICES
+from shared.platform.token_issuer import Issuer
+from shared.platform.token_keys import SigningKey
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
 from tests.deploy.conftest import secret_variables
 from tests.support.residents import application
@@ -95,6 +95,7 @@ def platform(image, databases, tmp_path_factory):
     vhost = f"nc_image_{run_id}"
     broker.create_vhost(vhost)
     issuer = Issuer(SigningKey.generate("image-test"))
+    event_keys = {service: SigningKey.generate(f"{service}.image-test") for service in SERVICES}
     ports = {service: find_free_port() for service in SERVICES}
     # the secrets of the providers not in use (SMS and WeChat go to the log) empty, not the development
     # defaults a production start refuses; the ones in use generated below
@@ -104,21 +105,26 @@ def platform(image, databases, tmp_path_factory):
         "JWT_PUBLIC_KEYS": issuer.key.public_setting(),
         "PII_HMAC_KEY": os.urandom(32).hex(),
         "PII_ENCRYPTION_KEY": os.urandom(32).hex(),
+        "EVENT_PUBLIC_KEYS": ",".join(key.public_setting() for key in event_keys.values()),
         "OUTBOX_SWEEP_SECONDS": "1",
         "LOG_FORMAT": "json",
     }
     for service in SERVICES:
         env[f"{service.upper()}_DATABASE_URL"] = databases[service]
         env[f"{service.upper()}_HTTP_ADDRESS"] = f"127.0.0.1:{ports[service]}"
-    env_file = tmp_path_factory.mktemp("image") / "platform.env"
+    env_dir = tmp_path_factory.mktemp("image")
+    env_file = env_dir / "platform.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    for service, key in event_keys.items():  # each service signs its events with a key no other one holds
+        (env_dir / f"{service}.env").write_text(f"EVENT_SIGNING_KEY={key.setting()}\n")
     common = ("--network=host", f"--env-file={env_file}")
     names = {service: f"nc-image-{run_id}-{service}" for service in SERVICES}
     try:
         migrated = podman("run", "--rm", *common, image, "migrate", check=False, timeout=300)
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         for service in SERVICES:
-            podman("run", "-d", "--name", names[service], *common, "-e", f"HTTP_PORT={ports[service]}", image, service)
+            own = (f"--env-file={env_dir / service}.env", "-e", f"HTTP_PORT={ports[service]}")
+            podman("run", "-d", "--name", names[service], *common, *own, image, service)
         for service in SERVICES:
             wait_for(lambda port=ports[service]: ready(port), timeout=90, what=f"{service}'s /readyz")
         yield {"ports": ports, "names": names, "common": common, "issuer": issuer, "amqp_uri": env["AMQP_URI"]}

@@ -7,9 +7,10 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.contracts import build_envelope
-from shared.db import make_engine
-from shared.models import OutboxMessage, ProcessedEvent, SharedBase
+from shared.platform.contracts import build_envelope
+from shared.platform.db import make_engine
+from shared.platform.event_signing import SIGNATURE_HEADER, EventSigner, dev_signing_key
+from shared.platform.models import OutboxMessage, ProcessedEvent, SharedBase
 from tests.shared.sample_services import ATTEMPTS, ListenerService, Received, SampleBase, SamplerService
 from tests.support.broker import drain_dead_letters, publish_raw
 from tests.support.waiting import wait_for
@@ -104,6 +105,34 @@ def test_persistent_failure_ends_in_dead_letter_queue_with_reason_and_consumer_g
 
 
 @pytest.mark.parametrize(
+    ("signature", "reason"),
+    [
+        (None, "untrusted: unsigned: no x-event-signature header"),
+        ("stats", "untrusted: signed with 'stats.dev-only', a key of 'stats', not of 'sampler'"),
+        ("another body", "untrusted: the signature under 'sampler.dev-only' does not match the body"),
+    ],
+)
+def test_an_event_not_signed_by_its_source_is_dead_lettered_and_never_handled(platform, signature, reason):
+    """What a compromised service (or anyone with write access to an exchange) could put on a queue."""
+    amqp = platform["listener"]["AMQP_URI"]
+    envelope = build_envelope("sampler", "thing_happened", {"key": "forged", "fail_times": 0})
+    headers = {}
+    if signature == "stats":
+        headers[SIGNATURE_HEADER] = EventSigner(dev_signing_key("stats")).sign(json.dumps(envelope))
+    elif signature == "another body":
+        other = build_envelope("sampler", "thing_happened", {"key": "genuine", "fail_times": 0})
+        headers[SIGNATURE_HEADER] = EventSigner(dev_signing_key("sampler")).sign(json.dumps(other))
+    publish_raw(amqp, "sampler", "thing_happened", envelope, headers=headers, sign=False)
+    [(letter_headers, _body)] = wait_for(lambda: _collect(amqp, 1))
+    assert letter_headers["x-dead-letter-reason"] == reason
+    assert sum(ATTEMPTS.values()) == 0 and "forged" not in received(platform["urls"]["listener"])
+
+    with ServiceRpcProxy("sampler", platform["sampler"]) as sampler:  # the service's own events still pass
+        sampler.make("signed")
+    assert wait_for(lambda: "signed" in received(platform["urls"]["listener"]))
+
+
+@pytest.mark.parametrize(
     ("body", "content_type", "reason"),
     [
         ({"not": "an envelope"}, "application/json", "invalid"),
@@ -167,7 +196,7 @@ def test_rolled_back_business_change_publishes_nothing(container_factory, servic
     sampler.start()
     engine = make_engine(databases["sampler"])
     with Session(engine) as session:
-        from shared.outbox import OutboxWriter
+        from shared.platform.outbox import OutboxWriter
 
         writer = OutboxWriter(session, "sampler", None, [])
         writer.add("thing_happened", {"key": "never", "fail_times": 0})

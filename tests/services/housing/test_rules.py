@@ -11,7 +11,7 @@ from services.housing import rules
 from services.housing.exceptions import InvalidTransition
 from services.housing.models import SubsidyApplication
 from services.housing.subsidy import TRANSITIONS, transition
-from shared.dates import add_months
+from shared.platform.dates import add_months
 from tests.services.housing.conftest import make_id_number
 
 TODAY = date(2025, 6, 1)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from nameko.exceptions import RemoteError
 
-from shared.contracts import validate_envelope
-from shared.errors import Forbidden, NotAuthenticated, ValidationError
-from shared.privacy import PiiTools, keys_from_config
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from tests.services.housing.conftest import make_id_number, subsidy_application
 from tests.support.residents import subject_of
 
@@ -58,7 +58,12 @@ def test_contact_reaches_notify_only_encrypted(call, events, housing):
     for event in events.seen:
         body = str(event)
         assert phone not in body and application["id_number"] not in body
-    assert PiiTools(keys_from_config(housing)).decrypt(contact["data"]["phone_encrypted"]) == phone
+    assert (
+        PiiTools(keys_from_config(housing)).decrypt(
+            contact["data"]["phone_encrypted"], bound_to=contact["data"]["resident_id"]
+        )
+        == phone
+    )
     validate_envelope(contact)
 
 

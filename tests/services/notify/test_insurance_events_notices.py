@@ -6,9 +6,9 @@ from sqlalchemy import select
 from services.notify.models import Notification
 from services.notify.subscriptions import NOTICES as NOTIFY_NOTICES
 from services.notify.subscriptions import handler_name
-from shared.db import make_engine
-from shared.metrics import EVENTS_CONSUMED
-from shared.models import ProcessedEvent
+from shared.platform.db import make_engine
+from shared.platform.metrics import EVENTS_CONSUMED
+from shared.platform.models import ProcessedEvent
 from tests.services.notify.conftest import WAIT_SECONDS
 from tests.services.notify.samples import ACTIVATED, ACTIVITY, NOTICES, enrolment, recipient, resident
 from tests.support.metrics import sample_value
@@ -19,7 +19,8 @@ STAFF = ("cw", "caseworker")
 
 def give_contact(notify, resident_id: str, phone: str) -> None:
     """As the events service does at registration (events.contact_provided carries no category)."""
-    data = {"resident_id": resident_id, "phone_encrypted": notify.pii.encrypt(phone), "town": "浒山"}
+    phone_encrypted = notify.pii.encrypt(phone, bound_to=resident_id)
+    data = {"resident_id": resident_id, "phone_encrypted": phone_encrypted, "town": "浒山"}
     notify.publish("contact_provided", data, source="events")
 
 

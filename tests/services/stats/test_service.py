@@ -11,9 +11,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from services.stats.service import StatsService, consumed_kinds
-from shared.db import make_engine
-from shared.errors import Forbidden, NotAuthenticated, ValidationError
+from shared.platform.db import make_engine
+from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
 from tests.services.stats import factories as f
+from tests.support.broker import signed_by
 from tests.support.databases import migrate
 from tests.support.metrics import metrics_showing
 from tests.support.waiting import wait_for
@@ -37,12 +38,14 @@ def handled_by_stats() -> float:
 def publish(amqp_uri: str, envelopes: list[dict]) -> None:
     """As nameko's EventDispatcher does: topic exchange "<source>.events", routing key = event type, JSON."""
     with Connection(amqp_uri) as connection:
-        producer = connection.Producer(serializer="json")
+        producer = connection.Producer()
         for envelope in envelopes:
             exchange = Exchange(f"{envelope['source']}.events", type="topic", durable=True)
+            body = json.dumps(envelope)
             producer.publish(
-                envelope, exchange=exchange, routing_key=envelope["event_type"], declare=[exchange], delivery_mode=2
-            )
+                body, exchange=exchange, routing_key=envelope["event_type"], declare=[exchange], delivery_mode=2,
+                content_type="application/json", content_encoding="utf-8", headers=signed_by(envelope["source"], body),
+            )  # fmt: skip
 
 
 def deliver(amqp_uri: str, envelopes: list[dict]) -> None:
