@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas \
-	fake-gateway test-faults bench-http test-cluster cluster-start cluster-stop test-pg-failover image-tools image-test
+	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover image-tools image-test
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -132,8 +132,11 @@ format: venv
 golden: venv ## rewrite notify's golden file of every resident text (tests/services/notify/golden/); read the diff
 	$(BIN)/python -m tests.services.notify.rendering --write
 
-demo: venv ## needs `make start`: builds the 2019–2024 history through the RPC APIs, then prints the report
+demo: venv ## needs `make start`: builds the 2019–2025 history through the RPC APIs, then prints the report
 	$(BIN)/python -m ops.demo
+
+test-demo: venv broker ## the demo's whole history on a throw-away platform, every figure checked against the seed
+	$(BIN)/python -m pytest -q -s -m demo_full tests/e2e/test_demo.py
 
 bench: venv broker ## the core-flow benchmark with its same-run baselines (figures in docs/performance.md)
 	$(BIN)/python -m bench.core_flow

@@ -20,7 +20,6 @@ held and is asked again at the next retry: never a second SMS for an unknown out
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, 
 from services.notify.providers import Outgoing, Provider, Submission
 from services.notify.send_rate import SharedTokenBucket
 from shared.platform.crashpoints import crash_point
+from shared.platform.ids import new_id
 from shared.platform.personal_data_provider import PiiTools
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ class Delivery:
     # --- dispatch ----------------------------------------------------------------------------------
 
     def claim(self, session, now: datetime) -> str | None:
-        token = str(uuid.uuid4())
+        token = new_id()
         free = or_(Notification.lease_until.is_(None), Notification.lease_until < now)
         due = (
             select(Notification.id)

@@ -8,7 +8,6 @@ publish; nameko drops an event that has no queue bound yet.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from shared.platform.clock import utcnow
 from shared.platform.compiled_schema import CompiledSchema
 from shared.platform.errors import ValidationError
+from shared.platform.ids import new_id
 from shared.platform.personal_data import mask_text
 
 ENVELOPE_VERSION_FIELD = "version"
@@ -178,7 +178,7 @@ def build_envelope(
     except MarshmallowValidationError as exc:
         raise ValidationError({"data": exc.messages}) from None
     return {
-        "event_id": event_id or str(uuid.uuid4()),
+        "event_id": event_id or new_id(),
         "event_type": event_type,
         "source": source,
         "version": contract.version,
