@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
-	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas \
+	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
 	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover image-tools image-test
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
@@ -158,6 +158,9 @@ bench-footprint: venv broker ## bytes, events, connections per approval on Postg
 
 bench-replicas: venv ## the core flow on a three-node cluster (ops/cluster.py) with one, then two replicas of each consumer
 	$(BIN)/python -m bench.replicas
+
+bench-tracing: venv broker ## the core flow's CPU per approval with tracing off, then on (OTLP/HTTP to a local collector)
+	$(BIN)/python -m bench.tracing_cost
 
 bench-http: venv broker ## RPC p50/p99 alone, then with 200 slow or flooding HTTP clients on every port
 	$(BIN)/python -m bench.http_flood
