@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
-	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover image-tools image-test
+	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover test-prometheus image-tools image-test
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -120,6 +120,12 @@ test-pg-failover: venv broker ## PostgreSQL failover under load: 300 approvals, 
 # against the local RabbitMQ and PostgreSQL (docs/operations.md, "Build the image")
 image-test: venv broker image-tools ## build the image for real and run the platform from it
 	$(BIN)/python -m pytest -q -ra -s -m image tests/image
+
+# Debian's Prometheus on loopback with deploy/prometheus' scrape config and rules, scraping a throw-away
+# platform and a private RabbitMQ node with rabbitmq_prometheus; the SMS, dead-letter and outbox faults caused
+# for real, every panel and rule asked of its HTTP API (docs/operations.md, "What was checked, and how")
+test-prometheus: venv tools ## a real Prometheus against a running platform: every panel, rule and three alerts' faults
+	$(BIN)/python -m pytest -q -ra -m prometheus tests/deploy/test_prometheus_live.py
 
 lint: venv
 	$(BIN)/ruff check .
