@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +46,7 @@ from shared.platform.clock import Clock
 from shared.platform.crashpoints import crash_point
 from shared.platform.db import database_of
 from shared.platform.errors import NotFound
+from shared.platform.ids import new_id
 from shared.platform.models import UtcDateTime, utcnow
 from shared.platform.rpc import rpc
 from shared.platform.validation import echo
@@ -172,7 +172,7 @@ class JobKind:
 def new_job(model, service: str, kind: str, key: str, params: dict, by: str, now: datetime, total: int | None):
     """A queued job's row (not added to any session): its id names the service, for `newcitizen job ID`."""
     return model(
-        id=f"{service}.{uuid.uuid4()}",
+        id=f"{service}.{new_id()}",
         kind=kind,
         key=key,
         params=json.dumps(params, ensure_ascii=False, sort_keys=True),
