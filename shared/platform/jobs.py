@@ -250,8 +250,9 @@ class JobRunner(DependencyProvider):
         """The active job for (kind, key), or a new one, committed; returns its view at once."""
         existing = self._active(session, kind, key)
         if existing is not None:
+            view = job_view(existing)
             session.rollback()
-            return job_view(existing)
+            return view
         spec = self.kinds[kind]
         total = spec.total(session, params) if spec.total else None
         job = new_job(self.model, self.container.service_name, kind, key, params, by, self.now(), total)
@@ -274,10 +275,12 @@ class JobRunner(DependencyProvider):
         """A job's progress, for a caller with a role that may start its kind; anyone else learns nothing,
         not even that it exists."""
         job = session.get(self.model, job_id) if isinstance(job_id, str) and len(job_id) <= 64 else None
-        session.rollback()
-        if job is None or not caller.has_any(self.kinds[job.kind].roles):
+        shown = job is not None and job.kind in self.kinds and caller.has_any(self.kinds[job.kind].roles)
+        view = job_view(job) if shown else None
+        session.rollback()  # end the read: the view is all the caller gets
+        if view is None:
             raise NotFound(f"no job {echo(job_id)}")
-        return job_view(job)
+        return view
 
     # --- the loop ----------------------------------------------------------------------------------
 
