@@ -30,6 +30,7 @@ from shared.platform.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUT
 from shared.platform.models import OutboxMessage, utcnow
 from shared.platform.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
 from shared.platform.topology import event_exchange, publisher_declarations
+from shared.platform.tracing import current_traceparent, publish_spans
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,13 @@ RELAY_BATCH = 200
 class OutboxWriter:
     """What a worker sees as `self.outbox`."""
 
-    def __init__(self, session: Session, source: str, correlation_id: str | None, pending: list):
+    def __init__(
+        self, session: Session, source: str, correlation_id: str | None, pending: list, worker_data: dict | None = None
+    ):
         self._session = session
         self._source = source
         self._correlation_id = correlation_id
+        self._worker_data = worker_data  # the worker's context data: a traceparent its caller sent
         self._pending = pending
         self._last_created = None
 
@@ -60,7 +64,14 @@ class OutboxWriter:
         return created
 
     def add(self, event_type: str, data: dict, version: int | None = None) -> dict:
-        envelope = build_envelope(self._source, event_type, data, version=version, correlation_id=self._correlation_id)
+        envelope = build_envelope(
+            self._source,
+            event_type,
+            data,
+            version=version,
+            correlation_id=self._correlation_id,
+            traceparent=current_traceparent(self._worker_data),
+        )
         self._session.add(
             OutboxMessage(
                 event_id=envelope["event_id"],
@@ -81,8 +92,9 @@ class OutboxWriter:
     def write(self, events: list[tuple[str, dict]]) -> list[dict]:
         """Like `add` for each `(event_type, data)`, in that order, but INSERTed now with Core rather than at
         the next flush: for a path that writes its other rows with Core too."""
+        traceparent = current_traceparent(self._worker_data)
         envelopes = [
-            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id)
+            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id, traceparent=traceparent)
             for event_type, data in events
         ]
         created = self._next_created(len(envelopes))
@@ -144,7 +156,7 @@ class Outbox(DependencyProvider):
         # hand rows to the relay at each commit, not only when the worker ends: a batch job that commits
         # page by page streams its events out, and the sweep never mistakes them for rows left by a crash
         session.info[self] = pending
-        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending)
+        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending, worker_ctx.data)
 
     def writer_for(self, session) -> OutboxWriter:
         """A writer for a background loop's own session (no worker, so no correlation id): after that
@@ -266,7 +278,8 @@ class Outbox(DependencyProvider):
         ]
         crash_point(self.service, "outbox.before_publish")
         try:
-            self.publisher.publish(messages)
+            with publish_spans(self.exchange.name, rows):
+                self.publisher.publish(messages)
         except PublishFailed as exc:
             session.rollback()
             OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(rows))

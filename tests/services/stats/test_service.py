@@ -96,9 +96,11 @@ def test_figures_count_each_event_once_rebuild_agrees_and_the_report_reads_like_
 
         report = admin.report(2019, 2024)
         assert report["text"] == (
-            "2019年至2024年，累计保障外来务工人员家庭2户，发放公租房租金补贴0.35万元。"
+            "一、安居保障\n"
             "2024年，共计对2个项目300套保租房发放运营奖补3万元。"
+            "2019年至2024年，累计保障外来务工人员家庭2户，发放公租房租金补贴0.35万元。"
         )
+        assert [section["section"] for section in report["sections"]] == ["housing"]
         assert report["figures"]["households"] == 2
         assert report["by_year"]["2024"]["operator_subsidy"]["units"] == 300
         assert admin.report(2020, 2023)["figures"]["households"] == 0
