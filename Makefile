@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools audit migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
-	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover
+	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover test-prometheus
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -115,6 +115,12 @@ cluster-stop: venv
 # killed mid-stream and the standby promoted (docs/reliability.md, "PostgreSQL failover")
 test-pg-failover: venv broker ## PostgreSQL failover under load: 300 approvals, nothing lost or doubled
 	FAILOVER_APPROVALS=300 $(BIN)/python -m pytest -q -s -ra -m pg_failover tests/faults/test_pg_failover.py
+
+# Debian's Prometheus on loopback with deploy/prometheus' scrape config and rules, scraping a throw-away
+# platform and a private RabbitMQ node with rabbitmq_prometheus; the SMS, dead-letter and outbox faults caused
+# for real, every panel and rule asked of its HTTP API (docs/operations.md, "What was checked, and how")
+test-prometheus: venv tools ## a real Prometheus against a running platform: every panel, rule and three alerts' faults
+	$(BIN)/python -m pytest -q -ra -m prometheus tests/deploy/test_prometheus_live.py
 
 lint: venv
 	$(BIN)/ruff check .

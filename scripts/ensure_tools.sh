@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages that tests need beyond Python: promtool (in `prometheus`), for the alert-rule tests.
+# Debian packages that tests need beyond Python: `prometheus`, for promtool (the alert-rule tests) and the server
+# itself (`make test-prometheus` runs it on loopback against a throw-away platform).
 # Installed where apt can be used (root, apt-get present); elsewhere the tests that need one skip and say why.
 set -uo pipefail
 
 missing=()
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -10,7 +10,8 @@ so a test can say what time it is instead of depending on when it runs:
   (`clock.frozen = moment`) or starts it ticking from a moment (`clock.start_at(moment)`).
 
 Security time is not business time: token lifetimes and signed-request timestamps stay on the real clock
-(`time.time()`), so a shifted platform clock can never make an expired token valid.
+(`time.time()`), so a shifted platform clock can never make an expired token valid. So do the AMQP timestamps
+the broker reports ages from (`wall_timestamp()`): Prometheus compares them with its own real time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class ClockRefused(RuntimeError):
 
 def _wall() -> datetime:
     return datetime.now(UTC)
+
+
+def wall_timestamp() -> int:
+    """An AMQP message timestamp: real seconds since the epoch, whatever the platform clock says."""
+    return int(_wall().timestamp())
 
 
 class _ProcessClock:

@@ -33,12 +33,13 @@ from nameko.messaging import Consumer
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from shared.platform.amqp_queue_consumer import UndecodableTolerantQueueConsumer
+from shared.platform.clock import wall_timestamp
 from shared.platform.contracts import load_all, validate_envelope
 from shared.platform.crashpoints import crash_point
 from shared.platform.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, raw_body, republish
 from shared.platform.errors import PermanentError, ValidationError
 from shared.platform.event_signing import EventVerifier, SignatureRejected
-from shared.platform.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from shared.platform.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED, consumer_series
 from shared.platform.models import ProcessedEvent
 from shared.platform.topology import (
     await_exchange,
@@ -85,6 +86,7 @@ class ReliableEventHandler(EventHandler):
         self.publisher = Publisher(
             config[AMQP_URI_CONFIG_KEY], use_confirms=True, declare=consumer_declarations(service, config)
         )
+        consumer_series(service, self.consumer_name)
         Consumer.setup(self)  # EventHandler.setup would rebuild the queue with nameko's own name
 
     def verifier(self) -> EventVerifier:
@@ -174,7 +176,7 @@ class ReliableEventHandler(EventHandler):
         service = self.container.service_name
         headers = dead_letter_headers(message, reason, self.queue.name, self.consumer_name, attempts)
         try:
-            republish(self.publisher, message, "", dead_letter_queue_name(service), headers)
+            republish(self.publisher, message, "", dead_letter_queue_name(service), headers, wall_timestamp())
         except Exception:
             log.exception("could not dead-letter; requeueing instead")
             self.queue_consumer.requeue_message(message)

@@ -24,6 +24,7 @@ from nameko.exceptions import BadRequest, IncorrectSignature, serialize
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared.platform.amqp_queue_consumer import BROKER_GONE, RpcQueueConsumer
+from shared.platform.clock import wall_timestamp
 from shared.platform.dead_letters import dead_letter_headers, republish
 from shared.platform.errors import DomainError, InternalError, MalformedCall
 from shared.platform.ids import new_id
@@ -107,7 +108,7 @@ class GuardedRpcConsumer(RpcConsumer):
             if why:
                 reason = f"unanswerable: {why}" + (f"; {kind}: {error}" if error is not None else "")
                 headers = dead_letter_headers(message, reason, self.queue.name, f"{service}.rpc")
-                republish(self.dead_letters, message, "", dead_letter_queue_name(service), headers)
+                republish(self.dead_letters, message, "", dead_letter_queue_name(service), headers, wall_timestamp())
             else:
                 payload = {"result": None, "error": serialize(error)}
                 self.replies.publish(
