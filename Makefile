@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
 	setup venv broker tools audit migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
-	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover test-prometheus
+	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover test-prometheus image-tools image-test
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -43,6 +43,9 @@ broker-amqp: ## RabbitMQ's AMQP port only: all `make run` / `make start` need
 
 tools: ## Debian packages some tests need (promtool); installed where apt can be used
 	@scripts/ensure_tools.sh
+
+image-tools: ## podman, buildah, debootstrap, runc for `make image-test`; installed where apt can be used
+	@scripts/ensure_tools.sh image
 
 migrate: venv
 	$(BIN)/python -m shared.platform.migrations
@@ -89,7 +92,7 @@ test-reverse: venv broker tools ## the suite in reverse order
 	$(SUITE) -q --reverse
 
 test-fast: venv broker
-	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster"
+	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster and not image"
 
 # then the broker fuzz suite's long form and the HTTP flood benchmark (docs/reliability.md, "Hostile input")
 BROKER_FUZZ_EXAMPLES ?= 100
@@ -115,6 +118,12 @@ cluster-stop: venv
 # killed mid-stream and the standby promoted (docs/reliability.md, "PostgreSQL failover")
 test-pg-failover: venv broker ## PostgreSQL failover under load: 300 approvals, nothing lost or doubled
 	FAILOVER_APPROVALS=300 $(BIN)/python -m pytest -q -s -ra -m pg_failover tests/faults/test_pg_failover.py
+
+# deploy/Dockerfile built with podman on a Debian base debootstrapped from the apt mirror (scripts/image.sh; the
+# tarball cached under var/cache/debootstrap), then the migrations and the five services run from the image
+# against the local RabbitMQ and PostgreSQL (docs/operations.md, "Build the image")
+image-test: venv broker image-tools ## build the image for real and run the platform from it
+	$(BIN)/python -m pytest -q -ra -s -m image tests/image
 
 # Debian's Prometheus on loopback with deploy/prometheus' scrape config and rules, scraping a throw-away
 # platform and a private RabbitMQ node with rabbitmq_prometheus; the SMS, dead-letter and outbox faults caused
