@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
-	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
+	setup venv broker tools audit migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
 	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover test-prometheus image-tools image-test
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
@@ -30,6 +30,10 @@ LOCK := $(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-ha
 lock: venv
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock
+
+# pip-audit when its vulnerability service answers, else the vendored advisory snapshot (ops/advisories/README.md)
+audit: venv ## the lock files against known vulnerabilities; fails on any finding not in ops/advisories/ignore.yaml
+	$(BIN)/python -m ops.audit
 
 broker: ## RabbitMQ with its management API (the tests and benchmarks use it)
 	@scripts/ensure_broker.sh --management
