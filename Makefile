@@ -71,6 +71,9 @@ status: venv
 # The suite runs as shards, whole test files per pytest process, all at once (tests/shards.py says why and
 # which); `PYTEST=1 make test` runs it in one process instead.
 SUITE := $(if $(PYTEST),$(BIN)/python -m pytest,$(BIN)/python -m tests.shards)
+# the markers whose suites run only by their own targets; pyproject's addopts deselects the same ones, and a
+# target that passes its own -m (which replaces addopts' -m) leaves them out again (tests/shared/test_shards.py)
+OWN_TARGETS := cluster or pg_failover or broker_fuzz or demo_full or prometheus or image
 
 test: venv broker tools ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
 	$(SUITE) -q --durations=15
@@ -81,7 +84,7 @@ CLOCK_INSTANTS ?= 2026-11-30T23:30:00+08:00 2026-12-01T07:59:00+08:00 2026-12-01
 test-clock: venv broker tools ## the time-sensitive tests at each of CLOCK_INSTANTS
 	@set -e; for instant in $(CLOCK_INSTANTS); do \
 		echo "== platform clock starts at $$instant"; \
-		CLOCK_START=$$instant $(SUITE) -q -m clock; \
+		CLOCK_START=$$instant $(SUITE) -q -m "clock and not ($(OWN_TARGETS))"; \
 	done
 
 test-random: venv broker tools ## the suite in a random order, its seed printed first (SEED=n repeats one)
@@ -92,7 +95,7 @@ test-reverse: venv broker tools ## the suite in reverse order
 	$(SUITE) -q --reverse
 
 test-fast: venv broker
-	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster and not image"
+	$(BIN)/python -m pytest -q -m "not e2e and not slow and not ($(OWN_TARGETS))"
 
 # then the broker fuzz suite's long form and the HTTP flood benchmark (docs/reliability.md, "Hostile input")
 BROKER_FUZZ_EXAMPLES ?= 100
