@@ -8,8 +8,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
-	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas \
-	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover
+	setup venv broker tools audit migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
+	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover test-prometheus image-tools image-test
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -31,6 +31,10 @@ lock: venv
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock
 
+# pip-audit when its vulnerability service answers, else the vendored advisory snapshot (ops/advisories/README.md)
+audit: venv ## the lock files against known vulnerabilities; fails on any finding not in ops/advisories/ignore.yaml
+	$(BIN)/python -m ops.audit
+
 broker: ## RabbitMQ with its management API (the tests and benchmarks use it)
 	@scripts/ensure_broker.sh --management
 
@@ -39,6 +43,9 @@ broker-amqp: ## RabbitMQ's AMQP port only: all `make run` / `make start` need
 
 tools: ## Debian packages some tests need (promtool); installed where apt can be used
 	@scripts/ensure_tools.sh
+
+image-tools: ## podman, buildah, debootstrap, runc for `make image-test`; installed where apt can be used
+	@scripts/ensure_tools.sh image
 
 migrate: venv
 	$(BIN)/python -m shared.platform.migrations
@@ -85,7 +92,7 @@ test-reverse: venv broker tools ## the suite in reverse order
 	$(SUITE) -q --reverse
 
 test-fast: venv broker
-	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster"
+	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster and not image"
 
 # then the broker fuzz suite's long form and the HTTP flood benchmark (docs/reliability.md, "Hostile input")
 BROKER_FUZZ_EXAMPLES ?= 100
@@ -111,6 +118,18 @@ cluster-stop: venv
 # killed mid-stream and the standby promoted (docs/reliability.md, "PostgreSQL failover")
 test-pg-failover: venv broker ## PostgreSQL failover under load: 300 approvals, nothing lost or doubled
 	FAILOVER_APPROVALS=300 $(BIN)/python -m pytest -q -s -ra -m pg_failover tests/faults/test_pg_failover.py
+
+# deploy/Dockerfile built with podman on a Debian base debootstrapped from the apt mirror (scripts/image.sh; the
+# tarball cached under var/cache/debootstrap), then the migrations and the five services run from the image
+# against the local RabbitMQ and PostgreSQL (docs/operations.md, "Build the image")
+image-test: venv broker image-tools ## build the image for real and run the platform from it
+	$(BIN)/python -m pytest -q -ra -s -m image tests/image
+
+# Debian's Prometheus on loopback with deploy/prometheus' scrape config and rules, scraping a throw-away
+# platform and a private RabbitMQ node with rabbitmq_prometheus; the SMS, dead-letter and outbox faults caused
+# for real, every panel and rule asked of its HTTP API (docs/operations.md, "What was checked, and how")
+test-prometheus: venv tools ## a real Prometheus against a running platform: every panel, rule and three alerts' faults
+	$(BIN)/python -m pytest -q -ra -m prometheus tests/deploy/test_prometheus_live.py
 
 lint: venv
 	$(BIN)/ruff check .
@@ -149,6 +168,9 @@ bench-footprint: venv broker ## bytes, events, connections per approval on Postg
 
 bench-replicas: venv ## the core flow on a three-node cluster (ops/cluster.py) with one, then two replicas of each consumer
 	$(BIN)/python -m bench.replicas
+
+bench-tracing: venv broker ## the core flow's CPU per approval with tracing off, then on (OTLP/HTTP to a local collector)
+	$(BIN)/python -m bench.tracing_cost
 
 bench-http: venv broker ## RPC p50/p99 alone, then with 200 slow or flooding HTTP clients on every port
 	$(BIN)/python -m bench.http_flood

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from shared.cixi.towns import resolve_town
-from shared.platform.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
+from shared.platform.clock import SHANGHAI
 
 UNKNOWN = ""  # the town or category of an event that does not carry one
 LABEL_MAX = 50

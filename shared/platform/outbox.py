@@ -26,10 +26,11 @@ from shared.platform.contracts import build_envelope, load_all
 from shared.platform.crashpoints import crash_point
 from shared.platform.db import bulk_insert, database_of
 from shared.platform.event_signing import SIGNATURE_HEADER, EventSigner
-from shared.platform.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from shared.platform.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.platform.models import OutboxMessage, utcnow
 from shared.platform.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
 from shared.platform.topology import event_exchange, publisher_declarations
+from shared.platform.tracing import current_traceparent, publish_spans
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,13 @@ RELAY_BATCH = 200
 class OutboxWriter:
     """What a worker sees as `self.outbox`."""
 
-    def __init__(self, session: Session, source: str, correlation_id: str | None, pending: list):
+    def __init__(
+        self, session: Session, source: str, correlation_id: str | None, pending: list, worker_data: dict | None = None
+    ):
         self._session = session
         self._source = source
         self._correlation_id = correlation_id
+        self._worker_data = worker_data  # the worker's context data: a traceparent its caller sent
         self._pending = pending
         self._last_created = None
 
@@ -60,7 +64,14 @@ class OutboxWriter:
         return created
 
     def add(self, event_type: str, data: dict, version: int | None = None) -> dict:
-        envelope = build_envelope(self._source, event_type, data, version=version, correlation_id=self._correlation_id)
+        envelope = build_envelope(
+            self._source,
+            event_type,
+            data,
+            version=version,
+            correlation_id=self._correlation_id,
+            traceparent=current_traceparent(self._worker_data),
+        )
         self._session.add(
             OutboxMessage(
                 event_id=envelope["event_id"],
@@ -81,8 +92,9 @@ class OutboxWriter:
     def write(self, events: list[tuple[str, dict]]) -> list[dict]:
         """Like `add` for each `(event_type, data)`, in that order, but INSERTed now with Core rather than at
         the next flush: for a path that writes its other rows with Core too."""
+        traceparent = current_traceparent(self._worker_data)
         envelopes = [
-            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id)
+            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id, traceparent=traceparent)
             for event_type, data in events
         ]
         created = self._next_created(len(envelopes))
@@ -121,6 +133,8 @@ class Outbox(DependencyProvider):
         self._signer: EventSigner | None = None
         self.queue: LightQueue = LightQueue()
         self.relaying = False
+        for counter in (OUTBOX_PUBLISHED, OUTBOX_PUBLISH_FAILURES):  # at 0 from the start, for `increase()`
+            counter.labels(self.service)
         load_all()
 
     def start(self):
@@ -144,7 +158,7 @@ class Outbox(DependencyProvider):
         # hand rows to the relay at each commit, not only when the worker ends: a batch job that commits
         # page by page streams its events out, and the sweep never mistakes them for rows left by a crash
         session.info[self] = pending
-        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending)
+        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending, worker_ctx.data)
 
     def writer_for(self, session) -> OutboxWriter:
         """A writer for a background loop's own session (no worker, so no correlation id): after that
@@ -243,15 +257,15 @@ class Outbox(DependencyProvider):
         return published
 
     def refresh_backlog(self) -> int:
+        """The backlog and its oldest row's age, from the `ix_outbox_unpublished` index: it reads only the
+        unpublished rows, so the sweep's refresh costs the same with a million published ones."""
         with self.database.Session() as session:
-            backlog = (
-                session.scalar(
-                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))
-                )
-                or 0
-            )
-        OUTBOX_BACKLOG.labels(self.service).set(backlog)
-        return backlog
+            backlog, oldest = session.execute(
+                select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.published_at.is_(None))
+            ).one()
+        OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
+        OUTBOX_OLDEST_AGE.labels(self.service).set(_age_seconds(oldest))
+        return backlog or 0
 
     def _publish_rows(self, session: Session, rows: list[OutboxMessage]) -> int:
         """Publish the rows as one confirmed batch and mark them; on failure mark none (they go again)."""
@@ -266,7 +280,8 @@ class Outbox(DependencyProvider):
         ]
         crash_point(self.service, "outbox.before_publish")
         try:
-            self.publisher.publish(messages)
+            with publish_spans(self.exchange.name, rows):
+                self.publisher.publish(messages)
         except PublishFailed as exc:
             session.rollback()
             OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(rows))
@@ -292,6 +307,12 @@ class Outbox(DependencyProvider):
         self.publisher.close()
 
     kill = stop
+
+
+def _age_seconds(created_at: datetime | None) -> float:
+    if created_at is None:
+        return 0.0
+    return max(0.0, (utcnow() - created_at).total_seconds())
 
 
 def _skipping_locked(session: Session, query):

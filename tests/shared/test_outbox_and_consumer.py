@@ -205,6 +205,51 @@ def test_rolled_back_business_change_publishes_nothing(container_factory, servic
     engine.dispose()
 
 
+CALLER_TRACE = f"00-{'4b' * 16}-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def traced(monkeypatch):
+    """Tracing on in this process, into the SDK's in-memory exporter (a provider of the test's own, never the
+    global one); what the services export as processes is checked over OTLP in tests/e2e/test_tracing.py."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared.platform import tracing
+
+    exporter, provider = InMemorySpanExporter(), TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "_tracer", provider.get_tracer("test"))
+    monkeypatch.setattr(tracing, "_provider", provider)
+    return exporter
+
+
+def test_traced_the_event_carries_the_rpc_span_and_the_consumer_is_its_child(traced, platform):
+    with ServiceRpcProxy("sampler", platform["sampler"], context_data={"traceparent": CALLER_TRACE}) as sampler:
+        event_id = sampler.make("traced")
+    assert wait_for(lambda: "traced" in received(platform["urls"]["listener"]))
+
+    def spans_named(*names):
+        finished = {span.name: span for span in traced.get_finished_spans()}
+        return finished if set(names) <= set(finished) else None
+
+    spans = wait_for(lambda: spans_named("sampler.make", "sampler.events publish", "listener.on_thing_happened"))
+    make, publish, consume = spans["sampler.make"], spans["sampler.events publish"], spans["listener.on_thing_happened"]
+    assert f"{make.context.trace_id:032x}" == "4b" * 16 and make.parent.span_id == 0x00F067AA0BA902B7
+    stored = json.loads(_outbox_body(platform["urls"]["sampler"], event_id))["traceparent"]
+    assert stored == f"00-{'4b' * 16}-{make.context.span_id:016x}-01"
+    assert publish.parent.span_id == consume.parent.span_id == make.context.span_id
+    assert consume.attributes["messaging.message.id"] == event_id
+
+
+def test_untraced_a_caller_s_trace_context_still_goes_into_the_event(platform):
+    with ServiceRpcProxy("sampler", platform["sampler"], context_data={"traceparent": CALLER_TRACE}) as sampler:
+        event_id = sampler.make("passed-on")
+    assert json.loads(_outbox_body(platform["urls"]["sampler"], event_id))["traceparent"] == CALLER_TRACE
+    assert wait_for(lambda: "passed-on" in received(platform["urls"]["listener"]))
+
+
 def _collect(amqp_uri, expected):
     _collect.seen = getattr(_collect, "seen", [])
     _collect.seen.extend(drain_dead_letters(amqp_uri, "listener"))
