@@ -17,7 +17,7 @@ the broker reports ages from (`wall_timestamp()`): Prometheus compares them with
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
@@ -79,6 +79,12 @@ def local_date(moment: datetime) -> date:
 
 def local_today(moment: datetime | None = None) -> date:
     return local_date(moment or utcnow())
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in Cixi, as aware instants (a daily cap resets at the start)."""
+    start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+    return start, start + timedelta(days=1)
 
 
 def parse_instant(value: str) -> datetime:

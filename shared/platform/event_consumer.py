@@ -42,6 +42,7 @@ from shared.platform.event_signing import EventVerifier, SignatureRejected
 from shared.platform.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED, consumer_series
 from shared.platform.models import ProcessedEvent
 from shared.platform.topology import (
+    await_exchange,
     consumer_declarations,
     consumer_queue,
     dead_letter_queue_name,
@@ -76,7 +77,9 @@ class ReliableEventHandler(EventHandler):
         config = self.container.config
         service = self.container.service_name
         load_all()
-        self.queue = consumer_queue(self.source_service, self.event_type, service, config)
+        # bound, never declared: the source's exchange is the topology step's and its publisher's to declare
+        self.queue = consumer_queue(self.source_service, self.event_type, service, config, declares_exchange=False)
+        await_exchange(config, self.queue.exchange)
         self.delays = retry_delays(config)
         self.max_body = int(config.get("EVENT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
         self._verifier: EventVerifier | None = None
