@@ -21,7 +21,7 @@ from services.housing.service import HousingService
 from shared.platform.clock import Clock
 from shared.platform.db import make_engine
 from shared.platform.errors import Forbidden, NotFound
-from shared.platform.jobs import JobKind, JobRunner
+from shared.platform.jobs import MAX_CHUNK_FAILURES, JobKind, JobRunner
 from shared.platform.models import OutboxMessage
 from tests.support.databases import migrate
 from tests.support.jobs import GatedRunner, until_finished
@@ -132,3 +132,23 @@ def test_job_status_is_for_the_roles_that_may_start_the_job(housing):
         proxy("rv-1", "reviewer").run_disbursement("2025-06")
     with pytest.raises(NotFound):
         proxy("ops", "admin").job_status("housing.no-such-job")
+
+
+def test_a_job_whose_chunks_keep_failing_is_failed_and_a_new_start_carries_on(housing, monkeypatch):
+    proxy, runner, gate, engine = housing
+
+    def always_fails(context):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setitem(runner.kinds, "disbursement", JobKind(always_fails, roles=("admin",)))
+    admin = proxy("ops", "admin")
+    job = admin.run_disbursement("2025-06")
+    gate.open(MAX_CHUNK_FAILURES)
+    failed = until_finished(admin, job)
+    assert (failed["status"], failed["error"], failed["chunks"], payments(engine)) == ("failed", "RuntimeError", 0, 0)
+
+    monkeypatch.setitem(runner.kinds, "disbursement", JobKind(disbursement.chunk, roles=("admin",)))
+    gate.open(10)
+    again = until_finished(admin, admin.run_disbursement("2025-06"))
+    assert again["job_id"] != job["job_id"] and again["status"] == "completed"
+    assert again["result"]["paid"] == SUBSIDIES == payments(engine)
