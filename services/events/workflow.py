@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,15 +30,6 @@ from services.events.rules import hold_expiry, waitlist_order
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def current_policy(session: Session, on: date) -> m.Policy:
-    policy = session.scalars(
-        select(m.Policy).where(m.Policy.effective_from <= on).order_by(m.Policy.effective_from.desc()).limit(1)
-    ).first()
-    if policy is None:
-        raise RuntimeError(f"no events policy in force on {on}; the migration seeds one")
-    return policy
 
 
 def lock_activity(session: Session, activity_id: str) -> m.Activity:
