@@ -1,8 +1,8 @@
 """What a policy rule answers: one shape in every service, so a refusal reads the same wherever it was made.
 
-`rule` is the code a failure is known by: the reason code an event carries (its contract's enumeration),
-what an appeal of a rules refusal quotes, what notify words for the resident (`services/notify/reasons.py`)
-and what stats counts by. Keep a code once it is published: consumers key on it.
+`rule` is the code a failure is known by: the reason code an event carries (its contract's enumeration), which
+notify words for the resident (`services/notify/reasons.py`). Keep a code once it is published: consumers
+key on it.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def test_tenancy_eligibility(overrides, reasons):
 
 
 def test_every_rule_answers_a_rule_result_whose_failure_code_is_an_eligibility_reason():
-    """The codes are what events carry, appeals quote, notify words and stats counts: each one in the contract."""
+    """The codes are what events carry and notify words for the resident: each one is in the contract."""
     from shared.contracts.housing import ELIGIBILITY_REASONS
 
     minor = make_id_number("20100101")
