@@ -41,10 +41,10 @@ tools: ## Debian packages some tests need (promtool); installed where apt can be
 	@scripts/ensure_tools.sh
 
 migrate: venv
-	$(BIN)/python -m shared.migrations
+	$(BIN)/python -m shared.platform.migrations
 
 topology: venv broker-amqp
-	$(BIN)/python -m shared.topology
+	$(BIN)/python -m shared.platform.topology
 
 setup: venv broker-amqp migrate topology
 

@@ -43,7 +43,7 @@ from bench.baseline import bare_nameko_rounds_per_second, kombu_confirmed_publis
 from bench.results import load_average, record, save  # noqa: E402
 from ops.launcher import service_pid  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared.config import REPO_ROOT, SERVICES  # noqa: E402
+from shared.platform.config import REPO_ROOT, SERVICES  # noqa: E402
 from tests.support.residents import distinct_applications  # noqa: E402
 
 TITLE = "core flow: approval → SMS record → stats"

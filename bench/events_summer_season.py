@@ -40,12 +40,12 @@ from sqlalchemy import func, select  # noqa: E402
 
 from services.events import models as m  # noqa: E402
 from services.events.service import EventsService  # noqa: E402
-from shared.config import load_service_config  # noqa: E402
-from shared.db import make_engine  # noqa: E402
-from shared.migrations import upgrade  # noqa: E402
-from shared.models import OutboxMessage  # noqa: E402
-from shared.token_issuer import issuer_from_config  # noqa: E402
-from shared.towns import TOWNS  # noqa: E402
+from shared.cixi.towns import TOWNS  # noqa: E402
+from shared.platform.config import load_service_config  # noqa: E402
+from shared.platform.db import make_engine  # noqa: E402
+from shared.platform.migrations import upgrade  # noqa: E402
+from shared.platform.models import OutboxMessage  # noqa: E402
+from shared.platform.token_issuer import issuer_from_config  # noqa: E402
 
 LOCAL_OFFSET = timedelta(hours=8)
 SEASON_YEAR = 2024

@@ -35,7 +35,7 @@ from bench.core_flow import Clients, throughput  # noqa: E402
 from bench.housing_disbursement import POSTGRES_ADMIN_URL  # noqa: E402
 from bench.results import save  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared.config import SERVICES  # noqa: E402
+from shared.platform.config import SERVICES  # noqa: E402
 
 MANAGEMENT = "http://127.0.0.1:15672/api"
 TABLE_SIZES = text(

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from services.housing import disbursement
 from services.housing.models import Disbursement, PolicyVersion, SubsidyApplication
-from shared.clock import process_clock
-from shared.contracts import load_all
-from shared.db import make_engine
-from shared.migrations import upgrade
-from shared.models import OutboxMessage
-from shared.outbox import OutboxWriter
+from shared.platform.clock import process_clock
+from shared.platform.contracts import load_all
+from shared.platform.db import make_engine
+from shared.platform.migrations import upgrade
+from shared.platform.models import OutboxMessage
+from shared.platform.outbox import OutboxWriter
 
 PERIOD = "2025-06"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -30,7 +30,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from bench.results import save  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared.config import REPO_ROOT  # noqa: E402
+from shared.platform.config import REPO_ROOT  # noqa: E402
 from tests.support.slow_http import slow_body_post, slow_headers  # noqa: E402
 
 SLOW_BODY_PATHS = {"notify": "/callbacks/sms/receipts"}

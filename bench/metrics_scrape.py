@@ -35,8 +35,8 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, Table, text  # no
 from sqlalchemy.types import TypeDecorator  # noqa: E402
 
 from bench.housing_disbursement import drop_database, fresh_database  # noqa: E402
-from shared.db import make_engine  # noqa: E402
-from shared.migrations import upgrade  # noqa: E402
+from shared.platform.db import make_engine  # noqa: E402
+from shared.platform.migrations import upgrade  # noqa: E402
 
 MANAGEMENT = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")

@@ -39,12 +39,12 @@ sys.path.insert(0, str(REPO))
 from bench.results import save  # noqa: E402
 from services.notify.models import Contact, Notification, ProviderTemplate  # noqa: E402
 from services.notify.providers import Outgoing, build_providers  # noqa: E402
-from shared.config import load_service_config  # noqa: E402
-from shared.db import make_engine  # noqa: E402
-from shared.migrations import upgrade  # noqa: E402
-from shared.pii import mask_phone  # noqa: E402
-from shared.privacy import PiiTools, keys_from_config  # noqa: E402
-from shared.token_issuer import issuer_from_config  # noqa: E402
+from shared.platform.config import load_service_config  # noqa: E402
+from shared.platform.db import make_engine  # noqa: E402
+from shared.platform.migrations import upgrade  # noqa: E402
+from shared.platform.personal_data import mask_phone  # noqa: E402
+from shared.platform.personal_data_provider import PiiTools, keys_from_config  # noqa: E402
+from shared.platform.token_issuer import issuer_from_config  # noqa: E402
 
 FOLLOWERS = 112_041
 NOTIFY_SERVICE = "services.notify.service:NotifyService"

@@ -1,6 +1,6 @@
 """Reading `bench.sampler`'s counts: where each service's CPU went, in milliseconds per approval.
 
-    .venv/bin/python -m bench.profiles stats shared/batch_consumer.py:consume_batch   # after --profile
+    .venv/bin/python -m bench.profiles stats shared/platform/batch_consumer.py:consume_batch   # after --profile
 
 prints what the function's time went to, callee by callee (inclusive), from the last `bench.core_flow
 --profile` run's stacks (var/bench/core_flow_stacks.json).
@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from shared.config import REPO_ROOT
+from shared.platform.config import REPO_ROOT
 
 STACKS = REPO_ROOT / "var" / "bench" / "core_flow_stacks.json"
 PROFILE = REPO_ROOT / "var" / "bench" / "core_flow_profile.json"

@@ -56,7 +56,7 @@ from bench.results import save  # noqa: E402
 from ops.cluster import NodeUnavailable, RabbitCluster  # noqa: E402
 from ops.launcher import stop_platform  # noqa: E402
 from ops.sandbox import running_platform  # noqa: E402
-from shared.models import OutboxMessage  # noqa: E402
+from shared.platform.models import OutboxMessage  # noqa: E402
 
 REPLICATED = ("housing", "notify", "stats")
 OTHERS = ("insurance", "events")

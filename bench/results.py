@@ -8,7 +8,7 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
-from shared.config import REPO_ROOT
+from shared.platform.config import REPO_ROOT
 
 GIT = shutil.which("git") or "git"
 

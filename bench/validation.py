@@ -9,7 +9,7 @@ envelopes stats receives per approval (notify's two notification events, housing
 * `validate_envelope` as it was: a new `EnvelopeSchema` per message, the contract's schema instance reused;
 * both schema instances built once, `Schema.load`;
 * the data validated per batch of 50 with `many=True` (the envelope still per message);
-* `validate_envelope` now: both precompiled (`shared.compiled_schema`: each field's `deserialize` called
+* `validate_envelope` now: both precompiled (`shared.platform.compiled_schema`: each field's `deserialize` called
   directly, skipping `Schema.load`'s machinery; `Schema.load` again when anything is refused);
 * a new contract schema per archived envelope (stats' `archive_body` as it was) against the cached one.
 """
@@ -30,7 +30,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.results import load_average, save  # noqa: E402
-from shared.contracts import EnvelopeSchema, build_envelope, load_all, registry, validate_envelope  # noqa: E402
+from shared.platform.contracts import EnvelopeSchema, build_envelope, load_all, registry, validate_envelope  # noqa: E402
 
 BATCH = 50
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from shared.clock import utcnow
-from shared.db import make_engine, normalise_url
+from shared.platform.clock import utcnow
+from shared.platform.db import make_engine, normalise_url
 
 MANIFEST = "manifest.json"
 FORMAT = 1

@@ -1,5 +1,5 @@
 """Create, rotate and remove the platform's RabbitMQ users (one per service, ops and topology), with the
-permissions `shared/broker_access.py` derives from the topology, through RabbitMQ's management API.
+permissions `shared/platform/broker_access.py` derives from the topology, through RabbitMQ's management API.
 
     python -m ops.broker_users apply --api http://ADMIN:PASSWORD@HOST:15672 [--vhost /]
         # passwords from <IDENTITY>_BROKER_PASSWORD (HOUSING_BROKER_PASSWORD … OPS_, TOPOLOGY_BROKER_PASSWORD)
@@ -24,8 +24,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from shared.broker_access import IDENTITIES, TOPOLOGY, Permissions, amqp_uri_variable, permissions, username
-from shared.config import REPO_ROOT
+from shared.platform.broker_access import IDENTITIES, TOPOLOGY, Permissions, amqp_uri_variable, permissions, username
+from shared.platform.config import REPO_ROOT
 
 DEFAULT_API = "http://guest:guest@127.0.0.1:15672"
 DEFAULT_ENV_FILE = REPO_ROOT / "var" / "broker-users.env"
@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = [f"{variable}={uri}" for variable, uri in uris.items()]
         args.env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
         args.env_file.chmod(0o600)
-        print(f"wrote {args.env_file} (the {amqp_uri_variable(TOPOLOGY)} line is for `python -m shared.topology`)")
+        topology_line = amqp_uri_variable(TOPOLOGY)
+        print(f"wrote {args.env_file} (the {topology_line} line is for `python -m shared.platform.topology`)")
     return 0
 
 

@@ -12,9 +12,9 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
 from ops.settings import ServiceSettings, Settings
-from shared.clock import utcnow
-from shared.db import make_engine
-from shared.models import OutboxMessage
+from shared.platform.clock import utcnow
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage
 
 HTTP_TIMEOUT_SECONDS = 3
 RPC_TIMEOUT_SECONDS = 5

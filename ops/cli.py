@@ -14,7 +14,7 @@
 Everything is read from the services' own config files with the environment applied (AMQP_URI,
 <SVC>_DATABASE_URL, <SVC>_HTTP_ADDRESS ...), so run it with the same environment as the services. It is an
 issuer: RPC calls carry a short-lived `admin` token for `ops-cli` signed with JWT_PRIVATE_KEY (staff names
-as the staff registry, STAFF_REGISTRY, grants them; shared/token_issuer.py).
+as the staff registry, STAFF_REGISTRY, grants them; shared/platform/token_issuer.py).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from rich.progress import (  # noqa: E402
 )
 from rich.table import Table  # noqa: E402
 
-from shared.auth import DEFAULT_TTL_SECONDS, ROLES  # noqa: E402
-from shared.config import SERVICES  # noqa: E402
+from shared.platform.auth import DEFAULT_TTL_SECONDS, ROLES  # noqa: E402
+from shared.platform.config import SERVICES  # noqa: E402
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 LONG_RPC_TIMEOUT_SECONDS = 3600
@@ -65,7 +65,7 @@ def _settings():
 def _rpc(timeout: float = LONG_RPC_TIMEOUT_SECONDS):
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    from shared.auth import CONTEXT_KEY
+    from shared.platform.auth import CONTEXT_KEY
 
     settings = _settings()
     return ClusterRpcProxy(settings.rpc_config(), context_data={CONTEXT_KEY: settings.token()}, timeout=timeout)
@@ -155,7 +155,7 @@ def cmd_dlq_list(args) -> int:
 
 def cmd_dlq_replay(args) -> int:
     from ops import dlq
-    from shared.retention import dlq_replay_window
+    from shared.platform.retention import dlq_replay_window
 
     settings = _settings()
     services = _chosen_services(args)

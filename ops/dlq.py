@@ -7,7 +7,7 @@ the dead-lettered copy only after the broker confirmed the new one: a crash in b
 duplicate, never a loss, and the consumers' idempotency on `event_id` absorbs the duplicate.
 
 That idempotency lasts only as long as the ledger keeps the event's row, so a dead letter older than the
-replay window (`shared.retention.dlq_replay_window`) is refused and left in the queue: its age is taken
+replay window (`shared.platform.retention.dlq_replay_window`) is refused and left in the queue: its age is taken
 from the earliest instant it carries (the envelope's `occurred_at`, RabbitMQ's `x-death` times, our
 `x-dead-lettered-at`), since no delivery of the event can have been recorded before it occurred.
 """
@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 from amqp.exceptions import ChannelError, MessageNacked, NotFound
 from kombu import Connection, Producer
 
-from shared.clock import utcnow
-from shared.consumer import ATTEMPTS_HEADER
-from shared.retention import dlq_replay_window
-from shared.topology import dead_letter_queue_name
+from shared.platform.clock import utcnow
+from shared.platform.event_consumer import ATTEMPTS_HEADER
+from shared.platform.retention import dlq_replay_window
+from shared.platform.topology import dead_letter_queue_name
 
 # headers the consumer adds when it dead-letters; a replayed message starts again without them
 DEAD_LETTER_HEADERS = (

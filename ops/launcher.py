@@ -21,8 +21,8 @@ from pathlib import Path
 
 import requests
 
-from shared.broker_access import own_amqp_uri
-from shared.config import REPO_ROOT, SERVICES, load_service_config
+from shared.platform.broker_access import own_amqp_uri
+from shared.platform.config import REPO_ROOT, SERVICES, load_service_config
 
 DEFAULT_RUN_DIR = REPO_ROOT / "var"
 READY_TIMEOUT_SECONDS = 90
@@ -179,7 +179,10 @@ def banner(env: dict | None = None) -> str:
     for service in SERVICES:
         base = http_address(service, env)
         lines.append(f"  {service:<10} live {base}/livez   ready {base}/readyz   metrics {base}/metrics")
-    lines += ["", "  RPC over RabbitMQ: see README.md (a ClusterRpcProxy with a token from `python -m shared.auth`)."]
+    lines += [
+        "",
+        "  RPC over RabbitMQ: see README.md (a ClusterRpcProxy with a token from `python -m shared.platform.auth`).",
+    ]
     return "\n".join(lines)
 
 

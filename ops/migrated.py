@@ -15,9 +15,9 @@ import time
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from shared.config import SERVICES, load_service_config
-from shared.db import make_engine
-from shared.migrations import alembic_config
+from shared.platform.config import SERVICES, load_service_config
+from shared.platform.db import make_engine
+from shared.platform.migrations import alembic_config
 
 
 def at_head(service: str, url: str | None = None) -> bool:

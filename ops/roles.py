@@ -14,7 +14,7 @@ import sys
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.rpc import Rpc
 
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 
 BEGIN, END = "<!-- roles table: python -m ops.roles -->", "<!-- end of roles table -->"
 

@@ -18,10 +18,10 @@ from nameko.testing.utils import find_free_port
 
 from ops import broker_users
 from ops.launcher import signal_service, start_platform, start_service, stop_platform, stop_service, wait_healthy
-from shared.broker_access import OPS, own_amqp_uri
-from shared.config import REPO_ROOT, SERVICES
-from shared.token_issuer import Issuer
-from shared.token_keys import SigningKey
+from shared.platform.broker_access import OPS, own_amqp_uri
+from shared.platform.config import REPO_ROOT, SERVICES
+from shared.platform.token_issuer import Issuer
+from shared.platform.token_keys import SigningKey
 
 RABBIT_API = os.environ.get("TEST_RABBIT_API", "http://guest:guest@localhost:15672")
 
@@ -114,7 +114,7 @@ def running_platform(
     """`broker` is anything with `uri(vhost)`, `create_vhost` and `delete_vhost` (the shared one by default;
     the fault suite passes a private node it may restart, the cluster suite a cluster: `uri` is then the
     failover list of its nodes). `own_broker_users` (the shared broker only): each service, ops and the
-    topology step connect as their own throw-away user with the permissions of `shared/broker_access.py`,
+    topology step connect as their own throw-away user with the permissions of `shared/platform/broker_access.py`,
     as in production; otherwise every process is guest."""
     broker = broker or SharedBroker()
     vhost = f"nc_e2e_{uuid.uuid4().hex[:10]}"
@@ -155,14 +155,14 @@ def running_platform(
 
 def _started(tmp_dir: Path, env: dict, amqp_uri: str, ports: dict, issuer: Issuer):
     subprocess.run(
-        [sys.executable, "-m", "shared.migrations"],
+        [sys.executable, "-m", "shared.platform.migrations"],
         cwd=REPO_ROOT,
         env={**os.environ, **env},
         check=True,
         capture_output=True,
     )
     subprocess.run(
-        [sys.executable, "-m", "shared.topology"],
+        [sys.executable, "-m", "shared.platform.topology"],
         cwd=REPO_ROOT,
         env={**os.environ, **env},
         check=True,

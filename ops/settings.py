@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from nameko.constants import AMQP_URI_CONFIG_KEY
 
-from shared.broker_access import OPS, own_amqp_uri
-from shared.config import SERVICES, load_service_config
-from shared.token_issuer import issue_checked
+from shared.platform.broker_access import OPS, own_amqp_uri
+from shared.platform.config import SERVICES, load_service_config
+from shared.platform.token_issuer import issue_checked
 
 ADMIN_SUBJECT = "ops-cli"
 ADMIN_TOKEN_TTL_SECONDS = 3600

@@ -70,7 +70,7 @@ CLOCK_SENSITIVE = (
     "tests/e2e/",
     "tests/ops/test_cli.py",
     "tests/shared/test_audit.py",
-    "tests/shared/test_pii.py",
+    "tests/shared/test_personal_data.py",
     "tests/shared/test_retention.py",
     "tests/services/events/test_activities.py",
     "tests/services/events/test_attendance.py",
@@ -99,8 +99,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def process_clock():
-    """Start the process clock (`shared.clock.utcnow`) at a given instant for one test, then put it back."""
-    from shared.clock import process_clock
+    """Start the process clock (`shared.platform.clock.utcnow`) at a given instant for one test, then put it back."""
+    from shared.platform.clock import process_clock
 
     clock = process_clock()
     saved = (clock.offset, clock.started)

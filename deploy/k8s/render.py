@@ -23,7 +23,7 @@ sys.path.insert(0, str(DEPLOY.parent))  # run as a script: the broker permission
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # imported with nameko, unused here
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from shared.broker_access import IDENTITIES, OPS, TOPOLOGY, permissions, username  # noqa: E402
+from shared.platform.broker_access import IDENTITIES, OPS, TOPOLOGY, permissions, username  # noqa: E402
 
 OUT = HERE / "generated"
 
@@ -83,7 +83,7 @@ def broker_env(identity: str) -> list[dict]:
 def broker_user(identity: str) -> list[dict]:
     """The messaging-topology operator's User (credentials imported from the identity's Secret), its
     Permission on the vhost and its TopicPermissions, the regexes generated from the topology by
-    shared/broker_access.py."""
+    shared/platform/broker_access.py."""
     name = username(identity)
     cluster = {"name": RABBIT}
     granted = permissions()[identity]

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from shared.towns import TOWNS
+from shared.cixi.towns import TOWNS
 
 SEED = 20250610
 HOUSEHOLDS_BY_YEAR = {2019: 620, 2020: 880, 2021: 1090, 2022: 1260, 2023: 1480, 2024: 1714}  # 7,044 [seed]

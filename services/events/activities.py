@@ -15,11 +15,11 @@ from services.events.policy import policy_in_force
 from services.events.rules import local_date, local_day_bounds
 from services.events.views import activities_out, activity_out
 from services.events.workflow import new_id
-from shared.auth import Caller
-from shared.errors import ValidationError
-from shared.towns import resolve_town
-from shared.unit_of_work import WorkerDesk, transactional
-from shared.validation import echo, load
+from shared.cixi.towns import resolve_town
+from shared.platform.auth import Caller
+from shared.platform.errors import ValidationError
+from shared.platform.unit_of_work import WorkerDesk, transactional
+from shared.platform.validation import echo, load
 
 
 def find_activity(session: Session, activity_id) -> m.Activity:

@@ -1,4 +1,4 @@
-"""The events service's application object: `self.desk` in a worker (see shared/unit_of_work.py). Its verbs
+"""The events service's application object: `self.desk` in a worker (see shared/platform/unit_of_work.py). Its verbs
 come from the modules named for what they hold; the sweeps the timers run are here."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from services.events import attendance, reminders, workflow
 from services.events.activities import ActivityDesk
 from services.events.registrations import RegistrationDesk
 from services.events.volunteers import TeamDesk
-from shared.unit_of_work import one_transaction_each
+from shared.platform.unit_of_work import one_transaction_each
 
 
 class Desk(ActivityDesk, TeamDesk, RegistrationDesk):

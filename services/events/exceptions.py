@@ -2,7 +2,7 @@
 
 import json
 
-from shared.errors import Conflict, DomainError, InvalidTransition, NotFound  # noqa: F401  (bases; shared names)
+from shared.platform.errors import Conflict, DomainError, InvalidTransition, NotFound  # noqa: F401  (bases; shared names)
 
 
 class ActivityNotFound(NotFound):

@@ -21,8 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.models import UtcDateTime
-from shared.policy_store import PolicyColumns
+from shared.platform.models import UtcDateTime
+from shared.platform.policy_store import PolicyColumns
 
 
 class Base(DeclarativeBase):

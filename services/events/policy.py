@@ -1,6 +1,6 @@
 """Events' operational policy: how long an offered seat is held, how early reminders go and check-in opens,
 how large a family party may be and who counts as a child. Each setting is a row of the shared policy store
-(shared/policy_store.py) in `policy_values`, named as the field here, changed by a migration adding a row
+(shared/platform/policy_store.py) in `policy_values`, named as the field here, changed by a migration adding a row
 with a later `effective_from`. An activity's own limits (capacity, age range) are its data, not policy.
 """
 
@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from services.events.models import PolicyValue
-from shared.policy_store import PolicyStore
+from shared.platform.policy_store import PolicyStore
 
 STORE = PolicyStore(PolicyValue)
 

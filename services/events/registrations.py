@@ -18,9 +18,9 @@ from services.events.policy import EventsPolicy, policy_in_force
 from services.events.rules import Audience, build_party, local_date
 from services.events.views import attendance_out, registration_out, registrations_out
 from services.events.workflow import Seat, ensure_open
-from shared.auth import Caller, require_acting_for
-from shared.pii import normalise_phone
-from shared.unit_of_work import WorkerDesk, transactional
+from shared.platform.auth import Caller, require_acting_for
+from shared.platform.personal_data import normalise_phone
+from shared.platform.unit_of_work import WorkerDesk, transactional
 
 
 def find_registration(session: Session, registration_id, caller: Caller) -> m.Registration:

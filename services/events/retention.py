@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import func, literal, select, update
 
 from services.events import models as m
-from shared.retention import RetentionRule, kept_pseudonyms
+from shared.platform.retention import RetentionRule, kept_pseudonyms
 
 ERASED_PREFIX = "erased:"  # + the row's own id: a participant's (activity, resident) index stays unique
 ONE_YEAR = 365

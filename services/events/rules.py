@@ -5,14 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from shared.clock import SHANGHAI
-from shared.pii import age_on, normalise_id_number
+from shared.platform.clock import SHANGHAI, local_date
+from shared.platform.personal_data import age_on, normalise_id_number
 
 LOCAL = SHANGHAI
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(LOCAL).date()
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:

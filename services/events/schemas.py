@@ -12,10 +12,10 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from shared.contracts.events import KINDS
-from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
-from shared.towns import resolve_town
-from shared.validation import Text
+from shared.cixi.contracts.events import KINDS
+from shared.cixi.towns import resolve_town
+from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.platform.validation import Text
 
 VENUE_KINDS = ("city_library", "children_library", "town_branch", "reading_room", "school", "community_centre", "other")
 REVIEW_DECISIONS = ("approve", "reject")

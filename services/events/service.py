@@ -11,18 +11,18 @@ from services.events import models as m
 from services.events import schemas as s
 from services.events.desk import Desk
 from services.events.rules import local_date
-from shared.audit import Audit, AuditedCase
-from shared.auth import requires
-from shared.clock import Clock
-from shared.db import Database
-from shared.errors import ValidationError
-from shared.outbox import Outbox
-from shared.privacy import Pii
-from shared.rpc import rpc
-from shared.service import PlatformService
-from shared.timers import timer
-from shared.unit_of_work import Application
-from shared.validation import load
+from shared.platform.audit import Audit, AuditedCase
+from shared.platform.auth import requires
+from shared.platform.clock import Clock
+from shared.platform.db import Database
+from shared.platform.errors import ValidationError
+from shared.platform.outbox import Outbox
+from shared.platform.personal_data_provider import Pii
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
+from shared.platform.timers import timer
+from shared.platform.unit_of_work import Application
+from shared.platform.validation import load
 
 
 class EventsService(PlatformService):

@@ -13,7 +13,7 @@ from services.events import schemas as s
 from services.events.activities import add_named, town_named
 from services.events.exceptions import ActivityNotFound, TeamNotFound
 from services.events.workflow import new_id
-from shared.unit_of_work import WorkerDesk, transactional
+from shared.platform.unit_of_work import WorkerDesk, transactional
 
 
 def record_service(

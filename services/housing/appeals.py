@@ -1,4 +1,4 @@
-"""What housing tells the shared appeal mechanism (shared/appeals.py) about its appealable cases.
+"""What housing tells the shared appeal mechanism (shared/cixi/appeals.py) about its appealable cases.
 
 An ineligible or rejected rent-subsidy application may be appealed. The refusal was made by the
 eligibility rules at submission (ineligible) or by the reviewer (rejected); an upheld appeal approves
@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from services.housing import subsidy
 from services.housing.models import SubsidyApplication
-from shared.appeals import Refusal
-from shared.auth import Caller
+from shared.cixi.appeals import Refusal
+from shared.platform.auth import Caller
 
 SUBSIDY_APPLICATION = "subsidy_application"
 

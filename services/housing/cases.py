@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from services.housing.exceptions import ApplicationNotFound, DuplicateApplication
 from services.housing.models import OpenCase
-from shared.audit import record_inserted
-from shared.auth import Caller, require_acting_for
-from shared.clock import (
+from shared.platform.audit import record_inserted
+from shared.platform.auth import Caller, require_acting_for
+from shared.platform.clock import (
     SHANGHAI,  # noqa: F401 (re-exported)
     local_today,
 )
-from shared.pii import mask_id_number, mask_phone
-from shared.privacy import PiiTools
-from shared.validation import echo
+from shared.platform.personal_data import mask_id_number, mask_phone
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import echo
 
 PHONE_INDEX = "phone"
 

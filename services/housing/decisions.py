@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.housing.subsidy import check_note
-from shared.auth import Caller
-from shared.db import move_status
-from shared.errors import ValidationError
+from shared.platform.auth import Caller
+from shared.platform.db import move_status
+from shared.platform.errors import ValidationError
 
 
 def check_decision(decision, note) -> None:

@@ -1,4 +1,4 @@
-"""The housing service's application object: `self.desk` in a worker (see shared/unit_of_work.py).
+"""The housing service's application object: `self.desk` in a worker (see shared/platform/unit_of_work.py).
 
 Each verb reads the service clock once (`self.clock.now()`) and hands that moment to the domain modules
 (`subsidy`, `recertification`, `tenancy`, `operator_subsidy`, `disbursement`), which never read a clock of
@@ -15,8 +15,8 @@ from services.housing import disbursement, operator_subsidy, recertification, ru
 from services.housing.cases import today_local
 from services.housing.pay_periods import PaySchedule
 from services.housing.policy import policies_listed
-from shared.auth import Caller
-from shared.unit_of_work import WorkerDesk, transactional
+from shared.platform.auth import Caller
+from shared.platform.unit_of_work import WorkerDesk, transactional
 
 EXPIRY_PAGE = 500
 

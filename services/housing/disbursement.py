@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from services.housing.cases import new_id
 from services.housing.models import Disbursement, SubsidyApplication
 from services.housing.subsidy import APPROVED
-from shared.db import bulk_insert
+from shared.platform.db import bulk_insert
 
 BATCH_SIZE = 1000
 MAX_CONFLICT_RETRIES = 5

@@ -19,9 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, synonym
 
-from shared.appeals import AppealColumns
-from shared.models import utcnow
-from shared.policy_store import DOCUMENT, PolicyColumns
+from shared.cixi.appeals import AppealColumns
+from shared.platform.models import utcnow
+from shared.platform.policy_store import DOCUMENT, PolicyColumns
 
 
 class Base(DeclarativeBase):
@@ -30,7 +30,7 @@ class Base(DeclarativeBase):
 
 class PolicyVersion(PolicyColumns, Base):
     """One version of a programme's rules (thresholds, amounts, switches), in force from `effective_from`: a row
-    of the shared policy store (shared/policy_store.py) whose `name` is the programme and whose `value` is the
+    of the shared policy store (shared/platform/policy_store.py) whose `name` is the programme and whose `value` is the
     JSON document of its rules (unit `document`).
 
     Every amount housing computes records the id and reference of the row it was computed from.
@@ -131,7 +131,7 @@ class SubsidyRecertification(Base):
 
 
 class Appeal(AppealColumns, Base):
-    """An appeal (复核申请) against an ineligible or rejected subsidy application (shared/appeals.py)."""
+    """An appeal (复核申请) against an ineligible or rejected subsidy application (shared/cixi/appeals.py)."""
 
     __tablename__ = "appeals"
 

@@ -23,9 +23,9 @@ from services.housing.exceptions import (
 from services.housing.models import OperatorAssessment, Unit
 from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
 from services.housing.tenancy import LET, WITHDRAWN, get_project
-from shared.auth import Caller
-from shared.errors import ValidationError
-from shared.validation import echo
+from shared.platform.auth import Caller
+from shared.platform.errors import ValidationError
+from shared.platform.validation import echo
 
 ASSESSED, INELIGIBLE, APPROVED, REJECTED = "assessed", "ineligible", "approved", "rejected"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.housing.rules import period_of, shift_period
-from shared.errors import ValidationError
+from shared.platform.errors import ValidationError
 
 DEFAULT_EARLY_DAYS = 5  # [assumed] docs/services/housing.md
 DEFAULT_GO_LIVE = date(2025, 1, 1)  # [assumed] the month after the demo's 2019–2024 history

@@ -2,7 +2,7 @@
 
 Every threshold, switch and amount of the three programmes is one JSON document per programme and
 effective date in `policy_versions` (seeded by migration `housing_0002`, changed by adding a row with a
-later `effective_from`), read through the shared policy store (shared/policy_store.py): cached per database,
+later `effective_from`), read through the shared policy store (shared/platform/policy_store.py): cached per database,
 programme and date, emptied by a write through the ORM, another replica's write seen within
 `POLICY_CACHE_SECONDS`.
 """
@@ -16,8 +16,8 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from services.housing.models import PolicyVersion
-from shared.errors import ValidationError
-from shared.policy_store import POLICY_CACHE_SECONDS, PolicyEntry, PolicyStore  # noqa: F401  (the TTL, for readers)
+from shared.platform.errors import ValidationError
+from shared.platform.policy_store import POLICY_CACHE_SECONDS, PolicyEntry, PolicyStore  # noqa: F401  (the TTL, for readers)
 
 RENT_SUBSIDY = "rent_subsidy"
 TENANCY = "tenancy"

@@ -25,10 +25,10 @@ from services.housing.exceptions import ApplicationNotFound, InvalidTransition, 
 from services.housing.models import SubsidyApplication, SubsidyRecertification
 from services.housing.policy import RENT_SUBSIDY, policy_in_force
 from services.housing.subsidy import APPROVED, case_data, end, facts_of, load_application, to_dict
-from shared.audit import AuditedCase
-from shared.auth import Caller
-from shared.contracts.housing import NO_LONGER_ELIGIBLE
-from shared.privacy import PiiTools
+from shared.cixi.contracts.housing import NO_LONGER_ELIGIBLE
+from shared.platform.audit import AuditedCase
+from shared.platform.auth import Caller
+from shared.platform.personal_data_provider import PiiTools
 
 AWAITING_REVIEW, ACCEPTED, REJECTED, APPLIED = "awaiting_review", "approved", "rejected", "applied"
 RENEWAL_WINDOW_MONTHS = 3  # [assumed] docs/policy.md: a term ending this month or in the next two may be renewed

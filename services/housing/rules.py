@@ -1,7 +1,7 @@
 """Eligibility and amount rules of the three programmes: pure functions of the facts and a policy document.
 
-Each rule can be switched off in the policy row. A rule answers with a `RuleResult` (shared/rule_results.py) whose
-`rule` is the machine-readable reason code a refusal carries.
+Each rule can be switched off in the policy row. A rule answers with a `RuleResult`
+(shared/platform/rule_results.py) whose `rule` is the machine-readable reason code a refusal carries.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
-from shared.dates import add_months
-from shared.pii import age_on
-from shared.rule_results import RuleResult, failed_codes
+from shared.platform.dates import add_months
+from shared.platform.personal_data import age_on
+from shared.platform.rule_results import RuleResult, failed_codes
 
 # reason codes (stable: callers, appeals and stats key on them)
 UNDER_MIN_AGE = "under_min_age"

@@ -8,10 +8,10 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from shared.contracts.housing import CATEGORIES
-from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
-from shared.towns import resolve_town
-from shared.validation import Text
+from shared.cixi.contracts.housing import CATEGORIES
+from shared.cixi.towns import resolve_town
+from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.platform.validation import Text
 
 MAX_RENT_YUAN = Decimal("100000")
 
@@ -28,7 +28,7 @@ class StrictBoolean(fields.Field):
 
 
 class _Normalised(fields.String):
-    """A string checked and normalised by a shared.pii function; its error names the field's kind."""
+    """A string checked and normalised by a shared.platform.personal_data function; its error names the field's kind."""
 
     max_length = 32
     normalise = staticmethod(str)

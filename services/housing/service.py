@@ -1,5 +1,5 @@
 """The housing service's entrypoints: each checks its input, calls one verb of `self.desk` (`desk.Desk`, the
-application object of shared/unit_of_work.py) and returns what the verb returns. Under the verbs: `subsidy`,
+application object of shared/platform/unit_of_work.py) and returns what the verb returns. Under the verbs: `subsidy`,
 `recertification` and `disbursement` (the rent subsidy), `tenancy` (保障性租赁住房), `operator_subsidy`
 (运营奖补), `appeals` (what the shared appeal mechanism needs), `rules` and `policy`."""
 
@@ -19,18 +19,18 @@ from services.housing.schemas import (
     UnitSchema,
 )
 from services.housing.tenancy import parse_date
-from shared.appeals import AppealDesk
-from shared.audit import Audit, AuditedCase
-from shared.auth import requires
-from shared.clock import Clock
-from shared.db import Database
-from shared.outbox import Outbox
-from shared.privacy import Pii
-from shared.rpc import rpc
-from shared.service import PlatformService
-from shared.timers import timer
-from shared.unit_of_work import Application
-from shared.validation import load
+from shared.cixi.appeals import AppealDesk
+from shared.platform.audit import Audit, AuditedCase
+from shared.platform.auth import requires
+from shared.platform.clock import Clock
+from shared.platform.db import Database
+from shared.platform.outbox import Outbox
+from shared.platform.personal_data_provider import Pii
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
+from shared.platform.timers import timer
+from shared.platform.unit_of_work import Application
+from shared.platform.validation import load
 
 SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
 

@@ -29,14 +29,14 @@ from services.housing.exceptions import InvalidTransition, MakerCheckerViolation
 from services.housing.models import SubsidyApplication
 from services.housing.policy import RENT_SUBSIDY, policy_in_force
 from services.housing.schemas import SubsidyApplicationOut
-from shared.auth import Caller
-from shared.contracts import resident_note
-from shared.contracts.housing import SUBSIDY_END_REASONS
-from shared.errors import ValidationError
-from shared.pii import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
-from shared.privacy import PiiTools
-from shared.towns import resolve_town
-from shared.validation import text_problem
+from shared.cixi.contracts.housing import SUBSIDY_END_REASONS
+from shared.cixi.towns import resolve_town
+from shared.platform.auth import Caller
+from shared.platform.contracts import resident_note
+from shared.platform.errors import ValidationError
+from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import text_problem
 
 SUBMITTED, INELIGIBLE, APPROVED, REJECTED, ENDED = "submitted", "ineligible", "approved", "rejected", "ended"
 APPEALED = "appealed"

@@ -34,13 +34,13 @@ from services.housing.exceptions import (
 )
 from services.housing.models import Project, Tenancy, TenancyApplication, Unit
 from services.housing.policy import TENANCY, policy_in_force
-from shared.auth import Caller
-from shared.contracts.housing import NO_LONGER_ELIGIBLE, TENANCY_END_REASONS
-from shared.dates import add_months
-from shared.db import move_status
-from shared.errors import ValidationError
-from shared.privacy import PiiTools
-from shared.validation import echo
+from shared.cixi.contracts.housing import NO_LONGER_ELIGIBLE, TENANCY_END_REASONS
+from shared.platform.auth import Caller
+from shared.platform.dates import add_months
+from shared.platform.db import move_status
+from shared.platform.errors import ValidationError
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import echo
 
 VACANT, LET, WITHDRAWN = "vacant", "let", "withdrawn"
 SUBMITTED, INELIGIBLE, ALLOCATED = "submitted", "ineligible", "allocated"

@@ -1,4 +1,4 @@
-"""What insurance tells the shared appeal mechanism (shared/appeals.py) about its appealable cases.
+"""What insurance tells the shared appeal mechanism (shared/cixi/appeals.py) about its appealable cases.
 
 A rejected enrolment may be appealed by the resident who acts for it (the insured person, or the
 guardian of a child) or by a caseworker. An upheld appeal reinstates it: the enrolment is activated as
@@ -11,8 +11,8 @@ import json
 
 from services.insurance.models import Enrolment
 from services.insurance.workflow import Desk
-from shared.appeals import Refusal
-from shared.auth import Caller
+from shared.cixi.appeals import Refusal
+from shared.platform.auth import Caller
 
 ENROLMENT = "enrolment"
 

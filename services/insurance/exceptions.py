@@ -1,7 +1,7 @@
 """insurance's domain errors; each reaches an RPC caller as a RemoteError named after its class."""
 
 # the shared names (one vocabulary: the same idea has the same error in every service)
-from shared.errors import (  # noqa: F401
+from shared.platform.errors import (  # noqa: F401
     BeforeSchemeStart,
     Conflict,
     DomainError,

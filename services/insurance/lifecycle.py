@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.insurance.exceptions import InvalidTransition
-from shared.dates import add_months
+from shared.platform.dates import add_months
 
 STATUSES = ("pending", "active", "suspended", "lapsed", "ended", "rejected")
 FINAL = frozenset({"ended", "rejected"})

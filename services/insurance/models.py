@@ -11,9 +11,9 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared import clock
-from shared.appeals import AppealColumns
-from shared.policy_store import PolicyColumns
+from shared.cixi.appeals import AppealColumns
+from shared.platform import clock
+from shared.platform.policy_store import PolicyColumns
 
 # statuses in which a person holds (or is about to hold) a scheme; only one such enrolment per scheme
 LIVE_STATUSES = ("pending", "active", "suspended")
@@ -146,6 +146,6 @@ class PensionContribution(Base):
 
 
 class Appeal(AppealColumns, Base):
-    """An appeal (复核申请) against a rejected enrolment (shared/appeals.py)."""
+    """An appeal (复核申请) against a rejected enrolment (shared/cixi/appeals.py)."""
 
     __tablename__ = "appeals"

@@ -1,6 +1,6 @@
 """The yearly policy book: every rate, bound and amount the rules use, read from `policy_values`.
 
-`policy_values` is a table of the shared policy store (shared/policy_store.py). Insurance's figures are yearly:
+`policy_values` is a table of the shared policy store (shared/platform/policy_store.py). Insurance's figures are yearly:
 each row's `effective_from` is 1 January of the year it is first in force, and the book is asked by year. A
 figure is valid from its year until a later row for the same name supersedes it, so a new year's average wage
 is one row added by a migration and nothing in the code changes. The rules read one book per call, loaded
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.insurance.exceptions import PolicyMissing
 from services.insurance.models import PolicyValue
-from shared.policy_store import PolicyStore
+from shared.platform.policy_store import PolicyStore
 
 STORE = PolicyStore(PolicyValue, parse_float=Decimal)  # rates stay exact: money is computed from them
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.insurance.policy import PolicyBook
-from shared.dates import add_months
+from shared.platform.dates import add_months
 
 CATEGORIES = ("male", "female_worker", "female_cadre")
 FEMALE_CATEGORIES = ("female_worker", "female_cadre")

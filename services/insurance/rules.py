@@ -14,8 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from services.insurance.exceptions import BeforeSchemeStart
 from services.insurance.policy import PolicyBook
 from services.insurance.retirement import category_of, retirement
-from shared.dates import add_months
-from shared.rule_results import RuleResult
+from shared.platform.dates import add_months
+from shared.platform.rule_results import RuleResult
 
 SCHEMES = ("pension", "medical", "elderly_care")
 ROUTES: dict[str, tuple[str, ...]] = {

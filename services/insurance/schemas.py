@@ -12,17 +12,17 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from services.insurance.lifecycle import STATUSES
 from services.insurance.retirement import FEMALE_CATEGORIES
 from services.insurance.rules import ROUTES, base_range
-from shared.clock import local_today
-from shared.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
-from shared.pii import (
+from shared.cixi.contracts.insurance import END_REASONS, REJECTION_REASONS, SUSPENSION_REASONS
+from shared.cixi.towns import resolve_town
+from shared.platform.clock import local_today
+from shared.platform.personal_data import (
     InvalidBirthCertificate,
     InvalidIdNumber,
     normalise_birth_certificate,
     normalise_id_number,
     sex_from_id,
 )
-from shared.towns import resolve_town
-from shared.validation import Text
+from shared.platform.validation import Text
 
 MAX_PAGE = 200
 

@@ -1,22 +1,22 @@
 """The insurance service's entrypoints: each calls one verb of `self.desk` (`workflow.Desk`, the application
-object of shared/unit_of_work.py) and returns what it returns. Under the verbs: `rules` (eligibility and
+object of shared/platform/unit_of_work.py) and returns what it returns. Under the verbs: `rules` (eligibility and
 contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps and their commits)."""
 
 from services.insurance import gauges, retention
 from services.insurance.appeals import ENROLMENT, EnrolmentAppeals, acting_subject
 from services.insurance.models import Appeal, Enrolment
 from services.insurance.workflow import Desk
-from shared.appeals import AppealDesk
-from shared.audit import Audit, AuditedCase
-from shared.auth import requires
-from shared.clock import Clock
-from shared.db import Database
-from shared.outbox import Outbox
-from shared.privacy import Pii
-from shared.rpc import rpc
-from shared.service import PlatformService
-from shared.timers import timer
-from shared.unit_of_work import Application
+from shared.cixi.appeals import AppealDesk
+from shared.platform.audit import Audit, AuditedCase
+from shared.platform.auth import requires
+from shared.platform.clock import Clock
+from shared.platform.db import Database
+from shared.platform.outbox import Outbox
+from shared.platform.personal_data_provider import Pii
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
+from shared.platform.timers import timer
+from shared.platform.unit_of_work import Application
 
 READERS = ("resident", "caseworker", "reviewer")
 

@@ -1,6 +1,6 @@
 """What the insurance counter does: registrations, eligibility answers, enrolments and their lifecycle.
 
-`Desk` is the service's application object (`self.desk`, shared/unit_of_work.py): it works on the worker's
+`Desk` is the service's application object (`self.desk`, shared/platform/unit_of_work.py): it works on the worker's
 session, outbox writer, PII tools and clock, and in a plain test on any object that has them. Each mutating
 verb is `@transactional`: it commits once, the change and its event together, or rolls back.
 """
@@ -47,21 +47,21 @@ from services.insurance.schemas import (
     RejectSchema,
     SuspendSchema,
 )
-from shared import clock
-from shared.auth import Caller, require_acting_for
-from shared.clock import SHANGHAI
-from shared.contracts import resident_note
-from shared.db import move_status
-from shared.errors import ValidationError
-from shared.pii import (
+from shared.platform import clock
+from shared.platform.auth import Caller, require_acting_for
+from shared.platform.clock import SHANGHAI
+from shared.platform.contracts import resident_note
+from shared.platform.db import move_status
+from shared.platform.errors import ValidationError
+from shared.platform.personal_data import (
     ADULT_AGE_YEARS,
     birth_date_from_id,
     mask_birth_certificate,
     mask_id_number,
     sex_from_id,
 )
-from shared.unit_of_work import WorkerDesk, transactional
-from shared.validation import echo, load
+from shared.platform.unit_of_work import WorkerDesk, transactional
+from shared.platform.validation import echo, load
 
 LOCAL_TZ = SHANGHAI
 SWEEP_BATCH = 500

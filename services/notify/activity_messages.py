@@ -5,7 +5,7 @@ they are clipped to keep a notice to one billed SMS."""
 
 from __future__ import annotations
 
-from services.notify.notice_text import MAX_REASON_CHARS, clipped, local_time
+from services.notify.notice_text import MAX_REASON_CHARS, clipped, moment_text
 from services.notify.reasons import wording
 
 TITLE_CHARS = 16
@@ -14,7 +14,7 @@ VENUE_CHARS = 16
 
 def activity(data: dict) -> dict:
     """What every registration notice names: the activity and when it starts."""
-    return {"title": clipped(data["title"], TITLE_CHARS), "time": local_time(data["starts_at"])}
+    return {"title": clipped(data["title"], TITLE_CHARS), "time": moment_text(data["starts_at"])}
 
 
 def with_venue(data: dict) -> dict:
@@ -30,7 +30,7 @@ def waitlisted(data: dict) -> dict:
 
 
 def seat_offered(data: dict) -> dict:
-    return {**activity(data), "hold_until": local_time(data["hold_expires_at"])}
+    return {**activity(data), "hold_until": moment_text(data["hold_expires_at"])}
 
 
 def registration_cancelled(data: dict) -> dict:

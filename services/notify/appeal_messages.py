@@ -1,11 +1,11 @@
-"""Appeal events (housing and insurance, shared/appeals.py) as personalisation for notify's templates.
+"""Appeal events (housing and insurance, shared/cixi/appeals.py) as personalisation for notify's templates.
 
 The resident who appealed is told at each step; for a child's case the guardian, as "子女…". Reasons
 arrive masked and are shown as given (clipped)."""
 
 from __future__ import annotations
 
-from services.notify.notice_text import given_text, local_date
+from services.notify.notice_text import date_text, given_text
 
 CASE_TEXT = {"subsidy_application": "租赁补贴申请", "enrolment": "参保申请"}
 
@@ -16,7 +16,7 @@ def appealed_case(data: dict) -> dict:
 
 
 def appeal_received(data: dict) -> dict:
-    return {**appealed_case(data), "due_on": local_date(data["due_on"])}
+    return {**appealed_case(data), "due_on": date_text(data["due_on"])}
 
 
 def appeal_decided(data: dict) -> dict:

@@ -19,10 +19,10 @@ from services.notify.models import Broadcast, Contact, Notification, OptOut, Tem
 from services.notify.provider_templates import PHONE, URL
 from services.notify.schemas import iso
 from services.notify.templating import render
-from shared.db import move_status
-from shared.errors import Conflict, MakerCheckerViolation, ValidationError
-from shared.towns import resolve_town
-from shared.validation import echo, text_problem
+from shared.cixi.towns import resolve_town
+from shared.platform.db import move_status
+from shared.platform.errors import Conflict, MakerCheckerViolation, ValidationError
+from shared.platform.validation import echo, text_problem
 
 AWAITING_APPROVAL = "awaiting_approval"
 REJECTED = "rejected"

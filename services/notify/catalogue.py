@@ -10,8 +10,8 @@ from services.notify import provider_templates
 from services.notify.exceptions import TemplateExists, TemplateNotFound
 from services.notify.models import ProviderTemplate, Template
 from services.notify.templating import check_template
-from shared.errors import ValidationError
-from shared.validation import echo
+from shared.platform.errors import ValidationError
+from shared.platform.validation import echo
 
 
 def latest(session, template_id: str) -> Template:

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from services.notify import notices, rules, statuses
 from services.notify.models import Contact, OptOut
 from services.notify.schemas import iso
-from shared.errors import NotFound, ValidationError
-from shared.pii import InvalidPhone, mask_phone, normalise_phone
-from shared.privacy import PiiTools
-from shared.towns import resolve_town
-from shared.validation import echo
+from shared.cixi.towns import resolve_town
+from shared.platform.errors import NotFound, ValidationError
+from shared.platform.personal_data import InvalidPhone, mask_phone, normalise_phone
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import echo
 
 PHONE_INDEX_PURPOSE = "phone"
 

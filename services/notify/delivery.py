@@ -34,8 +34,8 @@ from services.notify import metrics, notices, rules, statuses, usage
 from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, ProviderTemplate, Template
 from services.notify.providers import Outgoing, Provider, Submission
 from services.notify.send_rate import SharedTokenBucket
-from shared.crashpoints import crash_point
-from shared.privacy import PiiTools
+from shared.platform.crashpoints import crash_point
+from shared.platform.personal_data_provider import PiiTools
 
 log = logging.getLogger(__name__)
 

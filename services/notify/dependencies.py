@@ -14,10 +14,10 @@ from services.notify import broadcasts, notices, statuses
 from services.notify.delivery import Delivery, Settings
 from services.notify.providers import build_providers
 from services.notify.send_rate import SharedTokenBucket
-from shared.clock import Clock
-from shared.db import Database, make_engine
-from shared.outbox import Outbox
-from shared.privacy import PiiTools, keys_from_config
+from shared.platform.clock import Clock
+from shared.platform.db import Database, make_engine
+from shared.platform.outbox import Outbox
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
-"""The notify service's application object: `self.desk` in a worker (see shared/unit_of_work.py).
+"""The notify service's application object: `self.desk` in a worker (see shared/platform/unit_of_work.py).
 
 The verbs an RPC or a callback calls commit their change (`@transactional`); the two an event consumer
 calls (`store_contact`, `send_notice`) do not, since the consumer commits them with its record of the event
-(shared/consumer.py). A verb that records something to send wakes the courier, which dispatches once the
+(shared/platform/event_consumer.py). A verb that records something to send wakes the courier, which dispatches once the
 worker is over."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from services.notify.models import Broadcast, Notification
 from services.notify.providers import sms_provider_names
 from services.notify.schemas import notification_dict, template_dict
 from services.notify.templating import render
-from shared.errors import NotFound, PermanentError, ValidationError
-from shared.pii import DecryptionError
-from shared.unit_of_work import WorkerDesk, transactional
-from shared.validation import echo
+from shared.platform.errors import NotFound, PermanentError, ValidationError
+from shared.platform.personal_data import DecryptionError
+from shared.platform.unit_of_work import WorkerDesk, transactional
+from shared.platform.validation import echo
 
 
 class Desk(WorkerDesk):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.notify.notice_text import local_date, reason_text
+from services.notify.notice_text import date_text, reason_text
 from services.notify.templating import period_text, yuan
 
 
@@ -27,16 +27,16 @@ def ended_reason(data: dict) -> str:
 
 
 def subsidy_ended(data: dict) -> dict:
-    return {"date": local_date(data["ended_at"]), "reason": ended_reason(data)}
+    return {"date": date_text(data["ended_at"]), "reason": ended_reason(data)}
 
 
 def tenancy_started(data: dict) -> dict:
     return {
-        "start_date": local_date(data["start_date"]),
-        "end_date": local_date(data["end_date"]),
+        "start_date": date_text(data["start_date"]),
+        "end_date": date_text(data["end_date"]),
         "rent": yuan(data["monthly_rent_fen"]),
     }
 
 
 def tenancy_ended(data: dict) -> dict:
-    return {"date": local_date(data["ended_at"]), "reason": ended_reason(data)}
+    return {"date": date_text(data["ended_at"]), "reason": ended_reason(data)}

@@ -5,7 +5,7 @@ never named (the event carries no name, and an SMS is no place for one)."""
 
 from __future__ import annotations
 
-from services.notify.notice_text import local_date, reason_text
+from services.notify.notice_text import date_text, reason_text
 from services.notify.templating import yuan
 
 SCHEME_TEXT = {"pension": "企业职工基本养老保险", "medical": "基本医疗保险"}
@@ -39,10 +39,10 @@ def contribution_text(data: dict) -> str:
 
 def coverage_text(data: dict) -> str:
     """Medical runs in periods; enterprise pension is continuous: paid monthly until retirement or transfer out."""
-    start = local_date(data["coverage_start"])
+    start = date_text(data["coverage_start"])
     if data.get("coverage_end") is None:
         return f"自{start}起按月缴费，持续参保至退休或转出"
-    return f"保障期{start}至{local_date(data['coverage_end'])}"
+    return f"保障期{start}至{date_text(data['coverage_end'])}"
 
 
 def enrolment_activated(data: dict) -> dict:
@@ -69,11 +69,11 @@ def enrolment_ended(data: dict) -> dict:
 
 
 def enrolment_lapsed(data: dict) -> dict:
-    return {**insured(data), "end_date": local_date(data["coverage_end"])}
+    return {**insured(data), "end_date": date_text(data["coverage_end"])}
 
 
 def renewal_due(data: dict) -> dict:
-    return {**insured(data), "end_date": local_date(data["coverage_end"]), "days_left": str(data["days_left"])}
+    return {**insured(data), "end_date": date_text(data["coverage_end"]), "days_left": str(data["days_left"])}
 
 
 def is_late(data: dict) -> bool:
@@ -83,6 +83,6 @@ def is_late(data: dict) -> bool:
 def employment_registered_late(data: dict) -> dict:
     return {
         "registration": REGISTRATION_TEXT.get(data["kind"], "就业登记"),
-        "start_date": local_date(data["start_date"]),
+        "start_date": date_text(data["start_date"]),
         "days": str(data["days_after_start"]),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from shared.metrics import NOTIFICATIONS
+from shared.platform.metrics import NOTIFICATIONS
 
 SEGMENTS = Counter("newcitizen_notify_sms_segments_total", "Billed SMS segments handed to a provider", ["provider"])
 ACCOUNT_REFUSALS = Counter(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from services.notify.reasons import UNWORDED, wording
-from services.notify.rules import SHANGHAI
-from shared.pii import mask_text
+from shared.platform.clock import SHANGHAI, local_date
+from shared.platform.personal_data import mask_text
 
 MAX_REASON_CHARS = 120
 
@@ -35,13 +35,14 @@ def clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def local_date(value: datetime | date) -> str:
+def date_text(value: datetime | date) -> str:
+    """A day as a resident reads it, in Cixi: 2026年7月3日."""
     if isinstance(value, datetime):
-        value = value.astimezone(SHANGHAI).date()
+        value = local_date(value)
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-def local_time(value: datetime) -> str:
+def moment_text(value: datetime) -> str:
     """A moment as a resident reads it, in Cixi time: 7月3日10:00."""
     local = value.astimezone(SHANGHAI)
     return f"{local.month}月{local.day}日{local:%H:%M}"

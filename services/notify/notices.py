@@ -12,8 +12,8 @@ from services.notify import catalogue, metrics, rules, statuses
 from services.notify.exceptions import TemplateNotFound
 from services.notify.models import Contact, Notification, OptOut, Template
 from services.notify.templating import render
-from shared.privacy import PiiTools
-from shared.validation import echo
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import echo
 
 
 def current_template(session, template_id: str) -> Template:

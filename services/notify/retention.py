@@ -13,7 +13,7 @@ from sqlalchemy import exists, or_, select, update
 
 from services.notify import statuses
 from services.notify.models import Contact, Notification, OptOut
-from shared.retention import Kept, RetentionRule
+from shared.platform.retention import Kept, RetentionRule
 
 ERASED_BODY = "（已按保存期限删除）"
 TWO_YEARS = 2 * 365

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 
 from services.notify import statuses
-from shared.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
+from shared.platform.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
 
 OPT_OUT_KEYWORDS = frozenset({"T", "TD", "退订"})
 

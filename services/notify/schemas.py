@@ -9,8 +9,8 @@ from marshmallow import RAISE, Schema, fields, validate
 from services.notify import statuses
 from services.notify.models import Notification, Template
 from services.notify.templating import placeholders
-from shared.pii import mask_text
-from shared.validation import Text
+from shared.platform.personal_data import mask_text
+from shared.platform.validation import Text
 
 TEMPLATE_ID = validate.Regexp(r"[a-z][a-z0-9_]{1,63}\Z", error="lower_snake_case, 2–64 characters")
 

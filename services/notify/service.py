@@ -21,18 +21,18 @@ from services.notify.schemas import (
     TemplateSchema,
     TemplateUpdateSchema,
 )
-from shared.audit import Audit, AuditedCase
-from shared.auth import require_acting_for, requires
-from shared.batch_consumer import subscribe
-from shared.clock import Clock
-from shared.db import Database
-from shared.outbox import Outbox
-from shared.privacy import Pii
-from shared.rpc import rpc
-from shared.service import PlatformService
-from shared.unit_of_work import Application
-from shared.validation import load
-from shared.web import error_response, http, json_response
+from shared.platform.audit import Audit, AuditedCase
+from shared.platform.auth import require_acting_for, requires
+from shared.platform.batch_consumer import subscribe
+from shared.platform.clock import Clock
+from shared.platform.db import Database
+from shared.platform.outbox import Outbox
+from shared.platform.personal_data_provider import Pii
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
+from shared.platform.unit_of_work import Application
+from shared.platform.validation import load
+from shared.platform.web import error_response, http, json_response
 
 STAFF = ("admin", "caseworker", "reviewer")
 

@@ -1,7 +1,7 @@
 """Every event notify consumes, one line per event kind: which notice it becomes (housing, insurance,
 events, appeals; `NOTICES`), or the contact details it carries (`contact_provided`).
 
-`HANDLERS` is the table `shared.batch_consumer.subscribe` turns into batching entrypoints named by
+`HANDLERS` is the table `shared.platform.batch_consumer.subscribe` turns into batching entrypoints named by
 `handler_name` (see NotifyService), so adding a notice is a line in `NOTICES`, a template in a migration
 and "notify" in the contract's consumers."""
 
@@ -15,7 +15,7 @@ from services.notify import activity_messages as activity
 from services.notify import appeal_messages as appeal
 from services.notify import housing_messages as housing
 from services.notify import insurance_messages as insurance
-from shared.consumer import handler_name as generated_name
+from shared.platform.event_consumer import handler_name as generated_name
 
 DEDUPE_KEY_CHARS = 120  # notifications.dedupe_key
 
@@ -87,7 +87,7 @@ def send_notice(service, event: dict) -> None:
 
 
 def send_notices(service, events: list[dict]) -> None:
-    """`send_notice` for a batch (shared/batch_consumer.py): recorded together, in its one transaction."""
+    """`send_notice` for a batch (shared/platform/batch_consumer.py): recorded together, in its one transaction."""
     service.desk.send_notices([(event, NOTICES[(event["source"], event["event_type"])]) for event in events])
 
 

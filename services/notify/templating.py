@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from shared.errors import ValidationError
+from shared.platform.errors import ValidationError
 
 DEFAULT_SIGNATURE = "【慈溪新市民】"
 SINGLE_SEGMENT_CHARS = 70

@@ -23,14 +23,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from shared.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
-from shared.towns import resolve_town
+from shared.cixi.towns import resolve_town
+from shared.platform.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
 
 UNKNOWN = ""  # the town or category of an event that does not carry one
 LABEL_MAX = 50
 
 Key = tuple[int, str, str, str]  # (year, town, category, metric)
-APPEALABLE = ("housing", "insurance")  # the services whose refusals may be appealed (shared/appeals.py)
+APPEALABLE = ("housing", "insurance")  # the services whose refusals may be appealed (shared/cixi/appeals.py)
 
 
 class FoldError(ValueError):

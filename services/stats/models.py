@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.models import utcnow
+from shared.platform.models import utcnow
 
 # SQLite autoincrements only an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit sequence
 SEQUENCE_TYPE = BigInteger().with_variant(Integer(), "sqlite")

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from shared.towns import resolve_town
-from shared.validation import Text
+from shared.cixi.towns import resolve_town
+from shared.platform.validation import Text
 
 YEARS = validate.Range(min=2000, max=2100)
 

@@ -1,7 +1,7 @@
 """The stats service: a read model of the Center's figures, built only from the other services' events.
 
 Handlers are subscribed from the contract registry: every contract that lists "stats" among its consumers
-gets one batching consumer method, `on_<source>_<event_type>` (`shared.batch_consumer.subscribe`), that
+gets one batching consumer method, `on_<source>_<event_type>` (`shared.platform.batch_consumer.subscribe`), that
 archives a batch of envelopes and applies their facts to the live figures in one transaction. A new event
 kind needs only "stats" in its contract's `consumers` (and, if it contributes more than its counter, a line
 in `fold.RULES`).
@@ -14,15 +14,15 @@ from services.stats.figures import report_text, wan_yuan
 from services.stats.fold import FoldError, counter_name, town_of
 from services.stats.gauges import publish
 from services.stats.schemas import RebuildQuery, ReportQuery, SummaryQuery
-from shared import service as platform  # not the class itself: `nameko run` would start it as a service too
-from shared.auth import requires
-from shared.batch_consumer import subscribe
-from shared.contracts import load_all
-from shared.db import Database
-from shared.errors import PermanentError
-from shared.retention import Kept
-from shared.rpc import rpc
-from shared.validation import load
+from shared.platform import service as platform  # not the class itself: `nameko run` would start it as a service too
+from shared.platform.auth import requires
+from shared.platform.batch_consumer import subscribe
+from shared.platform.contracts import load_all
+from shared.platform.db import Database
+from shared.platform.errors import PermanentError
+from shared.platform.retention import Kept
+from shared.platform.rpc import rpc
+from shared.platform.validation import load
 
 SERVICE_NAME = "stats"
 READERS = ("caseworker", "reviewer")  # every staff role; admin passes any staff check (the kiosk needs no figures)

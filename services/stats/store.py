@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from services.stats.figures import headline
 from services.stats.fold import Facts, Figures, facts_of, is_counter
 from services.stats.models import ArchivedEvent, FigureMember, FigureTotal
-from shared.contracts import registry
-from shared.models import utcnow
+from shared.platform.contracts import registry
+from shared.platform.models import utcnow
 
 REFOLD_BATCH = 2000
 KEY_COLUMNS = ("year", "town", "category", "metric")

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from ops.cluster import NodeUnavailable, RabbitCluster
 from ops.launcher import stop_platform
-from shared.config import REPO_ROOT
+from shared.platform.config import REPO_ROOT
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
 from tests.faults.test_faults import (
     GATEWAY_KEY,

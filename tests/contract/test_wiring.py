@@ -10,10 +10,10 @@ import importlib
 import pytest
 from sqlalchemy import inspect
 
-from shared.config import SERVICES
-from shared.consumer import ReliableEventHandler
-from shared.contracts import load_all
-from shared.db import make_engine
+from shared.platform.config import SERVICES
+from shared.platform.contracts import load_all
+from shared.platform.db import make_engine
+from shared.platform.event_consumer import ReliableEventHandler
 from tests.support.databases import migrate
 
 
@@ -71,9 +71,9 @@ def test_migrations_apply_from_empty_and_match_the_models(service, sqlite_url):
 
 
 def test_event_catalogue_in_docs_is_current():
-    from shared.config import REPO_ROOT
-    from shared.contracts.catalogue import render
+    from shared.cixi.contracts.catalogue import render
+    from shared.platform.config import REPO_ROOT
 
     assert (REPO_ROOT / "docs" / "events.md").read_text(encoding="utf-8") == render(), (
-        "docs/events.md is stale: python -m shared.contracts.catalogue > docs/events.md"
+        "docs/events.md is stale: python -m shared.cixi.contracts.catalogue > docs/events.md"
     )

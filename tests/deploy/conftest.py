@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.config import REPO_ROOT, SERVICES, config_path
+from shared.platform.config import REPO_ROOT, SERVICES, config_path
 
 DEPLOY = REPO_ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -19,9 +19,9 @@ def config_variables(service: str) -> set[str]:
 
 
 def secret_variables(service: str) -> set[str]:
-    """The environment variables behind the service's secret settings (`shared.secret_settings`) that fall
+    """The environment variables behind the service's secret settings (`shared.platform.secret_settings`) that fall
     back to a development default: a production install must give each, or the service refuses to start."""
-    from shared.secret_settings import GROUPS
+    from shared.platform.secret_settings import GROUPS
 
     secrets = {key for group in GROUPS for key in group.minimums}
     text = config_path(service).read_text(encoding="utf-8")

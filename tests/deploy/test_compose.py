@@ -13,7 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from shared.config import SERVICES, config_path
+from shared.platform.config import SERVICES, config_path
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_reachable
 from tests.deploy.conftest import DEPLOY, config_variables, platform_variables, secret_variables
 
@@ -38,7 +38,7 @@ def test_entrypoint_knows_every_service_and_the_migrations():
     script = (DEPLOY / "docker-entrypoint.sh").read_text(encoding="utf-8")
     assert "|".join(SERVICES) in script
     assert 'nameko run --config "services/$1/config.yaml" "services.$1.service"' in script
-    assert "python -m shared.migrations" in script and "python -m shared.topology" in script
+    assert "python -m shared.platform.migrations" in script and "python -m shared.platform.topology" in script
 
 
 def test_compose_runs_every_service_with_its_own_database(compose):
@@ -179,7 +179,7 @@ def test_init_script_gives_each_service_a_database_only_it_can_enter():
 
 def test_every_container_connects_to_the_broker_as_its_own_user_never_the_administrator(compose):
     from ops.broker_users import password_variable
-    from shared.broker_access import IDENTITIES, OPS, TOPOLOGY, username
+    from shared.platform.broker_access import IDENTITIES, OPS, TOPOLOGY, username
 
     services = compose["services"]
     containers = {**{name: name for name in SERVICES}, OPS: "ops", TOPOLOGY: "migrate"}

@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 from tests.deploy.conftest import DEPLOY, K8S, config_variables, platform_variables, secret_variables
 
 CONTAINER_FIELDS = {
@@ -315,7 +315,7 @@ def test_services_list_every_broker_node_and_declare_every_queue_as_the_cluster_
     from urllib.parse import urlsplit
 
     from ops.cluster import NODES
-    from shared.topology import consumer_declarations, publisher_declarations, rpc_queue
+    from shared.platform.topology import consumer_declarations, publisher_declarations, rpc_queue
     from tests.cluster.test_cluster import QUEUE_TYPE
 
     [rabbit] = of_kind(k8s_documents, "RabbitmqCluster").values()
@@ -350,7 +350,7 @@ def broker_identities(k8s_documents) -> dict[str, dict]:
 
 
 def test_every_workload_connects_to_the_broker_with_its_own_secret_never_the_administrator(k8s_documents):
-    from shared.broker_access import IDENTITIES
+    from shared.platform.broker_access import IDENTITIES
 
     containers = broker_identities(k8s_documents)
     assert set(containers) == set(IDENTITIES)
@@ -373,8 +373,8 @@ def test_every_workload_connects_to_the_broker_with_its_own_secret_never_the_adm
 
 def test_broker_users_and_permissions_are_the_ones_generated_from_the_topology(k8s_documents):
     """The regexes in deploy/ cannot drift from what the services declare and use: they are compared with
-    shared/broker_access.py, itself derived from shared/topology.py and the event contracts."""
-    from shared.broker_access import permissions, username
+    shared/platform/broker_access.py, itself derived from shared/platform/topology.py and the event contracts."""
+    from shared.platform.broker_access import permissions, username
 
     users = of_kind(k8s_documents, "User")
     granted = {name: doc["spec"] for name, doc in of_kind(k8s_documents, "Permission").items()}

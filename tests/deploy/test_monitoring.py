@@ -14,7 +14,7 @@ from nameko.testing.utils import find_free_port
 from prometheus_client import REGISTRY
 
 from services.housing.service import HousingService
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 from tests.deploy.conftest import DEPLOY, slug
 from tests.support.databases import migrate
 

@@ -1,4 +1,4 @@
-"""The core flow with every process on its own broker user (shared/broker_access.py), as deployed: the
+"""The core flow with every process on its own broker user (shared/platform/broker_access.py), as deployed: the
 topology step, each service and the ops client connect with their own throw-away credentials, and an
 approval still gives one SMS record in notify and one count in stats."""
 
@@ -9,8 +9,8 @@ import pytest
 
 from ops.launcher import service_pid
 from ops.sandbox import SharedBroker
-from shared.broker_access import username
-from shared.config import SERVICES
+from shared.platform.broker_access import username
+from shared.platform.config import SERVICES
 from tests.e2e.test_core_flow import rpc, test_approval_gives_one_sms_with_final_status_and_one_count
 from tests.ops.test_backup import databases
 from tests.ops.test_cli_e2e import newcitizen

@@ -120,8 +120,8 @@ def _approval_event(platform, application_id):
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from shared.db import make_engine
-    from shared.models import OutboxMessage
+    from shared.platform.db import make_engine
+    from shared.platform.models import OutboxMessage
 
     engine = make_engine(platform.env["HOUSING_DATABASE_URL"])
     with Session(engine) as session:

@@ -4,7 +4,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 from tests.support.platform import running_platform
 
 pytestmark = pytest.mark.e2e

@@ -30,11 +30,11 @@ from nameko.testing.utils import find_free_port
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.config import REPO_ROOT, SERVICES
-from shared.db import make_engine
-from shared.models import OutboxMessage
-from shared.pii import find_personal_data
-from shared.topology import event_exchange
+from shared.platform.config import REPO_ROOT, SERVICES
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage
+from shared.platform.personal_data import find_personal_data
+from shared.platform.topology import event_exchange
 from tests.support.broker import drain_dead_letters
 from tests.support.gateway import start_fake_gateway
 from tests.support.platform import running_platform
@@ -220,7 +220,7 @@ def approve_stream(platform, forms, fault, at: int) -> float:
 
 
 def crash_and_restart(point: str, where: str):
-    """SIGKILL the service at a named crash point (shared/crashpoints.py) the next time it passes it."""
+    """SIGKILL the service at a named crash point (shared/platform/crashpoints.py) the next time it passes it."""
     service = point.split(".", 1)[0]
 
     def fault(platform):

@@ -22,8 +22,8 @@ import requests
 from nameko.testing.utils import find_free_port
 from sqlalchemy import text
 
-from shared.config import REPO_ROOT, SERVICES
-from shared.db import make_engine
+from shared.platform.config import REPO_ROOT, SERVICES
+from shared.platform.db import make_engine
 from tests.faults.test_faults import (
     GATEWAY_KEY,
     NOTIFY_RETRY_DELAYS,
@@ -99,7 +99,7 @@ def test_a_commit_is_acknowledged_only_once_the_standby_has_flushed_it(own_pair)
     """The claim that makes "nothing committed is lost" hold through a promotion: with the standby away, a
     commit waits (`SyncRep`) instead of being acknowledged; it returns once the standby is back, and the
     standby has the row. A pair of its own: this test stops the standby. (The commit waits in a greenlet:
-    psycopg's wait is green, shared.db, or this test would hang.)"""
+    psycopg's wait is green, shared.platform.db, or this test would hang.)"""
     engine = make_engine(own_pair.multi_host_url("postgres"))
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE acknowledged (id int PRIMARY KEY)"))

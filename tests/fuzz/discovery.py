@@ -9,7 +9,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.rpc import Rpc
 from nameko.web.handlers import HttpRequestHandler
 
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.rabbit import Client
 
 from ops.sandbox import RABBIT_API
-from shared.config import REPO_ROOT, SERVICES
-from shared.contracts import load_all
-from shared.topology import consumer_queue_name
+from shared.platform.config import REPO_ROOT, SERVICES
+from shared.platform.contracts import load_all
+from shared.platform.topology import consumer_queue_name
 from tests.fuzz.conftest import ALL_ROLES
 from tests.fuzz.discovery import http_routes, public_rpcs
 from tests.fuzz.hostile import INJECTIONS, values

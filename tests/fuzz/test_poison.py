@@ -6,9 +6,9 @@ import json
 import pytest
 import requests
 
-from shared.config import SERVICES
-from shared.contracts import load_all
-from shared.topology import consumer_queue_name
+from shared.platform.config import SERVICES
+from shared.platform.contracts import load_all
+from shared.platform.topology import consumer_queue_name
 from tests.support.broker import drain_dead_letters, publish_to_queue
 from tests.support.platform import running_platform
 from tests.support.waiting import wait_for

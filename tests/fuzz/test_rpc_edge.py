@@ -2,7 +2,7 @@
 
 Each one is refused: a typed error goes to its reply address, or, when it has none, it is dead-lettered to
 `<service>.dlq` with the reason. It is acked (nothing is left on `rpc-<service>`), and the service answers
-`health` afterwards. Before the RPC edge (`shared/rpc_edge.py`) a `nameko.call_id_stack` holding a dict
+`health` afterwards. Before the RPC edge (`shared/platform/rpc_edge.py`) a `nameko.call_id_stack` holding a dict
 killed the process, and the request, still on the queue, killed every restart.
 """
 
@@ -14,11 +14,11 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.exceptions import deserialize
 
-from shared.config import SERVICES
-from shared.contracts import CORRELATION_ID_MAX
-from shared.errors import MalformedCall
-from shared.rpc import DEFAULT_MAX_BODY_BYTES
-from shared.rpc_edge import MAX_CALL_IDS
+from shared.platform.config import SERVICES
+from shared.platform.contracts import CORRELATION_ID_MAX
+from shared.platform.errors import MalformedCall
+from shared.platform.rpc import DEFAULT_MAX_BODY_BYTES
+from shared.platform.rpc_edge import MAX_CALL_IDS
 from tests.fuzz.conftest import ALL_ROLES
 from tests.support.broker import drain_dead_letters
 from tests.support.waiting import wait_for

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nameko.exceptions import BadRequest, RemoteError, RpcTimeout
 
-from shared.config import SERVICES
-from shared.errors import DomainError, InternalError
+from shared.platform.config import SERVICES
+from shared.platform.errors import DomainError, InternalError
 from tests.fuzz.discovery import public_rpcs
 from tests.fuzz.hostile import values
 

@@ -6,7 +6,7 @@ so a new write without `@requires` fails here."""
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.errors import Forbidden, NotAuthenticated
+from shared.platform.errors import Forbidden, NotAuthenticated
 from tests.fuzz.discovery import public_rpcs
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ fixtures point that environment at the test's vhost, free HTTP ports and throw-a
 import pytest
 from nameko.testing.utils import find_free_port
 
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
 
 # the CLI is an issuer: it holds the suite's private key; the services it talks to hold the public keys

@@ -14,8 +14,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, inspect, text
 
 from ops.backup import MANIFEST, BackupError, read_manifest, restore
-from shared.config import SERVICES
-from shared.migrations import upgrade
+from shared.platform.config import SERVICES
+from shared.platform.migrations import upgrade
 from tests.conftest import _PG, POSTGRES_ADMIN_URL
 from tests.support.platform import running_platform
 from tests.support.residents import application

@@ -11,7 +11,7 @@ from kombu import Connection
 
 from ops import broker_users
 from ops.sandbox import RABBIT_API, SharedBroker
-from shared.broker_access import IDENTITIES, amqp_uri_variable, username
+from shared.platform.broker_access import IDENTITIES, amqp_uri_variable, username
 
 
 @pytest.fixture

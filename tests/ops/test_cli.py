@@ -1,6 +1,6 @@
 """`newcitizen token`, `health`, `outbox status` against a real service container, and the RPC-driven
 commands (`disburse`, `broadcast`, `report`) against stand-ins that check the caller's admin token the way
-the real services do (shared.auth) and answer in the shapes their issues specify."""
+the real services do (shared.platform.auth) and answer in the shapes their issues specify."""
 
 import json
 from datetime import timedelta
@@ -12,11 +12,11 @@ from sqlalchemy import insert
 
 from ops.cli import parse_personalisation, parse_segment
 from services.housing.service import HousingService
-from shared.auth import Auth, requires
-from shared.clock import utcnow
-from shared.db import make_engine
-from shared.migrations import upgrade
-from shared.models import OutboxMessage
+from shared.platform.auth import Auth, requires
+from shared.platform.clock import utcnow
+from shared.platform.db import make_engine
+from shared.platform.migrations import upgrade
+from shared.platform.models import OutboxMessage
 from tests.ops.conftest import TOKEN_ENV
 from tests.support.tokens import SUITE_KEY
 from tests.support.waiting import wait_for

@@ -11,8 +11,8 @@ import pytest
 from nameko.testing.utils import find_free_port
 
 from ops.launcher import start_platform, stop_platform
-from shared.config import SERVICES
-from shared.migrations import upgrade
+from shared.platform.config import SERVICES
+from shared.platform.migrations import upgrade
 from tests.ops.conftest import TOKEN_ENV
 
 pytestmark = pytest.mark.e2e

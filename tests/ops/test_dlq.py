@@ -9,13 +9,13 @@ from kombu import Connection, Exchange, Producer, Queue
 from nameko.testing.utils import find_free_port
 
 from ops import dlq
-from shared.consumer import ATTEMPTS_HEADER, event_consumer
-from shared.contracts import build_envelope, load_all
-from shared.db import Database
-from shared.errors import PermanentError
-from shared.models import utcnow
-from shared.retention import dlq_replay_window
-from shared.service import PlatformService
+from shared.platform.contracts import build_envelope, load_all
+from shared.platform.db import Database
+from shared.platform.errors import PermanentError
+from shared.platform.event_consumer import ATTEMPTS_HEADER, event_consumer
+from shared.platform.models import utcnow
+from shared.platform.retention import dlq_replay_window
+from shared.platform.service import PlatformService
 from tests.support.databases import migrate
 from tests.support.waiting import wait_for
 
@@ -188,7 +188,7 @@ BROKEN = {"on": True}
 
 
 class ProbeStats(PlatformService):
-    """A consumer shaped like the real ones (shared.consumer), with a fault an operator can "fix"."""
+    """A consumer shaped like the real ones (shared.platform.event_consumer), with a fault an operator can "fix"."""
 
     name = "stats"
     db = Database()

@@ -1,7 +1,7 @@
 """`python -m ops.migrated SERVICE` (the Kubernetes init container) says "at head" only after migrations ran."""
 
 from ops.migrated import at_head, main
-from shared.migrations import upgrade
+from shared.platform.migrations import upgrade
 
 
 def test_at_head_only_after_the_upgrade(sqlite_url):

@@ -6,17 +6,17 @@ from datetime import datetime
 from sqlalchemy import String, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.audit import Audit, case_history
-from shared.auth import requires
-from shared.batch_consumer import subscribe
-from shared.consumer import event_consumer
-from shared.contracts import DataSchema, fields, register, registry
-from shared.db import Database
-from shared.models import UtcDateTime
-from shared.outbox import Outbox
-from shared.retention import RetentionRule
-from shared.rpc import rpc
-from shared.service import PlatformService
+from shared.platform.audit import Audit, case_history
+from shared.platform.auth import requires
+from shared.platform.batch_consumer import subscribe
+from shared.platform.contracts import DataSchema, fields, register, registry
+from shared.platform.db import Database
+from shared.platform.event_consumer import event_consumer
+from shared.platform.models import UtcDateTime
+from shared.platform.outbox import Outbox
+from shared.platform.retention import RetentionRule
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
 
 ATTEMPTS: Counter = Counter()  # handler invocations per key, in this test process
 GATES: dict = {}  # eventlet Events a test opens to let `pass_gate` answer
@@ -131,7 +131,7 @@ class ListenerService(PlatformService):
 
     @event_consumer("sampler", "thing_happened")
     def on_thing_happened(self, event):
-        from shared.errors import PermanentError
+        from shared.platform.errors import PermanentError
 
         data = event["data"]
         ATTEMPTS[data["key"]] += 1
@@ -146,7 +146,7 @@ BATCHES: list[list[str]] = []  # the keys of each batch the batching listener's 
 
 
 def receive(service, event) -> None:
-    from shared.errors import PermanentError
+    from shared.platform.errors import PermanentError
 
     data = event["data"]
     ATTEMPTS[data["key"]] += 1
@@ -162,7 +162,7 @@ def receive_many(service, events) -> None:
 
 
 class BatchListenerService(PlatformService):
-    """The listener again (same name, so the same queue), consuming in batches (shared/batch_consumer.py)."""
+    """The listener again (same name, so the same queue), consuming in batches (shared/platform/batch_consumer.py)."""
 
     name = "listener"
 

@@ -5,10 +5,10 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from shared.db import make_engine
-from shared.errors import InternalError
-from shared.migrations import create_audit_table
-from shared.models import SharedBase
+from shared.platform.db import make_engine
+from shared.platform.errors import InternalError
+from shared.platform.migrations import create_audit_table
+from shared.platform.models import SharedBase
 from tests.shared.sample_services import SampleBase, SamplerService
 
 

@@ -10,11 +10,11 @@ import jwt
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from shared.auth import Caller, TokenCache, TokenPolicy, Verifier, decode_token, public_keys_of, token_cache
-from shared.errors import Forbidden, NotAuthenticated
-from shared.revocations import RevocationList
-from shared.token_issuer import Issuer
-from shared.token_keys import DEV_PUBLIC_KEYS, SigningKey
+from shared.platform.auth import Caller, TokenCache, TokenPolicy, Verifier, decode_token, public_keys_of, token_cache
+from shared.platform.errors import Forbidden, NotAuthenticated
+from shared.platform.revocations import RevocationList
+from shared.platform.token_issuer import Issuer
+from shared.platform.token_keys import DEV_PUBLIC_KEYS, SigningKey
 from tests.shared.sample_services import SamplerService
 from tests.support.tokens import ISSUER, PUBLIC_KEYS, SUITE_KEY
 
@@ -144,7 +144,7 @@ def test_dev_key_refused_in_production():
 
 def test_issue_command_prints_only_a_token(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "shared.auth", "issue", "--sub", "cw-1", "--roles", "caseworker,reviewer"],
+        [sys.executable, "-m", "shared.platform.auth", "issue", "--sub", "cw-1", "--roles", "caseworker,reviewer"],
         capture_output=True,
         text=True,
         check=True,
@@ -190,7 +190,7 @@ def test_rpc_for_reviewer_refuses_bad_callers_with_typed_errors(sampler, token_f
 
 
 def test_a_resident_token_names_the_resident_id_every_service_computes(tmp_path):
-    from shared.token_issuer import resident_token
+    from shared.platform.token_issuer import resident_token
     from tests.support.residents import id_number, subject_of
 
     number = id_number()

@@ -1,4 +1,4 @@
-"""The batching consumer (shared/batch_consumer.py) against a real RabbitMQ vhost, SQLite and PostgreSQL.
+"""The batching consumer (shared/platform/batch_consumer.py) against a real RabbitMQ vhost, SQLite and PostgreSQL.
 
 The events are published before the listener starts, so the broker hands them out together and the first
 batch holds all of them (EVENT_BATCH_WAIT_MS lets it fill to EVENT_BATCH_SIZE)."""
@@ -8,9 +8,9 @@ import json
 import pytest
 from kombu import Connection
 
-from shared.contracts import build_envelope
-from shared.models import ProcessedEvent
-from shared.topology import consumer_queue
+from shared.platform.contracts import build_envelope
+from shared.platform.models import ProcessedEvent
+from shared.platform.topology import consumer_queue
 from tests.shared.sample_services import ATTEMPTS, BATCHES, BatchListenerService, Received, SamplerService
 from tests.shared.test_outbox_and_consumer import (
     _collect,

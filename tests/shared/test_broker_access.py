@@ -9,11 +9,11 @@ from amqp.exceptions import AccessRefused
 from kombu import Connection, Exchange, Producer
 
 from ops.sandbox import SharedBroker
-from shared.broker_access import OPS, TOPOLOGY, amqp_uri_variable, permissions
-from shared.clock import utcnow
-from shared.config import SERVICES
-from shared.contracts import load_all
-from shared.topology import (
+from shared.platform.broker_access import OPS, TOPOLOGY, amqp_uri_variable, permissions
+from shared.platform.clock import utcnow
+from shared.platform.config import SERVICES
+from shared.platform.contracts import load_all
+from shared.platform.topology import (
     consumer_declarations,
     consumer_queue,
     consumer_queue_name,

@@ -1,4 +1,4 @@
-"""`shared.db.bulk_insert` round-trips every column type it maps, including NULLs, on SQLite and PostgreSQL."""
+"""`shared.platform.db.bulk_insert` round-trips every column type it maps, including NULLs, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.orm import Session
 
-from shared.db import bulk_insert, make_engine
+from shared.platform.db import bulk_insert, make_engine
 
 metadata = MetaData()
 sample = Table(

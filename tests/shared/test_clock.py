@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.housing.service import HousingService
-from shared import clock
-from shared.config import REPO_ROOT
+from shared.platform import clock
+from shared.platform.config import REPO_ROOT
 from tests.shared.test_startup import PRODUCTION
 from tests.support.databases import migrate
 
@@ -67,7 +67,7 @@ def test_a_process_started_later_reads_the_same_platform_time(tmp_path):
     env = {**os.environ, "CLOCK_START": LAST_NIGHT_OF_NOVEMBER.isoformat(), "CLOCK_ANCHOR": repr(anchor.timestamp())}
     env["PYTHONPATH"] = str(REPO_ROOT)
     printed = subprocess.run(
-        [sys.executable, "-c", "from shared.clock import utcnow; print(utcnow().isoformat())"],
+        [sys.executable, "-c", "from shared.platform.clock import utcnow; print(utcnow().isoformat())"],
         env=env, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     elapsed = datetime.fromisoformat(printed.strip()) - LAST_NIGHT_OF_NOVEMBER

@@ -1,4 +1,4 @@
-"""shared/compiled_schema.py loads exactly what marshmallow's `Schema.load` loads, and refuses with its errors.
+"""shared/platform/compiled_schema.py loads exactly what marshmallow's `Schema.load` loads, and refuses with its errors.
 
 Every contract's schema and the envelope's are fed data made from their own fields (right and wrong types,
 each enumeration's values, missing and extra keys); for each, both ways must return equal results or raise
@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError as MarshmallowValidationError
 from marshmallow import fields, validate
 
-from shared.clock import SHANGHAI
-from shared.compiled_schema import CompiledSchema
-from shared.contracts import EnvelopeSchema, load_all
+from shared.platform.clock import SHANGHAI
+from shared.platform.compiled_schema import CompiledSchema
+from shared.platform.contracts import EnvelopeSchema, load_all
 
 SCHEMAS = [("envelope", EnvelopeSchema())] + [(".".join(map(str, c.key)), c.loader()) for c in load_all().all()]
 

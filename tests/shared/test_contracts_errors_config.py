@@ -4,10 +4,10 @@ import pytest
 from marshmallow import Schema
 from nameko.exceptions import deserialize, serialize
 
-from shared.config import load_yaml
-from shared.contracts import ContractRegistry, build_envelope, validate_envelope
-from shared.errors import Conflict, NotFound, ValidationError
-from shared.towns import resolve_town, town_names
+from shared.cixi.towns import resolve_town, town_names
+from shared.platform.config import load_yaml
+from shared.platform.contracts import ContractRegistry, build_envelope, validate_envelope
+from shared.platform.errors import Conflict, NotFound, ValidationError
 from tests.shared import sample_services  # noqa: F401  (registers sampler.thing_happened)
 
 

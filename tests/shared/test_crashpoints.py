@@ -5,10 +5,10 @@ import signal
 import subprocess
 import sys
 
-from shared.config import REPO_ROOT
+from shared.platform.config import REPO_ROOT
 
 PASS_TWICE = (
-    "from shared.crashpoints import crash_point\n"
+    "from shared.platform.crashpoints import crash_point\n"
     "crash_point('svc', 'here'); print('first pass', flush=True)\n"
     "crash_point('svc', 'here'); print('second pass', flush=True)\n"
 )

@@ -8,10 +8,10 @@ from eventlet.event import Event
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.utils import find_free_port
 
-from shared.db import Database
-from shared.rpc import rpc
-from shared.service import PlatformService
-from shared.web import http, json_response
+from shared.platform.db import Database
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
+from shared.platform.web import http, json_response
 from tests.support.slow_http import read_until_closed, slow_body_post, slow_headers
 from tests.support.waiting import wait_for
 

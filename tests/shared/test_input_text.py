@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 import pytest
 from marshmallow import Schema, fields
 
-from shared.config import SERVICES
-from shared.errors import ValidationError
-from shared.validation import Text, echo, load, text_problem
+from shared.platform.config import SERVICES
+from shared.platform.errors import ValidationError
+from shared.platform.validation import Text, echo, load, text_problem
 
 HOSTILE = {
     "too long": "张" * 6000,

@@ -9,10 +9,10 @@ import logging.config
 import pytest
 from nameko.testing.services import entrypoint_hook
 
-from shared.config import load_service_config
-from shared.db import Database
-from shared.rpc import rpc
-from shared.service import PlatformService
+from shared.platform.config import load_service_config
+from shared.platform.db import Database
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
 from tests.support.residents import id_number, phone
 
 log = logging.getLogger("tests.chatty")

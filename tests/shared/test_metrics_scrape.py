@@ -8,7 +8,7 @@ import requests
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import event
 
-from shared.db import Database
+from shared.platform.db import Database
 from tests.support.databases import migrate
 
 SERVICES = {

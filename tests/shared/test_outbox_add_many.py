@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.contracts import load_all, validate_envelope
-from shared.db import make_engine
-from shared.errors import ValidationError
-from shared.models import OutboxMessage, SharedBase
-from shared.outbox import OutboxWriter
+from shared.platform.contracts import load_all, validate_envelope
+from shared.platform.db import make_engine
+from shared.platform.errors import ValidationError
+from shared.platform.models import OutboxMessage, SharedBase
+from shared.platform.outbox import OutboxWriter
 
 
 def disbursed(number: int) -> dict:

@@ -7,9 +7,9 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.contracts import build_envelope
-from shared.db import make_engine
-from shared.models import OutboxMessage, ProcessedEvent, SharedBase
+from shared.platform.contracts import build_envelope
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage, ProcessedEvent, SharedBase
 from tests.shared.sample_services import ATTEMPTS, ListenerService, Received, SampleBase, SamplerService
 from tests.support.broker import drain_dead_letters, publish_raw
 from tests.support.waiting import wait_for
@@ -167,7 +167,7 @@ def test_rolled_back_business_change_publishes_nothing(container_factory, servic
     sampler.start()
     engine = make_engine(databases["sampler"])
     with Session(engine) as session:
-        from shared.outbox import OutboxWriter
+        from shared.platform.outbox import OutboxWriter
 
         writer = OutboxWriter(session, "sampler", None, [])
         writer.add("thing_happened", {"key": "never", "fail_times": 0})

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.clock import process_clock
-from shared.config import SERVICES
-from shared.db import make_engine
-from shared.models import LEDGER_AGE_INDEX, OutboxMessage, ProcessedEvent, SharedBase
-from shared.retention import (
+from shared.platform.clock import process_clock
+from shared.platform.config import SERVICES
+from shared.platform.db import make_engine
+from shared.platform.models import LEDGER_AGE_INDEX, OutboxMessage, ProcessedEvent, SharedBase
+from shared.platform.retention import (
     DLQ_REPLAY_MARGIN_DAYS,
     LEDGER_DAYS,
     PLATFORM_RULES,
@@ -19,7 +19,7 @@ from shared.retention import (
     dlq_replay_window,
     purge,
 )
-from shared.topology import DEFAULT_RETRY_DELAYS_MS
+from shared.platform.topology import DEFAULT_RETRY_DELAYS_MS
 from tests.support.databases import migrate
 
 

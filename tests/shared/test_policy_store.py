@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from shared.db import make_engine
-from shared.errors import BeforeSchemeStart, PolicyMissing
-from shared.policy_store import POLICY_CACHE_SECONDS, PolicyColumns, PolicyStore
-from shared.rule_results import RuleResult, failed_codes
+from shared.platform.db import make_engine
+from shared.platform.errors import BeforeSchemeStart, PolicyMissing
+from shared.platform.policy_store import POLICY_CACHE_SECONDS, PolicyColumns, PolicyStore
+from shared.platform.rule_results import RuleResult, failed_codes
 
 
 class Base(DeclarativeBase):

@@ -7,8 +7,8 @@ from nameko.testing.utils import find_free_port
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from shared.consumer import database_unavailable
-from shared.db import make_engine, normalise_url
+from shared.platform.db import make_engine, normalise_url
+from shared.platform.event_consumer import database_unavailable
 from tests.support.waiting import wait_for
 
 
@@ -35,7 +35,7 @@ def test_every_postgresql_url_goes_through_psycopg(url):
 
 
 def test_a_query_waiting_on_the_server_lets_other_greenlets_run(postgres_url):
-    """psycopg's C wait would hold eventlet's hub for the whole query; shared.db makes it wait green. Here
+    """psycopg's C wait would hold eventlet's hub for the whole query; shared.platform.db makes it wait green. Here
     the main greenlet watches the other one's query running: impossible if the hub were held."""
     engine = make_engine(postgres_url)
     watcher = make_engine(postgres_url)

@@ -9,9 +9,9 @@ from nameko.testing.services import entrypoint_waiter
 from nameko.testing.utils import find_free_port
 from sqlalchemy import create_engine, text
 
-from shared.db import Database
-from shared.rpc import rpc
-from shared.service import PlatformService
+from shared.platform.db import Database
+from shared.platform.rpc import rpc
+from shared.platform.service import PlatformService
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.support.waiting import wait_for
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from shared.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
+from shared.platform.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
 
 EXCHANGE = Exchange("batch.events", type="topic", durable=True)
 QUEUE = Queue("batch-test", exchange=EXCHANGE, routing_key="thing_done", durable=True)

@@ -6,10 +6,10 @@ import pytest
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.config import SERVICES
-from shared.queue_migration import HOLDING_SUFFIX, QueueInUse, declare_or_migrate
-from shared.rpc import rpc
-from shared.topology import consumer_queue, declare_all, retry_queue, rpc_queue
+from shared.platform.config import SERVICES
+from shared.platform.queue_migration import HOLDING_SUFFIX, QueueInUse, declare_or_migrate
+from shared.platform.rpc import rpc
+from shared.platform.topology import consumer_queue, declare_all, retry_queue, rpc_queue
 
 QUORUM = {"EVENT_QUEUE_TYPE": "quorum", "EVENT_RETRY_DELAYS_MS": [200, 500]}
 

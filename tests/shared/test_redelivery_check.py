@@ -8,8 +8,8 @@ import textwrap
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from shared.config import REPO_ROOT
-from shared.dead_letters import ATTEMPTS_HEADER
+from shared.platform.config import REPO_ROOT
+from shared.platform.dead_letters import ATTEMPTS_HEADER
 from tests.support.redelivery import MAX_ATTEMPTS, MAX_DELIVERIES, live_counts, overdue_messages
 from tests.support.waiting import wait_for
 

@@ -7,9 +7,9 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import make_engine
-from shared.errors import Forbidden
-from shared.models import SharedBase, utcnow
+from shared.platform.db import make_engine
+from shared.platform.errors import Forbidden
+from shared.platform.models import SharedBase, utcnow
 from tests.shared.sample_services import Contact, SampleBase, SamplerService
 
 

@@ -6,8 +6,8 @@ columns fails until it has its rule."""
 import importlib
 import re
 
-from shared.config import SERVICES
-from shared.retention import PLATFORM_RULES
+from shared.platform.config import SERVICES
+from shared.platform.retention import PLATFORM_RULES
 
 # a person's identity, contact, pseudonym, or words written about them
 PERSONAL = re.compile(
@@ -32,7 +32,7 @@ NOT_PERSONAL = {
 
 
 def service_class(service: str) -> type:
-    from shared.service import PlatformService
+    from shared.platform.service import PlatformService
 
     module = importlib.import_module(f"services.{service}.service")
     [cls] = {value for value in vars(module).values()

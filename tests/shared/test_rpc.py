@@ -6,7 +6,7 @@ import pytest
 from nameko.exceptions import IncorrectSignature
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from shared.errors import InternalError
+from shared.platform.errors import InternalError
 from tests.shared.sample_services import SamplerService
 
 

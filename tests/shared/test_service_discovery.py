@@ -7,7 +7,7 @@ from nameko.cli.run import import_service
 from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import find_free_port
 
-from shared.config import SERVICES
+from shared.platform.config import SERVICES
 from tests.support.databases import migrate
 
 

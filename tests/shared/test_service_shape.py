@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.unit_of_work import Application
+from shared.platform.unit_of_work import Application
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 ROUTING_FILES = sorted(SERVICES.glob("*/service.py"))
 FORBIDDEN = ("select(", "session.commit(", ".commit()", "outbox.add")
 MAX_LINES = 250
-# the services whose entrypoints call `self.desk` (shared/unit_of_work.py); stats has no application object yet
+# the services whose entrypoints call `self.desk` (shared/platform/unit_of_work.py); stats has no application object yet
 WITH_A_DESK = ("events", "housing", "insurance", "notify")
 ENTRYPOINTS = ("rpc", "timer", "http", "event_handler")
 WORKER_DEPENDENCIES = ("self.db", "self.outbox", "self.pii")

@@ -11,10 +11,10 @@ from kombu import Connection
 
 from services.notify.fake_gateway import parse_args
 from services.notify.service import NotifyService
-from shared.config import REPO_ROOT, SERVICES, config_path, load_service_config
-from shared.secret_settings import EXAMPLE_VALUES, GROUPS, is_example, secret_problems
-from shared.startup import ConfigurationError, problems
-from shared.token_keys import DEV_PRIVATE_KEY, DEV_PUBLIC_KEYS, SigningKey
+from shared.platform.config import REPO_ROOT, SERVICES, config_path, load_service_config
+from shared.platform.secret_settings import EXAMPLE_VALUES, GROUPS, is_example, secret_problems
+from shared.platform.startup import ConfigurationError, problems
+from shared.platform.token_keys import DEV_PRIVATE_KEY, DEV_PUBLIC_KEYS, SigningKey
 from tests.shared.test_probes import ProbedService
 from tests.support.databases import migrate
 from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
@@ -177,8 +177,8 @@ def shipped_secret_values() -> dict[str, str]:
         for key, value in document["stringData"].items():
             if key != "username" and value:
                 found[f"secrets.example.yaml {document['metadata']['name']} {key}"] = value
-    found["shared.token_keys DEV_PRIVATE_KEY"] = DEV_PRIVATE_KEY
-    found["shared.token_keys DEV_PUBLIC_KEYS"] = DEV_PUBLIC_KEYS
+    found["shared.platform.token_keys DEV_PRIVATE_KEY"] = DEV_PRIVATE_KEY
+    found["shared.platform.token_keys DEV_PUBLIC_KEYS"] = DEV_PUBLIC_KEYS
     found["tests service_config JWT_PUBLIC_KEYS"] = PUBLIC_KEYS
     found["tests issuer JWT_PRIVATE_KEY"] = SUITE_KEY.setting()
     return found

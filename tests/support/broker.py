@@ -4,7 +4,7 @@ import json
 
 from kombu import Connection
 
-from shared.topology import dead_letter_queue, event_exchange
+from shared.platform.topology import dead_letter_queue, event_exchange
 
 
 def publish_raw(amqp_uri: str, source: str, routing_key: str, body, content_type="application/json", headers=None):

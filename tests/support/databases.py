@@ -3,7 +3,7 @@
 `migrate` runs the real migrations once per service and test process, into a template, and gives each test
 a copy: SQLite's backup API into the test's file, PostgreSQL's `CREATE DATABASE … TEMPLATE`. Running alembic
 for every test was half the CPU of a service test module. A database that is not empty, or a revision other
-than head, goes through `shared.migrations.upgrade` as before; the migrations' own tests call that directly.
+than head, goes through `shared.platform.migrations.upgrade` as before; the migrations' own tests call that directly.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db import make_engine
-from shared.migrations import upgrade
+from shared.platform.db import make_engine
+from shared.platform.migrations import upgrade
 
 SQLITE = "sqlite:///"
 _sqlite_templates: dict[str, Path] = {}

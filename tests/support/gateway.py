@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from shared.config import REPO_ROOT
+from shared.platform.config import REPO_ROOT
 from tests.support.waiting import ConditionNotMet, wait_for
 
 

@@ -22,7 +22,7 @@ __all__ = ["PrivatePostgres", "PrivatePostgresUnavailable", "create_database", "
 def create_database(admin_url: str, name: str) -> None:
     from sqlalchemy import text
 
-    from shared.db import make_engine
+    from shared.platform.db import make_engine
 
     engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:

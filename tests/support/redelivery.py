@@ -17,8 +17,8 @@ from amqp.exceptions import ChannelError
 from kombu import Connection
 from nameko.testing.rabbit import Client, HTTPError
 
-from shared.dead_letters import ATTEMPTS_HEADER
-from shared.topology import DEFAULT_RETRY_DELAYS_MS
+from shared.platform.dead_letters import ATTEMPTS_HEADER
+from shared.platform.topology import DEFAULT_RETRY_DELAYS_MS
 
 # the longest retry schedule the suite configures; a message retried more often should have been dead-lettered
 MAX_ATTEMPTS = len(DEFAULT_RETRY_DELAYS_MS)

@@ -3,7 +3,7 @@
 import random
 from datetime import date, timedelta
 
-from shared.pii import PiiKeys, normalise_id_number, resident_id
+from shared.platform.personal_data import PiiKeys, normalise_id_number, resident_id
 
 SUITE_PII_KEYS = PiiKeys.from_config("test-hmac-key", "test-encryption-key")  # as tests/conftest.py configures
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

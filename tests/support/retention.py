@@ -1,4 +1,5 @@
-"""One retention rule run on a migrated service database at an instant the test chooses (shared/retention.py)."""
+"""One retention rule run on a migrated service database at an instant the test chooses
+(shared/platform/retention.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db import make_engine
-from shared.retention import RetentionRule, purge
+from shared.platform.db import make_engine
+from shared.platform.retention import RetentionRule, purge
 from tests.support.databases import migrate
 
 

@@ -1,5 +1,5 @@
 from services.events.models import Base
-from shared.migrations import run_migrations
-from shared.models import SharedBase
+from shared.platform.migrations import run_migrations
+from shared.platform.models import SharedBase
 
 run_migrations([Base.metadata, SharedBase.metadata])

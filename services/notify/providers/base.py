@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.notify import statuses
-from shared.pii import mask_text
+from shared.platform.personal_data import mask_text
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from nameko.testing.services import replace_dependencies
 from sqlalchemy import select
 
 from services.events.service import EventsService
-from shared.db import make_engine
-from shared.models import OutboxMessage
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage
 from tests.support.databases import migrate
 from tests.support.residents import subject_of
 

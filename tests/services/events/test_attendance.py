@@ -6,7 +6,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.testing.services import entrypoint_hook
 
-from shared.errors import Forbidden, ValidationError
+from shared.platform.errors import Forbidden, ValidationError
 from tests.services.events.conftest import ADULTS, CHILDREN, rid
 
 # a five-day class, 08:30-16:30 local, 7-11 July 2025

@@ -3,7 +3,7 @@ for the registered resident only."""
 
 import pytest
 
-from shared.errors import Forbidden, NotFound
+from shared.platform.errors import Forbidden, NotFound
 from tests.services.events.conftest import ADULTS, rid
 
 

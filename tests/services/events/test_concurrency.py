@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from services.events import models as m
 from services.events.service import EventsService
-from shared.db import make_engine
+from shared.platform.db import make_engine
 from tests.services.events.conftest import ADULTS, CHILDREN
 
 CALLERS = 24

@@ -10,7 +10,7 @@ from nameko.rpc import Rpc
 
 from services.events import exceptions
 from services.events.service import EventsService
-from shared.errors import DomainError
+from shared.platform.errors import DomainError
 
 HOSTILE = [None, 0, -1, 10**30, True, 1.5, "", "x" * 5000, "\x00", "'; DROP TABLE activities; --", [], {}, {"a": [1]}]
 

@@ -6,9 +6,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
 from services.events.models import Base, PolicyValue
-from shared.db import make_engine
-from shared.migrations import alembic_config, upgrade
-from shared.models import SharedBase
+from shared.platform.db import make_engine
+from shared.platform.migrations import alembic_config, upgrade
+from shared.platform.models import SharedBase
 
 
 def test_migrations_match_models_and_seed_a_policy(db_url):

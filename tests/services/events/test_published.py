@@ -1,12 +1,12 @@
 """Events leave through the outbox relay onto the broker, into the queues of their declared consumers, and
-validate against shared/contracts there."""
+validate against shared/cixi/contracts there."""
 
 import time
 
 from kombu import Connection
 
-from shared.contracts import load_all, validate_envelope
-from shared.topology import consumer_queue_name
+from shared.platform.contracts import load_all, validate_envelope
+from shared.platform.topology import consumer_queue_name
 from tests.services.events.conftest import ADULTS, CHILDREN, rid
 from tests.support.metrics import metrics_showing
 

@@ -8,7 +8,7 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
 
-from shared.errors import Forbidden, NotAuthenticated, ValidationError
+from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
 from tests.services.events.conftest import ADULTS, CHILDREN, make_id, rid
 
 

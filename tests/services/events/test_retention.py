@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from services.events import models as m
 from services.events.retention import ERASED_PREFIX, ONE_YEAR, RULES
-from shared.clock import utcnow
+from shared.platform.clock import utcnow
 from tests.support.retention import migrated, purged, rows_by
 
 # how each activity ended, relative to the end of the retention period

@@ -3,8 +3,8 @@
 import pytest
 
 from services.events import schemas as s
-from shared.errors import ValidationError
-from shared.validation import load
+from shared.platform.errors import ValidationError
+from shared.platform.validation import load
 from tests.services.events.conftest import ADULTS, CHILDREN, START_OF_TESTS
 
 GOOD_ACTIVITY = {

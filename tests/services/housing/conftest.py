@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from services.housing.desk import Desk
 from services.housing.service import HousingService
-from shared.clock import Clock
-from shared.contracts import load_all
-from shared.db import make_engine
-from shared.outbox import OutboxWriter
-from shared.pii import DEV_KEYS
-from shared.privacy import PiiTools
-from shared.topology import event_exchange
+from shared.platform.clock import Clock
+from shared.platform.contracts import load_all
+from shared.platform.db import make_engine
+from shared.platform.outbox import OutboxWriter
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.topology import event_exchange
 from tests.support.databases import migrate
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -8,8 +8,8 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from services.housing.models import OpenCase, SubsidyApplication, TenancyApplication
-from shared.errors import Forbidden
-from shared.models import OutboxMessage
+from shared.platform.errors import Forbidden
+from shared.platform.models import OutboxMessage
 from tests.services.housing.conftest import count_rows, subsidy_application, tenancy_application
 from tests.support.residents import subject_of
 

@@ -14,10 +14,10 @@ from services.housing import tenancy
 from services.housing.exceptions import NoVacantUnit
 from services.housing.models import Project, Tenancy, TenancyApplication, Unit
 from services.housing.schemas import ProjectSchema, TenancyApplicationSchema, UnitSchema
-from shared.auth import Caller
-from shared.contracts import load_all
-from shared.db import make_engine
-from shared.validation import load
+from shared.platform.auth import Caller
+from shared.platform.contracts import load_all
+from shared.platform.db import make_engine
+from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, project, tenancy_application, unit
 from tests.support.databases import migrate
 from tests.support.waiting import lock_waiters, wait_for

@@ -14,7 +14,7 @@ from services.housing.appeals import SubsidyAppeals
 from services.housing.exceptions import DuplicateApplication, NoAmountRule
 from services.housing.models import Appeal, OpenCase, PolicyVersion, SubsidyApplication
 from services.housing.schemas import SubsidyApplicationSchema
-from shared.appeals import (
+from shared.cixi.appeals import (
     AppealExists,
     Appeals,
     AppealSettings,
@@ -23,14 +23,14 @@ from shared.appeals import (
     MakerCheckerViolation,
     NotAppealable,
 )
-from shared.auth import Caller
-from shared.contracts import load_all
-from shared.db import make_engine
-from shared.errors import NotFound, ValidationError
-from shared.models import OutboxMessage
-from shared.pii import DEV_KEYS
-from shared.privacy import PiiTools
-from shared.validation import load
+from shared.platform.auth import Caller
+from shared.platform.contracts import load_all
+from shared.platform.db import make_engine
+from shared.platform.errors import NotFound, ValidationError
+from shared.platform.models import OutboxMessage
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
 from tests.support.databases import migrate
 

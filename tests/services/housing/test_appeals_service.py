@@ -11,9 +11,9 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.housing.service import HousingService
-from shared.clock import Clock
-from shared.errors import Forbidden, NotFound
-from shared.models import OutboxMessage, utcnow
+from shared.platform.clock import Clock
+from shared.platform.errors import Forbidden, NotFound
+from shared.platform.models import OutboxMessage, utcnow
 from tests.services.housing.conftest import EventCapture, count_rows, make_id_number, subsidy_application
 from tests.support.databases import migrate
 from tests.support.residents import subject_of

@@ -10,10 +10,10 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.housing.models import OpenCase, SubsidyApplication
-from shared.audit import AuditRecord
-from shared.contracts import CORRELATION_ID_MAX
-from shared.errors import MalformedCall
-from shared.models import OutboxMessage
+from shared.platform.audit import AuditRecord
+from shared.platform.contracts import CORRELATION_ID_MAX
+from shared.platform.errors import MalformedCall
+from shared.platform.models import OutboxMessage
 from tests.services.housing.conftest import count_rows, subsidy_application
 
 NOTHING = {"subsidy_applications": 0, "open_cases": 0, "audit_log": 0, "outbox": 0}

@@ -4,7 +4,7 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.housing.service import HousingService
-from shared.errors import Forbidden, NotFound
+from shared.platform.errors import Forbidden, NotFound
 from tests.support.databases import migrate
 from tests.support.residents import application, id_number, subject_of
 

@@ -10,12 +10,12 @@ from sqlalchemy import event, select
 from services.housing.exceptions import DuplicateApplication
 from services.housing.models import OpenCase, SubsidyApplication
 from services.housing.schemas import SubsidyApplicationSchema
-from shared.audit import TRAIL_KEY, AuditedCase, AuditRecord, AuditTrail, record_status_changes
-from shared.auth import Caller
-from shared.models import OutboxMessage
-from shared.pii import DEV_KEYS
-from shared.privacy import PiiTools
-from shared.validation import load
+from shared.platform.audit import TRAIL_KEY, AuditedCase, AuditRecord, AuditTrail, record_status_changes
+from shared.platform.auth import Caller
+from shared.platform.models import OutboxMessage
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))

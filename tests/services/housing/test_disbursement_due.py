@@ -18,9 +18,9 @@ from bench.housing_disbursement import seed
 from services.housing.models import Disbursement
 from services.housing.pay_periods import PaySchedule
 from services.housing.service import HousingService
-from shared.clock import Clock
-from shared.db import make_engine
-from shared.errors import ValidationError
+from shared.platform.clock import Clock
+from shared.platform.db import make_engine
+from shared.platform.errors import ValidationError
 from tests.support.databases import migrate
 
 SHANGHAI_OFFSET = timedelta(hours=8)

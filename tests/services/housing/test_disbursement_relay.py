@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bench.housing_disbursement import seed
-from shared.db import make_engine
-from shared.models import OutboxMessage
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage
 from tests.support.waiting import wait_for
 
 SUBSIDIES = 3000

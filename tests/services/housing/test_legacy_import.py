@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.housing.service import HousingService
-from shared.clock import local_today
-from shared.db import make_engine
-from shared.errors import Forbidden, ValidationError
-from shared.models import OutboxMessage
+from shared.platform.clock import local_today
+from shared.platform.db import make_engine
+from shared.platform.errors import Forbidden, ValidationError
+from shared.platform.models import OutboxMessage
 from tests.support.databases import migrate
 from tests.support.residents import application
 from tests.support.waiting import wait_for

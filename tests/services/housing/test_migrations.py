@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from services.housing.models import Base, PolicyVersion
 from services.housing.policy import OPERATOR_SUBSIDY, RENT_SUBSIDY, TENANCY, list_policies, policy_in_force
-from shared.db import make_engine
-from shared.migrations import alembic_config, upgrade
+from shared.platform.db import make_engine
+from shared.platform.migrations import alembic_config, upgrade
 
 
 def test_upgrade_seeds_policies_and_matches_the_models(db_url):

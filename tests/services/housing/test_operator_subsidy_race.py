@@ -11,8 +11,8 @@ from nameko.exceptions import RemoteError
 
 from services.housing import operator_subsidy
 from services.housing.models import OperatorAssessment
-from shared.audit import AuditRecord
-from shared.models import OutboxMessage
+from shared.platform.audit import AuditRecord
+from shared.platform.models import OutboxMessage
 from tests.services.housing.conftest import count_rows, project, tenancy_application, unit
 
 

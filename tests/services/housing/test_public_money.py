@@ -20,10 +20,10 @@ from sqlalchemy import update
 from services.housing.models import OpenCase, SubsidyApplication, SubsidyRecertification
 from services.housing.rules import period_of, shift_period
 from services.housing.service import HousingService
-from shared.clock import local_today
-from shared.db import make_engine
-from shared.errors import ValidationError
-from shared.models import OutboxMessage
+from shared.platform.clock import local_today
+from shared.platform.db import make_engine
+from shared.platform.errors import ValidationError
+from shared.platform.models import OutboxMessage
 from tests.services.housing.conftest import count_rows, subsidy_application
 from tests.support.databases import migrate
 from tests.support.residents import application as legacy_application

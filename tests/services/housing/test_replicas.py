@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from bench.housing_disbursement import seed
 from services.housing.models import Disbursement
 from services.housing.service import HousingService
-from shared.clock import Clock
-from shared.db import make_engine
-from shared.models import OutboxMessage
-from shared.outbox import Outbox, OutboxWriter
+from shared.platform.clock import Clock
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage
+from shared.platform.outbox import Outbox, OutboxWriter
 from tests.services.housing.conftest import EventCapture, subsidy_application
 from tests.shared.test_outbox_add_many import disbursed
 from tests.support.databases import migrate

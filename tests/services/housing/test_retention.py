@@ -6,8 +6,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from services.housing.models import SubsidyApplication
-from shared.db import make_engine
-from shared.models import utcnow
+from shared.platform.db import make_engine
+from shared.platform.models import utcnow
 from tests.services.housing.test_case_history import call  # noqa: F401  (the fixture)
 from tests.support.residents import application
 
@@ -53,7 +53,7 @@ def test_purge_erases_identity_of_old_closed_cases_only(call, db_url):  # noqa: 
 def test_the_append_only_trail_never_held_the_clear_name_so_erasure_leaves_none(call, db_url):  # noqa: F811
     from sqlalchemy import select
 
-    from shared.audit import AuditRecord
+    from shared.platform.audit import AuditRecord
 
     caseworker, reviewer = call("cw-1", "caseworker"), call("rv-1", "reviewer")
     submitted = application(name="欧阳明月")

@@ -11,7 +11,7 @@ from services.housing import rules
 from services.housing.exceptions import InvalidTransition
 from services.housing.models import SubsidyApplication
 from services.housing.subsidy import TRANSITIONS, transition
-from shared.dates import add_months
+from shared.platform.dates import add_months
 from tests.services.housing.conftest import make_id_number
 
 TODAY = date(2025, 6, 1)
@@ -154,7 +154,7 @@ def test_tenancy_eligibility(overrides, reasons):
 
 def test_every_rule_answers_a_rule_result_whose_failure_code_is_an_eligibility_reason():
     """The codes are what events carry and notify words for the resident: each one is in the contract."""
-    from shared.contracts.housing import ELIGIBILITY_REASONS
+    from shared.cixi.contracts.housing import ELIGIBILITY_REASONS
 
     minor = make_id_number("20100101")
     refused = facts(id_number=minor, category="none", household_size=11, has_residence_permit=False,

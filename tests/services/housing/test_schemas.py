@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.housing.schemas import SubsidyApplicationSchema
-from shared.errors import ValidationError
-from shared.validation import load
+from shared.platform.errors import ValidationError
+from shared.platform.validation import load
 from tests.services.housing.conftest import subsidy_application
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from nameko.exceptions import RemoteError
 
-from shared.contracts import validate_envelope
-from shared.errors import Forbidden, NotAuthenticated, ValidationError
-from shared.privacy import PiiTools, keys_from_config
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from tests.services.housing.conftest import make_id_number, subsidy_application
 from tests.support.residents import subject_of
 

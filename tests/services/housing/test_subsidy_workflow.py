@@ -15,15 +15,15 @@ from services.housing.exceptions import DuplicateApplication, InvalidTransition,
 from services.housing.models import Disbursement, OpenCase, SubsidyApplication
 from services.housing.rules import shift_period
 from services.housing.schemas import SubsidyApplicationSchema
-from shared.auth import Caller
-from shared.clock import process_clock, utcnow
-from shared.contracts import validate_envelope
-from shared.errors import ValidationError
-from shared.models import OutboxMessage
-from shared.outbox import OutboxWriter
-from shared.pii import DEV_KEYS
-from shared.privacy import PiiTools
-from shared.validation import load
+from shared.platform.auth import Caller
+from shared.platform.clock import process_clock, utcnow
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import ValidationError
+from shared.platform.models import OutboxMessage
+from shared.platform.outbox import OutboxWriter
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
+from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))

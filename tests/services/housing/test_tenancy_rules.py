@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from services.housing import rules
 from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
-from shared.clock import SHANGHAI
-from shared.db import make_engine
+from shared.platform.clock import SHANGHAI
+from shared.platform.db import make_engine
 from tests.services.housing.conftest import project, tenancy_application, unit
 from tests.support.databases import migrate
 
@@ -85,7 +85,7 @@ def _cixi_midnight(day: date) -> datetime:
 
 
 def test_a_renewal_raises_the_rent_by_at_most_5_percent_a_year(call, process_clock):
-    # housing's tenancy functions read the process clock (shared.clock.utcnow); it ticks on from each start
+    # housing's tenancy functions read the process clock (shared.platform.clock.utcnow); it ticks on from each start
     caseworker, reviewer = call("cw-1", "caseworker"), call("rv-1", "reviewer")
     project_id = caseworker.create_project(project())["project_id"]
     caseworker.list_unit(project_id, unit("101", rent_yuan=1200))

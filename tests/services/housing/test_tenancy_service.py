@@ -6,8 +6,8 @@ import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 
-from shared.contracts import validate_envelope
-from shared.errors import Forbidden, ValidationError
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import Forbidden, ValidationError
 from tests.services.housing.conftest import project, subsidy_application, tenancy_application, unit
 
 

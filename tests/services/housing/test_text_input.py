@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.housing.models import SubsidyApplication
-from shared.errors import ValidationError
-from shared.models import OutboxMessage
+from shared.platform.errors import ValidationError
+from shared.platform.models import OutboxMessage
 from tests.services.housing.conftest import count_rows, subsidy_application
 
 

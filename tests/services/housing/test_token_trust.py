@@ -13,12 +13,12 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.housing.service import HousingService
-from shared.auth import TokenPolicy
-from shared.errors import NotAuthenticated
-from shared.revocations import revoke
-from shared.staff_registry import StaffRegistry, StaffRegistryError
-from shared.token_issuer import Issuer, issue_checked, issuer_from_config
-from shared.token_keys import SigningKey
+from shared.platform.auth import TokenPolicy
+from shared.platform.errors import NotAuthenticated
+from shared.platform.revocations import revoke
+from shared.platform.staff_registry import StaffRegistry, StaffRegistryError
+from shared.platform.token_issuer import Issuer, issue_checked, issuer_from_config
+from shared.platform.token_keys import SigningKey
 from tests.services.housing.conftest import subsidy_application
 from tests.support.databases import migrate
 from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
@@ -132,7 +132,7 @@ def test_an_unknown_subject_or_roles_beyond_the_registry_get_no_token(production
 def test_the_issue_command_in_production_prints_nothing_for_an_unregistered_subject(production_issuer):
     config, registry = production_issuer
     result = subprocess.run(
-        [sys.executable, "-m", "shared.auth", "issue", "--sub", "mallory", "--roles", "admin"],
+        [sys.executable, "-m", "shared.platform.auth", "issue", "--sub", "mallory", "--roles", "admin"],
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin", **config},

@@ -12,14 +12,14 @@ from sqlalchemy.orm import sessionmaker
 
 from services.insurance.policy import load_book
 from services.insurance.workflow import Desk
-from shared.auth import Caller
-from shared.clock import process_clock
-from shared.contracts import load_all
-from shared.db import make_engine
-from shared.models import OutboxMessage
-from shared.outbox import OutboxWriter
-from shared.pii import DEV_KEYS
-from shared.privacy import PiiTools
+from shared.platform.auth import Caller
+from shared.platform.clock import process_clock
+from shared.platform.contracts import load_all
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage
+from shared.platform.outbox import OutboxWriter
+from shared.platform.personal_data import DEV_KEYS
+from shared.platform.personal_data_provider import PiiTools
 from tests.support.databases import migrate
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -27,7 +27,7 @@ _CHECK = "10X98765432"
 
 
 def id_number(born: date, male: bool = True, serial: int = 12, area: str = "330282") -> str:
-    """A valid GB 11643 number (written from the standard, not taken from shared.pii)."""
+    """A valid GB 11643 number (written from the standard, not taken from shared.platform.personal_data)."""
     sequence = serial * 10 + (1 if male else 2)
     first17 = f"{area}{born:%Y%m%d}{sequence:03d}"
     return first17 + _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]

@@ -11,10 +11,10 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
 from services.insurance.service import InsuranceService
-from shared.clock import Clock
-from shared.db import make_engine
-from shared.errors import Forbidden
-from shared.models import OutboxMessage
+from shared.platform.clock import Clock
+from shared.platform.db import make_engine
+from shared.platform.errors import Forbidden
+from shared.platform.models import OutboxMessage
 from tests.support.databases import migrate
 from tests.support.residents import subject_of
 

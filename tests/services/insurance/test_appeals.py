@@ -13,11 +13,11 @@ from services.insurance.appeals import EnrolmentAppeals
 from services.insurance.exceptions import DuplicateEnrolment
 from services.insurance.models import Appeal, Enrolment
 from services.insurance.workflow import Desk
-from shared.appeals import Appeals, AppealSettings, AppealWindowClosed
-from shared.audit import AuditedCase, AuditRecord, AuditTrail, record_status_changes
-from shared.auth import Caller
-from shared.contracts import validate_envelope
-from shared.errors import MakerCheckerViolation, NotFound
+from shared.cixi.appeals import Appeals, AppealSettings, AppealWindowClosed
+from shared.platform.audit import AuditedCase, AuditRecord, AuditTrail, record_status_changes
+from shared.platform.auth import Caller
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import MakerCheckerViolation, NotFound
 
 from .conftest import CASEWORKER, REVIEWER, resident_caller
 from .test_workflow import WORKER, pension, registration

@@ -10,8 +10,8 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.insurance.service import InsuranceService
 from services.insurance.workflow import local_today
-from shared.errors import Forbidden, NotFound
-from shared.privacy import PiiTools, keys_from_config
+from shared.platform.errors import Forbidden, NotFound
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from tests.support.databases import migrate
 
 from .conftest import id_number, years_before

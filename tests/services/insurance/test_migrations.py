@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, func, inspect, select, text
 
 from services.insurance.models import Base, PolicyValue
-from shared.db import make_engine
-from shared.migrations import alembic_config, upgrade
-from shared.models import SharedBase
+from shared.platform.db import make_engine
+from shared.platform.migrations import alembic_config, upgrade
+from shared.platform.models import SharedBase
 
 
 def test_migrations_match_the_models_and_round_trip(db_url):

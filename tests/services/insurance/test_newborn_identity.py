@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 
 from services.insurance.exceptions import DuplicateEnrolment, NotEligible
-from shared.errors import ValidationError
-from shared.pii import PiiLogFilter, find_personal_data, mask_birth_certificate, mask_text
+from shared.platform.errors import ValidationError
+from shared.platform.personal_data import PiiLogFilter, find_personal_data, mask_birth_certificate, mask_text
 
 from .conftest import CASEWORKER, REVIEWER, id_number, resident_caller
 

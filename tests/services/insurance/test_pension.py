@@ -10,8 +10,8 @@ import pytest
 
 from services.insurance import lifecycle
 from services.insurance.exceptions import DuplicateContribution, InvalidTransition
-from shared.contracts import validate_envelope
-from shared.errors import ValidationError
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import ValidationError
 
 from .conftest import CASEWORKER, REVIEWER, id_number
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from services.insurance.exceptions import BeforeSchemeStart, NotEligible
-from shared.errors import ValidationError
+from shared.platform.errors import ValidationError
 
 from .conftest import id_number
 from .test_workflow import CASEWORKER, pension, registration, resident

@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.insurance.models import Person
 from services.insurance.retention import RULES
-from shared.clock import utcnow
-from shared.retention import purge
+from shared.platform.clock import utcnow
+from shared.platform.retention import purge
 from tests.support.retention import migrated, rows_by
 
 

@@ -13,11 +13,11 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.insurance.service import InsuranceService
 from services.insurance.workflow import local_today
-from shared.auth import Caller
-from shared.contracts import validate_envelope
-from shared.errors import Forbidden, NotAuthenticated, ValidationError
-from shared.privacy import PiiTools, keys_from_config
-from shared.topology import consumer_queue
+from shared.platform.auth import Caller
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
+from shared.platform.topology import consumer_queue
 from tests.support.databases import migrate
 from tests.support.metrics import metrics_showing
 

@@ -19,10 +19,10 @@ from services.insurance.exceptions import (
 )
 from services.insurance.models import Appeal
 from services.insurance.workflow import Desk
-from shared.appeals import Appeals, AppealSettings
-from shared.auth import Caller
-from shared.contracts import validate_envelope
-from shared.errors import Forbidden, ValidationError
+from shared.cixi.appeals import Appeals, AppealSettings
+from shared.platform.auth import Caller
+from shared.platform.contracts import validate_envelope
+from shared.platform.errors import Forbidden, ValidationError
 
 from .conftest import ADMIN, CASEWORKER, REVIEWER, id_number, resident_caller, years_before
 
@@ -394,7 +394,7 @@ def appealed(desk: Desk, enrolment_id: str, outcome: str) -> None:
 
 
 def test_every_insurance_contract_is_published_by_some_step(counter, pending, medical):
-    from shared.contracts import registry
+    from shared.platform.contracts import registry
 
     desk = counter.desk
     desk(TODAY).decide("activate", {"enrolment_id": pending}, REVIEWER)

@@ -16,12 +16,12 @@ from services.notify.dependencies import Courier
 from services.notify.models import Contact
 from services.notify.rules import SHANGHAI
 from services.notify.service import NotifyService
-from shared.clock import Clock
-from shared.contracts import build_envelope
-from shared.db import make_engine
-from shared.models import OutboxMessage
-from shared.pii import mask_phone
-from shared.privacy import PiiTools, keys_from_config
+from shared.platform.clock import Clock
+from shared.platform.contracts import build_envelope
+from shared.platform.db import make_engine
+from shared.platform.models import OutboxMessage
+from shared.platform.personal_data import mask_phone
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from tests.support.databases import migrate
 from tests.support.gateway import start_fake_gateway
 from tests.support.waiting import ConditionNotMet, wait_for

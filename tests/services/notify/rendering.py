@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from services.notify import catalogue, subscriptions
 from services.notify.templating import render
-from shared.contracts import load_all, reason_fields
-from shared.db import make_engine
+from shared.platform.contracts import load_all, reason_fields
+from shared.platform.db import make_engine
 from tests.services.notify.samples import NOTICES, loaded
 from tests.support.databases import migrate
 

@@ -2,7 +2,7 @@
 SMS each should become (signature included). One resident per event kind, so a test can publish them all at
 once."""
 
-from shared.contracts import load_all
+from shared.platform.contracts import load_all
 
 AT = "2026-04-01T01:00:00+00:00"
 COVERAGE = {"coverage_start": "2026-03-02", "coverage_end": "2027-03-01"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.errors import Forbidden
+from shared.platform.errors import Forbidden
 from tests.services.notify.conftest import approved
 from tests.support.waiting import wait_for
 

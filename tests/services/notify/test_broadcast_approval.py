@@ -7,8 +7,8 @@ from nameko.exceptions import RemoteError
 from sqlalchemy import create_engine, func, select
 
 from services.notify.models import Notification
-from shared.audit import AuditRecord
-from shared.errors import Conflict, ValidationError
+from shared.platform.audit import AuditRecord
+from shared.platform.errors import Conflict, ValidationError
 from tests.services.notify.conftest import DAYTIME
 from tests.services.notify.test_broadcast import TITLE, completed, progress_when
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from services.notify import callback_auth
 from services.notify.models import CallbackNonce, EarlyReceipt, OptOut
-from shared.db import make_engine
+from shared.platform.db import make_engine
 
 KEY = "dev-gateway-key"
 WECHAT_KEY = "dev-wechat-callback-key"

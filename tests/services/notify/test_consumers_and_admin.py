@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.errors import Forbidden, ValidationError
+from shared.platform.errors import Forbidden, ValidationError
 from tests.support.waiting import wait_for
 
 RESIDENT = "r_" + "c" * 32

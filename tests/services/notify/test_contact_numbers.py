@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.notify import contacts, notices
 from services.notify.models import Notification
-from shared.privacy import PiiTools, keys_from_config
+from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from tests.support.databases import migrated_session
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # 10:00 in Cixi, outside quiet hours

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from services.notify.models import Notification
 from services.notify.subscriptions import NOTICES as NOTIFY_NOTICES
 from services.notify.subscriptions import handler_name
-from shared.db import make_engine
-from shared.metrics import EVENTS_CONSUMED
-from shared.models import ProcessedEvent
+from shared.platform.db import make_engine
+from shared.platform.metrics import EVENTS_CONSUMED
+from shared.platform.models import ProcessedEvent
 from tests.services.notify.conftest import WAIT_SECONDS
 from tests.services.notify.samples import ACTIVATED, ACTIVITY, NOTICES, enrolment, recipient, resident
 from tests.support.metrics import sample_value

@@ -3,7 +3,7 @@ neither overwrite a resident's phone nor read or change their contact (log provi
 
 import pytest
 
-from shared.errors import Forbidden
+from shared.platform.errors import Forbidden
 
 RESIDENT = "r_" + "d" * 32
 PHONE = "13812345678"

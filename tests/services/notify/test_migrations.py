@@ -5,9 +5,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services.notify.models import Base
-from shared.db import make_engine
-from shared.migrations import upgrade
-from shared.models import SharedBase
+from shared.platform.db import make_engine
+from shared.platform.migrations import upgrade
+from shared.platform.models import SharedBase
 
 
 def test_migrations_match_models(db_url):

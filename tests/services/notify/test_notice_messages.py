@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.notify import activity_messages, insurance_messages, subscriptions
-from services.notify.notice_text import clipped, local_time
+from services.notify.notice_text import clipped, moment_text
 from services.notify.templating import check_template, placeholders, render
 from tests.services.notify.rendering import BROADCAST, current_bodies
 from tests.services.notify.samples import NOTICES, loaded, resident
@@ -72,7 +72,7 @@ def test_a_refusal_names_the_office_of_its_scheme(scheme, office):
 
 def test_every_failing_insurance_rule_is_a_rejection_code():
     from services.insurance import rules
-    from shared.contracts.insurance import REJECTION_REASONS
+    from shared.cixi.contracts.insurance import REJECTION_REASONS
 
     names = {rule.__name__ for rules_of in rules.ROUTE_RULES.values() for rule in rules_of}
     names = {"employee_registration" if n == "registered" else n for n in names} | {"flexible_registration"}
@@ -89,7 +89,7 @@ def test_every_failing_insurance_rule_is_a_rejection_code():
     ],
 )
 def test_times_are_cixi_local(moment, text):
-    assert local_time(moment) == text
+    assert moment_text(moment) == text
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from services.notify import provider_templates, statuses
 from services.notify.providers.base import LogProvider, Outgoing, Provider, Submission, calls
 from services.notify.providers.routing import Failover, SmsRoute
-from shared.errors import ValidationError
+from shared.platform.errors import ValidationError
 from tests.services.notify.vendors import vendor_config
 
 BODY = "您{period}的租赁补贴{amount}元已发放，请注意查收。"

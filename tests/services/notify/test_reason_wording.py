@@ -9,7 +9,7 @@ import pytest
 
 from services.notify import reasons, subscriptions
 from services.notify.notice_text import reason_text
-from shared.contracts import load_all, reason_fields
+from shared.platform.contracts import load_all, reason_fields
 from tests.services.notify.rendering import GOLDEN, current_bodies, golden_text, rendered, variants
 from tests.services.notify.samples import NOTICES
 

@@ -11,7 +11,7 @@ from nameko.testing.utils import find_free_port
 from sqlalchemy import func, select
 
 from services.notify.models import Notification
-from shared.db import make_engine
+from shared.platform.db import make_engine
 from tests.services.notify.conftest import DAYTIME
 from tests.services.notify.test_broadcast import TITLE, completed, progress_when
 

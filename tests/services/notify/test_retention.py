@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from services.notify.models import Notification
 from services.notify.retention import ERASED_BODY
-from shared.db import make_engine
-from shared.models import utcnow
+from shared.platform.db import make_engine
+from shared.platform.models import utcnow
 from tests.services.notify.conftest import approved
 from tests.services.notify.test_approval_sms import PHONE, RESIDENT, final
 from tests.support.waiting import wait_for

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from services.notify.send_rate import SERVER_EPOCH, SharedTokenBucket
-from shared.db import make_engine
+from shared.platform.db import make_engine
 from tests.services.notify.conftest import DAYTIME
 from tests.services.notify.test_broadcast import TITLE, completed, progress_when
 from tests.support.databases import migrate

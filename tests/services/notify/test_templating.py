@@ -10,7 +10,7 @@ from services.notify.templating import (
     segment_count,
     yuan,
 )
-from shared.errors import ValidationError
+from shared.platform.errors import ValidationError
 
 SIGNATURE = "【慈溪新市民】"  # 7 characters
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from services.notify import metrics, usage
 from services.notify.fake_gateway import PERMANENT_FAILURE_NUMBER
 from services.notify.models import Notification, ProviderTemplate, SmsUsage
-from shared.db import make_engine
+from shared.platform.db import make_engine
 from tests.services.notify.conftest import approved, rows_when, wait_for
 from tests.services.notify.vendors import vendor_config
 

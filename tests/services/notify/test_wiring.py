@@ -8,10 +8,10 @@ from sqlalchemy import JSON, column, create_engine, insert, inspect, select, tab
 
 from services.notify.models import Notification
 from services.notify.service import NotifyService
-from shared.consumer import ReliableEventHandler
-from shared.contracts import load_all
-from shared.db import make_engine
-from shared.migrations import alembic_config, upgrade
+from shared.platform.contracts import load_all
+from shared.platform.db import make_engine
+from shared.platform.event_consumer import ReliableEventHandler
+from shared.platform.migrations import alembic_config, upgrade
 
 
 def consumed_by_notify() -> set[tuple[str, str]]:

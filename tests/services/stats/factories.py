@@ -1,11 +1,11 @@
-"""Envelopes as housing publishes them, built and validated through `shared.contracts.build_envelope`."""
+"""Envelopes as housing publishes them, built and validated through `shared.platform.contracts.build_envelope`."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime
 
-from shared.contracts import build_envelope, load_all, validate_envelope
+from shared.platform.contracts import build_envelope, load_all, validate_envelope
 
 load_all()
 

@@ -1,6 +1,6 @@
 """Neither stats nor notify waits for fuller batches by default; stats may be told to (docs/decisions.md)."""
 
-from shared.config import load_service_config
+from shared.platform.config import load_service_config
 
 
 def test_batches_take_what_has_arrived_unless_stats_is_told_to_wait(monkeypatch):

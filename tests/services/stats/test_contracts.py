@@ -1,4 +1,4 @@
-"""stats' wiring against `shared.contracts`: one handler per contract naming stats as a consumer, none
+"""stats' wiring against `shared.platform.contracts`: one handler per contract naming stats as a consumer, none
 other, and fold rules that read only fields their contract declares."""
 
 import pytest
@@ -6,8 +6,8 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from services.stats.fold import GENERIC, RULES
 from services.stats.service import StatsService
-from shared.consumer import ReliableEventHandler, handler_name
-from shared.contracts import load_all
+from shared.platform.contracts import load_all
+from shared.platform.event_consumer import ReliableEventHandler, handler_name
 
 registry = load_all()
 

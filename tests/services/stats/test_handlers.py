@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from services.stats.models import ArchivedEvent
 from services.stats.service import StatsService
-from shared.errors import PermanentError
-from shared.models import ProcessedEvent
+from shared.platform.errors import PermanentError
+from shared.platform.models import ProcessedEvent
 from tests.services.stats import factories as f
 
 

@@ -11,8 +11,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from services.stats.service import StatsService, consumed_kinds
-from shared.db import make_engine
-from shared.errors import Forbidden, NotAuthenticated, ValidationError
+from shared.platform.db import make_engine
+from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
 from tests.services.stats import factories as f
 from tests.support.databases import migrate
 from tests.support.metrics import metrics_showing

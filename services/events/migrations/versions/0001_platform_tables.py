@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 
-from shared.migrations import create_platform_tables, drop_platform_tables
+from shared.platform.migrations import create_platform_tables, drop_platform_tables
 
 revision = "events_0001"
 down_revision = None

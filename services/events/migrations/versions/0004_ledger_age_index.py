@@ -6,7 +6,7 @@ Revises: events_0003
 
 from alembic import op
 
-from shared.migrations import create_ledger_age_index, drop_ledger_age_index
+from shared.platform.migrations import create_ledger_age_index, drop_ledger_age_index
 
 revision = "events_0004"
 down_revision = "events_0003"

@@ -1,5 +1,5 @@
 """events_policies (one row of typed columns per version) becomes `policy_values`, a table of the shared
-policy store (shared/policy_store.py): one row per setting and effective date, each with the version's date
+policy store (shared/platform/policy_store.py): one row per setting and effective date, each with the version's date
 and reference, its value a JSON number and its unit.
 
 Downgrade gathers the settings in force on each date a row begins into one events_policies row; its
@@ -14,7 +14,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from shared.migrations import create_policy_table
+from shared.platform.migrations import create_policy_table
 
 revision = "events_0005"
 down_revision = "events_0004"

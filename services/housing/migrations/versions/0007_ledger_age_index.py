@@ -6,7 +6,7 @@ Revises: housing_0006
 
 from alembic import op
 
-from shared.migrations import create_ledger_age_index, drop_ledger_age_index
+from shared.platform.migrations import create_ledger_age_index, drop_ledger_age_index
 
 revision = "housing_0007"
 down_revision = "housing_0006"

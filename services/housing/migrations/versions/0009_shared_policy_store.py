@@ -1,4 +1,4 @@
-"""policy_versions takes the shared policy store's shape (shared/policy_store.py): `programme` becomes `name`,
+"""policy_versions takes the shared policy store's shape (shared/platform/policy_store.py): `programme` becomes `name`,
 `rules` becomes `value` (the same JSON document), a `unit` (`document`) is added and `policy_ref` holds 300
 characters. Every row keeps its id, so the ids recorded on cases, amounts and assessments still point at it.
 

@@ -6,7 +6,7 @@ Revises: insurance_0003
 
 from alembic import op
 
-from shared.migrations import create_appeals_table, drop_appeals_table
+from shared.cixi.appeals_table import create_appeals_table, drop_appeals_table
 
 revision = "insurance_0004"
 down_revision = "insurance_0003"

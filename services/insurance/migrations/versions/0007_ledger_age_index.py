@@ -6,7 +6,7 @@ Revises: insurance_0006
 
 from alembic import op
 
-from shared.migrations import create_ledger_age_index, drop_ledger_age_index
+from shared.platform.migrations import create_ledger_age_index, drop_ledger_age_index
 
 revision = "insurance_0007"
 down_revision = "insurance_0006"

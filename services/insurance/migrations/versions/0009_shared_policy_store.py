@@ -1,4 +1,4 @@
-"""policy_values takes the shared policy store's shape (shared/policy_store.py): a row per (name,
+"""policy_values takes the shared policy store's shape (shared/platform/policy_store.py): a row per (name,
 effective_from) with an id, its `value` a JSON number. A figure's effective year becomes 1 January of that
 year; the value keeps every digit it had (Numeric(18, 4), written without trailing zeros); unit, reference
 and note are unchanged.
@@ -17,7 +17,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from alembic import op
 
-from shared.migrations import create_policy_table
+from shared.platform.migrations import create_policy_table
 
 revision = "insurance_0009"
 down_revision = "insurance_0008"

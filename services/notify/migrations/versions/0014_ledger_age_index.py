@@ -6,7 +6,7 @@ Revises: notify_0011
 
 from alembic import op
 
-from shared.migrations import create_ledger_age_index, drop_ledger_age_index
+from shared.platform.migrations import create_ledger_age_index, drop_ledger_age_index
 
 revision = "notify_0014"
 down_revision = "notify_0011"

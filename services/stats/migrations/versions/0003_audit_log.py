@@ -6,7 +6,7 @@ Revises: stats_0002
 
 from alembic import op
 
-from shared.migrations import create_audit_table, drop_audit_table
+from shared.platform.migrations import create_audit_table, drop_audit_table
 
 revision = "stats_0003"
 down_revision = "stats_0002"

@@ -6,7 +6,7 @@ Revises: stats_0003
 
 from alembic import op
 
-from shared.migrations import create_ledger_age_index, drop_ledger_age_index
+from shared.platform.migrations import create_ledger_age_index, drop_ledger_age_index
 
 revision = "stats_0005"
 down_revision = "stats_0003"

@@ -1,0 +1,158 @@
+"""Events published by events (community activities). People travel only as `resident_id` (a keyed
+pseudonym); ID numbers and phones never leave the service. Registration events carry what a notice needs
+(title, venue, start time) so notify never has to call back.
+
+Consumers: stats counts everything; notify messages the registrant on each registration event and every
+resident still holding a place on activity_rescheduled, and stores the phone from contact_provided."""
+
+from shared.platform.contracts import DataSchema, fields, reason_code, register, validate
+
+KINDS = (
+    "lecture",
+    "exhibition",
+    "story_hour",
+    "workshop",
+    "summer_class",
+    "drowning_prevention",
+    "volunteer_service",
+    "harmony_day",
+    "other",
+)
+CANCEL_REASONS = ("by_resident", "by_staff", "activity_cancelled")
+STATS = ("stats",)
+NOTIFY_AND_STATS = ("notify", "stats")
+
+_resident_id = validate.Length(min=8, max=64)
+
+
+class _Activity(DataSchema):
+    activity_id = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    town = fields.String(required=True)
+    venue_name = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+
+
+class _Registration(_Activity):
+    registration_id = fields.String(required=True)
+    resident_id = fields.String(required=True, validate=_resident_id)  # the registrant (a parent for a family)
+    seats = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    children = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("events", "activity_scheduled", consumers=STATS)
+class ActivityScheduled(_Activity):
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    moderated = fields.Boolean(required=True)
+    organiser_team_id = fields.String(required=True, allow_none=True)
+
+
+@register("events", "activity_rescheduled", consumers=NOTIFY_AND_STATS)
+class ActivityRescheduled(_Activity):
+    """The time or venue changed; every registrant still holding a place should be told."""
+
+    previous_starts_at = fields.AwareDateTime(required=True)
+    resident_ids = fields.List(fields.String(validate=_resident_id), required=True)
+
+
+@register("events", "activity_cancelled", consumers=STATS)
+class ActivityCancelled(_Activity):
+    """One per activity; each affected registration also gets `registration_cancelled` (reason activity_cancelled)."""
+
+    reason = fields.String(required=True, validate=validate.Length(max=500))
+    registrations_cancelled = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    cancelled_at = fields.AwareDateTime(required=True)
+
+
+@register("events", "activity_completed", consumers=STATS)
+class ActivityCompleted(_Activity):
+    """Closing figures once the activity has ended; participations were already counted per attendance."""
+
+    registered = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    attended = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    no_shows = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    participations = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("events", "registration_pending", consumers=NOTIFY_AND_STATS)
+class RegistrationPending(_Registration):
+    """A moderated activity: seats are held while a caseworker decides."""
+
+
+@register("events", "registration_confirmed", consumers=NOTIFY_AND_STATS)
+class RegistrationConfirmed(_Registration):
+    confirmed_at = fields.AwareDateTime(required=True)
+
+
+@register("events", "registration_rejected", consumers=NOTIFY_AND_STATS)
+class RegistrationRejected(_Registration):
+    """`reason` is the moderator's own words to the registrant (required to refuse), not a code."""
+
+    reason = fields.String(required=True, validate=validate.Length(max=500))
+
+
+@register("events", "waitlisted", consumers=NOTIFY_AND_STATS)
+class Waitlisted(_Registration):
+    position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+@register("events", "seat_offered", consumers=NOTIFY_AND_STATS)
+class SeatOffered(_Registration):
+    hold_expires_at = fields.AwareDateTime(required=True)
+
+
+@register("events", "offer_expired", consumers=NOTIFY_AND_STATS)
+class OfferExpired(_Registration):
+    expired_at = fields.AwareDateTime(required=True)
+
+
+@register("events", "registration_cancelled", consumers=NOTIFY_AND_STATS)
+class RegistrationCancelled(_Registration):
+    reason = reason_code(CANCEL_REASONS, required=True)
+    previous_status = fields.String(required=True)
+    cancelled_at = fields.AwareDateTime(required=True)
+
+
+@register("events", "reminder_due", consumers=NOTIFY_AND_STATS)
+class ReminderDue(_Registration):
+    """Sent once per confirmed registration, a policy-set number of hours before the start."""
+
+
+@register("events", "attendance_recorded", consumers=STATS)
+class AttendanceRecorded(_Activity):
+    """A check-in (participations = 1, one 人次 per person per activity day) or a check-out (0)."""
+
+    registration_id = fields.String(required=True)
+    resident_id = fields.String(required=True, validate=_resident_id)  # the participant (a child, for a class)
+    guardian_resident_id = fields.String(required=True, validate=_resident_id)  # the registrant
+    is_child = fields.Boolean(required=True)
+    age = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=150))
+    day = fields.Date(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(("check_in", "check_out")))
+    participations = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=1))
+    at = fields.AwareDateTime(required=True)
+
+
+@register("events", "service_hours_recorded", consumers=STATS)
+class ServiceHoursRecorded(DataSchema):
+    record_id = fields.String(required=True)
+    team_id = fields.String(required=True)
+    team_name = fields.String(required=True)
+    town = fields.String(required=True)
+    activity_id = fields.String(required=True, allow_none=True)
+    service_date = fields.Date(required=True)
+    volunteers = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    people_served = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("events", "contact_provided", consumers=("notify",))
+class ContactProvided(DataSchema):
+    """A registrant's phone as given at registration, encrypted with the platform key, for notify (which owns
+    contacts)."""
+
+    resident_id = fields.String(required=True, validate=_resident_id)
+    phone_encrypted = fields.String(required=True, validate=validate.Length(min=16, max=512))
+    town = fields.String(required=True)

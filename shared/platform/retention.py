@@ -1,0 +1,157 @@
+"""Personal-data retention: each service declares what it keeps and for how long; a purge erases what is due.
+
+    retention_rules = (
+        RetentionRule("notification_body", 180, due=lambda cutoff: select(Notification.id).where(...),
+                      erase=lambda session, ids: session.execute(update(Notification)...)),
+    )
+
+Periods come from config (`RETENTION_DAYS: {kind: days}`), defaulting to the rule's own. A purge works in
+batches, each committed on its own, so a crash loses nothing and the next run carries on; a row erased
+no longer matches its rule's `due` query, which is what makes it resumable and idempotent. Figures in
+stats come from events, not from these rows, so a purge never changes them.
+
+Every service also gets `PLATFORM_RULES` (its outbox and its processed-event ledger, which every service
+database has); a record kept on purpose is declared as `Kept`, so the report says so instead of hiding it.
+The periods' reasoning is in docs/operations.md ("Retention") and docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from shared.platform.models import OutboxMessage, ProcessedEvent
+
+DEFAULT_BATCH = 500
+PUBLISHED_OUTBOX_DAYS = 7
+LEDGER_DAYS = 35
+# a dead letter is replayed only while every ledger row it could collide with is certainly still there
+DLQ_REPLAY_MARGIN_DAYS = 7
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    kind: str
+    default_days: int
+    due: Callable[[datetime], Select]  # selects the keys of rows whose data is due for erasure
+    erase: Callable[[Session, list], None]
+    description: str = ""
+    tables: tuple[str, ...] = ()  # the tables whose personal columns it erases (tests/shared/test_retention_cover.py)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A record that has no retention period on purpose; the purge reports it and erases nothing."""
+
+    kind: str
+    reason: str
+    description: str = ""
+    tables: tuple[str, ...] = ()
+
+
+def retention_days(config: dict, rule: RetentionRule) -> int:
+    return int((config.get("RETENTION_DAYS") or {}).get(rule.kind, rule.default_days))
+
+
+def purge(
+    session_factory: Callable[[], Session],
+    rules: Iterable[RetentionRule],
+    config: dict,
+    now: datetime,
+    dry_run: bool = True,
+    batch_size: int = DEFAULT_BATCH,
+    max_batches: int | None = None,
+) -> dict:
+    """Returns {kind: {"days": d, "cutoff": iso, "due" or "erased": n}} for every rule."""
+    report = {}
+    for rule in rules:
+        if isinstance(rule, Kept):
+            report[rule.kind] = {"kept": rule.reason, "description": rule.description}
+            continue
+        days = retention_days(config, rule)
+        cutoff = now - timedelta(days=days)
+        entry = {"days": days, "cutoff": cutoff.isoformat(), "description": rule.description}
+        with session_factory() as session:
+            if dry_run:
+                entry["due"] = session.scalar(select(func.count()).select_from(rule.due(cutoff).subquery())) or 0
+            else:
+                entry["erased"] = _erase_in_batches(session, rule, cutoff, batch_size, max_batches)
+        report[rule.kind] = entry
+    return report
+
+
+def _erase_in_batches(
+    session: Session, rule: RetentionRule, cutoff: datetime, batch_size: int, max_batches: int | None
+) -> int:
+    erased = batches = 0
+    while max_batches is None or batches < max_batches:
+        keys = [row[0] if len(row) == 1 else tuple(row) for row in session.execute(rule.due(cutoff).limit(batch_size))]
+        if not keys:
+            break
+        rule.erase(session, keys)
+        session.commit()
+        erased += len(keys)
+        batches += 1
+    return erased
+
+
+def _erase_published_outbox(session: Session, ids: list) -> None:
+    # the published_at condition again: a row is never erased unless the broker confirmed it
+    session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.event_id.in_(ids), OutboxMessage.published_at.is_not(None))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _erase_ledger(session: Session, keys: list) -> None:
+    session.execute(
+        delete(ProcessedEvent)
+        .where(tuple_(ProcessedEvent.consumer, ProcessedEvent.event_id).in_(keys))
+        .execution_options(synchronize_session=False)
+    )
+
+
+PUBLISHED_OUTBOX = RetentionRule(
+    "published_outbox",
+    PUBLISHED_OUTBOX_DAYS,
+    due=lambda cutoff: select(OutboxMessage.event_id).where(
+        OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < cutoff
+    ),
+    erase=_erase_published_outbox,
+    description="outbox rows the broker confirmed, by published_at; an unpublished row is never due",
+    tables=(OutboxMessage.__tablename__,),
+)
+PROCESSED_EVENTS = RetentionRule(
+    "processed_events",
+    LEDGER_DAYS,
+    due=lambda cutoff: select(ProcessedEvent.consumer, ProcessedEvent.event_id).where(
+        ProcessedEvent.processed_at < cutoff
+    ),
+    erase=_erase_ledger,
+    description="the consumers' ledger of handled event ids, by processed_at",
+    tables=(ProcessedEvent.__tablename__,),
+)
+PLATFORM_RULES = (PUBLISHED_OUTBOX, PROCESSED_EVENTS)
+
+
+def kept_appeals(*tables: str) -> Kept:
+    """An appeal is kept with its case: the statement is part of the decision record (docs/privacy.md)."""
+    return Kept("appeals", "kept: with the case (the statement is part of the decision record)",
+                "appeal statements and reasons; the person as resident_id", tables)  # fmt: skip
+
+
+def kept_pseudonyms(*tables: str) -> Kept:
+    """Rows whose only personal data is the `resident_id` pseudonym, kept on purpose (docs/privacy.md)."""
+    return Kept("resident_pseudonyms", "kept: figures and the audit trail depend on resident_id",
+                "resident_id pseudonyms only, no name, ID number or phone", tables)  # fmt: skip
+
+
+def dlq_replay_window(config: dict) -> timedelta:
+    """How old a dead letter may be and still be replayed: the ledger's period less a margin. Older, the
+    ledger row that would make its replay a duplicate may be gone, and the replay would apply it twice."""
+    return timedelta(days=retention_days(config, PROCESSED_EVENTS) - DLQ_REPLAY_MARGIN_DAYS)
