@@ -8,8 +8,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
-	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas \
-	fake-gateway test-faults bench-http test-cluster cluster-start cluster-stop test-pg-failover
+	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
+	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -123,8 +123,11 @@ format: venv
 golden: venv ## rewrite notify's golden file of every resident text (tests/services/notify/golden/); read the diff
 	$(BIN)/python -m tests.services.notify.rendering --write
 
-demo: venv ## needs `make start`: builds the 2019–2024 history through the RPC APIs, then prints the report
+demo: venv ## needs `make start`: builds the 2019–2025 history through the RPC APIs, then prints the report
 	$(BIN)/python -m ops.demo
+
+test-demo: venv broker ## the demo's whole history on a throw-away platform, every figure checked against the seed
+	$(BIN)/python -m pytest -q -s -m demo_full tests/e2e/test_demo.py
 
 bench: venv broker ## the core-flow benchmark with its same-run baselines (figures in docs/performance.md)
 	$(BIN)/python -m bench.core_flow
@@ -146,6 +149,9 @@ bench-footprint: venv broker ## bytes, events, connections per approval on Postg
 
 bench-replicas: venv ## the core flow on a three-node cluster (ops/cluster.py) with one, then two replicas of each consumer
 	$(BIN)/python -m bench.replicas
+
+bench-tracing: venv broker ## the core flow's CPU per approval with tracing off, then on (OTLP/HTTP to a local collector)
+	$(BIN)/python -m bench.tracing_cost
 
 bench-http: venv broker ## RPC p50/p99 alone, then with 200 slow or flooding HTTP clients on every port
 	$(BIN)/python -m bench.http_flood

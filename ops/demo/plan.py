@@ -102,11 +102,45 @@ def cap_fen(rules: dict, category: str, size: int) -> int:
     return math.floor(rules["standard_fen_per_m2"] * area * rules["tier_coefficient_permille"][category] / 1000)
 
 
-def households(policies: list[dict]) -> list[Household]:
+@dataclass(frozen=True)
+class Scale:
+    """The part of the seed's housing history a run builds: 1 is all of it (`make demo`); a slice (the
+    end-to-end test) keeps every year and every kind of step with fewer households, projects and units."""
+
+    share: float = 1.0
+
+    def households(self) -> dict[int, int]:
+        return {year: max(1, round(n * self.share)) for year, n in HOUSEHOLDS_BY_YEAR.items()}
+
+    @property
+    def subsidy_total_fen(self) -> int:
+        return round(SUBSIDY_TOTAL_FEN * self.share)
+
+    @property
+    def projects(self) -> int:
+        return max(1, round(PROJECTS * self.share))
+
+    @property
+    def units(self) -> int:
+        return max(self.projects * 120, round(UNITS * self.share))
+
+    @property
+    def area_centi_m2(self) -> int:
+        return OPERATOR_AREA_CENTI_M2 if self.share == 1 else self.units * 5_000  # 50 ㎡ a unit on average
+
+    @property
+    def operator_subsidy_fen(self) -> int:
+        return self.area_centi_m2 * 10  # 10 yuan a ㎡ a year (the 2024 row): 10 fen a centi-㎡
+
+
+FULL = Scale()
+
+
+def households(policies: list[dict], scale: Scale = FULL) -> list[Household]:
     rng = random.Random(SEED)
     planned: list[Household] = []
     sizes, size_weights = list(HOUSEHOLD_SIZES), list(HOUSEHOLD_SIZES.values())
-    for year, count in HOUSEHOLDS_BY_YEAR.items():
+    for year, count in scale.households().items():
         for _ in range(count):
             decided_on = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
             rules = policy_on(policies, decided_on)
@@ -128,11 +162,11 @@ def households(policies: list[dict]) -> list[Household]:
                 )
             )
     planned.sort(key=lambda h: (h.decided_on, h.index))
-    _set_amounts(planned, rng)
+    _set_amounts(planned, rng, scale.subsidy_total_fen)
     return planned
 
 
-def _set_amounts(planned: list[Household], rng: random.Random) -> None:
+def _set_amounts(planned: list[Household], rng: random.Random, total_fen: int) -> None:
     """Two households in three rent above the policy amount and get it whole; the third pays a low rent
     (a shared dormitory room) and gets the rent, chosen so the six years add up to the seed's total."""
     full = [h for h in planned if h.index % 3]
@@ -140,7 +174,7 @@ def _set_amounts(planned: list[Household], rng: random.Random) -> None:
     for h in full:
         h.monthly_fen = h.cap_fen
         h.rent_fen = h.cap_fen + rng.randint(20, 120) * 1000
-    needed = SUBSIDY_TOTAL_FEN - sum(h.monthly_fen * h.months for h in full)
+    needed = total_fen - sum(h.monthly_fen * h.months for h in full)
     ratio = needed / sum(h.cap_fen * h.months for h in low)
     if not 0.2 < ratio < 1:
         raise ValueError(f"the household mix cannot reach the seed's total (low-rent ratio {ratio:.2f})")
@@ -161,10 +195,10 @@ def _set_amounts(planned: list[Household], rng: random.Random) -> None:
         h.rent_fen = h.monthly_fen
 
 
-def projects() -> list[Project]:
+def projects(scale: Scale = FULL) -> list[Project]:
     rng = random.Random(SEED + 1)
-    counts = _split(UNITS, PROJECTS, rng, low=120, high=280)
-    planned, areas = [], _areas(UNITS, OPERATOR_AREA_CENTI_M2, rng)
+    counts = _split(scale.units, scale.projects, rng, low=120, high=280)
+    planned, areas = [], _areas(scale.units, scale.area_centi_m2, rng)
     cursor = 0
     operators = ("慈溪城投保租房运营公司", "宁波安居集团慈溪分公司", "慈溪市产业园区公寓管理公司", "民营企业员工宿舍")
     for index, count in enumerate(counts):

@@ -14,10 +14,10 @@ from services.events.exceptions import ActivityNotFound, DuplicateName, TeamNotF
 from services.events.policy import policy_in_force
 from services.events.rules import local_date, local_day_bounds
 from services.events.views import activities_out, activity_out
-from services.events.workflow import new_id
 from shared.cixi.towns import resolve_town
 from shared.platform.auth import Caller
 from shared.platform.errors import ValidationError
+from shared.platform.ids import new_id
 from shared.platform.unit_of_work import WorkerDesk, transactional
 from shared.platform.validation import echo, load
 
@@ -63,7 +63,23 @@ def add_named(session: Session, model, what: str, data: dict, now):
 class ActivityDesk(WorkerDesk):
     @transactional
     def create_venue(self, data: dict) -> dict:
-        return s.VenueOut().dump(add_named(self.db, m.Venue, "venue", data, self.clock.now()))
+        if data["shares_venue_id"] is not None and find_venue(self.db, data["shares_venue_id"]).kind != "town_branch":
+            raise ValidationError({"shares_venue_id": ["a reading room shares a town branch library's premises"]})
+        now = self.clock.now()
+        data["opened_on"] = data["opened_on"] or local_date(now)
+        row = add_named(self.db, m.Venue, "venue", data, now)
+        self.outbox.add(
+            "venue_registered",
+            {
+                "venue_id": row.id,
+                "name": row.name,
+                "kind": row.kind,
+                "town": row.town,
+                "shares_venue_id": row.shares_venue_id,
+                "opened_on": row.opened_on.isoformat(),
+            },
+        )
+        return s.VenueOut().dump(row)
 
     def list_venues(self, town: str | None, kind: str | None) -> list[dict]:
         query = select(m.Venue).order_by(m.Venue.town, m.Venue.name)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from services.events import models as m
 from services.events.exceptions import ActivityNotFound, ActivityNotOpen, AttendanceConflict, ParticipantNotFound
 from services.events.rules import local_date
-from services.events.workflow import activity_data, lock_activity, new_id, venue_name
+from services.events.workflow import activity_data, lock_activity, venue_name
+from shared.platform.ids import new_id
 
 
 def find_participant(session: Session, activity_id: str, resident_id: str | None, participant_id: str | None):

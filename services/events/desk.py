@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from services.events import attendance, reminders, workflow
 from services.events.activities import ActivityDesk
+from services.events.records import RecordDesk
 from services.events.registrations import RegistrationDesk
 from services.events.volunteers import TeamDesk
 from shared.platform.unit_of_work import one_transaction_each
 
 
-class Desk(ActivityDesk, TeamDesk, RegistrationDesk):
+class Desk(ActivityDesk, TeamDesk, RegistrationDesk, RecordDesk):
     def expire_holds(self) -> int:
         now = self.clock.now()
         hold_minutes = self.policy(now).hold_minutes

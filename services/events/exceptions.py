@@ -17,6 +17,10 @@ class TeamNotFound(NotFound):
     """No volunteer team with that id."""
 
 
+class PublicationNotFound(NotFound):
+    """No publication with that id."""
+
+
 class RegistrationNotFound(NotFound):
     """No registration with that id (or not one the caller may see)."""
 

@@ -53,6 +53,9 @@ class Venue(Base):
     kind: Mapped[str] = mapped_column(String(40))
     town: Mapped[str] = mapped_column(String(20), index=True)
     address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # a reading room housed in a town branch library (seed §3: 4 of the 15 share a branch's premises)
+    shares_venue_id: Mapped[str | None] = mapped_column(ForeignKey("venues.id"), nullable=True)
+    opened_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: a venue entered before #16
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -196,3 +199,91 @@ class Attendance(Base):
     checked_out_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __table_args__ = (Index("ux_attendance_day", "participant_id", "day", unique=True),)
+
+
+# --- what the Center counts after the fact (records.py) --------------------------------------------------
+
+
+class HeldActivity(Base):
+    """An activity counted by heads: a past season's back-entry or an open event without registration."""
+
+    __tablename__ = "held_activities"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    programme: Mapped[str] = mapped_column(String(40))
+    entry: Mapped[str] = mapped_column(String(20))
+    venue_id: Mapped[str | None] = mapped_column(ForeignKey("venues.id"), nullable=True)
+    town: Mapped[str] = mapped_column(String(20))
+    place: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    headcount: Mapped[int] = mapped_column(Integer)
+    child_headcount: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        CheckConstraint("child_headcount >= 0 AND child_headcount <= headcount", name="ck_held_headcount"),
+    )
+
+
+class CareVisit(Base):
+    __tablename__ = "care_visits"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    visit_date: Mapped[date] = mapped_column(Date, index=True)
+    town: Mapped[str] = mapped_column(String(20))
+    place: Mapped[str] = mapped_column(String(200))
+    led_by: Mapped[str] = mapped_column(String(40))
+    leading_official: Mapped[str] = mapped_column(String(100))  # a public role's holder; never in an event
+    children: Mapped[int] = mapped_column(Integer)
+    gifts: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Training(Base):
+    __tablename__ = "trainings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    town: Mapped[str] = mapped_column(String(20))
+    place: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Trainee(Base):
+    __tablename__ = "trainees"
+
+    training_id: Mapped[str] = mapped_column(ForeignKey("trainings.id"), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Publication(Base):
+    __tablename__ = "publications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    issued_on: Mapped[date] = mapped_column(Date)
+    copies_printed: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[str] = mapped_column(String(100))  # comma-separated PUBLICATION_CHANNELS
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PublicationDistribution(Base):
+    __tablename__ = "publication_distributions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    publication_id: Mapped[str] = mapped_column(ForeignKey("publications.id"), index=True)
+    town: Mapped[str] = mapped_column(String(20))
+    distributed_on: Mapped[date] = mapped_column(Date)
+    copies: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (CheckConstraint("copies > 0", name="ck_distribution_copies"),)

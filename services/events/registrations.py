@@ -57,7 +57,7 @@ class RegistrationDesk(WorkerDesk):
             self.db, self.outbox, activity.id, registrant_id, seats, data["priority"], caller.subject, now
         )
         if data["phone"]:
-            phone = self.pii.encrypt(normalise_phone(data["phone"]))
+            phone = self.pii.encrypt(normalise_phone(data["phone"]), bound_to=registrant_id)
             self.outbox.add(
                 "contact_provided", {"resident_id": registrant_id, "phone_encrypted": phone, "town": activity.town}
             )

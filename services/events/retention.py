@@ -5,7 +5,8 @@ purpose, a seat, a hold, a reminder, a check-in, is spent when the activity ends
 served) come from events, not from these rows. `RETENTION_DAYS.past_activity_participants` (default 1 year)
 after the activity is closed or cancelled, the `resident_id` on the registration and on each seat is replaced
 by a marker unique to the row, so the rows stay countable (seats, children, ages, attendance, no-shows) but no
-longer say who. Volunteers' service hours are kept (`resident_pseudonyms`): they are the volunteer's record.
+longer say who. Volunteers' service hours are kept (`resident_pseudonyms`): they are the volunteer's record;
+so are the trainees of a training (the child's record of having been trained, pseudonyms only).
 """
 
 from __future__ import annotations
@@ -58,5 +59,5 @@ RULES = (
         description="who registered for and held the seats of activities that ended (counts and ages stay)",
         tables=(m.Registration.__tablename__, m.Participant.__tablename__),
     ),
-    kept_pseudonyms(m.ServiceHours.__tablename__),
+    kept_pseudonyms(m.ServiceHours.__tablename__, m.Trainee.__tablename__),
 )

@@ -12,12 +12,19 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from shared.cixi.contracts.events import KINDS
+from shared.cixi.contracts.events import (
+    KINDS,
+    PROGRAMMES,
+    PUBLICATION_CHANNELS,
+    PUBLICATION_KINDS,
+    TRAINING_TOPICS,
+    VENUE_KINDS,
+    VISIT_LEADS,
+)
 from shared.cixi.towns import resolve_town
 from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.platform.validation import Text
 
-VENUE_KINDS = ("city_library", "children_library", "town_branch", "reading_room", "school", "community_centre", "other")
 REVIEW_DECISIONS = ("approve", "reject")
 
 
@@ -191,6 +198,20 @@ class VenueInput(Input):
     kind = fields.String(required=True, validate=validate.OneOf(VENUE_KINDS))
     town = Text(required=True, max_length=20, validate=_town)
     address = Text(load_default=None, allow_none=True, max_length=300)
+    shares_venue_id = Id(load_default=None, allow_none=True)  # the branch library a reading room is housed in
+    # None: today; a library may be older than the platform's other dates
+    opened_on = fields.Date(load_default=None, allow_none=True, validate=validate.Range(min=date(1900, 1, 1)))
+
+    @validates_schema(skip_on_field_errors=False)
+    def consistent(self, data, **kwargs):
+        problems: dict = {}
+        if data.get("shares_venue_id") and data.get("kind") != "reading_room":
+            problems["shares_venue_id"] = ["only a reading room shares a branch library's premises"]
+        today = self.context.get("today")
+        if today and isinstance(data.get("opened_on"), date) and data["opened_on"] > today:
+            problems["opened_on"] = ["must not be in the future"]
+        if problems:
+            raise ValidationError(problems)
 
 
 class TeamInput(Input):
@@ -221,6 +242,139 @@ class ServiceHoursInput(Input):
             raise ValidationError({"service_date": ["must not be in the future"]})
 
 
+# --- what the Center counts after the fact (records.py) ------------------------------------------------
+
+COUNT = validate.Range(min=0, max=1_000_000)
+
+
+class _NotAhead(Input):
+    """A record of something done: its `DATED` field must not be after the service's today (context["today"])."""
+
+    DATED = ""
+
+    @validates_schema(skip_on_field_errors=False)
+    def not_ahead(self, data, **kwargs):
+        today = self.context.get("today")
+        if today and isinstance(data.get(self.DATED), date) and data[self.DATED] > today:
+            raise ValidationError({self.DATED: ["must not be in the future"]})
+
+
+class HeldActivityInput(_NotAhead):
+    """A held activity: at a registered venue, or at a place in a town (a school, a square) that is not one."""
+
+    DATED = "held_on"
+
+    title = Text(required=True, min_length=1, max_length=200)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    programme = fields.String(required=True, validate=validate.OneOf(PROGRAMMES))
+    venue_id = Id(load_default=None, allow_none=True)
+    town = Text(load_default=None, allow_none=True, max_length=20, validate=_town)
+    place = Text(load_default=None, allow_none=True, min_length=1, max_length=200)
+    held_on = fields.Date(required=True, validate=_in_range)
+    headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    child_headcount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100_000))
+
+    @validates_schema(skip_on_field_errors=False)
+    def consistent(self, data, **kwargs):
+        problems: dict = {}
+        if not data.get("venue_id") and not (data.get("town") and data.get("place")):
+            problems["venue_id"] = ["give a venue, or a town and a place"]
+        if data.get("venue_id") and (data.get("town") or data.get("place")):
+            problems["venue_id"] = ["a venue says its own town and place: give one or the other"]
+        headcount, children = data.get("headcount"), data.get("child_headcount")
+        if isinstance(headcount, int) and isinstance(children, int) and children > headcount:
+            problems["child_headcount"] = ["must not exceed the headcount"]
+        if problems:
+            raise ValidationError(problems)
+
+
+class PastSeasonInput(Input):
+    """An admin's back-entry of a past season: every activity must have ended before today."""
+
+    activities = fields.List(fields.Nested(HeldActivityInput), required=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema(skip_on_field_errors=False)
+    def all_in_the_past(self, data, **kwargs):
+        today = self.context.get("today")
+        late = {
+            str(i): {"held_on": ["a back-entry must be before today"]}
+            for i, item in enumerate(data.get("activities") or [])
+            if today and isinstance(item, dict) and isinstance(item.get("held_on"), date) and item["held_on"] >= today
+        }
+        if late:
+            raise ValidationError({"activities": late})
+
+
+class CareVisitInput(_NotAhead):
+    DATED = "visit_date"
+
+    visit_date = fields.Date(required=True, validate=_in_range)
+    town = Text(required=True, max_length=20, validate=_town)
+    place = Text(required=True, min_length=1, max_length=200)
+    led_by = fields.String(required=True, validate=validate.OneOf(VISIT_LEADS))
+    leading_official = Text(required=True, min_length=1, max_length=100)
+    children = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
+    gifts = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000))
+
+
+class TraineeInput(Input):
+    id_number = Text(required=True, max_length=32, validate=_id_number)
+
+
+class TrainingInput(_NotAhead):
+    DATED = "held_on"
+
+    topic = fields.String(required=True, validate=validate.OneOf(TRAINING_TOPICS))
+    town = Text(required=True, max_length=20, validate=_town)
+    place = Text(required=True, min_length=1, max_length=200)
+    held_on = fields.Date(required=True, validate=_in_range)
+    trainees = fields.List(fields.Nested(TraineeInput), required=True, validate=validate.Length(min=1, max=2000))
+
+    @validates_schema(skip_on_field_errors=False)
+    def distinct_trainees(self, data, **kwargs):
+        problems: dict = {}
+        numbers = [_normalised(t.get("id_number")) for t in data.get("trainees") or [] if isinstance(t, dict)]
+        numbers = [n for n in numbers if n]
+        if len(numbers) != len(set(numbers)):
+            problems["trainees"] = ["a trainee is listed twice"]
+        if problems:
+            raise ValidationError(problems)
+
+
+class PublicationInput(_NotAhead):
+    DATED = "issued_on"
+
+    title = Text(required=True, min_length=1, max_length=200)
+    kind = fields.String(required=True, validate=validate.OneOf(PUBLICATION_KINDS))
+    issued_on = fields.Date(required=True, validate=_in_range)
+    copies_printed = fields.Integer(required=True, strict=True, validate=COUNT)
+    channels = fields.List(
+        fields.String(validate=validate.OneOf(PUBLICATION_CHANNELS)),
+        required=True,
+        validate=validate.Length(min=1, max=len(PUBLICATION_CHANNELS)),
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def consistent(self, data, **kwargs):
+        problems: dict = {}
+        channels = data.get("channels") or []
+        if len(channels) != len(set(channels)):
+            problems["channels"] = ["a channel is listed twice"]
+        if "print" in channels and data.get("copies_printed") == 0:
+            problems["copies_printed"] = ["a printed publication has copies"]
+        if problems:
+            raise ValidationError(problems)
+
+
+class DistributionInput(_NotAhead):
+    DATED = "distributed_on"
+
+    publication_id = Id(required=True)
+    town = Text(required=True, max_length=20, validate=_town)
+    distributed_on = fields.Date(required=True, validate=_in_range)
+    copies = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+
+
 # --- output ---------------------------------------------------------------------------------------
 
 
@@ -230,6 +384,8 @@ class VenueOut(Schema):
     kind = fields.String()
     town = fields.String()
     address = fields.String(allow_none=True)
+    shares_venue_id = fields.String(allow_none=True)
+    opened_on = fields.Date(allow_none=True)
 
 
 class ActivityOut(Schema):

@@ -45,7 +45,7 @@ class EventsService(PlatformService):
     @rpc
     @requires("caseworker")
     def create_venue(self, venue: dict) -> dict:
-        return self.desk.create_venue(load(s.VenueInput(), venue))
+        return self.desk.create_venue(load(s.VenueInput(), venue, today=local_date(self.clock.now())))
 
     @rpc(read_only=True)
     def list_venues(self, town: str | None = None, kind: str | None = None) -> list[dict]:
@@ -94,6 +94,56 @@ class EventsService(PlatformService):
     def list_activities(self, town=None, kind=None, date_from=None, date_to=None, limit=500, offset=0) -> list[dict]:
         args = {"town": town, "kind": kind, "date_from": date_from, "date_to": date_to, "limit": limit}
         return self.desk.list_activities(load(s.ListActivitiesInput(), {**args, "offset": offset}))
+
+    # --- what the Center counts after the fact (records.py) ----------------------------------------
+
+    @rpc
+    @requires("admin")
+    def import_past_season(self, season: dict) -> dict:
+        """Back-entry of activities held before today, counted by heads (like housing's legacy import)."""
+        data = load(s.PastSeasonInput(), season, today=local_date(self.clock.now()))
+        return self.desk.import_past_season(data, self.auth.caller.subject)
+
+    @rpc
+    @requires("caseworker")
+    def record_open_event(self, event: dict) -> dict:
+        """An open event without registration (the 4.20 harmony day), held today or earlier, with its headcount."""
+        data = load(s.HeldActivityInput(), event, today=local_date(self.clock.now()))
+        return self.desk.record_open_event(data, self.auth.caller.subject)
+
+    @rpc
+    @requires("caseworker")
+    def record_care_visit(self, visit: dict) -> dict:
+        data = load(s.CareVisitInput(), visit, today=local_date(self.clock.now()))
+        return self.desk.record_care_visit(data, self.auth.caller.subject)
+
+    @rpc
+    @requires("caseworker")
+    def record_training(self, training: dict) -> dict:
+        data = load(s.TrainingInput(), training, today=local_date(self.clock.now()))
+        return self.desk.record_training(data, self.auth.caller.subject)
+
+    @rpc
+    @requires("caseworker")
+    def record_publication(self, publication: dict) -> dict:
+        data = load(s.PublicationInput(), publication, today=local_date(self.clock.now()))
+        return self.desk.record_publication(data, self.auth.caller.subject)
+
+    @rpc
+    @requires("caseworker")
+    def record_distribution(self, distribution: dict) -> dict:
+        data = load(s.DistributionInput(), distribution, today=local_date(self.clock.now()))
+        return self.desk.record_distribution(data, self.auth.caller.subject)
+
+    @rpc(read_only=True)
+    @requires("caseworker", "reviewer")
+    def list_publications(self) -> list[dict]:
+        return self.desk.list_publications()
+
+    @rpc(read_only=True)
+    @requires("caseworker", "reviewer")
+    def counted_records(self) -> dict:
+        return self.desk.counted_records()
 
     # --- registration -----------------------------------------------------------------------------
 

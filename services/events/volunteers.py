@@ -12,7 +12,7 @@ from services.events import models as m
 from services.events import schemas as s
 from services.events.activities import add_named, town_named
 from services.events.exceptions import ActivityNotFound, TeamNotFound
-from services.events.workflow import new_id
+from shared.platform.ids import new_id
 from shared.platform.unit_of_work import WorkerDesk, transactional
 
 

@@ -9,7 +9,6 @@ capacity cannot be exceeded even if a code path forgets the lock.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,10 +25,7 @@ from services.events.exceptions import (
     InvalidTransition,
 )
 from services.events.rules import hold_expiry, waitlist_order
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+from shared.platform.ids import new_id
 
 
 def lock_activity(session: Session, activity_id: str) -> m.Activity:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
-from datetime import date, datetime
+from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import insert
@@ -16,24 +15,12 @@ from services.housing.exceptions import ApplicationNotFound, DuplicateApplicatio
 from services.housing.models import OpenCase
 from shared.platform.audit import record_inserted
 from shared.platform.auth import Caller, require_acting_for
-from shared.platform.clock import (
-    SHANGHAI,  # noqa: F401 (re-exported)
-    local_today,
-)
+from shared.platform.ids import new_id
 from shared.platform.personal_data import mask_id_number, mask_phone
 from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import echo
 
 PHONE_INDEX = "phone"
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def today_local(now: datetime) -> date:
-    """The Cixi calendar day of `now` (the service clock's reading: `self.clock.now()` in the desk)."""
-    return local_today(now)
 
 
 def applicant_columns(pii: PiiTools, caller: Caller, data: dict) -> dict:

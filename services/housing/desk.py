@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.housing import disbursement, operator_subsidy, recertification, rules, subsidy, tenancy
-from services.housing.cases import today_local
+from services.housing import disbursement, operator_subsidy, plans, recertification, rules, subsidy, tenancy
 from services.housing.pay_periods import PaySchedule
 from services.housing.policy import policies_listed
 from shared.platform.auth import Caller
+from shared.platform.clock import local_date
 from shared.platform.unit_of_work import WorkerDesk, transactional
 
 EXPIRY_PAGE = 500
@@ -52,7 +52,7 @@ class Desk(WorkerDesk):
         return PaySchedule.from_config(self.worker.config)
 
     def today(self):
-        return today_local(self.clock.now())
+        return local_date(self.clock.now())
 
     # --- A. rent subsidy ------------------------------------------------------------------------------
 
@@ -120,7 +120,19 @@ class Desk(WorkerDesk):
 
     @transactional
     def create_project(self, data: dict) -> dict:
-        return tenancy.create_project(self.db, data, self.clock.now())
+        return tenancy.create_project(self.db, self.outbox, data, self.clock.now())
+
+    @transactional
+    def record_stock_plan(self, data: dict, caller: Caller) -> dict:
+        return plans.record_stock_plan(self.db, self.outbox, self.audit, data, caller.subject, self.clock.now())
+
+    @transactional
+    def publish_operator_subsidy_forecast(self, year: int, caller: Caller) -> dict:
+        now = self.clock.now()
+        return plans.publish_operator_forecast(self.db, self.outbox, self.audit, year, caller.subject, now)
+
+    def list_plans(self) -> list[dict]:
+        return plans.list_plans(self.db)
 
     def list_projects(self) -> list[dict]:
         return [tenancy.project_dict(project) for project in tenancy.list_projects(self.db)]

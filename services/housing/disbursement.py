@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.housing.cases import new_id
 from services.housing.models import Disbursement, SubsidyApplication
 from services.housing.subsidy import APPROVED
 from shared.platform.db import bulk_insert
+from shared.platform.ids import new_id
 
 BATCH_SIZE = 1000
 MAX_CONFLICT_RETRIES = 5

@@ -59,3 +59,7 @@ class TenancyNotFound(NotFound):
 
 class NoAmountRule(Conflict):
     """The policy row in force has no amount for the case (e.g. an appeal granted outside the covered groups)."""
+
+
+class PlanExists(Conflict):
+    """A plan of that kind for that year was already recorded (a plan is published once)."""

@@ -164,7 +164,7 @@ class Project(Base):
     town: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(30))
     year_raised: Mapped[int] = mapped_column(Integer)
-    planned_units: Mapped[int] = mapped_column(Integer, default=0)  # units the project will raise (not yet listed)
+    planned_units: Mapped[int] = mapped_column(Integer, default=0)  # the units it raises (筹建), listed or not
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -241,3 +241,22 @@ class OperatorAssessment(Base):
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (UniqueConstraint("project_id", "year", name="uq_operator_assessment_project_year"),)
+
+
+# --- plans (stock to raise, operator-subsidy budget): forecasts the report sets beside what happened ------
+
+
+class HousingPlan(Base):
+    __tablename__ = "housing_plans"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # stock | operator_subsidy
+    year: Mapped[int] = mapped_column(Integer)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(Integer, default=0)
+    policy_ref: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "year", name="uq_housing_plan_kind_year"),)

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.housing import rules
-from services.housing.cases import new_id
 from services.housing.decisions import check_decision, decide
 from services.housing.exceptions import (
     AssessmentExists,
@@ -25,6 +24,7 @@ from services.housing.policy import OPERATOR_SUBSIDY, TENANCY, policy_in_force
 from services.housing.tenancy import LET, WITHDRAWN, get_project
 from shared.platform.auth import Caller
 from shared.platform.errors import ValidationError
+from shared.platform.ids import new_id
 from shared.platform.validation import echo
 
 ASSESSED, INELIGIBLE, APPROVED, REJECTED = "assessed", "ineligible", "approved", "rejected"

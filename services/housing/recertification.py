@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.housing import rules
-from services.housing.cases import new_id, today_local
 from services.housing.decisions import check_decision, decide
 from services.housing.exceptions import ApplicationNotFound, InvalidTransition, MakerCheckerViolation
 from services.housing.models import SubsidyApplication, SubsidyRecertification
@@ -28,6 +27,8 @@ from services.housing.subsidy import APPROVED, case_data, end, facts_of, load_ap
 from shared.cixi.contracts.housing import NO_LONGER_ELIGIBLE
 from shared.platform.audit import AuditedCase
 from shared.platform.auth import Caller
+from shared.platform.clock import local_date
+from shared.platform.ids import new_id
 from shared.platform.personal_data_provider import PiiTools
 
 AWAITING_REVIEW, ACCEPTED, REJECTED, APPLIED = "awaiting_review", "approved", "rejected", "applied"
@@ -75,7 +76,7 @@ def propose(session: Session, outbox, pii: PiiTools, caller: Caller, application
         raise InvalidTransition(f"application {application.id} is {application.status}; only approved ones recertify")
     if pending(session, application.id) is not None:
         raise InvalidTransition(f"a re-certification of application {application.id} is already awaiting review")
-    today = today_local(now)
+    today = local_date(now)
     policy = policy_in_force(session, RENT_SUBSIDY, today)
     facts = dataclasses.replace(facts_of(application, pii.decrypt(application.id_number_encrypted)), **changes)
     reasons = rules.subsidy_eligibility(facts, policy.rules, today)

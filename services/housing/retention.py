@@ -17,7 +17,8 @@ from sqlalchemy import and_, exists, func, or_, select, update
 
 from services.housing.models import SubsidyApplication, SubsidyRecertification, Tenancy, TenancyApplication
 from services.housing.tenancy import ALLOCATED, INELIGIBLE
-from shared.platform.retention import RetentionRule, kept_appeals, kept_pseudonyms
+from shared.cixi.appeals import kept_appeals
+from shared.platform.retention import RetentionRule, kept_pseudonyms
 
 ERASED = "erased"
 ERASED_NOTE = "（已按保存期限删除）"

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowValidationError
 
-from shared.cixi.contracts.housing import CATEGORIES
+from shared.cixi.contracts.housing import CATEGORIES, PROJECT_KINDS
 from shared.cixi.towns import resolve_town
 from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
 from shared.platform.validation import Text
@@ -154,11 +154,22 @@ class ProjectSchema(Schema):
     name = Text(required=True, min_length=1, max_length=100)
     operator = Text(required=True, min_length=1, max_length=100)
     town = Town(required=True)
-    kind = fields.String(
-        required=True, validate=validate.OneOf(("new_build", "conversion", "enterprise_dormitory", "acquired"))
-    )
+    kind = fields.String(required=True, validate=validate.OneOf(PROJECT_KINDS))
     year_raised = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
     planned_units = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=100000))
+
+
+class StockPlanSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    units = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    policy_ref = Text(required=True, min_length=1, max_length=200)
+
+
+class PlanYearSchema(Schema):
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
 
 
 class UnitSchema(Schema):

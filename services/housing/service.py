@@ -11,8 +11,10 @@ from services.housing.models import Appeal, OperatorAssessment, SubsidyApplicati
 from services.housing.schemas import (
     LegacySubsidySchema,
     PeriodSchema,
+    PlanYearSchema,
     ProjectSchema,
     RecertificationSchema,
+    StockPlanSchema,
     SubsidyApplicationSchema,
     TenancyApplicationSchema,
     TenancyRenewalSchema,
@@ -159,6 +161,24 @@ class HousingService(AppealDesk, PlatformService):
     @requires("caseworker")
     def create_project(self, project) -> dict:
         return self.desk.create_project(load(ProjectSchema(), project, field="project"))
+
+    @rpc
+    @requires("admin")
+    def record_stock_plan(self, plan) -> dict:
+        """The units the Center plans to add to the stock in a year (seed §1: 2025, 3,800), once per year."""
+        return self.desk.record_stock_plan(load(StockPlanSchema(), plan, field="plan"), self.auth.caller)
+
+    @rpc
+    @requires("admin")
+    def publish_operator_subsidy_forecast(self, year) -> dict:
+        """Publish the year's operator-subsidy budget forecast from its policy row, once per year."""
+        data = load(PlanYearSchema(), {"year": year})
+        return self.desk.publish_operator_subsidy_forecast(data["year"], self.auth.caller)
+
+    @rpc(read_only=True)
+    @requires("caseworker", "reviewer")
+    def list_plans(self) -> list[dict]:
+        return self.desk.list_plans()
 
     @rpc(read_only=True)
     def list_projects(self) -> list[dict]:

@@ -17,13 +17,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from services.housing import rules
 from services.housing.cases import (
     PHONE_INDEX,
-    SHANGHAI,
     close_case,
     facts_from,
     new_application,
     open_case,
     require_visible,
-    today_local,
 )
 from services.housing.exceptions import InvalidTransition, MakerCheckerViolation, NoAmountRule
 from services.housing.models import SubsidyApplication
@@ -32,6 +30,7 @@ from services.housing.schemas import SubsidyApplicationOut
 from shared.cixi.contracts.housing import SUBSIDY_END_REASONS
 from shared.cixi.towns import resolve_town
 from shared.platform.auth import Caller
+from shared.platform.clock import SHANGHAI, local_date
 from shared.platform.contracts import resident_note
 from shared.platform.errors import ValidationError
 from shared.platform.personal_data import InvalidIdNumber, InvalidPhone, normalise_id_number, normalise_phone
@@ -92,15 +91,15 @@ def facts_of(application: SubsidyApplication, id_number: str) -> rules.SubsidyFa
 
 def submit(session: Session, outbox, pii: PiiTools, caller: Caller, data: dict, now, backfill=False) -> dict:
     """Store a well-formed application, evaluate it, and hand the contact to notify in the same transaction."""
-    policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
+    policy = policy_in_force(session, RENT_SUBSIDY, local_date(now))
     facts = facts_from(rules.SubsidyFacts, data)
-    reasons = rules.subsidy_eligibility(facts, policy.rules, today_local(now))
+    reasons = rules.subsidy_eligibility(facts, policy.rules, local_date(now))
     evaluation = {"programme": "subsidy", "facts": facts, "reasons": reasons, "policy_id": policy.id, "now": now}
     # a backfilled application is a legacy import: flagged until a reviewer decides it on the platform
     application = new_application(session, SubsidyApplication, pii, caller, data, evaluation, legacy=backfill)
     contact = {
         "resident_id": application.resident_id,
-        "phone_encrypted": pii.encrypt(data["phone"]),
+        "phone_encrypted": pii.encrypt(data["phone"], bound_to=application.resident_id),
         "town": application.town,
         "category": application.category,
     }
@@ -126,7 +125,7 @@ def import_legacy(session: Session, outbox, pii: PiiTools, caller: Caller, reque
     `legacy`: history only, which no live disbursement pays until a reviewer approves its re-certification.
     """
     data, decided_on = request["application"], request["decided_on"]
-    if decided_on > today_local(now):
+    if decided_on > local_date(now):
         raise ValidationError({"decided_on": ["Must not be in the future."]})
     if decided_on >= go_live:  # one admin alone may record history, never a decision the platform pays
         raise ValidationError({
@@ -207,7 +206,7 @@ def grant_on_appeal(session: Session, outbox, application: SubsidyApplication, c
 
 
 def _approve(session: Session, outbox, application: SubsidyApplication, now, backfill: bool = False) -> None:
-    policy = policy_in_force(session, RENT_SUBSIDY, today_local(now))
+    policy = policy_in_force(session, RENT_SUBSIDY, local_date(now))
     try:
         amount = rules.monthly_subsidy_fen(
             application.category, application.household_size, application.monthly_rent_fen, policy.rules
@@ -221,7 +220,7 @@ def _approve(session: Session, outbox, application: SubsidyApplication, now, bac
     application.legacy = backfill  # any approval but an import's is a reviewer's decision on the platform
     application.monthly_subsidy_fen = amount
     application.policy_id, application.policy_ref = policy.id, policy.trace[:200]
-    application.start_period = rules.period_of(today_local(now))
+    application.start_period = rules.period_of(local_date(now))
     application.end_period = rules.shift_period(application.start_period, int(policy["term_months"]) - 1)
     outbox.add(
         "subsidy_approved",

@@ -17,9 +17,7 @@ from services.housing.cases import (
     close_case,
     facts_from,
     new_application,
-    new_id,
     require_visible,
-    today_local,
 )
 from services.housing.exceptions import (
     InvalidTransition,
@@ -36,9 +34,11 @@ from services.housing.models import Project, Tenancy, TenancyApplication, Unit
 from services.housing.policy import TENANCY, policy_in_force
 from shared.cixi.contracts.housing import NO_LONGER_ELIGIBLE, TENANCY_END_REASONS
 from shared.platform.auth import Caller
+from shared.platform.clock import local_date
 from shared.platform.dates import add_months
 from shared.platform.db import move_status
 from shared.platform.errors import ValidationError
+from shared.platform.ids import new_id
 from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import echo
 
@@ -107,10 +107,22 @@ def application_dict(application: TenancyApplication) -> dict:
     }
 
 
-def create_project(session: Session, data: dict, now) -> dict:
+def create_project(session: Session, outbox, data: dict, now) -> dict:
+    """A project taken into the stock: its `planned_units` are the units it raises (筹建), published for the
+    stock figure whether or not they are listed one by one yet."""
     project = Project(id=new_id(), **data, created_at=now)
     session.add(project)
     session.flush()  # the column defaults, for the view
+    outbox.add(
+        "project_raised",
+        {
+            "project_id": project.id,
+            "town": project.town,
+            "kind": project.kind,
+            "year_raised": project.year_raised,
+            "units": project.planned_units,
+        },
+    )
     return project_dict(project)
 
 
@@ -137,7 +149,7 @@ def list_unit(session: Session, project_id, data: dict, now) -> dict:
     """List a unit for letting: its rent within the cap relative to the assessed market rent, its area within
     the unit-size limit. A unit breaking both is refused for the first, the message naming both."""
     project = get_project(session, project_id)
-    policy = policy_in_force(session, TENANCY, today_local(now))
+    policy = policy_in_force(session, TENANCY, local_date(now))
     breaches: list[tuple[type, str]] = []
     if not rules.rent_within_cap(data["monthly_rent_fen"], data["market_rent_fen"], policy.rules):
         cap = rules.rent_cap_fen(data["market_rent_fen"], policy.rules)
@@ -157,9 +169,9 @@ def list_unit(session: Session, project_id, data: dict, now) -> dict:
 
 
 def submit_application(session: Session, pii: PiiTools, caller: Caller, data: dict, now) -> dict:
-    policy = policy_in_force(session, TENANCY, today_local(now))
+    policy = policy_in_force(session, TENANCY, local_date(now))
     facts = facts_from(rules.TenancyFacts, data)
-    reasons = rules.tenancy_eligibility(facts, policy.rules, today_local(now))
+    reasons = rules.tenancy_eligibility(facts, policy.rules, local_date(now))
     evaluation = {"programme": "tenancy", "facts": facts, "reasons": reasons, "policy_id": policy.id, "now": now}
     application = new_application(
         session, TenancyApplication, pii, caller, data, evaluation, household_size=data["household_size"]
@@ -174,7 +186,7 @@ def get_application(session: Session, caller: Caller, application_id) -> dict:
 
 def allocate(session: Session, outbox, caller: Caller, application_id, project_id, unit_id, start_date, now) -> dict:
     """Let a vacant unit of the project (or the named unit) to a submitted, eligible application."""
-    start = today_local(now) if start_date is None else parse_date(start_date, "start_date")
+    start = local_date(now) if start_date is None else parse_date(start_date, "start_date")
     application = session.get(TenancyApplication, application_id) if isinstance(application_id, str) else None
     require_visible(caller, application, "tenancy application", application_id)
     if application.status != SUBMITTED:
@@ -288,7 +300,7 @@ def renew_tenancy(session: Session, outbox, pii: PiiTools, tenancy_id, changes: 
     application = session.get(TenancyApplication, tenancy.application_id)
     changes = dict(changes)
     new_rent = changes.pop("monthly_rent_fen", None)
-    today = today_local(now)
+    today = local_date(now)
     policy = policy_in_force(session, TENANCY, today)
     if new_rent is not None and new_rent != tenancy.monthly_rent_fen:
         rent_set_on = tenancy.rent_set_on or tenancy.start_date
@@ -321,7 +333,8 @@ def expired(today: date):
 
 
 def unit_counts_by_year(session: Session) -> list[dict]:
-    """Per year a project was raised: units listed, units let now, and units planned but not yet listed."""
+    """Per year a project was raised: units listed, units let now, and the projects' `planned_units` (their
+    size when taken in, which the stock figure counts)."""
     listed = {
         year: (units, int(let))
         for year, units, let in session.execute(

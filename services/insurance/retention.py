@@ -6,7 +6,8 @@ scheme, from when and on what grounds must outlive any period a purge could appl
 from __future__ import annotations
 
 from services.insurance.models import Appeal, EmploymentRegistration, Enrolment, Person
-from shared.platform.retention import Kept, kept_appeals
+from shared.cixi.appeals import kept_appeals
+from shared.platform.retention import Kept
 
 SOCIAL_INSURANCE_RECORD = Kept(
     "social_insurance_record",

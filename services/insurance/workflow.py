@@ -8,7 +8,6 @@ verb is `@transactional`: it commits once, the change and its event together, or
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
@@ -47,12 +46,12 @@ from services.insurance.schemas import (
     RejectSchema,
     SuspendSchema,
 )
-from shared.platform import clock
 from shared.platform.auth import Caller, require_acting_for
 from shared.platform.clock import SHANGHAI
 from shared.platform.contracts import resident_note
 from shared.platform.db import move_status
 from shared.platform.errors import ValidationError
+from shared.platform.ids import new_id
 from shared.platform.personal_data import (
     ADULT_AGE_YEARS,
     birth_date_from_id,
@@ -68,11 +67,6 @@ SWEEP_BATCH = 500
 DECISION_SCHEMAS = {"reject": RejectSchema, "suspend": SuspendSchema, "end": EndSchema}
 # who may see any case; everyone else (a resident) sees only their own or their child's
 CASE_READERS = ("caseworker", "reviewer")
-
-
-def local_today() -> date:
-    """Business dates (start of work, coverage) are Cixi's calendar days."""
-    return clock.local_today()
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -241,7 +235,7 @@ class Desk(WorkerDesk):
             raise DuplicateRegistration(f"already registered as {data['kind']} from {data['start_date']}")
         person = self.save_person(data["resident"])
         registration = EmploymentRegistration(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             person_id=person.id,
             kind=data["kind"],
             employer_name=data["employer_name"],
@@ -332,7 +326,7 @@ class Desk(WorkerDesk):
         guardian = self.save_person(resident["parent"]) if resident.get("parent") else None
         certificate = resident.get("birth_certificate_number")
         enrolment = Enrolment(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             person_id=person.id,
             guardian_id=guardian.id if guardian else None,
             scheme=scheme,
@@ -480,7 +474,7 @@ class Desk(WorkerDesk):
     def sweep(self, limit: int = SWEEP_BATCH) -> dict:
         """Remind of periods ending soon, lapse periods that ended unrenewed. Safe to run on every replica:
         each row changes by a conditional UPDATE, so only one run emits its event."""
-        today, now = self.today, utcnow()
+        today, now = self.today, self.now
         horizon = today + timedelta(days=self.book.integer("renewal.reminder_days", today.year))
         due = self.db.scalars(
             select(Enrolment)
@@ -645,7 +639,7 @@ class Desk(WorkerDesk):
         ):
             raise DuplicateContribution(f"{data['month']} is already recorded for enrolment {enrolment.id}")
         row = PensionContribution(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             enrolment_id=enrolment.id,
             month=data["month"],
             amount_fen=enrolment.monthly_contribution_fen,

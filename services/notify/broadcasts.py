@@ -9,7 +9,6 @@ like any other notification, under the same quiet hours, opt-outs and rate limit
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, or_, select, update
@@ -22,6 +21,7 @@ from services.notify.templating import render
 from shared.cixi.towns import resolve_town
 from shared.platform.db import move_status
 from shared.platform.errors import Conflict, MakerCheckerViolation, ValidationError
+from shared.platform.ids import new_id
 from shared.platform.validation import echo, text_problem
 
 AWAITING_APPROVAL = "awaiting_approval"
@@ -113,7 +113,7 @@ def create(
     rendered = render(template.body, personalisation or {}, signature)
     expected = session.scalar(select(func.count()).select_from(audience(segment).subquery())) or 0
     broadcast = Broadcast(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         template_id=template.template_id,
         template_version=template.version,
         segment=segment,
@@ -173,7 +173,7 @@ def record_page(session, broadcast: Broadcast, page_size: int, now: datetime, qu
     release = rules.quiet_hours_release(now, *quiet)
     rows = [
         {
-            "id": str(uuid.uuid4()),
+            "id": new_id(),
             "dedupe_key": f"broadcast:{broadcast.id}:{resident_id}",
             "source_event_id": None,
             "broadcast_id": broadcast.id,

@@ -20,7 +20,6 @@ held and is asked again at the next retry: never a second SMS for an unknown out
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,13 +27,16 @@ from datetime import datetime, timedelta
 
 import eventlet
 from eventlet.greenpool import GreenPool
+from opentelemetry.trace import SpanKind
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
 from services.notify import metrics, notices, rules, statuses, usage
 from services.notify.models import Contact, EarlyReceipt, Notification, OptOut, ProviderTemplate, Template
 from services.notify.providers import Outgoing, Provider, Submission
 from services.notify.send_rate import SharedTokenBucket
+from shared.platform import tracing
 from shared.platform.crashpoints import crash_point
+from shared.platform.ids import new_id
 from shared.platform.personal_data_provider import PiiTools
 
 log = logging.getLogger(__name__)
@@ -277,7 +279,7 @@ class Delivery:
     # --- dispatch ----------------------------------------------------------------------------------
 
     def claim(self, session, now: datetime) -> str | None:
-        token = str(uuid.uuid4())
+        token = new_id()
         free = or_(Notification.lease_until.is_(None), Notification.lease_until < now)
         due = (
             select(Notification.id)
@@ -309,7 +311,8 @@ class Delivery:
             outgoing = self._outgoing(session, ready)
             session.commit()  # holds and cancellations; nothing stays open during the HTTP calls
         crash_point("notify", "delivery.before_send")  # claimed and leased, not yet handed to a provider
-        results = self._send(outgoing)
+        sources = {f"{row.id}.{row.submission}": row.source_event_id for row in ready} if tracing.enabled() else None
+        results = self._send(outgoing, sources)
         now = self.clock()
         with self.Session() as session:
             outbox = self.events.writer_for(session)
@@ -423,18 +426,28 @@ class Delivery:
                 found.setdefault((row.template_id, row.version), {})[row.provider] = row.spec()
         return found
 
-    def _send(self, outgoing: dict[str, list[Outgoing]]) -> dict[str, list[Submission]]:
+    def _send(self, outgoing: dict[str, list[Outgoing]], sources: dict | None = None) -> dict[str, list[Submission]]:
+        """Hand each channel's messages to its provider; `sources` ({out_id: source event id}) puts each
+        message's `<channel> send` span in the trace of the event it answers (shared/platform/tracing.py)."""
         results: dict[str, list[Submission]] = {}
+        sources = sources or {}
         for channel, messages in outgoing.items():
             provider = self.providers[channel]
             bucket = self.buckets.get(channel)
             batches = [messages[i : i + provider.batch_size] for i in range(0, len(messages), provider.batch_size)]
 
-            def send_batch(batch, provider=provider, bucket=bucket):
+            def send_batch(batch, provider=provider, bucket=bucket, channel=channel):
                 if bucket is not None:
                     bucket.take(len(batch), sleep=eventlet.sleep)
+                parents = (tracing.consumed(sources.get(m.out_id)) for m in batch)
+                attributes = ({"notify.channel": channel, "notify.provider": provider.name,
+                               "notify.out_id": m.out_id} for m in batch)  # fmt: skip
                 try:
-                    return provider.send(batch)
+                    with tracing.spans(f"{channel} send", parents, SpanKind.CLIENT, attributes) as spans:
+                        submissions = provider.send(batch)
+                        for span, submission in zip(spans, submissions, strict=False):
+                            span.set_attribute("notify.status", submission.status or "accepted")
+                        return submissions
                 except Exception as exc:  # a provider bug must not leave the rows leased forever
                     log.exception("provider %s failed", provider.name)
                     return [

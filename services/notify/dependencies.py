@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
@@ -16,6 +15,7 @@ from services.notify.providers import build_providers
 from services.notify.send_rate import SharedTokenBucket
 from shared.platform.clock import Clock
 from shared.platform.db import Database, make_engine
+from shared.platform.ids import new_id
 from shared.platform.outbox import Outbox
 from shared.platform.personal_data_provider import PiiTools, keys_from_config
 
@@ -55,7 +55,7 @@ class Courier(DependencyProvider):
         self.db_engine = make_engine(config[self._dependency(Database, self.database_attr).url_key])
         self.Session = sessionmaker(bind=self.db_engine, expire_on_commit=False)
         self.threads: list = []
-        self.owner = str(uuid.uuid4())  # this container's name on the leases it holds
+        self.owner = new_id()  # this container's name on the leases it holds
         self.clock = self._dependency(Clock)
         self.settings = Settings.from_config(config)
         self.interval = float(config.get("DISPATCH_INTERVAL_SECONDS", 1.0))

@@ -35,9 +35,9 @@ class Desk(WorkerDesk):
 
     def store_contact(self, data: dict) -> None:
         try:
-            phone = self.pii.decrypt(data["phone_encrypted"])
+            phone = self.pii.decrypt(data["phone_encrypted"], bound_to=data["resident_id"])
         except DecryptionError:
-            raise PermanentError("phone_encrypted does not decrypt under the platform key") from None
+            raise PermanentError("phone_encrypted does not decrypt for this resident under the platform key") from None
         contacts.store(
             self.db, self.pii, data["resident_id"], self.clock.now(), phone=phone, town=data["town"],
             category=data.get("category"),

@@ -3,7 +3,6 @@ version, addressed from the resident's contact — or held until a contact arriv
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -12,6 +11,7 @@ from services.notify import catalogue, metrics, rules, statuses
 from services.notify.exceptions import TemplateNotFound
 from services.notify.models import Contact, Notification, OptOut, Template
 from services.notify.templating import render
+from shared.platform.ids import new_id
 from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import echo
 
@@ -70,7 +70,7 @@ def record(
     rendered = render(template.body, personalisation, signature)
     contact = session.get(Contact, resident_id)
     notification = Notification(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         dedupe_key=dedupe_key,
         source_event_id=source_event_id,
         fallback_of=fallback_of,

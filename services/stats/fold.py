@@ -4,7 +4,13 @@ Every envelope becomes a handful of *facts*, each filed under (year, town, categ
 
 * a count of 1 under its own counter `"<source>.<event_type>"`, for every event, ruled or not;
 * the sums its rule names (`subsidy_paid_fen` += `amount_fen`, ...);
-* the members of the distinct counts its rule names (`households` ∋ `resident_id`, ...).
+* a 1 under each metric its rule counts when the envelope qualifies (`venues_sharing:reading_room`, ...);
+* the members of the distinct counts its rule names (`households` ∋ `resident_id`, ...; a list field gives
+  one member per item, as a training's trainees).
+
+A metric named with `{field}` is split by that data field's value (`held_headcount:{programme}` files the
+4.20 harmony day's heads under `held_headcount:harmony_day`); the fields split on are contract enumerations,
+so the metrics stay few.
 
 `fold(envelopes)` adds the facts of many envelopes into `Figures`; the service applies the facts of one
 envelope to its live tables as the envelope arrives, and `rebuild()` checks the two agree. The live
@@ -19,7 +25,7 @@ back-dated history lands in the year it describes, and a 2024-12-31 23:30 Beijin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -50,7 +56,12 @@ class Rule:
     when: tuple[str, ...] = ()  # data fields holding the business time, first present wins; else occurred_at
     category: tuple[str, ...] = ("category",)  # data fields naming the category, first present wins
     sums: Mapping[str, Amount] = field(default_factory=dict)  # metric -> quantity
-    distinct: Mapping[str, str] = field(default_factory=dict)  # metric -> data field identifying a member
+    counts: Mapping[str, Callable[[Mapping], bool]] = field(default_factory=dict)  # metric -> when it counts 1
+    distinct: Mapping[str, str] = field(default_factory=dict)  # metric -> data field identifying a member(s)
+
+
+def always(_data: Mapping) -> bool:
+    return True
 
 
 GENERIC = Rule()
@@ -96,7 +107,58 @@ RULES: dict[tuple[str, str], Rule] = {
         when=("activated_at", "coverage_start", "effective_from"), category=("scheme", "route", "category")
     ),
     **{("events", event_type): ACTIVITY for event_type in ACTIVITY_EVENTS},
-    ("events", "service_hours_recorded"): Rule(when=("service_date",)),
+    ("events", "service_hours_recorded"): Rule(
+        when=("service_date",),
+        sums={"volunteer_people_served": Amount("people_served"), "volunteer_minutes": Amount("minutes")},
+        distinct={"volunteer_teams": "team_id"},
+    ),
+    # what the Center counts after the fact (services/events/records.py)
+    ("events", "activity_held"): Rule(
+        when=("held_on",),
+        category=("programme",),
+        sums={
+            "participations": Amount("headcount"),
+            "held_headcount:{programme}": Amount("headcount"),
+            "held_child_headcount:{programme}": Amount("child_headcount"),
+        },
+        counts={"held_activities:{programme}": always},
+    ),
+    ("events", "care_visit_recorded"): Rule(
+        when=("visit_date",),
+        category=("led_by",),
+        sums={"care_children": Amount("children"), "care_gifts": Amount("gifts")},
+    ),
+    ("events", "training_held"): Rule(
+        when=("held_on",),
+        category=("topic",),
+        sums={"trained:{topic}": Amount("trainees")},
+        counts={"training_sessions:{topic}": always},
+        distinct={"trainees:{topic}": "trainee_ids"},
+    ),
+    ("events", "publication_issued"): Rule(
+        when=("issued_on",),
+        category=("kind",),
+        sums={"copies_printed:{kind}": Amount("copies_printed")},
+        counts={"publications:{kind}": always, "posted_on_wechat:{kind}": lambda d: "wechat" in d["channels"]},
+    ),
+    ("events", "publication_distributed"): Rule(
+        when=("distributed_on",), category=("kind",), sums={"copies_distributed:{kind}": Amount("copies")}
+    ),
+    ("events", "venue_registered"): Rule(
+        when=("opened_on",),
+        category=("kind",),
+        counts={"venues:{kind}": always, "venues_sharing:{kind}": lambda d: bool(d.get("shares_venue_id"))},
+    ),
+    ("housing", "project_raised"): Rule(when=("year_raised",), sums={"stock_units": Amount("units")}),
+    ("housing", "stock_planned"): Rule(when=("year",), sums={"stock_planned_units": Amount("units")}),
+    ("housing", "operator_subsidy_planned"): Rule(
+        when=("year",),
+        sums={
+            "planned_operator_projects": Amount("projects"),
+            "planned_operator_units": Amount("units"),
+            "planned_operator_fen": Amount("amount_fen"),
+        },
+    ),
     **{
         (source, f"appeal_{step}"): Rule(when=(when,), category=("case_type",))
         for source in APPEALABLE
@@ -135,18 +197,42 @@ def facts_of(envelope: Mapping) -> Facts:
     year = year_of(next((data[name] for name in rule.when if data.get(name) is not None), envelope["occurred_at"]))
     town = town_of(data.get("town"))
     category = category_of(data, rule)
+    kind = f"{source}.{event_type}"
     totals = [((year, town, category, counter_name(source, event_type)), 1)]
     for metric, amount in rule.sums.items():
-        value = amount_of(data, amount, f"{source}.{event_type}")
+        value = amount_of(data, amount, kind)
         if value:
-            totals.append(((year, town, category, metric), value))
+            totals.append(((year, town, category, split(metric, data, kind)), value))
+    for metric, qualifies in rule.counts.items():
+        if qualifies(data):
+            totals.append(((year, town, category, split(metric, data, kind)), 1))
     members = []
     for metric, name in rule.distinct.items():
         member = data.get(name)
-        if member is None or member == "":
-            raise FoldError(f"{source}.{event_type} has no {name!r} to count {metric}")
-        members.append(((year, town, category, metric), str(member)))
+        if member is None or member == "" or member == []:
+            raise FoldError(f"{kind} has no {name!r} to count {metric}")
+        key = (year, town, category, split(metric, data, kind))
+        members += [(key, str(item)) for item in (member if isinstance(member, list) else [member])]
     return Facts(tuple(totals), tuple(members))
+
+
+def split(metric: str, data: Mapping, kind: str) -> str:
+    """`held_headcount:{programme}` -> `held_headcount:harmony_day`; a metric without a field is itself."""
+    if "{" not in metric:
+        return metric
+    try:
+        return metric.format_map({name: str(value)[:LABEL_MAX] for name, value in data.items()})
+    except KeyError as exc:
+        raise FoldError(f"{kind} has no {exc.args[0]!r} to split {metric}") from None
+
+
+SPLIT = ":"  # `metric:value`, the form `split` makes
+
+
+def by_value(sums: Mapping[str, int], metric: str) -> dict[str, int]:
+    """{value: n} of one split metric's sums (`by_value(sums, "held_activities")` -> {"harmony_day": 32})."""
+    prefix = metric + SPLIT
+    return {name[len(prefix) :]: value for name, value in sums.items() if name.startswith(prefix)}
 
 
 def amount_of(data: Mapping, amount: Amount, kind: str) -> int:

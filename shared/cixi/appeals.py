@@ -22,7 +22,6 @@ reversing it means (its normal approval path, with its normal events). This modu
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -35,8 +34,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared.platform.auth import Caller, requires
 from shared.platform.clock import local_date
 from shared.platform.errors import Conflict, InvalidTransition, MakerCheckerViolation, NotFound, ValidationError
+from shared.platform.ids import new_id
 from shared.platform.models import UtcDateTime
 from shared.platform.personal_data import mask_text
+from shared.platform.retention import Kept
 from shared.platform.rpc import rpc
 from shared.platform.unit_of_work import transactional
 from shared.platform.validation import echo, text_problem
@@ -270,7 +271,7 @@ class Appeals:
             if appeal.status != UPHELD:  # open, or dismissed: a dismissal is final for the decision
                 raise AppealExists(f"{case_type} {case_id} already has appeal {appeal.id} ({appeal.status})")
         appeal = self.model(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             case_type=case_type,
             case_id=case_id,
             resident_id=refusal.resident_id,
@@ -436,3 +437,9 @@ class AppealDesk:
     @requires("caseworker", "reviewer", "resident")
     def list_appeals(self, status=None, case_type=None, case_id=None, overdue=None, page=1, page_size=50) -> dict:
         return self._appeals().list(self.auth.caller, status, case_type, case_id, overdue, page, page_size)
+
+
+def kept_appeals(*tables: str) -> Kept:
+    """An appeal is kept with its case: the statement is part of the decision record (docs/privacy.md)."""
+    return Kept("appeals", "kept: with the case (the statement is part of the decision record)",
+                "appeal statements and reasons; the person as resident_id", tables)  # fmt: skip

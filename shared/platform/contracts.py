@@ -8,7 +8,6 @@ publish; nameko drops an event that has no queue bound yet.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +17,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from shared.platform.clock import utcnow
 from shared.platform.compiled_schema import CompiledSchema
 from shared.platform.errors import ValidationError
+from shared.platform.ids import new_id
 from shared.platform.personal_data import mask_text
 
 ENVELOPE_VERSION_FIELD = "version"
@@ -25,6 +25,9 @@ ENVELOPE_VERSION_FIELD = "version"
 # the platform's contracts without depending on the domain that writes them.
 CONTRACT_PACKAGE = "shared.cixi.contracts"
 CORRELATION_ID_MAX = 200  # the envelope's bound; the RPC edge refuses a caller's longer one up front
+# W3C trace context's traceparent: version-trace id-parent id-flags (a later version may append fields)
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[!-~]*)?$"
+TRACEPARENT_MAX = 256
 
 
 class EnvelopeSchema(Schema):
@@ -38,6 +41,8 @@ class EnvelopeSchema(Schema):
     occurred_at = fields.AwareDateTime(required=True)
     correlation_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=CORRELATION_ID_MAX))
     data = fields.Dict(required=True)
+    # optional: present when the writer was in a trace (shared/platform/tracing.py); absent, the event starts none
+    traceparent = fields.String(validate=[validate.Length(max=TRACEPARENT_MAX), validate.Regexp(TRACEPARENT_PATTERN)])
 
 
 _ENVELOPE = CompiledSchema(EnvelopeSchema())  # built once: building a Schema costs more than a load
@@ -167,6 +172,7 @@ def build_envelope(
     correlation_id: str | None = None,
     event_id: str | None = None,
     occurred_at: datetime | None = None,
+    traceparent: str | None = None,
 ) -> dict:
     """Validate `data` against its contract and wrap it; raises ValidationError if it does not fit."""
     contract = registry.get(source, event_type, version) if version else registry.latest(source, event_type)
@@ -177,8 +183,8 @@ def build_envelope(
         clean = schema.dump(schema.load(data))
     except MarshmallowValidationError as exc:
         raise ValidationError({"data": exc.messages}) from None
-    return {
-        "event_id": event_id or str(uuid.uuid4()),
+    envelope = {
+        "event_id": event_id or new_id(),
         "event_type": event_type,
         "source": source,
         "version": contract.version,
@@ -186,6 +192,9 @@ def build_envelope(
         "correlation_id": correlation_id,
         "data": clean,
     }
+    if traceparent:
+        envelope["traceparent"] = traceparent
+    return envelope
 
 
 def validate_envelope(body: object) -> tuple[dict, dict]:

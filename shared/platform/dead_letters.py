@@ -26,14 +26,7 @@ def republish(publisher, message, exchange, routing_key: str, headers: dict) -> 
     """The raw body as it came (a poison message is kept for inspection), its headers with `headers` added."""
     merged = dict(message.headers or {})
     merged.update(headers)
-    body, encoding = message.body, message.content_encoding or "binary"
-    if isinstance(body, str):  # py-amqp decoded it: back to the bytes it came as
-        try:
-            body = body.encode(encoding)
-        except (LookupError, UnicodeError):
-            # a label that cannot encode ("binary" on a text body, found by the broker fuzz) made every
-            # dead-letter attempt fail and requeue the message, for ever
-            body, encoding = body.encode("utf-8", "surrogatepass"), "utf-8"
+    body, encoding = raw_body(message)
     publisher.publish(
         body,
         exchange=exchange,
@@ -43,3 +36,16 @@ def republish(publisher, message, exchange, routing_key: str, headers: dict) -> 
         content_type=message.content_type or "application/octet-stream",
         content_encoding=encoding,
     )
+
+
+def raw_body(message) -> tuple[bytes, str]:
+    """The body's bytes as they came, and their encoding label."""
+    body, encoding = message.body, message.content_encoding or "binary"
+    if isinstance(body, str):  # py-amqp decoded it: back to the bytes it came as
+        try:
+            body = body.encode(encoding)
+        except (LookupError, UnicodeError):
+            # a label that cannot encode ("binary" on a text body, found by the broker fuzz) made every
+            # dead-letter attempt fail and requeue the message, for ever
+            body, encoding = body.encode("utf-8", "surrogatepass"), "utf-8"
+    return body, encoding

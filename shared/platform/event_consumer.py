@@ -35,8 +35,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from shared.platform.amqp_queue_consumer import UndecodableTolerantQueueConsumer
 from shared.platform.contracts import load_all, validate_envelope
 from shared.platform.crashpoints import crash_point
-from shared.platform.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, republish
+from shared.platform.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, raw_body, republish
 from shared.platform.errors import PermanentError, ValidationError
+from shared.platform.event_signing import EventVerifier, SignatureRejected
 from shared.platform.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.platform.models import ProcessedEvent
 from shared.platform.topology import (
@@ -77,10 +78,18 @@ class ReliableEventHandler(EventHandler):
         self.queue = consumer_queue(self.source_service, self.event_type, service, config)
         self.delays = retry_delays(config)
         self.max_body = int(config.get("EVENT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+        self._verifier: EventVerifier | None = None
         self.publisher = Publisher(
             config[AMQP_URI_CONFIG_KEY], use_confirms=True, declare=consumer_declarations(service, config)
         )
         Consumer.setup(self)  # EventHandler.setup would rebuild the queue with nameko's own name
+
+    def verifier(self) -> EventVerifier:
+        # made at first use: a production start without keys is refused, naming them, before this runs
+        # (not a cached_property: nameko's extension discovery reads every attribute of the instance)
+        if self._verifier is None:
+            self._verifier = EventVerifier.from_config(self.container.config)
+        return self._verifier
 
     def handle_message(self, body, message):
         envelope = self.checked(body, message)
@@ -91,6 +100,11 @@ class ReliableEventHandler(EventHandler):
         """The validated envelope, its data loaded; None when the message was dead-lettered instead."""
         if len(message.body or b"") > self.max_body:
             self.dead_letter(message, f"oversized: {len(message.body)} bytes > {self.max_body}")
+            return None
+        try:
+            self.verifier().verify(raw_body(message)[0], message.headers, self.source_service)
+        except SignatureRejected as exc:
+            self.dead_letter(message, f"untrusted: {exc}")
             return None
         try:
             envelope, data = validate_envelope(body)

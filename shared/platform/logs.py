@@ -1,5 +1,6 @@
-"""Log records that say where they come from: the service, nameko's call id, the correlation id and the
-case a worker is handling (an RPC's `application_id`, `enrolment_id`, …), where there is one.
+"""Log records that say where they come from: the service, nameko's call id, the correlation id, the case
+a worker is handling (an RPC's `application_id`, `enrolment_id`, …), where there is one, and the trace and
+span the line was written in (`trace_id`, `span_id`: shared/platform/tracing.py; None while tracing is off).
 
 Each service's `LOGGING` (config.yaml) gives its console handler two filters, `pii`
 (shared.platform.personal_data: masks ID and phone numbers first) then `context` (this module), and a
@@ -19,6 +20,7 @@ from weakref import WeakKeyDictionary
 from nameko.extensions import DependencyProvider
 
 from shared.platform.personal_data import mask_text
+from shared.platform.tracing import current_ids
 
 CASE_ID_PARAMETERS = (
     "case_id", "application_id", "enrolment_id", "registration_id", "activity_id", "appeal_id", "notification_id",
@@ -87,10 +89,14 @@ class ContextFilter(logging.Filter):
         record.call_id = context.get("call_id")
         record.correlation_id = context.get("correlation_id")
         record.case_id = context.get("case_id")
+        record.trace_id, record.span_id = current_ids()
         return True
 
 
-JSON_FIELDS = "%(asctime)s %(levelname)s %(service)s %(name)s %(message)s %(call_id)s %(correlation_id)s %(case_id)s"
+JSON_FIELDS = (
+    "%(asctime)s %(levelname)s %(service)s %(name)s %(message)s %(call_id)s %(correlation_id)s %(case_id)s"
+    " %(trace_id)s %(span_id)s"
+)
 JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 

@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session
 from shared.platform.contracts import build_envelope, load_all
 from shared.platform.crashpoints import crash_point
 from shared.platform.db import bulk_insert, database_of
+from shared.platform.event_signing import SIGNATURE_HEADER, EventSigner
 from shared.platform.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.platform.models import OutboxMessage, utcnow
 from shared.platform.publishing import ConfirmedBatchPublisher, OutgoingMessage, PublishFailed
 from shared.platform.topology import event_exchange, publisher_declarations
+from shared.platform.tracing import current_traceparent, publish_spans
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,13 @@ RELAY_BATCH = 200
 class OutboxWriter:
     """What a worker sees as `self.outbox`."""
 
-    def __init__(self, session: Session, source: str, correlation_id: str | None, pending: list):
+    def __init__(
+        self, session: Session, source: str, correlation_id: str | None, pending: list, worker_data: dict | None = None
+    ):
         self._session = session
         self._source = source
         self._correlation_id = correlation_id
+        self._worker_data = worker_data  # the worker's context data: a traceparent its caller sent
         self._pending = pending
         self._last_created = None
 
@@ -59,7 +64,14 @@ class OutboxWriter:
         return created
 
     def add(self, event_type: str, data: dict, version: int | None = None) -> dict:
-        envelope = build_envelope(self._source, event_type, data, version=version, correlation_id=self._correlation_id)
+        envelope = build_envelope(
+            self._source,
+            event_type,
+            data,
+            version=version,
+            correlation_id=self._correlation_id,
+            traceparent=current_traceparent(self._worker_data),
+        )
         self._session.add(
             OutboxMessage(
                 event_id=envelope["event_id"],
@@ -80,8 +92,9 @@ class OutboxWriter:
     def write(self, events: list[tuple[str, dict]]) -> list[dict]:
         """Like `add` for each `(event_type, data)`, in that order, but INSERTed now with Core rather than at
         the next flush: for a path that writes its other rows with Core too."""
+        traceparent = current_traceparent(self._worker_data)
         envelopes = [
-            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id)
+            build_envelope(self._source, event_type, data, correlation_id=self._correlation_id, traceparent=traceparent)
             for event_type, data in events
         ]
         created = self._next_created(len(envelopes))
@@ -117,6 +130,7 @@ class Outbox(DependencyProvider):
         self.declarations = publisher_declarations(self.service, config)
         self.publisher = ConfirmedBatchPublisher(self.amqp_uri, self.declarations)
         self.exchange = event_exchange(self.service)
+        self._signer: EventSigner | None = None
         self.queue: LightQueue = LightQueue()
         self.relaying = False
         load_all()
@@ -142,7 +156,7 @@ class Outbox(DependencyProvider):
         # hand rows to the relay at each commit, not only when the worker ends: a batch job that commits
         # page by page streams its events out, and the sweep never mistakes them for rows left by a crash
         session.info[self] = pending
-        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending)
+        return OutboxWriter(session, self.service, correlation_id_of(worker_ctx), pending, worker_ctx.data)
 
     def writer_for(self, session) -> OutboxWriter:
         """A writer for a background loop's own session (no worker, so no correlation id): after that
@@ -256,10 +270,16 @@ class Outbox(DependencyProvider):
         if not rows:
             session.rollback()
             return 0
-        messages = [OutgoingMessage(row.body, self.exchange.name, row.routing_key, row.event_id) for row in rows]
+        sign = self.signer().sign
+        exchange = self.exchange.name
+        messages = [
+            OutgoingMessage(row.body, exchange, row.routing_key, row.event_id, {SIGNATURE_HEADER: sign(row.body)})
+            for row in rows
+        ]
         crash_point(self.service, "outbox.before_publish")
         try:
-            self.publisher.publish(messages)
+            with publish_spans(self.exchange.name, rows):
+                self.publisher.publish(messages)
         except PublishFailed as exc:
             session.rollback()
             OUTBOX_PUBLISH_FAILURES.labels(self.service).inc(len(rows))
@@ -273,6 +293,13 @@ class Outbox(DependencyProvider):
         session.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+    def signer(self) -> EventSigner:
+        # made at first use: a production start without keys is refused, naming them, before this runs
+        # (not a cached_property: nameko's extension discovery reads every attribute of the instance)
+        if self._signer is None:
+            self._signer = EventSigner.for_service(self.service, self.container.config)
+        return self._signer
 
     def stop(self):
         self.publisher.close()

@@ -306,25 +306,32 @@ def blind_index(value: str, keys: PiiKeys, purpose: str) -> str:
 # --- Field encryption ----------------------------------------------------------------------------
 
 _TOKEN_VERSION = b"\x01"
+_BOUND_VERSION = b"\x02"  # the token is bound to a subject (a resident id) as associated data
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
 
 
 class FieldCipher:
-    """AES-256-GCM encryption of individual text fields into url-safe tokens."""
+    """AES-256-GCM encryption of individual text fields into url-safe tokens.
+
+    A token made with `bound_to` (the resident the value belongs to) decrypts only when the same subject is
+    given again: copied onto another resident's event or row, it fails like a tampered one. A reader that
+    names a subject refuses an unbound token, so an old unbound ciphertext cannot be passed off either.
+    """
 
     def __init__(self, keys: PiiKeys) -> None:
         self._aead = AESGCM(keys.encryption_key)
 
-    def encrypt(self, plaintext: str) -> str:
+    def encrypt(self, plaintext: str, bound_to: str | None = None) -> str:
         """Encrypt under a fresh random nonce: base64url(version | nonce | ciphertext+tag)."""
         nonce = os.urandom(_NONCE_BYTES)
+        version = _TOKEN_VERSION if bound_to is None else _BOUND_VERSION
         # The version byte is authenticated so it cannot be swapped to steer a future decoder.
-        ciphertext = self._aead.encrypt(nonce, plaintext.encode("utf-8"), _TOKEN_VERSION)
-        return base64.urlsafe_b64encode(_TOKEN_VERSION + nonce + ciphertext).decode("ascii")
+        ciphertext = self._aead.encrypt(nonce, plaintext.encode("utf-8"), _associated(version, bound_to))
+        return base64.urlsafe_b64encode(version + nonce + ciphertext).decode("ascii")
 
-    def decrypt(self, token: str) -> str:
-        """Decrypt a token from `encrypt`, or raise DecryptionError."""
+    def decrypt(self, token: str, bound_to: str | None = None) -> str:
+        """Decrypt a token from `encrypt` with the same `bound_to`, or raise DecryptionError."""
         try:
             raw = base64.urlsafe_b64decode(token)
         except ValueError as exc:
@@ -332,10 +339,16 @@ class FieldCipher:
         if len(raw) < 1 + _NONCE_BYTES + _TAG_BYTES:
             raise DecryptionError("token is too short")
         version, nonce, ciphertext = raw[:1], raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
-        if version != _TOKEN_VERSION:
+        if version not in (_TOKEN_VERSION, _BOUND_VERSION):
             raise DecryptionError("unknown token version")
+        if (version == _BOUND_VERSION) != (bound_to is not None):
+            raise DecryptionError("token is bound to a subject" if bound_to is None else "token is not bound")
         try:
-            plaintext = self._aead.decrypt(nonce, ciphertext, version)
+            plaintext = self._aead.decrypt(nonce, ciphertext, _associated(version, bound_to))
         except InvalidTag as exc:
-            raise DecryptionError("token was tampered with or encrypted under another key") from exc
+            raise DecryptionError("token was tampered with, or made under another key or for another subject") from exc
         return plaintext.decode("utf-8")
+
+
+def _associated(version: bytes, bound_to: str | None) -> bytes:
+    return version if bound_to is None else version + bound_to.encode("utf-8")

@@ -44,11 +44,11 @@ class PiiTools:
     def index(self, value: str, purpose: str) -> str:
         return blind_index(value, self.keys, purpose)
 
-    def encrypt(self, plaintext: str) -> str:
-        return self.cipher.encrypt(plaintext)
+    def encrypt(self, plaintext: str, bound_to: str | None = None) -> str:
+        return self.cipher.encrypt(plaintext, bound_to)
 
-    def decrypt(self, token: str) -> str:
-        return self.cipher.decrypt(token)
+    def decrypt(self, token: str, bound_to: str | None = None) -> str:
+        return self.cipher.decrypt(token, bound_to)
 
 
 class Pii(DependencyProvider):

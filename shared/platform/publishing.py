@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eventlet.semaphore import Semaphore
 from kombu import Connection
@@ -29,6 +29,7 @@ class OutgoingMessage:
     exchange: str
     routing_key: str
     message_id: str
+    headers: dict = field(default_factory=dict)
 
 
 class ConfirmedBatchPublisher:
@@ -63,7 +64,7 @@ class ConfirmedBatchPublisher:
         first = self.last_tag + 1
         for message in messages:
             amqp_message = channel.prepare_message(
-                message.body, 0, "application/json", "utf-8", {},
+                message.body, 0, "application/json", "utf-8", message.headers,
                 {"delivery_mode": 2, "message_id": message.message_id})  # fmt: skip
             channel.basic_publish(amqp_message, exchange=message.exchange, routing_key=message.routing_key)
             self.last_tag += 1

@@ -139,12 +139,6 @@ PROCESSED_EVENTS = RetentionRule(
 PLATFORM_RULES = (PUBLISHED_OUTBOX, PROCESSED_EVENTS)
 
 
-def kept_appeals(*tables: str) -> Kept:
-    """An appeal is kept with its case: the statement is part of the decision record (docs/privacy.md)."""
-    return Kept("appeals", "kept: with the case (the statement is part of the decision record)",
-                "appeal statements and reasons; the person as resident_id", tables)  # fmt: skip
-
-
 def kept_pseudonyms(*tables: str) -> Kept:
     """Rows whose only personal data is the `resident_id` pseudonym, kept on purpose (docs/privacy.md)."""
     return Kept("resident_pseudonyms", "kept: figures and the audit trail depend on resident_id",

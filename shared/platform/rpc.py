@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import uuid
 
 from kombu.exceptions import ContentDisallowed
 from nameko.amqp.publish import Publisher
@@ -27,6 +26,7 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from shared.platform.amqp_queue_consumer import BROKER_GONE, RpcQueueConsumer
 from shared.platform.dead_letters import dead_letter_headers, republish
 from shared.platform.errors import DomainError, InternalError, MalformedCall
+from shared.platform.ids import new_id
 from shared.platform.metrics import RPC_REFUSED
 from shared.platform.personal_data import mask_text
 from shared.platform.rpc_edge import content_problems, request_problems, unanswerable
@@ -99,7 +99,7 @@ class GuardedRpcConsumer(RpcConsumer):
         routing_key = str(message.delivery_info.get("routing_key", ""))[:120]
         why = unanswerable(message)
         if error is not None:
-            error = for_the_caller(error, routing_key, f"request {uuid.uuid4()}")
+            error = for_the_caller(error, routing_key, f"request {new_id()}")
         kind = type(error).__name__ if error is not None else "Unanswerable"
         try:
             if why:

@@ -71,6 +71,7 @@ GROUPS = (
     # key is only in the issuer's configuration, so a service's config has no such key to check
     Group("token verification", {"JWT_PUBLIC_KEYS": 45}, _always),
     Group("token signing", {"JWT_PRIVATE_KEY": 45}, _always),
+    Group("event signing", {"EVENT_SIGNING_KEY": 45, "EVENT_PUBLIC_KEYS": 45}, _always),
     Group("the personal-data key pair", {"PII_HMAC_KEY": 32, "PII_ENCRYPTION_KEY": 32}, _always),
     Group("the SMS gateway", {"SMS_GATEWAY_KEY": 16}, _sms("gateway")),
     Group(

@@ -29,6 +29,7 @@ from shared.platform.retention import PLATFORM_RULES, purge
 from shared.platform.rpc import rpc
 from shared.platform.startup import StartupCheck
 from shared.platform.timers import timer
+from shared.platform.tracing import Tracing
 from shared.platform.validation import echo
 from shared.platform.web import http
 
@@ -57,6 +58,7 @@ class PlatformService:
     config = Config()
     metrics = EntrypointMetrics()
     log_context = LogContext()
+    tracing = Tracing()
 
     retention_rules: tuple = ()  # the service's own, beside `shared.platform.retention.PLATFORM_RULES`
 

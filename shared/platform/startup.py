@@ -6,18 +6,23 @@ in the one error, so an operator fixes them in one go."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from nameko.extensions import DependencyProvider
 
 from shared.platform.config import ConfigurationError, is_production
 from shared.platform.secret_settings import secret_problems
+from shared.platform.tracing import problems as tracing_problems
 
 REQUIRED = ("AMQP_URI", "DATABASE_URL", "WEB_SERVER_ADDRESS")
 QUEUE_TYPES = ("classic", "quorum")
 __all__ = ["ConfigurationError", "StartupCheck", "check", "problems"]
 
 
-def problems(config: dict) -> list[str]:
+def problems(config: dict, environ: Mapping[str, str] = os.environ) -> list[str]:
     found = [f"{key} is not set" for key in REQUIRED if not str(config.get(key) or "").strip()]
+    found.extend(tracing_problems(environ))  # the SDK reads the environment itself, not the config
     if str(config.get("EVENT_QUEUE_TYPE", "classic")) not in QUEUE_TYPES:
         found.append(f"EVENT_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}")
     workers = config.get("max_workers", 10)

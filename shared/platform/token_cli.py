@@ -3,6 +3,7 @@
 issue --sub NAME --roles caseworker[,reviewer] [--ttl SECONDS]   # staff, as the registry grants
 issue --resident ID_NUMBER [--ttl SECONDS]                       # that resident's own token
 keygen --kid KID                                                 # a new key pair, as settings
+keygen-events --service SERVICE --name NAME                      # a service's event-signing pair
 revoke JTI_OR_TOKEN                                              # onto JWT_REVOCATION_LIST
 staff grant STAFF_ID --roles R [--name LOGIN ...] --by OPERATOR  # the audited registry commands
 staff revoke STAFF_ID --by OPERATOR
@@ -20,6 +21,7 @@ import jwt
 
 from shared.platform.auth import ROLES
 from shared.platform.config import ConfigurationError
+from shared.platform.event_signing import keygen as event_keygen
 from shared.platform.personal_data import InvalidIdNumber
 from shared.platform.revocations import revocation_path, revoke
 from shared.platform.staff_registry import StaffRegistry, StaffRegistryError, registry_path
@@ -59,6 +61,11 @@ def cmd_keygen(args, config: dict) -> str:
     return f"JWT_PRIVATE_KEY={key.setting()}\nJWT_PUBLIC_KEYS={key.public_setting()}"
 
 
+def cmd_keygen_events(args, config: dict) -> str:
+    signing, public = event_keygen(args.service, args.name)
+    return f"EVENT_SIGNING_KEY={signing}\n# add to every service's EVENT_PUBLIC_KEYS:\n{public}"
+
+
 def cmd_revoke(args, config: dict) -> str:
     jti = args.jti
     if jti.count(".") == 2:  # a whole token: its id, read without checking (revoking needs no trust)
@@ -93,6 +100,10 @@ def parser() -> argparse.ArgumentParser:
     keygen = commands.add_parser("keygen", help="print a new Ed25519 key pair as JWT_* settings")
     keygen.add_argument("--kid", required=True)
     keygen.set_defaults(run=cmd_keygen)
+    events = commands.add_parser("keygen-events", help="print a new event-signing key pair for one service")
+    events.add_argument("--service", required=True)
+    events.add_argument("--name", required=True, help="the key's name after the service, e.g. 2026-12")
+    events.set_defaults(run=cmd_keygen_events)
     revoke = commands.add_parser("revoke", help="add a token id to the revocation list")
     revoke.add_argument("jti", metavar="JTI_OR_TOKEN")
     revoke.set_defaults(run=cmd_revoke)

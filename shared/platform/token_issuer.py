@@ -9,7 +9,6 @@ only for a resident_id, computed here from the ID number with the deployment's `
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ import jwt
 
 from shared.platform.auth import ALGORITHM, DEFAULT_TTL_SECONDS, ROLES, TokenPolicy
 from shared.platform.config import is_production
+from shared.platform.ids import new_id
 from shared.platform.personal_data import PiiKeys, normalise_id_number, resident_id
 from shared.platform.secret_settings import refuse_example_secrets
 from shared.platform.staff_registry import StaffRegistry, needs_registry, registry_path
@@ -51,7 +51,7 @@ class Issuer:
             "roles": roles,
             "iat": issued,
             "exp": issued + ttl,
-            "jti": uuid.uuid4().hex,
+            "jti": new_id(),
         }
         return jwt.encode(claims, self.key.key, algorithm=ALGORITHM, headers={"kid": self.key.kid})
 

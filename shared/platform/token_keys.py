@@ -56,17 +56,17 @@ def parse_signing_key(value: str) -> SigningKey:
     return SigningKey(kid, Ed25519PrivateKey.from_private_bytes(raw))
 
 
-def parse_public_keys(value: str) -> dict[str, Ed25519PublicKey]:
+def parse_public_keys(value: str, setting: str = "JWT_PUBLIC_KEYS") -> dict[str, Ed25519PublicKey]:
     keys: dict[str, Ed25519PublicKey] = {}
     for entry in (part.strip() for part in str(value).split(",")):
         if not entry:
             continue
         kid, raw = _split(entry)
         if kid in keys:
-            raise KeyFormatError(f"JWT_PUBLIC_KEYS names key id {kid!r} twice")
+            raise KeyFormatError(f"{setting} names key id {kid!r} twice")
         keys[kid] = Ed25519PublicKey.from_public_bytes(raw)
     if not keys:
-        raise KeyFormatError("JWT_PUBLIC_KEYS holds no key")
+        raise KeyFormatError(f"{setting} holds no key")
     return keys
 
 

@@ -49,8 +49,9 @@ REPLICATED = ("housing", "notify", "stats")
 BUSIEST = "evt-housing-subsidy_approved--notify"  # with its --stats twin, the queues every approval crosses
 PARTITION_SECONDS = 10
 RESULTS: list[dict] = []
-# the install's queue type (deploy/k8s/config.yaml): the suite runs what Kubernetes declares
-QUEUE_TYPE = yaml.safe_load((REPO_ROOT / "deploy" / "k8s" / "config.yaml").read_text())["data"]["EVENT_QUEUE_TYPE"]
+# the install's queue type (deploy/k8s/base/config.yaml): the suite runs what Kubernetes declares
+INSTALL_CONFIG = REPO_ROOT / "deploy" / "k8s" / "base" / "config.yaml"
+QUEUE_TYPE = yaml.safe_load(INSTALL_CONFIG.read_text())["data"]["EVENT_QUEUE_TYPE"]
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,9 @@
 
 import json
 import re
+import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -51,14 +54,28 @@ def dashboard() -> dict:
     return json.loads((DEPLOY / "grafana" / "dashboards" / "newcitizen.json").read_text(encoding="utf-8"))
 
 
+OVERLAYS = sorted(path.name for path in (K8S / "overlays").iterdir() if (path / "kustomization.yaml").exists())
+
+
+@cache
+def kustomize(path: Path) -> list[dict]:
+    """What `kubectl apply -k <path>` would apply: `kubectl kustomize`'s build, one dict a document."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl not installed: the Kubernetes install is built with `kubectl kustomize`")
+    run = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    return [doc for doc in yaml.load_all(run.stdout, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if doc]
+
+
+@pytest.fixture(scope="session", params=OVERLAYS)
+def k8s_overlay(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def k8s_documents() -> list[dict]:
-    """Every document kustomization.yaml applies, in its order."""
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
-    documents = []
-    for resource in kustomization["resources"]:
-        documents += load_yaml_documents(K8S / resource)
-    return documents
+def k8s_documents(k8s_overlay) -> list[dict]:
+    """Every document one overlay applies (deploy/k8s/overlays/<name>), as kustomize builds it."""
+    return kustomize(K8S / "overlays" / k8s_overlay)
 
 
 def slug(heading: str) -> str:

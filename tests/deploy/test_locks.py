@@ -7,7 +7,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) \\$")
-DEV_TOOLS = {"pytest", "pytest-timeout", "pytest-randomly", "hypothesis", "ruff", "kubernetes-validate", "uv"}
+DEV_TOOLS = {
+    "pytest",
+    "pytest-timeout",
+    "pytest-randomly",
+    "hypothesis",
+    "ruff",
+    "kubernetes-validate",
+    "jsonschema",
+    "uv",
+}
 
 
 def canonical(name: str) -> str:

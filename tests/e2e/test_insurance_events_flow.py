@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.insurance.workflow import local_today
-from shared.platform.clock import utcnow
+from shared.platform.clock import local_today, utcnow
 from tests.support.platform import running_platform
 from tests.support.residents import id_number, phone
 from tests.support.waiting import wait_for

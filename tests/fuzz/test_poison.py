@@ -15,6 +15,7 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
+UNSIGNED = "unsigned"
 SUBSCRIPTIONS = [
     (c.source, c.event_type, consumer) for c in load_all().all() for consumer in c.consumers if consumer in SERVICES
 ]
@@ -39,6 +40,8 @@ def poisons(source, event_type):
         # an empty body arrives as text whatever its label; re-publishing it as "binary" failed, and the
         # message was requeued for ever (found by tests/fuzz/test_broker_fuzz.py)
         "empty-binary": (b"", "application/data", "invalid", "binary"),
+        # a well-formed event that its source did not sign: anyone with write access to a queue (UNSIGNED)
+        UNSIGNED: (json.dumps(envelope), "application/json", "untrusted"),
     }
 
 
@@ -54,10 +57,11 @@ def platform(tmp_path_factory):
 def test_poison_is_dead_lettered_with_reason_and_consumer_survives(platform, source, event_type, consumer):
     cases = poisons(source, event_type)
     queue = consumer_queue_name(source, event_type, consumer)
-    for body, content_type, _, *encoding in cases.values():
+    for name, (body, content_type, _, *encoding) in cases.items():
         publish_to_queue(
-            platform.amqp_uri, queue, body, content_type=content_type, content_encoding=(*encoding, "utf-8")[0]
-        )
+            platform.amqp_uri, queue, body, content_type=content_type, content_encoding=(*encoding, "utf-8")[0],
+            signed_as=None if name == UNSIGNED else source,
+        )  # fmt: skip
     collected = []
 
     def all_dead_lettered():

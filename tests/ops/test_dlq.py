@@ -16,6 +16,7 @@ from shared.platform.event_consumer import ATTEMPTS_HEADER, event_consumer
 from shared.platform.models import utcnow
 from shared.platform.retention import dlq_replay_window
 from shared.platform.service import PlatformService
+from tests.support.broker import signed_by
 from tests.support.databases import migrate
 from tests.support.waiting import wait_for
 
@@ -216,9 +217,11 @@ def test_replay_after_the_fix_delivers_the_failed_event_exactly_once(platform_en
     uri = rabbit_config["AMQP_URI"]
     envelope = approved_envelope()
     with Connection(uri, transport_options={"confirm_publish": True}) as connection:
+        body = json.dumps(envelope)
         Producer(connection.channel()).publish(
-            envelope, exchange=Exchange("housing.events", type="topic", durable=True), routing_key="subsidy_approved"
-        )
+            body, exchange=Exchange("housing.events", type="topic", durable=True), routing_key="subsidy_approved",
+            content_type="application/json", content_encoding="utf-8", headers=signed_by("housing", body),
+        )  # fmt: skip
     wait_for(lambda: dlq.depths(uri, ["stats"])["stats"] == 1)
     [letter] = dlq.list_dead_letters(uri, "stats")
     assert letter.reason.startswith("permanent: PermanentError: template missing")

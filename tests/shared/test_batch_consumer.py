@@ -17,6 +17,7 @@ from tests.shared.test_outbox_and_consumer import (
     count,
     databases,  # noqa: F401 (the fixture)
     received,
+    traced,  # noqa: F401 (the fixture)
 )
 from tests.support.broker import publish_raw
 from tests.support.waiting import wait_for
@@ -75,6 +76,36 @@ def test_a_poison_event_in_a_batch_is_dead_lettered_alone_and_the_rest_commits_o
     assert ATTEMPTS["poison"] == 2, "tried in the batch, then alone: never retried"
     container.stop()
     assert queued(listener["config"]) == 0, "every message was acked"
+
+
+def test_traced_each_event_of_a_batch_has_its_span_in_its_own_trace_and_the_poison_s_fails(traced, listener):  # noqa: F811
+    amqp = listener["config"]["AMQP_URI"]
+    trace_ids = [f"{i + 1:032x}" for i in range(BATCH)]
+    events = [
+        build_envelope(
+            "sampler",
+            "thing_happened",
+            {"key": f"traced-{i}", "fail_times": 0, "permanent": i == 2},
+            traceparent=f"00-{trace_id}-{i + 1:016x}-01",
+        )
+        for i, trace_id in enumerate(trace_ids)
+    ]
+    publish(amqp, *events)
+    container = listener["start"]()
+    assert wait_for(lambda: len(received(listener["url"])) == BATCH - 1)
+    wait_for(lambda: _collect(amqp, 1), timeout=20)
+
+    spans = wait_for(lambda: [s for s in traced.get_finished_spans() if s.name == "listener.on_sampler_thing_happened"])
+    by_trace = {f"{span.context.trace_id:032x}": span for span in spans}
+    assert set(by_trace) == set(trace_ids) and len(spans) == BATCH, "one span per event, each in its own trace"
+    for i, trace_id in enumerate(trace_ids):
+        span = by_trace[trace_id]
+        assert span.parent.span_id == i + 1 and span.attributes["messaging.batch.message_count"] == BATCH
+        assert span.attributes["messaging.message.id"] == events[i]["event_id"]
+        failed = span.status.status_code.name == "ERROR"
+        assert failed == (i == 2) and span.attributes.get("error.type") == ("PermanentError" if i == 2 else None)
+        assert "never be handled" not in str(span.status.description), "the type only, never the text"
+    container.stop()
 
 
 def test_an_event_the_contract_refuses_never_joins_the_batch_and_the_rest_commits_in_one(listener):

@@ -19,6 +19,13 @@ def test_envelope_has_every_field_and_validates():
     assert loaded["event_id"] == envelope["event_id"] and data["key"] == "k"
 
 
+def test_an_envelope_written_in_a_trace_carries_its_traceparent():
+    traceparent = f"00-{'4b' * 16}-{'00f067aa0ba902b7'}-01"
+    envelope = build_envelope("sampler", "thing_happened", {"key": "k", "fail_times": 0}, traceparent=traceparent)
+    loaded, _data = validate_envelope(envelope)
+    assert loaded["traceparent"] == traceparent
+
+
 def test_publisher_cannot_emit_data_that_breaks_its_contract():
     with pytest.raises(ValidationError) as caught:
         build_envelope("sampler", "thing_happened", {"key": 1, "extra": True})
@@ -33,6 +40,8 @@ def test_publisher_cannot_emit_data_that_breaks_its_contract():
         (lambda e: e.update(version="1"), {"version"}),
         (lambda e: e.update(version=9), {"version"}),
         (lambda e: e.update(surprise=1), {"surprise"}),
+        (lambda e: e.update(traceparent="00-abc-def-01"), {"traceparent"}),
+        (lambda e: e.update(traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01" + "-x" * 200), {"traceparent"}),
         (lambda e: e["data"].update(fail_times="x"), {"data.fail_times"}),
     ],
 )

@@ -53,3 +53,48 @@ def test_the_walk_sees_an_import_inside_a_function():
         "shared.cixi.appeals.OPEN_SQL",
         "services.housing",
     ]
+
+
+ROOT = SHARED.parent
+CODE = sorted(
+    path
+    for folder in ("shared", "services")
+    for path in (ROOT / folder).rglob("*.py")
+    if "migrations" not in path.parts and not path.parent.name.startswith("fake_") and path.name != "fake_gateway.py"
+)
+
+
+def _calls(path: Path, dotted: str) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == dotted
+    ]
+
+
+def test_ids_are_made_in_one_place():
+    """Every id the platform makes comes from `shared.platform.ids.new_id` (the fake SMS gateways imitate
+    the vendors' own formats, and stay out)."""
+    found = [hit for path in CODE if path.name != "ids.py" for hit in _calls(path, "uuid.uuid4")]
+    assert not found, "use shared.platform.ids.new_id():\n" + "\n".join(found)
+
+
+def test_cixi_time_is_named_in_the_clock_module_only():
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in CODE + sorted((ROOT / "tests").rglob("*.py"))
+        if path.name != "clock.py" and path != Path(__file__).resolve()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if 'ZoneInfo("Asia/Shanghai")' in line
+    ]
+    assert not found, "use shared.platform.clock.SHANGHAI (or local_now / local_date):\n" + "\n".join(found)
+
+
+def test_one_timer_mechanism():
+    found = [
+        f"{path.relative_to(ROOT)}"
+        for path in CODE
+        if path.name != "timers.py" and "nameko.timer" in path.read_text(encoding="utf-8")
+    ]
+    assert not found, "use shared.platform.timers.timer:\n" + "\n".join(found)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from shared.platform.contracts import build_envelope
 from shared.platform.db import make_engine
+from shared.platform.event_signing import SIGNATURE_HEADER, EventSigner, dev_signing_key
 from shared.platform.models import OutboxMessage, ProcessedEvent, SharedBase
 from tests.shared.sample_services import ATTEMPTS, ListenerService, Received, SampleBase, SamplerService
 from tests.support.broker import drain_dead_letters, publish_raw
@@ -104,6 +105,34 @@ def test_persistent_failure_ends_in_dead_letter_queue_with_reason_and_consumer_g
 
 
 @pytest.mark.parametrize(
+    ("signature", "reason"),
+    [
+        (None, "untrusted: unsigned: no x-event-signature header"),
+        ("stats", "untrusted: signed with 'stats.dev-only', a key of 'stats', not of 'sampler'"),
+        ("another body", "untrusted: the signature under 'sampler.dev-only' does not match the body"),
+    ],
+)
+def test_an_event_not_signed_by_its_source_is_dead_lettered_and_never_handled(platform, signature, reason):
+    """What a compromised service (or anyone with write access to an exchange) could put on a queue."""
+    amqp = platform["listener"]["AMQP_URI"]
+    envelope = build_envelope("sampler", "thing_happened", {"key": "forged", "fail_times": 0})
+    headers = {}
+    if signature == "stats":
+        headers[SIGNATURE_HEADER] = EventSigner(dev_signing_key("stats")).sign(json.dumps(envelope))
+    elif signature == "another body":
+        other = build_envelope("sampler", "thing_happened", {"key": "genuine", "fail_times": 0})
+        headers[SIGNATURE_HEADER] = EventSigner(dev_signing_key("sampler")).sign(json.dumps(other))
+    publish_raw(amqp, "sampler", "thing_happened", envelope, headers=headers, sign=False)
+    [(letter_headers, _body)] = wait_for(lambda: _collect(amqp, 1))
+    assert letter_headers["x-dead-letter-reason"] == reason
+    assert sum(ATTEMPTS.values()) == 0 and "forged" not in received(platform["urls"]["listener"])
+
+    with ServiceRpcProxy("sampler", platform["sampler"]) as sampler:  # the service's own events still pass
+        sampler.make("signed")
+    assert wait_for(lambda: "signed" in received(platform["urls"]["listener"]))
+
+
+@pytest.mark.parametrize(
     ("body", "content_type", "reason"),
     [
         ({"not": "an envelope"}, "application/json", "invalid"),
@@ -174,6 +203,51 @@ def test_rolled_back_business_change_publishes_nothing(container_factory, servic
         session.rollback()
     assert count(databases["sampler"], OutboxMessage) == 0
     engine.dispose()
+
+
+CALLER_TRACE = f"00-{'4b' * 16}-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def traced(monkeypatch):
+    """Tracing on in this process, into the SDK's in-memory exporter (a provider of the test's own, never the
+    global one); what the services export as processes is checked over OTLP in tests/e2e/test_tracing.py."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared.platform import tracing
+
+    exporter, provider = InMemorySpanExporter(), TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "_tracer", provider.get_tracer("test"))
+    monkeypatch.setattr(tracing, "_provider", provider)
+    return exporter
+
+
+def test_traced_the_event_carries_the_rpc_span_and_the_consumer_is_its_child(traced, platform):
+    with ServiceRpcProxy("sampler", platform["sampler"], context_data={"traceparent": CALLER_TRACE}) as sampler:
+        event_id = sampler.make("traced")
+    assert wait_for(lambda: "traced" in received(platform["urls"]["listener"]))
+
+    def spans_named(*names):
+        finished = {span.name: span for span in traced.get_finished_spans()}
+        return finished if set(names) <= set(finished) else None
+
+    spans = wait_for(lambda: spans_named("sampler.make", "sampler.events publish", "listener.on_thing_happened"))
+    make, publish, consume = spans["sampler.make"], spans["sampler.events publish"], spans["listener.on_thing_happened"]
+    assert f"{make.context.trace_id:032x}" == "4b" * 16 and make.parent.span_id == 0x00F067AA0BA902B7
+    stored = json.loads(_outbox_body(platform["urls"]["sampler"], event_id))["traceparent"]
+    assert stored == f"00-{'4b' * 16}-{make.context.span_id:016x}-01"
+    assert publish.parent.span_id == consume.parent.span_id == make.context.span_id
+    assert consume.attributes["messaging.message.id"] == event_id
+
+
+def test_untraced_a_caller_s_trace_context_still_goes_into_the_event(platform):
+    with ServiceRpcProxy("sampler", platform["sampler"], context_data={"traceparent": CALLER_TRACE}) as sampler:
+        event_id = sampler.make("passed-on")
+    assert json.loads(_outbox_body(platform["urls"]["sampler"], event_id))["traceparent"] == CALLER_TRACE
+    assert wait_for(lambda: "passed-on" in received(platform["urls"]["listener"]))
 
 
 def _collect(amqp_uri, expected):

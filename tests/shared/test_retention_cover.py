@@ -24,6 +24,7 @@ NOT_PERSONAL = {
     ("events", "policy_values", "name"): "a policy value's label",
     ("events", "venues", "name"): "a venue",
     ("events", "volunteer_teams", "name"): "a team",
+    ("events", "care_visits", "children"): "how many children a care visit reached (a count)",
     ("notify", "templates", "name"): "a template",
     ("notify", "templates", "body"): "a template's text",
     ("notify", "broadcasts", "personalisation"): "one set of parameters for a whole segment, no recipient",

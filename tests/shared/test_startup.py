@@ -12,6 +12,7 @@ from kombu import Connection
 from services.notify.fake_gateway import parse_args
 from services.notify.service import NotifyService
 from shared.platform.config import REPO_ROOT, SERVICES, config_path, load_service_config
+from shared.platform.event_signing import keygen as event_keygen
 from shared.platform.secret_settings import EXAMPLE_VALUES, GROUPS, is_example, secret_problems
 from shared.platform.startup import ConfigurationError, problems
 from shared.platform.token_keys import DEV_PRIVATE_KEY, DEV_PUBLIC_KEYS, SigningKey
@@ -19,8 +20,11 @@ from tests.shared.test_probes import ProbedService
 from tests.support.databases import migrate
 from tests.support.tokens import PUBLIC_KEYS, SUITE_KEY
 
+NOTIFY_EVENT_KEY, NOTIFY_EVENT_PUBLIC_KEY = event_keygen("notify", "2026-12")
 PRODUCTION = {
     "ENV": "production",
+    "EVENT_SIGNING_KEY": NOTIFY_EVENT_KEY,
+    "EVENT_PUBLIC_KEYS": NOTIFY_EVENT_PUBLIC_KEY,
     "JWT_PUBLIC_KEYS": SigningKey.generate("issuer-2026-07").public_setting(),
     "PII_HMAC_KEY": "b1e2c3d4a5f60718293a4b5c6d7e8f90a1b2c3d4",
     "PII_ENCRYPTION_KEY": "c0ffee11d2e3f4a5b6c7d8e9fa0b1c2d3e4f5a6b",
@@ -93,7 +97,8 @@ def test_a_production_notify_on_the_shipped_defaults_is_refused_naming_every_sec
     config["PII_ENCRYPTION_KEY"] = "dev-only-encryption-key"
     message = start_refused(container_factory, config)
     assert "JWT_PUBLIC_KEYS not set" in message
-    not_in_notify = ("JWT_PUBLIC_KEYS", "JWT_PRIVATE_KEY", "WECHAT_SECRET")
+    assert "EVENT_SIGNING_KEY, EVENT_PUBLIC_KEYS not set (event signing is in use" in message  # empty as shipped
+    not_in_notify = ("JWT_PUBLIC_KEYS", "JWT_PRIVATE_KEY", "WECHAT_SECRET", "EVENT_SIGNING_KEY", "EVENT_PUBLIC_KEYS")
     for key in (key for group in GROUPS for key in group.minimums if key not in not_in_notify):
         assert f"{key} is a development or example value" in message, key
     assert not any(value in message for value in EXAMPLE_VALUES)

@@ -4,11 +4,11 @@ split into calls, and the mapping of their codes onto our statuses."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 
 from services.notify import metrics, provider_templates, statuses
 from services.notify.providers.base import Outgoing, Provider, Submission, calls
+from shared.platform.ids import new_id
 
 PERMANENT = statuses.PERMANENT_FAILURE
 TEMPORARY = statuses.TEMPORARY_FAILURE
@@ -81,7 +81,7 @@ class TemplateCodeProvider(Provider):
     def client_id(call: list[Outgoing]) -> str:
         """The provider's one client-id field of a call: our out_id for one message, a token for several (their
         receipts are matched by the provider's id instead)."""
-        return call[0].out_id if len(call) == 1 else f"call-{uuid.uuid4().hex}"
+        return call[0].out_id if len(call) == 1 else f"call-{new_id()}"
 
     @staticmethod
     def called_at(message: Outgoing) -> datetime:

@@ -19,6 +19,18 @@ KINDS = (
     "other",
 )
 CANCEL_REASONS = ("by_resident", "by_staff", "activity_cancelled")
+VENUE_KINDS = ("city_library", "children_library", "town_branch", "reading_room", "school", "community_centre", "other")
+# what the Center counts an activity held under (seed §4): the summer programme for migrant workers'
+# children (暑期假日学校、夏令营、研学、观影 …), the 4.20 harmony day, the libraries' own programme
+PROGRAMMES = ("summer_birds", "harmony_day", "library", "other")
+# how a held activity reached the platform: an admin's back-entry of a past season, or an open event
+# (no registration) whose organisers counted heads
+HELD_ENTRIES = ("back_entry", "open_headcount")
+# who led a care visit (慰问走访): the seed's visits were led by the Center's leadership (中心领导带队)
+VISIT_LEADS = ("center_leadership", "town_leadership", "department")
+TRAINING_TOPICS = ("drowning_prevention", "fire_safety", "traffic_safety", "other")
+PUBLICATION_KINDS = ("newcomer_guide", "policy_leaflet", "other")
+PUBLICATION_CHANNELS = ("print", "wechat")
 STATS = ("stats",)
 NOTIFY_AND_STATS = ("notify", "stats")
 
@@ -146,6 +158,87 @@ class ServiceHoursRecorded(DataSchema):
     volunteers = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     people_served = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("events", "venue_registered", consumers=STATS)
+class VenueRegistered(DataSchema):
+    """A venue entered in the register (seed §3: 1 city library, 1 children's library, 17 branches, 15 reading
+    rooms of which 4 share a branch's premises: `shares_venue_id` names that branch)."""
+
+    venue_id = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = reason_code(VENUE_KINDS, required=True)
+    town = fields.String(required=True)
+    shares_venue_id = fields.String(required=True, allow_none=True)
+    opened_on = fields.Date(required=True)  # the day it opened (the register may be entered long after)
+
+
+@register("events", "activity_held", consumers=STATS)
+class ActivityHeld(DataSchema):
+    """An activity that took place and was counted by heads, not by registration: a past season entered by
+    an admin (`back_entry`) or an open event such as the 4.20 harmony day (`open_headcount`). `headcount` is
+    人次 (person-times); `child_headcount` the part of it that were children."""
+
+    activity_id = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    programme = reason_code(PROGRAMMES, required=True)
+    entry = reason_code(HELD_ENTRIES, required=True)
+    town = fields.String(required=True)
+    place = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    held_on = fields.Date(required=True)
+    headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    child_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("events", "care_visit_recorded", consumers=STATS)
+class CareVisitRecorded(DataSchema):
+    """A care visit to migrant workers' children (慰问走访). The leading official's name stays in events."""
+
+    visit_id = fields.String(required=True)
+    visit_date = fields.Date(required=True)
+    town = fields.String(required=True)
+    led_by = reason_code(VISIT_LEADS, required=True)
+    children = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    gifts = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("events", "training_held", consumers=STATS)
+class TrainingHeld(DataSchema):
+    """A training session (防溺水专项宣讲 …); `trainee_ids` are the trainees' pseudonyms, so stats counts
+    distinct children across sessions."""
+
+    training_id = fields.String(required=True)
+    topic = reason_code(TRAINING_TOPICS, required=True)
+    town = fields.String(required=True)
+    place = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    held_on = fields.Date(required=True)
+    trainees = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    trainee_ids = fields.List(fields.String(validate=_resident_id), required=True, validate=validate.Length(min=1))
+
+
+@register("events", "publication_issued", consumers=STATS)
+class PublicationIssued(DataSchema):
+    """A printed or posted publication for new citizens (the 来慈指南): copies printed, where it was posted."""
+
+    publication_id = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = reason_code(PUBLICATION_KINDS, required=True)
+    issued_on = fields.Date(required=True)
+    copies_printed = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    channels = fields.List(reason_code(PUBLICATION_CHANNELS), required=True, validate=validate.Length(min=1))
+
+
+@register("events", "publication_distributed", consumers=STATS)
+class PublicationDistributed(DataSchema):
+    """Copies of a publication handed out free in one town on one day."""
+
+    distribution_id = fields.String(required=True)
+    publication_id = fields.String(required=True)
+    kind = reason_code(PUBLICATION_KINDS, required=True)
+    town = fields.String(required=True)
+    distributed_on = fields.Date(required=True)
+    copies = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
 @register("events", "contact_provided", consumers=("notify",))

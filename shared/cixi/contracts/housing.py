@@ -149,4 +149,41 @@ class OperatorSubsidyApproved(DataSchema):
     approved_at = fields.AwareDateTime(required=True)
 
 
+PROJECT_KINDS = ("new_build", "conversion", "enterprise_dormitory", "acquired")
+
+
+@register("housing", "project_raised", consumers=("stats",))
+class ProjectRaised(DataSchema):
+    """A 保租房 project taken into the stock (筹建) with the units it raises (seed §1: 48,888 units to date)."""
+
+    project_id = fields.String(required=True)
+    town = fields.String(required=True)
+    kind = reason_code(PROJECT_KINDS, required=True)
+    year_raised = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    units = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+@register("housing", "stock_planned", consumers=("stats",))
+class StockPlanned(DataSchema):
+    """The year's planned addition to the stock (seed §1: 2025年预计新增筹建3800套), a plan, not units raised."""
+
+    plan_id = fields.String(required=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    units = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    policy_ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+@register("housing", "operator_subsidy_planned", consumers=("stats",))
+class OperatorSubsidyPlanned(DataSchema):
+    """The year's operator-subsidy budget forecast from its policy row (seed §1: 2025, ~50 projects, ~9,000
+    units, 10 million yuan): a figure to compare the approved subsidies against, never a rate."""
+
+    plan_id = fields.String(required=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    projects = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    units = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    policy_ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 register_appeal_events("housing", consumers=NOTIFY_AND_STATS)

@@ -42,13 +42,13 @@ def _policy_rows(engine, columns: str) -> list[tuple]:
 def test_the_shared_store_shape_keeps_every_row_and_goes_back(db_url):
     """housing_0009 renames programme → name and rules → value: every row keeps its id, date, reference and
     document, so the ids cases recorded still point at them; downgrade gives back the table it had."""
-    upgrade("housing", db_url, "housing_0008")
+    upgrade("housing", db_url, "housing_0010")
     engine = make_engine(db_url)
     before = _policy_rows(engine, "id, programme, effective_from, policy_ref, rules")
     assert len(before) == 5
     upgrade("housing", db_url, "housing_0009")
     assert _policy_rows(engine, "id, name, effective_from, policy_ref, value") == before
     assert {unit for (unit,) in _policy_rows(engine, "unit")} == {"document"}
-    command.downgrade(alembic_config("housing", db_url), "housing_0008")
+    command.downgrade(alembic_config("housing", db_url), "housing_0010")
     assert _policy_rows(engine, "id, programme, effective_from, policy_ref, rules") == before
     engine.dispose()

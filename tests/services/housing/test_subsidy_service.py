@@ -58,7 +58,12 @@ def test_contact_reaches_notify_only_encrypted(call, events, housing):
     for event in events.seen:
         body = str(event)
         assert phone not in body and application["id_number"] not in body
-    assert PiiTools(keys_from_config(housing)).decrypt(contact["data"]["phone_encrypted"]) == phone
+    assert (
+        PiiTools(keys_from_config(housing)).decrypt(
+            contact["data"]["phone_encrypted"], bound_to=contact["data"]["resident_id"]
+        )
+        == phone
+    )
     validate_envelope(contact)
 
 

@@ -9,7 +9,7 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.insurance.service import InsuranceService
-from services.insurance.workflow import local_today
+from shared.platform.clock import local_today
 from shared.platform.errors import Forbidden, NotFound
 from shared.platform.personal_data_provider import PiiTools, keys_from_config
 from tests.support.databases import migrate

@@ -12,8 +12,8 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.insurance.service import InsuranceService
-from services.insurance.workflow import local_today
 from shared.platform.auth import Caller
+from shared.platform.clock import local_today
 from shared.platform.contracts import validate_envelope
 from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
 from shared.platform.personal_data_provider import PiiTools, keys_from_config

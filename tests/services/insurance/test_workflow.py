@@ -4,7 +4,7 @@ stored, what is refused, and which contract-valid events are written in the same
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -21,6 +21,7 @@ from services.insurance.models import Appeal
 from services.insurance.workflow import Desk
 from shared.cixi.appeals import Appeals, AppealSettings
 from shared.platform.auth import Caller
+from shared.platform.clock import SHANGHAI
 from shared.platform.contracts import validate_envelope
 from shared.platform.errors import Forbidden, ValidationError
 
@@ -362,6 +363,16 @@ def test_sweep_reminds_once_then_lapses_and_renewal_restores(counter, medical):
     assert types[-3:] == ["renewal_due", "enrolment_lapsed", "enrolment_renewed"]
     for event in counter.events():
         validate_envelope(event)
+
+
+def test_the_sweep_reads_the_service_clock_not_the_process_clock(counter, medical):
+    """A lapse is stamped with the desk's moment (the service's `self.clock`), which a test or an operator
+    may set apart from the process clock."""
+    counter.desk(TODAY).decide("activate", {"enrolment_id": medical}, REVIEWER)  # covers to 2027-03-01
+    moment = datetime(2027, 3, 2, 9, 30, tzinfo=SHANGHAI).astimezone(UTC)
+    assert Desk(counter.worker("test-correlation"), now=moment).sweep()["lapsed"] == 1
+    [lapsed] = [validate_envelope(e)[1] for e in counter.events("enrolment_lapsed")]
+    assert lapsed["lapsed_at"] == moment
 
 
 def test_the_database_refuses_a_second_live_enrolment_even_past_the_check(counter):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.platform.errors import Forbidden, ValidationError
+from tests.support.broker import drain_dead_letters
 from tests.support.waiting import wait_for
 
 RESIDENT = "r_" + "c" * 32
@@ -87,3 +88,25 @@ def test_a_token_without_roles_cannot_consent_to_promotions_even_for_itself(star
         rpc.set_preferences(RESIDENT, promo_consent=True)
     with notify.rpc(token_for("cw", "caseworker")) as rpc:
         assert rpc.get_contact(RESIDENT)["promo_consent"] is False
+
+
+def test_a_phone_encrypted_for_another_resident_is_dead_lettered_and_changes_no_contact(start_notify, token_for):
+    """A publisher that copies one resident's encrypted phone onto another's event (a bug, or a compromised
+    housing) cannot redirect the second resident's messages: the ciphertext opens only for its own resident."""
+    notify = start_notify(gateway=False)
+    victim, attacker = RESIDENT, "r_" + "d" * 32
+    with notify.rpc(token_for("cw", "caseworker")) as rpc:
+        rpc.upsert_contact(victim, phone="13812345678", town="周巷镇", category="talent")
+    copied = notify.pii.encrypt("13987654321", bound_to=attacker)  # as on the attacker's own event
+    notify.publish(
+        "contact_provided",
+        {"resident_id": victim, "phone_encrypted": copied, "town": "浒山街道", "category": "talent"},
+    )
+
+    letters = wait_for(lambda: drain_dead_letters(notify.config["AMQP_URI"], "notify"), what="the dead letter")
+    [reason] = [headers["x-dead-letter-reason"] for headers, _body in letters]
+    assert reason.startswith("permanent: PermanentError: phone_encrypted does not decrypt for this resident")
+    assert "13987654321" not in reason and "13812345678" not in reason
+    with notify.rpc(token_for("cw", "caseworker")) as rpc:
+        contact = rpc.get_contact(victim)
+    assert (contact["phone"], contact["town"]) == ("138****5678", "周巷镇")

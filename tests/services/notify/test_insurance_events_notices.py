@@ -19,7 +19,8 @@ STAFF = ("cw", "caseworker")
 
 def give_contact(notify, resident_id: str, phone: str) -> None:
     """As the events service does at registration (events.contact_provided carries no category)."""
-    data = {"resident_id": resident_id, "phone_encrypted": notify.pii.encrypt(phone), "town": "浒山"}
+    phone_encrypted = notify.pii.encrypt(phone, bound_to=resident_id)
+    data = {"resident_id": resident_id, "phone_encrypted": phone_encrypted, "town": "浒山"}
     notify.publish("contact_provided", data, source="events")
 
 

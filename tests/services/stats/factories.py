@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime
 
+from shared.platform.clock import SHANGHAI
 from shared.platform.contracts import build_envelope, load_all, validate_envelope
 
 load_all()
@@ -110,9 +111,7 @@ def operator_subsidy(project_id: str, year: int, units: int, amount_fen: int, to
 
 def shanghai(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     """A Beijing wall-clock time as an aware UTC datetime."""
-    from zoneinfo import ZoneInfo
-
-    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def history_of_three_households() -> list[dict]:

@@ -296,8 +296,9 @@ def seed_figures() -> tuple[dict, dict]:
 def test_report_text_reproduces_the_seeds_sentences():
     overall, by_year = seed_figures()
     assert report_text(2019, 2024, overall, by_year) == (
-        "2019年至2024年，累计保障外来务工人员家庭7044户，发放公租房租金补贴3447万元。"
+        "一、安居保障\n"
         "2024年，共计对34个项目6622套保租房发放运营奖补380.44万元。"
+        "2019年至2024年，累计保障外来务工人员家庭7044户，发放公租房租金补贴3447万元。"
     )
 
 
@@ -308,7 +309,7 @@ def test_an_empty_range_says_there_is_no_data_rather_than_zero_households():
 
 def test_a_range_with_activity_but_no_subsidy_leaves_the_subsidy_sentence_out():
     text = report_text(2021, 2021, headline({"participations": 3}, {}), {})
-    assert text == "2021年，各类新市民活动累计参与3人次。"
+    assert text == "四、活动、关爱与志愿服务\n2021年，各类新市民活动累计参与3人次。"
 
 
 def test_a_summed_count_is_not_called_approximate():

@@ -14,6 +14,7 @@ from services.stats.service import StatsService, consumed_kinds
 from shared.platform.db import make_engine
 from shared.platform.errors import Forbidden, NotAuthenticated, ValidationError
 from tests.services.stats import factories as f
+from tests.support.broker import signed_by
 from tests.support.databases import migrate
 from tests.support.metrics import metrics_showing
 from tests.support.waiting import wait_for
@@ -37,12 +38,14 @@ def handled_by_stats() -> float:
 def publish(amqp_uri: str, envelopes: list[dict]) -> None:
     """As nameko's EventDispatcher does: topic exchange "<source>.events", routing key = event type, JSON."""
     with Connection(amqp_uri) as connection:
-        producer = connection.Producer(serializer="json")
+        producer = connection.Producer()
         for envelope in envelopes:
             exchange = Exchange(f"{envelope['source']}.events", type="topic", durable=True)
+            body = json.dumps(envelope)
             producer.publish(
-                envelope, exchange=exchange, routing_key=envelope["event_type"], declare=[exchange], delivery_mode=2
-            )
+                body, exchange=exchange, routing_key=envelope["event_type"], declare=[exchange], delivery_mode=2,
+                content_type="application/json", content_encoding="utf-8", headers=signed_by(envelope["source"], body),
+            )  # fmt: skip
 
 
 def deliver(amqp_uri: str, envelopes: list[dict]) -> None:
@@ -93,9 +96,11 @@ def test_figures_count_each_event_once_rebuild_agrees_and_the_report_reads_like_
 
         report = admin.report(2019, 2024)
         assert report["text"] == (
-            "2019年至2024年，累计保障外来务工人员家庭2户，发放公租房租金补贴0.35万元。"
+            "一、安居保障\n"
             "2024年，共计对2个项目300套保租房发放运营奖补3万元。"
+            "2019年至2024年，累计保障外来务工人员家庭2户，发放公租房租金补贴0.35万元。"
         )
+        assert [section["section"] for section in report["sections"]] == ["housing"]
         assert report["figures"]["households"] == 2
         assert report["by_year"]["2024"]["operator_subsidy"]["units"] == 300
         assert admin.report(2020, 2023)["figures"]["households"] == 0

@@ -3,14 +3,14 @@
 characters. Every row keeps its id, so the ids recorded on cases, amounts and assessments still point at it.
 
 Revision ID: housing_0009
-Revises: housing_0008
+Revises: housing_0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "housing_0009"
-down_revision = "housing_0008"
+down_revision = "housing_0010"
 branch_labels = None
 depends_on = None
 
