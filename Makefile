@@ -8,8 +8,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: lock broker-amqp run start stop status test test-fast test-clock test-random test-reverse lint format golden \
-	setup venv broker tools migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
-	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover
+	setup venv broker tools audit migrate topology clean demo bench bench-housing bench-notify bench-events bench-metrics bench-footprint bench-replicas bench-tracing \
+	fake-gateway test-faults test-demo bench-http test-cluster cluster-start cluster-stop test-pg-failover test-prometheus image-tools image-test
 
 # requirements-dev.lock: everything requirements.lock pins, plus the test and lint tools, each with its hashes
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -31,6 +31,10 @@ lock: venv
 	$(LOCK) -o requirements.lock
 	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock
 
+# pip-audit when its vulnerability service answers, else the vendored advisory snapshot (ops/advisories/README.md)
+audit: venv ## the lock files against known vulnerabilities; fails on any finding not in ops/advisories/ignore.yaml
+	$(BIN)/python -m ops.audit
+
 broker: ## RabbitMQ with its management API (the tests and benchmarks use it)
 	@scripts/ensure_broker.sh --management
 
@@ -39,6 +43,9 @@ broker-amqp: ## RabbitMQ's AMQP port only: all `make run` / `make start` need
 
 tools: ## Debian packages some tests need (promtool); installed where apt can be used
 	@scripts/ensure_tools.sh
+
+image-tools: ## podman, buildah, debootstrap, runc for `make image-test`; installed where apt can be used
+	@scripts/ensure_tools.sh image
 
 migrate: venv
 	$(BIN)/python -m shared.platform.migrations
@@ -64,6 +71,9 @@ status: venv
 # The suite runs as shards, whole test files per pytest process, all at once (tests/shards.py says why and
 # which); `PYTEST=1 make test` runs it in one process instead.
 SUITE := $(if $(PYTEST),$(BIN)/python -m pytest,$(BIN)/python -m tests.shards)
+# the markers whose suites run only by their own targets; pyproject's addopts deselects the same ones, and a
+# target that passes its own -m (which replaces addopts' -m) leaves them out again (tests/shared/test_shards.py)
+OWN_TARGETS := cluster or pg_failover or broker_fuzz or demo_full or prometheus or image
 
 test: venv broker tools ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
 	$(SUITE) -q --durations=15
@@ -74,7 +84,7 @@ CLOCK_INSTANTS ?= 2026-11-30T23:30:00+08:00 2026-12-01T07:59:00+08:00 2026-12-01
 test-clock: venv broker tools ## the time-sensitive tests at each of CLOCK_INSTANTS
 	@set -e; for instant in $(CLOCK_INSTANTS); do \
 		echo "== platform clock starts at $$instant"; \
-		CLOCK_START=$$instant $(SUITE) -q -m clock; \
+		CLOCK_START=$$instant $(SUITE) -q -m "clock and not ($(OWN_TARGETS))"; \
 	done
 
 test-random: venv broker tools ## the suite in a random order, its seed printed first (SEED=n repeats one)
@@ -85,7 +95,7 @@ test-reverse: venv broker tools ## the suite in reverse order
 	$(SUITE) -q --reverse
 
 test-fast: venv broker
-	$(BIN)/python -m pytest -q -m "not e2e and not slow and not cluster"
+	$(BIN)/python -m pytest -q -m "not e2e and not slow and not ($(OWN_TARGETS))"
 
 # then the broker fuzz suite's long form and the HTTP flood benchmark (docs/reliability.md, "Hostile input")
 BROKER_FUZZ_EXAMPLES ?= 100
@@ -111,6 +121,18 @@ cluster-stop: venv
 # killed mid-stream and the standby promoted (docs/reliability.md, "PostgreSQL failover")
 test-pg-failover: venv broker ## PostgreSQL failover under load: 300 approvals, nothing lost or doubled
 	FAILOVER_APPROVALS=300 $(BIN)/python -m pytest -q -s -ra -m pg_failover tests/faults/test_pg_failover.py
+
+# deploy/Dockerfile built with podman on a Debian base debootstrapped from the apt mirror (scripts/image.sh; the
+# tarball cached under var/cache/debootstrap), then the migrations and the five services run from the image
+# against the local RabbitMQ and PostgreSQL (docs/operations.md, "Build the image")
+image-test: venv broker image-tools ## build the image for real and run the platform from it
+	$(BIN)/python -m pytest -q -ra -s -m image tests/image
+
+# Debian's Prometheus on loopback with deploy/prometheus' scrape config and rules, scraping a throw-away
+# platform and a private RabbitMQ node with rabbitmq_prometheus; the SMS, dead-letter and outbox faults caused
+# for real, every panel and rule asked of its HTTP API (docs/operations.md, "What was checked, and how")
+test-prometheus: venv tools ## a real Prometheus against a running platform: every panel, rule and three alerts' faults
+	$(BIN)/python -m pytest -q -ra -m prometheus tests/deploy/test_prometheus_live.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# Debian packages that tests need beyond Python: promtool (in `prometheus`), for the alert-rule tests.
-# Installed where apt can be used (root, apt-get present); elsewhere the tests that need one skip and say why.
+# Debian packages that tests need beyond Python. Installed where apt can be used (root, apt-get present);
+# elsewhere the tests that need one skip and say why.
+#   scripts/ensure_tools.sh         `prometheus`, for promtool (the alert-rule tests) and the server itself
+#                                   (`make test-prometheus` runs it on loopback against a throw-away platform)
+#   scripts/ensure_tools.sh image   podman, buildah, debootstrap and runc, for `make image-test`
+#                                   (fuse-overlayfs: the store's fallback where the kernel mounts no overlay)
 set -uo pipefail
 
 missing=()
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+need() { # command package
+  command -v "$1" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+case "${1:-}" in
+  image)
+    need podman podman
+    need buildah buildah
+    need debootstrap debootstrap
+    need runc runc
+    need fuse-overlayfs fuse-overlayfs
+    ;;
+  *) { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus) ;;
+esac
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -34,6 +34,7 @@ SHARDS: dict[str, tuple[str, ...]] = {
         "tests/contract",
         "tests/e2e",
         "tests/faults",
+        "tests/image",  # deselected by the `image` marker: `make image-test` runs it
         "tests/services/events",
     ),
     "checks": ("tests/deploy", "tests/fuzz", "tests/ops", "tests/shared"),

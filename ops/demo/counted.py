@@ -1,8 +1,9 @@
 """The demo's plan for what the Center counts after the fact (seed §1 stock, §3 venues, §4 activities, care,
-training, volunteers, the guide): pure and deterministic, like `plan`. docs/demo.md says how each input was
-chosen; where the seed gives only a total, the inputs are drawn from a plausible range and the plan checks
-that they land on the seed's figure as the seed writes it ("1.6万余" is 16,000–16,999), or, where the seed's
-figure is exact and no draw can be expected to meet it, they are an even split of it, said so here.
+training, volunteers, the guide, the account's followers and posts, the 市民幸福体验日): pure and
+deterministic, like `plan`. docs/demo.md says how each input was chosen; where the seed gives only a total,
+the inputs are drawn from a plausible range and the plan checks that they land on the seed's figure as the
+seed writes it ("1.6万余" is 16,000–16,999), or, where the seed's figure is exact and no draw can be
+expected to meet it, they are an even split of it, said so here.
 """
 
 from __future__ import annotations
@@ -220,6 +221,45 @@ def guide_distributions() -> list[dict]:
     return [
         {"town": town, "distributed_on": str(date(2025, 3, 3 + n % 20)), "copies": 1_000}
         for n, town in enumerate(TOWNS)
+    ]
+
+
+HAPPINESS_DAY = {
+    "title": "第八个市民幸福体验日",  # seed §4: 2024年 … 开展第八个市民幸福体验日活动
+    "kind": "other",
+    "programme": "other",  # the Center co-organises it with the 宣传部: neither summer birds, harmony day nor library
+    "town": "浒山街道",  # [assumed]: the seed names no place
+    "place": "慈溪市民广场",  # [assumed]
+    "held_on": "2024-05-18",  # [assumed]: the seed says 2024
+    "headcount": 2_600,  # [assumed]: the seed gives no headcount; it joins only the participations' total
+    "child_headcount": 300,  # [assumed]
+    "series": "happiness_day",
+    "edition": 8,  # seed §4: 第八个
+}
+
+# seed §4: "我在慈溪"公众号累计关注人数112041人. An operator reads the figure off the account's back office now
+# and then; the earlier counts are [assumed] (a steady rise), the last is the seed's and the latest of them.
+FOLLOWER_COUNTS = (("2022-12-31", 71_380), ("2023-12-31", 94_215), ("2024-06-30", 104_806), ("2024-12-31", 112_041))
+ACCOUNT_COLUMNS = ("政策速递", "办事指南", "新市民风采", "活动预告", "安居慈溪", "小候鸟成长记")  # [assumed]
+POSTS_2024 = 125  # seed §4: 全年推送各类文稿125篇
+
+
+def posts() -> list[dict]:
+    """seed §4: 全年推送各类文稿125篇. Each post is one `article` publication on the WeChat channel, so the
+    count is the number of records: 125 posts in 2024, each on a weekday drawn from the year, in the
+    account's columns in turn [assumed titles and days]."""
+    rng = random.Random(SEED + 16)
+    weekdays = [d for d in (date(2024, 1, 1) + timedelta(days=n) for n in range(366)) if d.weekday() < 5]
+    days = sorted(rng.sample(weekdays, POSTS_2024))
+    return [
+        {
+            "title": f"{ACCOUNT_COLUMNS[n % len(ACCOUNT_COLUMNS)]}（2024年第{n // len(ACCOUNT_COLUMNS) + 1}期）",
+            "kind": "article",
+            "issued_on": str(day),
+            "copies_printed": 0,
+            "channels": ["wechat"],
+        }
+        for n, day in enumerate(days)
     ]
 
 

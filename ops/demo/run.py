@@ -7,7 +7,8 @@ Steps, each safe to repeat (a re-run creates nothing twice):
    subsidy and approved by a second reviewer;
 4. the rest of the 48,888 units raised 2021–2024, the 2025 stock plan and operator-subsidy forecast;
 5. the venue register, the volunteer teams and their 2024 services, the 2024 summer season and the 2025
-   harmony day (back-entered), the care visits, the drowning-prevention talks and the 2025 guide;
+   harmony day (back-entered), the care visits, the drowning-prevention talks, the 2025 guide, the 2024
+   市民幸福体验日 (an open event, the series' 8th), the account's 125 posts of 2024 and its follower counts;
 6. the stats report for 2019–2025, checked figure by figure against the seed (`document.py`), and
    stats' `rebuild()`, which must agree with the live figures.
 
@@ -260,13 +261,14 @@ def volunteer_services(callers, progress) -> None:
 
 
 def counted_records(callers, progress) -> None:
-    """Step 5's records, each kind only when the register holds none of it yet."""
+    """Step 5's records, each kind only when the register holds none of it yet (a publication: by title)."""
     events, admin = callers["caseworker"].events, callers["admin"].events
     held = events.counted_records()
-    task = progress.add_task("seasons, visits, talks, guide", total=5)
+    task = progress.add_task("seasons, visits, talks, guide, posts", total=6)
     if not held["held_activities"]:
         admin.import_past_season({"activities": counted.summer_season()})
         admin.import_past_season({"activities": counted.harmony_day()})
+        events.record_open_event(counted.HAPPINESS_DAY)
     progress.advance(task)
     if not held["care_visits"]:
         for visit in counted.care_visits():
@@ -276,13 +278,19 @@ def counted_records(callers, progress) -> None:
         for training in counted.trainings():
             events.record_training(training)
     progress.advance(task)
-    if not held["publications"]:
-        events.record_publication(counted.GUIDE)
+    titles = {p["title"] for p in events.list_publications()}
+    for publication in (counted.GUIDE, *counted.posts()):
+        if publication["title"] not in titles:
+            events.record_publication(publication)
     progress.advance(task)
     if not held["distributions"]:
         [guide] = [p for p in events.list_publications() if p["title"] == counted.GUIDE["title"]]
         for row in counted.guide_distributions():
             events.record_distribution({"publication_id": guide["publication_id"], **row})
+    progress.advance(task)
+    if not held["follower_counts"]:
+        for as_of, followers in counted.FOLLOWER_COUNTS:
+            admin.record_follower_count({"channel": "wechat", "as_of": as_of, "followers": followers})
     progress.advance(task)
 
 

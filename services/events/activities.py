@@ -12,10 +12,10 @@ from services.events import workflow
 from services.events.attendance import attendance_summary
 from services.events.exceptions import ActivityNotFound, DuplicateName, TeamNotFound, VenueNotFound
 from services.events.policy import policy_in_force
-from services.events.rules import local_date, local_day_bounds
 from services.events.views import activities_out, activity_out
 from shared.cixi.towns import resolve_town
 from shared.platform.auth import Caller
+from shared.platform.clock import local_date, local_day_bounds
 from shared.platform.errors import ValidationError
 from shared.platform.ids import new_id
 from shared.platform.unit_of_work import WorkerDesk, transactional

@@ -220,6 +220,8 @@ class HeldActivity(Base):
     held_on: Mapped[date] = mapped_column(Date, index=True)
     headcount: Mapped[int] = mapped_column(Integer)
     child_headcount: Mapped[int] = mapped_column(Integer)
+    series: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    edition: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -287,3 +289,18 @@ class PublicationDistribution(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (CheckConstraint("copies > 0", name="ck_distribution_copies"),)
+
+
+class FollowerCount(Base):
+    """An account's followers as of a day (a snapshot); a later row for the same day corrects an earlier one."""
+
+    __tablename__ = "follower_counts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[date] = mapped_column(Date, index=True)
+    followers: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (CheckConstraint("followers >= 0", name="ck_follower_count"),)

@@ -1,7 +1,9 @@
 """What the Center counts after the fact (seed §4): activities counted by heads (a past season entered by an
-admin, an open event without registration), care visits to migrant workers' children, trainings, and the
-publications handed out. Each is one row (or a few) and one event for stats; none is a case with a status,
-so a back-entry is audited explicitly, by whom and how many rows.
+admin, an open event without registration, either maybe one edition of a yearly series), care visits to
+migrant workers' children, trainings, the publications handed out or posted (a post on the WeChat account
+is a publication of kind `article`), and the followers of the Center's account as of a day. Each is one
+row (or a few) and one event for stats; none is a case with a status, so a back-entry is audited
+explicitly, by whom and how many rows.
 
 People appear in events only as pseudonyms (trainees' `resident_id`); the official who led a care visit is
 kept here and never published."""
@@ -42,6 +44,8 @@ def hold(session, outbox, data: dict, entry: str, by: str, now: datetime) -> m.H
         held_on=data["held_on"],
         headcount=data["headcount"],
         child_headcount=data["child_headcount"],
+        series=data["series"],
+        edition=data["edition"],
         recorded_by=by,
         created_at=now,
     )
@@ -54,6 +58,8 @@ def hold(session, outbox, data: dict, entry: str, by: str, now: datetime) -> m.H
             "held_on": row.held_on.isoformat(),
             "headcount": row.headcount,
             "child_headcount": row.child_headcount,
+            "series": row.series,
+            "edition": row.edition,
         },
     )
     return row
@@ -66,6 +72,8 @@ def held_out(row: m.HeldActivity) -> dict:
         "held_on": row.held_on.isoformat(),
         "headcount": row.headcount,
         "child_headcount": row.child_headcount,
+        "series": row.series,
+        "edition": row.edition,
     }
 
 
@@ -206,6 +214,24 @@ class RecordDesk(WorkerDesk):
         self.db.flush()
         return publication_out(publication, distributed(self.db, publication.id))
 
+    @transactional
+    def record_follower_count(self, data: dict, by: str) -> dict:
+        now = self.clock.now()
+        row = m.FollowerCount(id=new_id(), recorded_by=by, created_at=now, **data)
+        self.db.add(row)
+        self.outbox.add(
+            "followers_counted",
+            {
+                "count_id": row.id,
+                "channel": row.channel,
+                "as_of": row.as_of.isoformat(),
+                "followers": row.followers,
+                "recorded_at": now.isoformat(),
+            },
+        )
+        self.db.flush()
+        return {"count_id": row.id, "channel": row.channel, "as_of": row.as_of.isoformat(), "followers": row.followers}
+
     def counted_records(self) -> dict:
         """How many of each record the register holds (a back-entry's caller checks before it repeats one)."""
         tables = {
@@ -214,6 +240,7 @@ class RecordDesk(WorkerDesk):
             "trainings": m.Training,
             "publications": m.Publication,
             "distributions": m.PublicationDistribution,
+            "follower_counts": m.FollowerCount,
         }
         return {name: self.db.scalar(select(func.count()).select_from(model)) for name, model in tables.items()}
 

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from shared.platform.clock import SHANGHAI, local_date
+from shared.platform.clock import local_date
 from shared.platform.personal_data import age_on, normalise_id_number
-
-LOCAL = SHANGHAI
-
-
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """UTC-aware [start, end) of a local calendar day."""
-    start = datetime.combine(day, time.min, tzinfo=LOCAL)
-    return start, start + timedelta(days=1)
 
 
 def activity_days(starts_at: datetime, ends_at: datetime) -> list[date]:

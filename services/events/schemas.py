@@ -13,10 +13,12 @@ from datetime import date
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.cixi.contracts.events import (
+    ACCOUNT_CHANNELS,
     KINDS,
     PROGRAMMES,
     PUBLICATION_CHANNELS,
     PUBLICATION_KINDS,
+    SERIES,
     TRAINING_TOPICS,
     VENUE_KINDS,
     VISIT_LEADS,
@@ -273,10 +275,14 @@ class HeldActivityInput(_NotAhead):
     held_on = fields.Date(required=True, validate=_in_range)
     headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
     child_headcount = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100_000))
+    series = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SERIES))
+    edition = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=1000))
 
     @validates_schema(skip_on_field_errors=False)
     def consistent(self, data, **kwargs):
         problems: dict = {}
+        if (data.get("series") is None) != (data.get("edition") is None):
+            problems["edition" if data.get("series") else "series"] = ["a series and its edition go together"]
         if not data.get("venue_id") and not (data.get("town") and data.get("place")):
             problems["venue_id"] = ["give a venue, or a town and a place"]
         if data.get("venue_id") and (data.get("town") or data.get("place")):
@@ -362,6 +368,8 @@ class PublicationInput(_NotAhead):
             problems["channels"] = ["a channel is listed twice"]
         if "print" in channels and data.get("copies_printed") == 0:
             problems["copies_printed"] = ["a printed publication has copies"]
+        if data.get("kind") == "article" and "wechat" not in channels:
+            problems.setdefault("channels", []).append("an article is a post on the WeChat account")
         if problems:
             raise ValidationError(problems)
 
@@ -373,6 +381,16 @@ class DistributionInput(_NotAhead):
     town = Text(required=True, max_length=20, validate=_town)
     distributed_on = fields.Date(required=True, validate=_in_range)
     copies = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+
+
+class FollowerCountInput(_NotAhead):
+    """An account's followers as of a day, read off the platform's own back office (a snapshot)."""
+
+    DATED = "as_of"
+
+    channel = fields.String(required=True, validate=validate.OneOf(ACCOUNT_CHANNELS))
+    as_of = fields.Date(required=True, validate=_in_range)
+    followers = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000_000))
 
 
 # --- output ---------------------------------------------------------------------------------------

@@ -135,6 +135,13 @@ class EventsService(PlatformService):
         data = load(s.DistributionInput(), distribution, today=local_date(self.clock.now()))
         return self.desk.record_distribution(data, self.auth.caller.subject)
 
+    @rpc
+    @requires("admin")
+    def record_follower_count(self, count: dict) -> dict:
+        """The followers of the Center's account as of a day (a snapshot read off the account's back office)."""
+        data = load(s.FollowerCountInput(), count, today=local_date(self.clock.now()))
+        return self.desk.record_follower_count(data, self.auth.caller.subject)
+
     @rpc(read_only=True)
     @requires("caseworker", "reviewer")
     def list_publications(self) -> list[dict]:

@@ -47,7 +47,7 @@ from services.insurance.schemas import (
     SuspendSchema,
 )
 from shared.platform.auth import Caller, require_acting_for
-from shared.platform.clock import SHANGHAI
+from shared.platform.clock import local_date
 from shared.platform.contracts import resident_note
 from shared.platform.db import move_status
 from shared.platform.errors import ValidationError
@@ -62,7 +62,6 @@ from shared.platform.personal_data import (
 from shared.platform.unit_of_work import WorkerDesk, transactional
 from shared.platform.validation import echo, load
 
-LOCAL_TZ = SHANGHAI
 SWEEP_BATCH = 500
 DECISION_SCHEMAS = {"reject": RejectSchema, "suspend": SuspendSchema, "end": EndSchema}
 # who may see any case; everyone else (a resident) sees only their own or their child's
@@ -86,7 +85,7 @@ class Desk(WorkerDesk):
 
     @cached_property
     def today(self) -> date:
-        return self._today or self.now.astimezone(LOCAL_TZ).date()
+        return self._today or local_date(self.now)
 
     @property
     def audit(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
+from services.notify import statuses
 from shared.platform.metrics import NOTIFICATIONS
 
 SEGMENTS = Counter("newcitizen_notify_sms_segments_total", "Billed SMS segments handed to a provider", ["provider"])
@@ -35,3 +36,10 @@ def account_series(provider: str) -> None:
     """Every kind at 0 from the start: an alert on `increase()` cannot see a series' first sample."""
     for kind in ACCOUNT_KINDS:
         ACCOUNT_REFUSALS.labels(provider, kind)
+
+
+def status_series(channel: str, provider: str) -> None:
+    """Every final status of a provider at 0 from the start, for the same reason: the SMS failure-rate alert
+    reads `rate()` of these, and a failure that created its series was invisible to it."""
+    for status in statuses.FINAL:
+        NOTIFICATIONS.labels("notify", channel, provider, status)

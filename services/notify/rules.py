@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 
 from services.notify import statuses
-from shared.platform.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
+from shared.platform.clock import SHANGHAI, local_date, local_day_bounds
 
 OPT_OUT_KEYWORDS = frozenset({"T", "TD", "退订"})
 
@@ -43,12 +43,11 @@ def not_before(kind: str, now: datetime, start: clock_time, end: clock_time) -> 
 
 
 def shanghai_day_start(now: datetime) -> datetime:
-    local = now.astimezone(SHANGHAI)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    return local_day_bounds(local_date(now))[0].astimezone(UTC)
 
 
 def next_shanghai_day(now: datetime) -> datetime:
-    return (shanghai_day_start(now).astimezone(SHANGHAI) + timedelta(days=1)).astimezone(UTC)
+    return local_day_bounds(local_date(now))[1].astimezone(UTC)
 
 
 def is_opt_out(text: str) -> bool:

@@ -12,8 +12,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.notify import metrics, rules, statuses
+from services.notify import metrics, statuses
 from services.notify.models import SmsUsage
+from shared.platform.clock import local_date
 
 DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -28,7 +29,7 @@ def record(session, accepted: list[tuple], now: datetime) -> None:
             segments[provider] += row.segments or 0
     if not messages:
         return
-    day = rules.shanghai_day_start(now).astimezone(rules.SHANGHAI).date()
+    day = local_date(now)
     insert = DIALECT_INSERT[session.get_bind().dialect.name]
     for provider, count in messages.items():
         statement = insert(SmsUsage).values(day=day, provider=provider, messages=count, segments=segments[provider])

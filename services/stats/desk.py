@@ -69,13 +69,13 @@ class Desk(WorkerDesk):
         years = (from_year, to_year)
         figures = store.figures_for(self.db, years)
         by_year = store.breakdown(self.db, "year", years)
-        standing = store.figures_for(self.db, (EARLIEST_YEAR, years[1]))  # the stock and venues "to date"
+        standing = store.figures_for(self.db, (EARLIEST_YEAR, years[1]))  # the stock, venues, followers "to date"
         self.db.rollback()
         return {
             "from_year": years[0],
             "to_year": years[1],
             "figures": figures,
-            "standing": {key: standing[key] for key in ("stock", "venues")},
+            "standing": {key: standing[key] for key in ("stock", "venues", "wechat")},
             "by_year": _keyed(by_year),
             "subsidy_paid_wan_yuan": wan_yuan(figures["subsidy_paid_fen"]),
             "operator_subsidy_wan_yuan": wan_yuan(figures["operator_subsidy"]["amount_fen"]),

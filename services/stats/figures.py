@@ -82,6 +82,10 @@ def counted(sums: Mapping[str, int], distinct: Mapping[str, int]) -> dict:
             on_wechat="posted_on_wechat",
         ),
         "venues": _split(sums, count="venues", sharing="venues_sharing"),
+        # the "我在慈溪" account: followers to date (a snapshot) and its posts (文稿, publications of kind
+        # `article`); a guide also posted there has its own sentence, so it is not one of the year's posts
+        "wechat": {"followers": sums.get("followers:wechat", 0), "posts": sums.get("posted_on_wechat:article", 0)},
+        "series": {series: {"edition": n} for series, n in sorted(by_value(sums, "series_edition").items())},
     }
 
 
@@ -128,13 +132,16 @@ TRAINING_WORDS = {
     "other": "专题培训",
 }
 PUBLICATION_WORDS = {"newcomer_guide": "新市民来慈指南", "policy_leaflet": "新市民政策宣传资料", "other": "宣传资料"}
+SERIES_WORDS = {"happiness_day": "市民幸福体验日"}
+ACCOUNT = "“我在慈溪”公众号"
 
 
 def report_sections(
     from_year: int, to_year: int, figures: Mapping, by_year: Mapping[int, Mapping], standing: Mapping | None = None
 ) -> list[dict]:
     """The report in the order of the Center's 2025 reply (§1 housing … §4 activities, care and volunteers);
-    `standing` is the figures of every year up to `to_year` (the stock raised and the venues open "to date").
+    `standing` is the figures of every year up to `to_year` (the stock raised, the venues open and the
+    account's followers "to date").
     A section without data is left out. Counts are exact sums of events, so none is "约" (about); only a
     plan, which is a forecast, keeps the seed's "近/约"."""
     standing = standing if standing is not None else figures
@@ -142,7 +149,7 @@ def report_sections(
         "housing": _housing(from_year, to_year, figures, by_year, standing),
         "insurance": _insurance(from_year, to_year, figures, by_year),
         "culture": _culture(standing, by_year),
-        "activities": _activities(from_year, to_year, figures, by_year),
+        "activities": _publicity(standing, by_year) + _activities(from_year, to_year, figures, by_year),
     }
     return [
         {"section": key, "title": title, "text": "".join(sentences[key])} for key, title in SECTIONS if sentences[key]
@@ -236,11 +243,26 @@ def _culture(standing, by_year) -> list[str]:
     return sentences
 
 
+def _publicity(standing, by_year) -> list[str]:
+    """seed §4 (加强政策宣传与引导): a yearly series' edition, the account's followers to date, a year's posts."""
+    sentences = []
+    for year in sorted(by_year):
+        for series, row in by_year[year]["series"].items():
+            sentences.append(f"{year}年，开展第{row['edition']}个{SERIES_WORDS[series]}活动。")
+    if standing["wechat"]["followers"]:
+        sentences.append(f"{ACCOUNT}累计关注人数{standing['wechat']['followers']}人。")
+    for year in _years_with(by_year, lambda r: r["wechat"]["posts"]):
+        sentences.append(f"{year}年，{ACCOUNT}全年推送各类文稿{by_year[year]['wechat']['posts']}篇。")
+    return sentences
+
+
 def _activities(from_year, to_year, figures, by_year) -> list[str]:
     sentences = []
     for year in sorted(by_year):
         row = by_year[year]
         for kind, publication in sorted(row["publications"].items()):
+            if kind == "article":  # a post is counted among the year's posts (_publicity), not as a print run
+                continue
             if publication["issued"] or publication["distributed"]:
                 wechat = "，并在“我在慈溪”微信公众号发布" if publication["on_wechat"] else ""
                 sentences.append(

@@ -6,7 +6,11 @@ Every envelope becomes a handful of *facts*, each filed under (year, town, categ
 * the sums its rule names (`subsidy_paid_fen` += `amount_fen`, ...);
 * a 1 under each metric its rule counts when the envelope qualifies (`venues_sharing:reading_room`, ...);
 * the members of the distinct counts its rule names (`households` ∋ `resident_id`, ...; a list field gives
-  one member per item, as a training's trainees).
+  one member per item, as a training's trainees);
+* the snapshots its rule names (`followers:wechat` = `followers` as of `as_of`): a standing figure read off
+  somewhere else, where the latest wins and nothing adds up. Each carries its rank (its business time,
+  then the envelope's id, so two folds in any order keep the same one); in `sums` a snapshot metric's
+  value is the latest of the selection's.
 
 A metric named with `{field}` is split by that data field's value (`held_headcount:{programme}` files the
 4.20 harmony day's heads under `held_headcount:harmony_day`); the fields split on are contract enumerations,
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from shared.cixi.towns import resolve_town
-from shared.platform.clock import SHANGHAI  # noqa: F401 (re-exported: tests import it from here)
+from shared.platform.clock import SHANGHAI
 
 UNKNOWN = ""  # the town or category of an event that does not carry one
 LABEL_MAX = 50
@@ -52,12 +56,21 @@ class Amount:
 
 
 @dataclass(frozen=True)
+class Latest:
+    """A snapshot read from `data[field]`, ranked by the business times `at` (None: the envelope has none)."""
+
+    field: str
+    at: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     when: tuple[str, ...] = ()  # data fields holding the business time, first present wins; else occurred_at
     category: tuple[str, ...] = ("category",)  # data fields naming the category, first present wins
     sums: Mapping[str, Amount] = field(default_factory=dict)  # metric -> quantity
     counts: Mapping[str, Callable[[Mapping], bool]] = field(default_factory=dict)  # metric -> when it counts 1
     distinct: Mapping[str, str] = field(default_factory=dict)  # metric -> data field identifying a member(s)
+    latest: Mapping[str, Latest] = field(default_factory=dict)  # metric -> snapshot
 
 
 def always(_data: Mapping) -> bool:
@@ -122,6 +135,7 @@ RULES: dict[tuple[str, str], Rule] = {
             "held_child_headcount:{programme}": Amount("child_headcount"),
         },
         counts={"held_activities:{programme}": always},
+        latest={"series_edition:{series}": Latest("edition", at=("held_on",))},  # 第N个, the year's latest
     ),
     ("events", "care_visit_recorded"): Rule(
         when=("visit_date",),
@@ -143,6 +157,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("events", "publication_distributed"): Rule(
         when=("distributed_on",), category=("kind",), sums={"copies_distributed:{kind}": Amount("copies")}
+    ),
+    ("events", "followers_counted"): Rule(
+        when=("as_of",),
+        category=("channel",),
+        latest={"followers:{channel}": Latest("followers", at=("as_of", "recorded_at"))},
     ),
     ("events", "venue_registered"): Rule(
         when=("opened_on",),
@@ -184,10 +203,14 @@ def rule_for(source: str, event_type: str) -> Rule:
     return RULES.get((source, event_type), GENERIC)
 
 
+Ranked = tuple[str, int]  # (rank, value) of a snapshot
+
+
 @dataclass(frozen=True)
 class Facts:
     totals: tuple[tuple[Key, int], ...]
     members: tuple[tuple[Key, str], ...]
+    latest: tuple[tuple[Key, Ranked], ...] = ()
 
 
 def facts_of(envelope: Mapping) -> Facts:
@@ -213,7 +236,45 @@ def facts_of(envelope: Mapping) -> Facts:
             raise FoldError(f"{kind} has no {name!r} to count {metric}")
         key = (year, town, category, split(metric, data, kind))
         members += [(key, str(item)) for item in (member if isinstance(member, list) else [member])]
-    return Facts(tuple(totals), tuple(members))
+    latest = []
+    for metric, snapshot in rule.latest.items():
+        value = data.get(snapshot.field)
+        if value is not None:  # an optional snapshot (a held activity outside any series)
+            rank = "|".join([*(moment_text(data.get(name), kind) for name in snapshot.at), str(envelope["event_id"])])
+            amount = amount_of(data, Amount(snapshot.field), kind)
+            latest.append(((year, town, category, split(metric, data, kind)), (rank, amount)))
+    return Facts(tuple(totals), tuple(members), tuple(latest))
+
+
+def moment_text(value: object, kind: str) -> str:
+    """A business time as text that sorts as the time does: a date as ISO, a moment as ISO in UTC."""
+    if isinstance(value, str) and _DATE.match(value.strip()):
+        return value.strip()
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise FoldError(f"{kind} has an unreadable time {value!r}") from None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise FoldError(f"{kind} has no time {value!r} to rank its snapshot")
+
+
+def keep_latest(latest: dict[Key, Ranked], key: Key, ranked: Ranked) -> None:
+    if key not in latest or ranked[0] > latest[key][0]:
+        latest[key] = ranked
+
+
+def latest_of(ranked: Iterable[tuple[str, Ranked]]) -> dict[str, int]:
+    """{metric: value} of the highest-ranked snapshot of each metric."""
+    best: dict[str, Ranked] = {}
+    for metric, candidate in ranked:
+        if metric not in best or candidate[0] > best[metric][0]:
+            best[metric] = candidate
+    return {metric: value for metric, (_rank, value) in best.items()}
 
 
 def split(metric: str, data: Mapping, kind: str) -> str:
@@ -290,17 +351,22 @@ class Figures:
 
     totals: dict[Key, int] = field(default_factory=dict)
     members: set[tuple[Key, str]] = field(default_factory=set)
+    latest: dict[Key, Ranked] = field(default_factory=dict)
 
     def add(self, facts: Facts) -> None:
         for key, value in facts.totals:
             self.totals[key] = self.totals.get(key, 0) + value
         self.members.update(facts.members)
+        for key, ranked in facts.latest:
+            keep_latest(self.latest, key, ranked)
 
     def sums(self, years: tuple[int, int] | None = None, town: str | None = None) -> dict[str, int]:
+        """The totals summed by metric, and each snapshot metric's latest value in the selection."""
         result: dict[str, int] = {}
         for key, value in self.totals.items():
             if _selected(key, years, town):
                 result[key[3]] = result.get(key[3], 0) + value
+        result.update(latest_of((key[3], ranked) for key, ranked in self.latest.items() if _selected(key, years, town)))
         return result
 
     def distinct(self, years: tuple[int, int] | None = None, town: str | None = None) -> dict[str, int]:
@@ -317,6 +383,10 @@ class Figures:
             mine, theirs = self.totals.get(key, 0), other.totals.get(key, 0)
             if mine != theirs:
                 found.append(f"total {'/'.join(map(str, key))}: live {mine}, refolded {theirs}")
+        for key in sorted(set(self.latest) | set(other.latest)):
+            mine, theirs = self.latest.get(key), other.latest.get(key)
+            if mine != theirs:
+                found.append(f"latest {'/'.join(map(str, key))}: live {mine}, refolded {theirs}")
         for label, members in (
             ("only live", self.members - other.members),
             ("only refolded", other.members - self.members),

@@ -72,3 +72,12 @@ class FigureMember(FigureKey, Base):
     member: Mapped[str] = mapped_column(String(100), primary_key=True)
 
     __table_args__ = (Index("ix_stat_members_metric_year", "metric", "year"),)
+
+
+class FigureLatest(FigureKey, Base):
+    """A snapshot figure (an account's followers as of a day): the highest-ranked one under each key."""
+
+    __tablename__ = "stat_latest"
+
+    rank: Mapped[str] = mapped_column(String(120))
+    value: Mapped[int] = mapped_column(BigInteger)

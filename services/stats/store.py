@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.stats.figures import headline
-from services.stats.fold import Facts, Figures, facts_of, is_counter
-from services.stats.models import ArchivedEvent, FigureMember, FigureTotal
+from services.stats.fold import Facts, Figures, facts_of, is_counter, latest_of
+from services.stats.models import ArchivedEvent, FigureLatest, FigureMember, FigureTotal
 from shared.platform.contracts import registry
 from shared.platform.models import utcnow
 
@@ -56,10 +56,10 @@ def record_many(session: Session, envelopes: list[Mapping]) -> Facts:
     figures = Figures()
     for envelope in envelopes:
         figures.add(facts_of(envelope))  # a FoldError before anything is written
-    archive, _total, _member = statements(session.get_bind().dialect.name)
+    archive, *_upserts = statements(session.get_bind().dialect.name)
     now = utcnow()
     session.execute(archive, [_archive_row(envelope, now) for envelope in envelopes])
-    facts = Facts(tuple(figures.totals.items()), tuple(figures.members))
+    facts = Facts(tuple(figures.totals.items()), tuple(figures.members), tuple(figures.latest.items()))
     apply(session, facts)
     return facts
 
@@ -78,7 +78,7 @@ def _archive_row(envelope: Mapping, now: datetime) -> dict:
 
 
 @functools.cache
-def statements(dialect: str) -> tuple[Insert, Insert, Insert]:
+def statements(dialect: str) -> tuple[Insert, Insert, Insert, Insert]:
     """Core statements built once per dialect, so SQLAlchemy compiles each once (the per-event path)."""
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     total = upsert(FigureTotal.__table__)
@@ -86,17 +86,28 @@ def statements(dialect: str) -> tuple[Insert, Insert, Insert]:
         index_elements=list(KEY_COLUMNS), set_={"value": FigureTotal.__table__.c.value + total.excluded.value}
     )
     member = upsert(FigureMember.__table__).on_conflict_do_nothing()
-    return insert(ArchivedEvent.__table__), total, member
+    latest = upsert(FigureLatest.__table__)
+    latest = latest.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS),
+        set_={"rank": latest.excluded.rank, "value": latest.excluded.value},
+        where=latest.excluded.rank > FigureLatest.__table__.c.rank,  # an older snapshot arriving late loses
+    )
+    return insert(ArchivedEvent.__table__), total, member, latest
 
 
 def apply(session: Session, facts: Facts) -> None:
     """One upsert statement per table (executemany), its rows in key order."""
-    _archive, total, member = statements(session.get_bind().dialect.name)
+    _archive, total, member, latest = statements(session.get_bind().dialect.name)
     for statement, rows, column in ((total, facts.totals, "value"), (member, facts.members, "member")):
         if rows:
             session.execute(
                 statement, [{**dict(zip(KEY_COLUMNS, key, strict=True)), column: v} for key, v in sorted(rows)]
             )
+    if facts.latest:
+        rows = [
+            {**dict(zip(KEY_COLUMNS, key, strict=True)), "rank": r, "value": v} for key, (r, v) in sorted(facts.latest)
+        ]
+        session.execute(latest, rows)
 
 
 def _where(statement: Select, model, years: tuple[int, int] | None, town: str | None) -> Select:
@@ -122,6 +133,13 @@ def grouped(
         for row in session.execute(statement):
             group = row[0] if by else None
             result.setdefault(group, ({}, {}))[slot][row[-2]] = int(row[-1])
+    columns = [getattr(FigureLatest, by)] if by else []
+    ranked: dict[object, list] = {}
+    statement = select(*columns, FigureLatest.metric, FigureLatest.rank, FigureLatest.value)
+    for row in session.execute(_where(statement, FigureLatest, years, town)):
+        ranked.setdefault(row[0] if by else None, []).append((row[-3], (row[-2], int(row[-1]))))
+    for group, snapshots in ranked.items():
+        result.setdefault(group, ({}, {}))[0].update(latest_of(snapshots))  # a snapshot's latest, never a sum
     return result
 
 
@@ -146,6 +164,8 @@ def live_figures(session: Session) -> Figures:
         figures.totals[(row.year, row.town, row.category, row.metric)] = row.value
     for row in session.execute(select(FigureMember)).scalars():
         figures.members.add(((row.year, row.town, row.category, row.metric), row.member))
+    for row in session.execute(select(FigureLatest)).scalars():
+        figures.latest[(row.year, row.town, row.category, row.metric)] = (row.rank, row.value)
     return figures
 
 
@@ -182,7 +202,7 @@ def lock_for_repair(session: Session) -> None:
     envelope is in neither the refold nor the replaced figures, and it applies its facts afterwards.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE stat_totals, stat_members IN EXCLUSIVE MODE"))
+        session.execute(text("LOCK TABLE stat_totals, stat_members, stat_latest IN EXCLUSIVE MODE"))
     else:
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -190,9 +210,11 @@ def lock_for_repair(session: Session) -> None:
 def replace_live(session: Session, figures: Figures) -> None:
     session.execute(delete(FigureTotal))
     session.execute(delete(FigureMember))
+    session.execute(delete(FigureLatest))
     totals = [dict(zip(KEY_COLUMNS, key, strict=True), value=value) for key, value in figures.totals.items()]
     members = [dict(zip(KEY_COLUMNS, key, strict=True), member=member) for key, member in figures.members]
-    for model, rows in ((FigureTotal, totals), (FigureMember, members)):
+    latest = [dict(zip(KEY_COLUMNS, key, strict=True), rank=r, value=v) for key, (r, v) in figures.latest.items()]
+    for model, rows in ((FigureTotal, totals), (FigureMember, members), (FigureLatest, latest)):
         for start in range(0, len(rows), REFOLD_BATCH):
             session.execute(insert(model), rows[start : start + REFOLD_BATCH])
 

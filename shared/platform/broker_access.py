@@ -10,12 +10,14 @@ an exchange). What each process really does at start-up and after, and so needs:
 
 * a service's outbox relay declares its `<service>.events` exchange and every consumer queue of its events,
   binds them (write on the queues, read on the exchange) and publishes to the exchange;
-* its event consumers declare their queues, and the exchange each is bound to (kombu declares a queue's
-  exchange with it, so a consumer starts before its publisher), bind and consume them; they re-publish a
-  failed message to their own `<service>.retry.<ms>` exchanges and a poison one to `<service>.dlq` through
-  the default exchange, and declare the retry queues, which dead-letter through the default exchange;
-* its RPC entrypoint declares `rpc-<service>` and nameko's `nameko-rpc` exchange, binds, consumes, and
-  publishes the replies to `nameko-rpc`;
+* its event consumers declare their queues and bind them to their source's exchange, which they never
+  declare (configure on an exchange also allows deleting it): they check it exists with a passive declare,
+  which needs no permission, and wait for the topology step if it does not (`topology.await_exchange`);
+  they consume their queues, re-publish a failed message to their own `<service>.retry.<ms>` exchanges and a
+  poison one to `<service>.dlq` through the default exchange, and declare the retry queues, which
+  dead-letter through the default exchange;
+* its RPC entrypoint declares `rpc-<service>` and binds it to nameko's `nameko-rpc` exchange, which it does
+  not declare either (the same passive check), consumes, and publishes the replies to `nameko-rpc`;
 * the ops CLI makes RPC calls (an `rpc.reply-standalone_rpc_proxy-<uuid>` queue, requests on `nameko-rpc`),
   and lists and replays every `<service>.dlq` (replay publishes to the original queue by the default exchange);
 * the topology step (`python -m shared.platform.topology`, the migrations Job) declares everything, and moves a queue
@@ -190,7 +192,7 @@ def service_permissions(service: str) -> Permissions:
     objects = ServiceObjects.of(service)
     queues = [*objects.published_queues, *objects.consumed_queues, objects.rpc_queue]
     return grant(
-        configure=[objects.exchange, *queues, *objects.source_exchanges, objects.dead_letter_queue, rpc_exchange()],
+        configure=[objects.exchange, *queues, objects.dead_letter_queue],  # not the exchanges it binds to
         write=[objects.exchange, *queues, rpc_exchange(), DEFAULT_EXCHANGE],
         read=[objects.exchange, *objects.consumed_queues, objects.rpc_queue, *objects.source_exchanges, rpc_exchange()],
         patterns=[retry_pattern(service)],

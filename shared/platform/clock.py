@@ -10,13 +10,14 @@ so a test can say what time it is instead of depending on when it runs:
   (`clock.frozen = moment`) or starts it ticking from a moment (`clock.start_at(moment)`).
 
 Security time is not business time: token lifetimes and signed-request timestamps stay on the real clock
-(`time.time()`), so a shifted platform clock can never make an expired token valid.
+(`time.time()`), so a shifted platform clock can never make an expired token valid. So do the AMQP timestamps
+the broker reports ages from (`wall_timestamp()`): Prometheus compares them with its own real time.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
@@ -32,6 +33,11 @@ class ClockRefused(RuntimeError):
 
 def _wall() -> datetime:
     return datetime.now(UTC)
+
+
+def wall_timestamp() -> int:
+    """An AMQP message timestamp: real seconds since the epoch, whatever the platform clock says."""
+    return int(_wall().timestamp())
 
 
 class _ProcessClock:
@@ -73,6 +79,12 @@ def local_date(moment: datetime) -> date:
 
 def local_today(moment: datetime | None = None) -> date:
     return local_date(moment or utcnow())
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in Cixi, as aware instants (a daily cap resets at the start)."""
+    start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+    return start, start + timedelta(days=1)
 
 
 def parse_instant(value: str) -> datetime:

@@ -22,8 +22,10 @@ def dead_letter_headers(message, reason: str, queue: str, consumer: str, attempt
     }
 
 
-def republish(publisher, message, exchange, routing_key: str, headers: dict) -> None:
-    """The raw body as it came (a poison message is kept for inspection), its headers with `headers` added."""
+def republish(publisher, message, exchange, routing_key: str, headers: dict, timestamp=None) -> None:
+    """The raw body as it came (a poison message is kept for inspection), its headers with `headers` added.
+    Its AMQP timestamp stays (a retried event's queue age counts from its first publish) unless `timestamp`
+    is given: a dead letter's is the time it was dead-lettered, so the DLQ's head age says how long it waits."""
     merged = dict(message.headers or {})
     merged.update(headers)
     body, encoding = raw_body(message)
@@ -35,6 +37,7 @@ def republish(publisher, message, exchange, routing_key: str, headers: dict) -> 
         serializer=None,
         content_type=message.content_type or "application/octet-stream",
         content_encoding=encoding,
+        timestamp=timestamp or (message.properties or {}).get("timestamp"),
     )
 
 

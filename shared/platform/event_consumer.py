@@ -33,14 +33,16 @@ from nameko.messaging import Consumer
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from shared.platform.amqp_queue_consumer import UndecodableTolerantQueueConsumer
+from shared.platform.clock import wall_timestamp
 from shared.platform.contracts import load_all, validate_envelope
 from shared.platform.crashpoints import crash_point
 from shared.platform.dead_letters import ATTEMPTS_HEADER, dead_letter_headers, raw_body, republish
 from shared.platform.errors import PermanentError, ValidationError
 from shared.platform.event_signing import EventVerifier, SignatureRejected
-from shared.platform.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from shared.platform.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED, consumer_series
 from shared.platform.models import ProcessedEvent
 from shared.platform.topology import (
+    await_exchange,
     consumer_declarations,
     consumer_queue,
     dead_letter_queue_name,
@@ -75,13 +77,16 @@ class ReliableEventHandler(EventHandler):
         config = self.container.config
         service = self.container.service_name
         load_all()
-        self.queue = consumer_queue(self.source_service, self.event_type, service, config)
+        # bound, never declared: the source's exchange is the topology step's and its publisher's to declare
+        self.queue = consumer_queue(self.source_service, self.event_type, service, config, declares_exchange=False)
+        await_exchange(config, self.queue.exchange)
         self.delays = retry_delays(config)
         self.max_body = int(config.get("EVENT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
         self._verifier: EventVerifier | None = None
         self.publisher = Publisher(
             config[AMQP_URI_CONFIG_KEY], use_confirms=True, declare=consumer_declarations(service, config)
         )
+        consumer_series(service, self.consumer_name)
         Consumer.setup(self)  # EventHandler.setup would rebuild the queue with nameko's own name
 
     def verifier(self) -> EventVerifier:
@@ -171,7 +176,7 @@ class ReliableEventHandler(EventHandler):
         service = self.container.service_name
         headers = dead_letter_headers(message, reason, self.queue.name, self.consumer_name, attempts)
         try:
-            republish(self.publisher, message, "", dead_letter_queue_name(service), headers)
+            republish(self.publisher, message, "", dead_letter_queue_name(service), headers, wall_timestamp())
         except Exception:
             log.exception("could not dead-letter; requeueing instead")
             self.queue_consumer.requeue_message(message)

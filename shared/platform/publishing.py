@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from eventlet.semaphore import Semaphore
 from kombu import Connection
 
+from shared.platform.clock import wall_timestamp
+
 CONFIRM_TIMEOUT_SECONDS = 30
 
 
@@ -62,10 +64,13 @@ class ConfirmedBatchPublisher:
     def _publish(self, messages: list[OutgoingMessage]) -> None:
         channel = self._ready_channel()
         first = self.last_tag + 1
+        # the AMQP timestamp is what RabbitMQ reports as a queue's head message's
+        # (rabbitmq_detailed_queue_head_message_timestamp): the age of the oldest event waiting in a queue
+        sent_at = wall_timestamp()
         for message in messages:
             amqp_message = channel.prepare_message(
                 message.body, 0, "application/json", "utf-8", message.headers,
-                {"delivery_mode": 2, "message_id": message.message_id})  # fmt: skip
+                {"delivery_mode": 2, "message_id": message.message_id, "timestamp": sent_at})  # fmt: skip
             channel.basic_publish(amqp_message, exchange=message.exchange, routing_key=message.routing_key)
             self.last_tag += 1
         deadline = time.monotonic() + self.timeout

@@ -24,13 +24,14 @@ from nameko.exceptions import BadRequest, IncorrectSignature, serialize
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared.platform.amqp_queue_consumer import BROKER_GONE, RpcQueueConsumer
+from shared.platform.clock import wall_timestamp
 from shared.platform.dead_letters import dead_letter_headers, republish
 from shared.platform.errors import DomainError, InternalError, MalformedCall
 from shared.platform.ids import new_id
 from shared.platform.metrics import RPC_REFUSED
 from shared.platform.personal_data import mask_text
 from shared.platform.rpc_edge import content_problems, request_problems, unanswerable
-from shared.platform.topology import dead_letter_queue, dead_letter_queue_name, rpc_queue
+from shared.platform.topology import await_exchange, dead_letter_queue, dead_letter_queue_name, rpc_queue
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,9 @@ class GuardedRpcConsumer(RpcConsumer):
         super().setup()
         config = self.container.config
         self.max_body_bytes = int(config.get("RPC_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
-        self.queue = rpc_queue(self.container.service_name, config)  # nameko's, of the platform's queue type
+        # nameko's, of the platform's queue type, bound to nameko-rpc without declaring it (the topology step does)
+        self.queue = rpc_queue(self.container.service_name, config, declares_exchange=False)
+        await_exchange(config, self.queue.exchange)
         connection = {"ssl": config.get(AMQP_SSL_CONFIG_KEY), "login_method": config.get(LOGIN_METHOD_CONFIG_KEY)}
         self.replies = Publisher(config[AMQP_URI_CONFIG_KEY], serializer="json", **connection)
         self.dead_letters = Publisher(
@@ -105,7 +108,7 @@ class GuardedRpcConsumer(RpcConsumer):
             if why:
                 reason = f"unanswerable: {why}" + (f"; {kind}: {error}" if error is not None else "")
                 headers = dead_letter_headers(message, reason, self.queue.name, f"{service}.rpc")
-                republish(self.dead_letters, message, "", dead_letter_queue_name(service), headers)
+                republish(self.dead_letters, message, "", dead_letter_queue_name(service), headers, wall_timestamp())
             else:
                 payload = {"result": None, "error": serialize(error)}
                 self.replies.publish(

@@ -10,19 +10,28 @@ queue an earlier install declared with the other type to the wanted one (`shared
 
 from __future__ import annotations
 
+import copy
+import logging
+import time
+
+from amqp.exceptions import AccessRefused, NotFound
 from kombu import Connection, Exchange, Queue
-from nameko.constants import PERSISTENT
+from nameko.amqp.publish import get_connection
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, PERSISTENT
 from nameko.rpc import RPC_QUEUE_TEMPLATE, get_rpc_exchange
 
 from shared.platform.contracts import load_all
 from shared.platform.queue_migration import declare_or_migrate
 
+log = logging.getLogger(__name__)
+
 DEFAULT_RETRY_DELAYS_MS = (1_000, 5_000, 30_000)
+EXCHANGE_WAITS_SECONDS = (0.2, 0.5, 1, 2, 5)  # then every 5 s, while a consumer's source exchange is missing
 
 
-def event_exchange(source: str) -> Exchange:
+def event_exchange(source: str, no_declare: bool = False) -> Exchange:
     # the same declaration nameko's EventDispatcher makes, so plain @event_handler consumers work too
-    return Exchange(f"{source}.events", type="topic", durable=True, delivery_mode=PERSISTENT)
+    return Exchange(f"{source}.events", type="topic", durable=True, delivery_mode=PERSISTENT, no_declare=no_declare)
 
 
 def queue_arguments(config: dict) -> dict:
@@ -34,10 +43,12 @@ def consumer_queue_name(source: str, event_type: str, consumer: str) -> str:
     return f"evt-{source}-{event_type}--{consumer}"
 
 
-def consumer_queue(source: str, event_type: str, consumer: str, config: dict) -> Queue:
+def consumer_queue(source: str, event_type: str, consumer: str, config: dict, declares_exchange: bool = True) -> Queue:
+    """The consumer's own copy (`declares_exchange=False`) binds to the source's exchange without declaring it:
+    declaring needs configure permission on the exchange, and configure is also what allows deleting it."""
     return Queue(
         consumer_queue_name(source, event_type, consumer),
-        exchange=event_exchange(source),
+        exchange=event_exchange(source, no_declare=not declares_exchange),
         routing_key=event_type,
         durable=True,
         queue_arguments=queue_arguments(config) or None,
@@ -83,12 +94,20 @@ def retry_queue(service: str, delay_ms: int, config: dict) -> Queue:
                  queue_arguments=arguments)  # fmt: skip
 
 
-def rpc_queue(service: str, config: dict) -> Queue:
+def nameko_rpc_exchange(config: dict, no_declare: bool = False) -> Exchange:
+    exchange = get_rpc_exchange(config)  # a new Exchange on every call
+    exchange.no_declare = no_declare
+    return exchange
+
+
+def rpc_queue(service: str, config: dict, declares_exchange: bool = True) -> Queue:
     """nameko's `rpc-<service>` request queue (same name, exchange and binding), of the platform's queue type:
-    nameko declares it classic, so RPC to a service stopped while the node holding its queue was down."""
+    nameko declares it classic, so RPC to a service stopped while the node holding its queue was down. The
+    service's own copy (`declares_exchange=False`) binds to `nameko-rpc` without declaring it, as a consumer
+    of events does to their source's exchange."""
     return Queue(
         RPC_QUEUE_TEMPLATE.format(service),
-        exchange=get_rpc_exchange(config),
+        exchange=nameko_rpc_exchange(config, no_declare=not declares_exchange),
         routing_key=f"{service}.*",
         durable=True,
         queue_arguments=queue_arguments(config) or None,
@@ -108,6 +127,47 @@ def consumer_declarations(service: str, config: dict) -> list:
     declarations: list = [dead_letter_queue(service, config)]
     declarations += [retry_queue(service, delay, config) for delay in retry_delays(config)]
     return declarations
+
+
+_existing: set[tuple[str, str]] = set()  # (AMQP URI, exchange) seen to exist by this process
+
+
+def await_exchange(config: dict, exchange: Exchange) -> None:
+    """Return once `exchange` exists, so a queue can be bound to it without declaring it.
+
+    Its existence is checked with a passive declare, which needs no permission. A missing exchange is
+    declared when this identity may (the suite's administrator, a single-user local set-up), so services
+    start in any order there; otherwise (a service's own broker user) the service waits, logging, until the
+    topology step (`python -m shared.platform.topology`) or the exchange's publisher has declared it."""
+    key = (config[AMQP_URI_CONFIG_KEY], exchange.name)
+    if key in _existing:
+        return
+    declaring = copy.copy(exchange)
+    declaring.no_declare = False
+    waits = 0
+    with get_connection(key[0], config.get(AMQP_SSL_CONFIG_KEY), config.get(LOGIN_METHOD_CONFIG_KEY)) as connection:
+        while not _exists(connection, exchange):
+            try:
+                declaring(connection.channel()).declare()
+                break
+            except AccessRefused:
+                delay = EXCHANGE_WAITS_SECONDS[min(waits, len(EXCHANGE_WAITS_SECONDS) - 1)]
+                log.warning("exchange %s does not exist yet and this broker user may not declare it: waiting %ss "
+                            "for the topology step or its publisher to declare it", exchange.name, delay)  # fmt: skip
+                time.sleep(delay)  # green under nameko's eventlet
+                waits += 1
+    _existing.add(key)
+
+
+def _exists(connection: Connection, exchange: Exchange) -> bool:
+    channel = connection.channel()  # a refused declare closes its channel: one each
+    try:
+        channel.exchange_declare(exchange.name, exchange.type, passive=True)
+        return True
+    except NotFound:
+        return False
+    finally:
+        connection.maybe_close_channel(channel)
 
 
 def declare_all(amqp_uri: str, config: dict, services) -> int:

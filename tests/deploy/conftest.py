@@ -35,6 +35,35 @@ def platform_variables() -> set[str]:
     return set().union(*(config_variables(service) for service in SERVICES))
 
 
+METRIC = re.compile(r"\b((?:newcitizen|rabbitmq)_[a-z0-9_]+|up)\b(?:\{([^}]*)\})?")
+
+
+def alert_expressions(alert_rules) -> dict[str, str]:
+    return {rule["alert"]: rule["expr"] for group in alert_rules["groups"] for rule in group["rules"]}
+
+
+def dashboard_expressions(dashboard) -> dict[str, str]:
+    return {
+        f"{panel['title']} [{target['refId']}]": target["expr"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    }
+
+
+def metric_matches(expr: str) -> list[re.Match]:
+    """Every metric selector an expression reads (`up` only where it is the metric, not part of a word)."""
+    return [
+        match
+        for match in METRIC.finditer(expr)
+        if match.group(1) != "up" or expr[match.end() : match.end() + 1] in ("{", "", " ", ")")
+    ]
+
+
+def selectors(expr: str) -> list[str]:
+    """The selectors as written (name and matchers), each a PromQL query of its own."""
+    return [match.group(0) for match in metric_matches(expr)]
+
+
 def load_yaml_documents(path: Path) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
 

@@ -492,6 +492,15 @@ def test_broker_users_and_permissions_are_the_ones_generated_from_the_topology(k
     }
 
 
+def test_the_refresh_script_rewrites_the_base_to_what_the_code_derives():
+    from scripts.refresh_broker_users import BASE, refreshed
+
+    text = BASE.read_text()
+    assert refreshed(text) == text  # the committed base is what the script writes, byte for byte
+    stale = text.replace("housing\\.events|", "", 1)
+    assert stale != text and refreshed(stale) == text
+
+
 def differences(left, right, path=()) -> set[tuple]:
     """The paths at which two parsed documents differ (lists item by item where their lengths agree)."""
     if isinstance(left, dict) and isinstance(right, dict):

@@ -16,6 +16,7 @@ DEV_TOOLS = {
     "kubernetes-validate",
     "jsonschema",
     "uv",
+    "pip-audit",
 }
 
 

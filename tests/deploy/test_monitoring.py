@@ -15,47 +15,44 @@ from prometheus_client import REGISTRY
 
 from services.housing.service import HousingService
 from shared.platform.config import SERVICES
-from tests.deploy.conftest import DEPLOY, slug
+from tests.deploy.conftest import DEPLOY, alert_expressions, dashboard_expressions, metric_matches, selectors, slug
 from tests.support.databases import migrate
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (apt-get install prometheus)")
 
-# what RabbitMQ's rabbitmq_prometheus serves at /metrics/detailed?family=queue_coarse_metrics&family=
-# queue_consumer_count (checked against RabbitMQ 3.10; labels vhost and queue); `up` is Prometheus' own
+# what RabbitMQ's rabbitmq_prometheus serves (checked against RabbitMQ 3.10): at /metrics/detailed with the
+# families of the `rabbitmq` job (labels vhost and queue), and at /metrics, the `rabbitmq-node` job (node-wide,
+# no labels of its own); `up` is Prometheus' own
+DETAILED_FAMILIES = ("queue_coarse_metrics", "queue_consumer_count", "queue_metrics")
 BROKER_METRICS = {
     "rabbitmq_detailed_queue_messages_ready": {"vhost", "queue"},
     "rabbitmq_detailed_queue_messages_unacked": {"vhost", "queue"},
     "rabbitmq_detailed_queue_messages": {"vhost", "queue"},
     "rabbitmq_detailed_queue_consumers": {"vhost", "queue"},
+    "rabbitmq_detailed_queue_head_message_timestamp": {"vhost", "queue"},
+}
+BROKER_NODE_METRICS = {
+    name: set()
+    for name in (
+        "rabbitmq_alarms_memory_used_watermark",
+        "rabbitmq_alarms_free_disk_space_watermark",
+        "rabbitmq_alarms_file_descriptor_limit",
+        "rabbitmq_process_resident_memory_bytes",
+        "rabbitmq_resident_memory_limit_bytes",
+        "rabbitmq_disk_space_available_bytes",
+        "rabbitmq_disk_space_available_limit_bytes",
+    )
 }
 PROMETHEUS_METRICS = {"up": {"job", "instance", "service"}}
+TARGET_LABELS = {"job", "instance"}  # Prometheus adds them to every scraped series
 
-METRIC = re.compile(r"\b((?:newcitizen|rabbitmq)_[a-z0-9_]+|up)\b(?:\{([^}]*)\})?")
 LABEL_MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
-
-
-def alert_expressions(alert_rules) -> dict[str, str]:
-    return {rule["alert"]: rule["expr"] for group in alert_rules["groups"] for rule in group["rules"]}
-
-
-def dashboard_expressions(dashboard) -> dict[str, str]:
-    return {
-        f"{panel['title']} [{target['refId']}]": target["expr"]
-        for panel in dashboard["panels"]
-        for target in panel.get("targets", [])
-    }
 
 
 def references(expr: str) -> list[tuple[str, set[str]]]:
     """(metric name, label names in its selector) for every metric an expression reads."""
-    found = []
-    for match in METRIC.finditer(expr):
-        name, selector = match.group(1), match.group(2) or ""
-        if name == "up" and expr[match.end() : match.end() + 1] not in ("{", "", " ", ")"):
-            continue
-        found.append((name, set(LABEL_MATCHER.findall(selector))))
-    return found
+    return [(match.group(1), set(LABEL_MATCHER.findall(match.group(2) or ""))) for match in metric_matches(expr)]
 
 
 @pytest.fixture
@@ -96,7 +93,10 @@ def test_every_queried_metric_is_served_with_the_labels_queried(scraped, alert_r
         for name, family in served.items():
             if family.removesuffix("_total") == collector._name.removesuffix("_total"):
                 labels_of[name] = set(collector._labelnames) | ({"le"} if name.endswith("_bucket") else set())
-    known = {**labels_of, **BROKER_METRICS, **PROMETHEUS_METRICS}
+    known = {
+        name: labels | TARGET_LABELS
+        for name, labels in {**labels_of, **BROKER_METRICS, **BROKER_NODE_METRICS, **PROMETHEUS_METRICS}.items()
+    }
     problems = []
     expressions = {**alert_expressions(alert_rules), **dashboard_expressions(dashboard)}
     for where, expr in expressions.items():
@@ -115,17 +115,25 @@ def test_the_scan_catches_a_made_up_metric():
     ]
 
 
+def test_the_scan_finds_every_selector_as_written():
+    assert selectors('max by (q) (time() - (rabbitmq_x{queue=~"evt-.+"} > 0)) and up == 0') == [
+        'rabbitmq_x{queue=~"evt-.+"}',
+        "up",
+    ]
+    found = selectors('rate(newcitizen_a_total{a!~"b"}[5m]) / up{job="x"}')
+    assert found == ['newcitizen_a_total{a!~"b"}', 'up{job="x"}']
+
+
 def test_broker_metric_names_match_a_live_rabbitmq_when_its_plugin_answers():
     try:
-        response = requests.get(
-            "http://127.0.0.1:15692/metrics/detailed",
-            params=[("family", "queue_coarse_metrics"), ("family", "queue_consumer_count")],
-            timeout=2,
+        detailed = requests.get(
+            "http://127.0.0.1:15692/metrics/detailed", params=[("family", f) for f in DETAILED_FAMILIES], timeout=5
         )
+        node = requests.get("http://127.0.0.1:15692/metrics", timeout=5)
     except requests.RequestException:
         pytest.skip("rabbitmq_prometheus is not enabled on the local broker (port 15692)")
-    served = set(re.findall(r"^# TYPE (\S+) ", response.text, re.M))
-    assert set(BROKER_METRICS) <= served
+    assert set(BROKER_METRICS) <= set(re.findall(r"^# TYPE (\S+) ", detailed.text, re.M))
+    assert set(BROKER_NODE_METRICS) <= set(re.findall(r"^# TYPE (\S+) ", node.text, re.M))
 
 
 REQUIRED_ALERTS = {
@@ -170,6 +178,10 @@ def test_dashboard_covers_what_the_issue_asks_for(dashboard):
         "newcitizen_outbox_backlog",
         "newcitizen_notifications_total",  # notifications by status
         "newcitizen_stats_figure",  # the Center's headline figures
+        "newcitizen_worker_pool_busy",  # worker-pool saturation per service
+        "newcitizen_outbox_oldest_unpublished_age_seconds",
+        "rabbitmq_detailed_queue_head_message_timestamp",  # the oldest message per queue
+        "rabbitmq_alarms_memory_used_watermark",  # broker health
     ):
         assert metric in queried, metric
 
@@ -187,6 +199,9 @@ def test_prometheus_scrapes_every_service_and_the_broker():
     targets = {target["labels"]["service"]: target["targets"] for target in jobs["newcitizen"]["static_configs"]}
     assert targets == {name: [f"{name}:8000"] for name in ("housing", "insurance", "events", "notify", "stats")}
     assert jobs["rabbitmq"]["metrics_path"] == "/metrics/detailed"
+    assert tuple(jobs["rabbitmq"]["params"]["family"]) == DETAILED_FAMILIES
+    assert jobs["rabbitmq"]["static_configs"] == jobs["rabbitmq-node"]["static_configs"]
+    assert jobs["rabbitmq-node"]["metrics_path"] == "/metrics"
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
 
 

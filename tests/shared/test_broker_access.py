@@ -2,6 +2,8 @@
 throw-away vhost with throw-away users (both removed afterwards), and that every name a service declares
 at start-up is one its permissions cover."""
 
+import logging
+import threading
 import uuid
 
 import pytest
@@ -14,6 +16,7 @@ from shared.platform.clock import utcnow
 from shared.platform.config import SERVICES
 from shared.platform.contracts import load_all
 from shared.platform.topology import (
+    await_exchange,
     consumer_declarations,
     consumer_queue,
     consumer_queue_name,
@@ -22,6 +25,7 @@ from shared.platform.topology import (
     publisher_declarations,
     rpc_queue,
 )
+from tests.support.waiting import wait_for
 
 CONFIG = {"EVENT_RETRY_DELAYS_MS": [200, 500]}
 APPROVED_FOR_NOTIFY = consumer_queue_name("housing", "subsidy_approved", "notify")
@@ -103,12 +107,12 @@ def test_every_name_a_service_declares_at_start_up_is_in_its_configure_permissio
     load_all()
     for service in SERVICES:
         declared = publisher_declarations(service, CONFIG) + consumer_declarations(service, CONFIG)
-        declared += [rpc_queue(service, CONFIG)]
-        declared += [consumer_queue(c.source, c.event_type, service, CONFIG) for c in load_all().consumed_by(service)]
+        declared += [rpc_queue(service, CONFIG, declares_exchange=False)]
+        declared += [consumer_queue(c.source, c.event_type, service, CONFIG, declares_exchange=False)
+                     for c in load_all().consumed_by(service)]  # fmt: skip
         names = {entity.name for entity in declared if entity.name}
-        names |= {
-            entity.exchange.name for entity in declared if getattr(entity, "exchange", None) and entity.exchange.name
-        }
+        exchanges = [getattr(entity, "exchange", None) for entity in declared]
+        names |= {exchange.name for exchange in exchanges if exchange and exchange.name and not exchange.no_declare}
         refused = sorted(name for name in names if not granted[service].allows("configure", name))
         assert not refused, f"{service} declares {refused} at start-up without configure permission"
         others = set(SERVICES) - {service}
@@ -145,3 +149,50 @@ def test_stats_cannot_bind_its_queue_to_more_of_housings_events_than_it_consumes
         with pytest.raises(AccessRefused, match="contact_provided"):  # notify's alone: it carries the phone
             connection.channel().queue_bind(queue, "housing.events", "contact_provided")
         connection.channel().queue_bind(queue, "housing.events", "subsidy_approved")  # its own binding
+
+
+@pytest.mark.parametrize("exchange", ["housing.events", "nameko-rpc"])
+def test_stats_cannot_delete_an_exchange_it_consumes_from(broker, exchange):
+    """Consumers bind to their sources' exchanges without declaring them, so they hold no configure
+    permission on them, and configure is what deleting needs."""
+    with Connection(broker["stats"]) as connection:
+        with pytest.raises(AccessRefused, match=exchange):
+            connection.channel().exchange_delete(exchange)
+        with pytest.raises(AccessRefused, match=exchange):  # nor redeclare it, with other arguments or not
+            connection.channel().exchange_declare(exchange, "topic", durable=True)
+        connection.channel().exchange_declare(exchange, "topic", passive=True)  # it is still there
+    assert not permissions()["stats"].allows("configure", exchange)
+
+
+def test_no_service_may_configure_another_services_exchange_or_nameko_rpc():
+    granted = permissions()
+    for service in SERVICES:
+        others = [event_exchange(other).name for other in SERVICES if other != service]
+        assert not [name for name in [*others, "nameko-rpc"] if granted[service].allows("configure", name)]
+
+
+def test_a_consumer_waits_for_its_missing_source_exchange_until_the_topology_step_declares_it(broker, caplog):
+    """With its own user a consumer may not declare housing.events: it waits, logging, and goes on once the
+    topology step has declared it."""
+    with Connection(broker["guest"]) as connection:
+        connection.channel().exchange_delete("housing.events")
+    config = {"AMQP_URI": broker["stats"]}
+    waiter = threading.Thread(target=await_exchange, args=(config, event_exchange("housing", no_declare=True)))
+    try:
+        with caplog.at_level(logging.WARNING, logger="shared.platform.topology"):
+            waiter.start()
+            assert wait_for(lambda: "exchange housing.events does not exist yet" in caplog.text)
+            assert waiter.is_alive()
+    finally:
+        declare_all(broker[TOPOLOGY], CONFIG, SERVICES)  # puts back what the other tests need, too
+    waiter.join(timeout=30)
+    assert not waiter.is_alive()
+
+
+def test_a_consumer_whose_user_may_declares_its_missing_source_exchange(broker):
+    """The suite's administrator (or a single-user local set-up) may: services start in any order there."""
+    exchange = Exchange(f"probe-{uuid.uuid4().hex[:8]}.events", "topic", durable=False, auto_delete=True,
+                        no_declare=True)  # fmt: skip
+    await_exchange({"AMQP_URI": broker["guest"]}, exchange)
+    with Connection(broker["guest"]) as connection:
+        connection.channel().exchange_declare(exchange.name, "topic", passive=True)

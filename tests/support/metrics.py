@@ -31,3 +31,13 @@ def sample_value(metric, **labels) -> float:
             if sample.name.endswith("_total") and sample.labels == wanted:
                 return sample.value
     return 0.0
+
+
+def gauge_value(metric, **labels) -> float | None:
+    """One gauge's sample of this process (None when it has none), reading that metric alone."""
+    wanted = {key: str(value) for key, value in labels.items()}
+    for family in metric.collect():
+        for sample in family.samples:
+            if sample.labels == wanted:
+                return sample.value
+    return None

@@ -1,7 +1,8 @@
 """A RabbitMQ node of the test's own, for faults that hit the broker itself (`stop_app`, closing every
 connection). The machine's shared broker serves other people's tests; a fault aimed at it would break
 theirs. This node (`ops.cluster.RabbitNode`) has its own name, ports, data, logs and Erlang cookie under a
-temporary directory, no plugins, and is stopped afterwards. `rabbitmqctl -n <node>` controls it and nothing else.
+temporary directory, no plugins unless asked (`prometheus_port`: RabbitMQ's own `rabbitmq_prometheus` on
+that loopback port), and is stopped afterwards. `rabbitmqctl -n <node>` controls it and nothing else.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ PrivateRabbitUnavailable = NodeUnavailable  # no RabbitMQ installation here, or 
 
 
 class PrivateRabbit(RabbitNode):
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, prometheus_port: int | None = None):
         name = f"nc-faults-{uuid.uuid4().hex[:6]}@localhost"
-        super().__init__(base, name, find_free_port(), find_free_port(), home=base / "home")
+        config = f"prometheus.tcp.ip = 127.0.0.1\nprometheus.tcp.port = {prometheus_port}\n" if prometheus_port else ""
+        super().__init__(base, name, find_free_port(), find_free_port(), home=base / "home", config=config)
+        self.prometheus_port = prometheus_port
+        if prometheus_port:
+            (base / "enabled_plugins").write_text("[rabbitmq_prometheus].\n")
 
     def close_all_connections(self, reason: str = "fault suite") -> None:
         self.ctl("close_all_connections", reason)
@@ -35,9 +40,9 @@ class PrivateRabbit(RabbitNode):
 
 
 @contextmanager
-def private_rabbit(base: Path):
+def private_rabbit(base: Path, prometheus_port: int | None = None):
     """A started private node, stopped afterwards; raises PrivateRabbitUnavailable if it cannot run here."""
-    rabbit = PrivateRabbit(base)
+    rabbit = PrivateRabbit(base, prometheus_port)
     rabbit.start()
     try:
         yield rabbit

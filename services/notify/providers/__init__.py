@@ -70,6 +70,7 @@ def build_providers(config: dict) -> dict[str, Provider]:
     )
     sms_providers = [_sms_provider(kind, config) for kind in sms_provider_names(config)]
     for provider in sms_providers:
+        metrics.status_series(statuses.SMS, provider.name)
         if getattr(provider, "ACCOUNT_CODES", None):
             metrics.account_series(provider.name)
     sms = SmsRoute(sms_providers, policy)

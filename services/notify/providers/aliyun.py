@@ -28,7 +28,7 @@ from darabonba.runtime import RuntimeOptions
 from services.notify import provider_templates
 from services.notify.providers.base import Outgoing, Submission, is_our_out_id
 from services.notify.providers.vendor import PERMANENT, TECHNICAL, TEMPORARY, TemplateCodeProvider
-from services.notify.rules import SHANGHAI
+from shared.platform.clock import SHANGHAI
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com"
 QUERY_PAGE = 50  # QuerySendDetails' largest PageSize

@@ -29,8 +29,13 @@ HELD_ENTRIES = ("back_entry", "open_headcount")
 # who led a care visit (慰问走访): the seed's visits were led by the Center's leadership (中心领导带队)
 VISIT_LEADS = ("center_leadership", "town_leadership", "department")
 TRAINING_TOPICS = ("drowning_prevention", "fire_safety", "traffic_safety", "other")
-PUBLICATION_KINDS = ("newcomer_guide", "policy_leaflet", "other")
+# an `article` is one post (文稿) on the Center's WeChat account "我在慈溪" (seed §4: 全年推送各类文稿125篇)
+PUBLICATION_KINDS = ("newcomer_guide", "policy_leaflet", "article", "other")
 PUBLICATION_CHANNELS = ("print", "wechat")
+# the Center's own accounts whose followers it counts: "wechat" is the "我在慈溪" official account
+ACCOUNT_CHANNELS = ("wechat",)
+# a yearly series an open event belongs to, with its edition (seed §4: 第八个市民幸福体验日)
+SERIES = ("happiness_day",)
 STATS = ("stats",)
 NOTIFY_AND_STATS = ("notify", "stats")
 
@@ -189,6 +194,9 @@ class ActivityHeld(DataSchema):
     held_on = fields.Date(required=True)
     headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     child_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    # the yearly series and its edition (第N个), both or neither; absent in events published before them
+    series = reason_code(SERIES, load_default=None, allow_none=True)
+    edition = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
 
 
 @register("events", "care_visit_recorded", consumers=STATS)
@@ -239,6 +247,18 @@ class PublicationDistributed(DataSchema):
     town = fields.String(required=True)
     distributed_on = fields.Date(required=True)
     copies = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+@register("events", "followers_counted", consumers=STATS)
+class FollowersCounted(DataSchema):
+    """The followers of one of the Center's accounts as of a day (累计关注人数): a snapshot, not an increment.
+    The latest `as_of` wins; a second count for the same day is a correction, the later `recorded_at` wins."""
+
+    count_id = fields.String(required=True)
+    channel = reason_code(ACCOUNT_CHANNELS, required=True)
+    as_of = fields.Date(required=True)
+    followers = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    recorded_at = fields.AwareDateTime(required=True)
 
 
 @register("events", "contact_provided", consumers=("notify",))

@@ -38,7 +38,7 @@ def _rows(engine, sql: str) -> set[tuple]:
 def test_the_typed_policy_columns_become_store_rows_and_go_back(db_url):
     """events_0005: each typed column of each events_policies version becomes a row (its date, reference and
     value); downgrade gathers them into the same versions."""
-    upgrade("events", db_url, "events_0006")
+    upgrade("events", db_url, "events_0008")
     engine = make_engine(db_url)
     try:
         versions = _rows(engine, f"SELECT id, effective_from, policy_ref, {', '.join(SETTINGS)} FROM events_policies")
@@ -49,7 +49,7 @@ def test_the_typed_policy_columns_become_store_rows_and_go_back(db_url):
         for _id, day, ref, *values in versions:
             expected |= {(name, day, value, ref) for name, value in zip(SETTINGS, values, strict=True)}
         assert rows == expected
-        command.downgrade(alembic_config("events", db_url), "events_0006")
+        command.downgrade(alembic_config("events", db_url), "events_0008")
         assert _rows(engine, f"SELECT id, effective_from, policy_ref, {', '.join(SETTINGS)} FROM events_policies") == (
             versions
         )

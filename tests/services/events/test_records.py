@@ -174,3 +174,93 @@ def test_a_reading_room_may_share_a_branch_and_the_register_is_published(staff, 
         ("town_branch", None),
         ("reading_room", branch["id"]),
     ]
+
+
+# --- seed §4's publicity figures: a yearly series' edition, the account's posts and followers -----------
+
+
+def happiness_day(**overrides) -> dict:
+    day = {
+        "title": "第八个市民幸福体验日",
+        "kind": "other",
+        "programme": "other",
+        "town": "浒山",
+        "place": "慈溪市民广场",
+        "held_on": "2024-05-18",
+        "headcount": 1200,
+        "child_headcount": 150,
+        "series": "happiness_day",
+        "edition": 8,
+    }
+    return held(**{**day, **overrides})
+
+
+def test_an_open_event_of_a_yearly_series_publishes_its_edition(staff, outbox):
+    out = staff.record_open_event(happiness_day())
+    assert (out["series"], out["edition"]) == ("happiness_day", 8)
+    [event] = outbox("activity_held")
+    assert (event["series"], event["edition"], event["entry"]) == ("happiness_day", 8, "open_headcount")
+    staff.record_open_event(held(kind="harmony_day", programme="harmony_day", held_on="2025-04-20"))
+    assert [(e["series"], e["edition"]) for e in outbox("activity_held")][1] == (None, None)
+
+
+def test_a_series_without_its_edition_or_a_bad_one_is_refused_and_nothing_is_stored(staff, outbox):
+    with pytest.raises(ValidationError) as no_edition:
+        staff.record_open_event(happiness_day(edition=None))
+    assert no_edition.value.errors == {"edition": ["a series and its edition go together"]}
+    with pytest.raises(ValidationError) as bad:
+        staff.record_open_event(happiness_day(series="gala", edition=0, held_on="2025-07-02"))
+    assert set(bad.value.errors) == {"series", "edition", "held_on"}
+    with pytest.raises(ValidationError) as no_series:
+        staff.record_open_event(happiness_day(series=None))
+    assert set(no_series.value.errors) == {"series"}
+    assert staff.counted_records()["held_activities"] == 0 and outbox("activity_held") == []
+
+
+def post(**overrides) -> dict:
+    return {
+        "title": "新市民积分入学政策解读",
+        "kind": "article",
+        "issued_on": "2024-03-12",
+        "copies_printed": 0,
+        "channels": ["wechat"],
+        **overrides,
+    }
+
+
+def test_a_post_on_the_account_is_an_article_publication(staff, outbox):
+    out = staff.record_publication(post())
+    assert (out["kind"], out["channels"], out["copies_printed"]) == ("article", ["wechat"], 0)
+    [issued] = outbox("publication_issued")
+    assert (issued["kind"], issued["channels"]) == ("article", ["wechat"])
+
+
+def test_a_post_must_be_on_the_account_and_every_bad_field_is_listed_nothing_stored(staff, outbox):
+    with pytest.raises(ValidationError) as error:
+        staff.record_publication(post(channels=["print", "print"], issued_on="2025-07-02", title=""))
+    assert error.value.errors["channels"] == ["a channel is listed twice", "an article is a post on the WeChat account"]
+    assert set(error.value.errors) == {"channels", "copies_printed", "issued_on", "title"}
+    assert staff.counted_records()["publications"] == 0 and outbox("publication_issued") == []
+
+
+def test_an_admin_records_the_accounts_followers_as_of_a_day(events, rpc, outbox):
+    admin = rpc("admin-1", "admin")
+    out = admin.record_follower_count({"channel": "wechat", "as_of": "2024-12-31", "followers": 112041})
+    assert (out["as_of"], out["followers"]) == ("2024-12-31", 112041)
+    [event] = outbox("followers_counted")
+    assert (event["channel"], event["as_of"], event["followers"]) == ("wechat", "2024-12-31", 112041)
+    assert event["recorded_at"].startswith("2025-07-01T01:00:00")  # the tests' clock, in UTC
+    assert admin.counted_records()["follower_counts"] == 1
+
+
+def test_a_follower_count_is_admin_only_and_every_bad_field_is_listed_nothing_stored(events, rpc, outbox):
+    with pytest.raises(Forbidden):
+        rpc("cw-1", "caseworker").record_follower_count({"channel": "wechat", "as_of": "2024-12-31", "followers": 1})
+    admin = rpc("admin-1", "admin")
+    with pytest.raises(ValidationError) as error:
+        admin.record_follower_count({"channel": "weibo", "as_of": "2025-07-02", "followers": -1})
+    assert set(error.value.errors) == {"channel", "as_of", "followers"}
+    with pytest.raises(ValidationError) as missing:
+        admin.record_follower_count({})
+    assert set(missing.value.errors) == {"channel", "as_of", "followers"}
+    assert admin.counted_records()["follower_counts"] == 0 and outbox("followers_counted") == []

@@ -13,9 +13,8 @@ from sqlalchemy import insert, select
 from services.notify import callback_auth
 from services.notify.dependencies import Courier
 from services.notify.models import Contact
-from services.notify.rules import SHANGHAI
 from services.notify.service import NotifyService
-from shared.platform.clock import Clock
+from shared.platform.clock import SHANGHAI, Clock
 from shared.platform.contracts import build_envelope
 from shared.platform.db import make_engine
 from shared.platform.models import OutboxMessage

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from services.notify.models import Notification
-from services.notify.rules import SHANGHAI
+from shared.platform.clock import SHANGHAI
 from tests.services.notify.conftest import DAYTIME, approved
 from tests.support.waiting import wait_for
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.notify.fake_gateway import NO_RECEIPT_NUMBER, PERMANENT_FAILURE_NUMBER, TEMPORARY_FAILURE_NUMBER
-from services.notify.rules import SHANGHAI
+from shared.platform.clock import SHANGHAI
 from shared.platform.errors import ValidationError
 from tests.services.notify.conftest import DAYTIME, approved, outbox_events, rows_when
 from tests.support.waiting import wait_for

@@ -5,9 +5,12 @@ alike, and the report's sections say them in the document's words."""
 import itertools
 
 import pytest
+from sqlalchemy import update
 
+from services.stats import store
 from services.stats.figures import headline, report_sections, report_text
 from services.stats.fold import fold
+from services.stats.models import FigureLatest
 from shared.platform.contracts import build_envelope
 from tests.services.stats import factories as f
 
@@ -32,6 +35,7 @@ def held(programme: str, held_on: str, headcount: int, child_headcount: int = 0,
         held_on=held_on,
         headcount=headcount,
         child_headcount=child_headcount,
+        **extra,
     )
 
 
@@ -265,3 +269,127 @@ def test_a_sentence_names_the_years_that_have_its_figure_not_the_whole_range():
     assert "2019年至2024年，累计保障外来务工人员家庭1户，发放公租房租金补贴0.05万元。" in report_text(
         2019, 2025, overall, by_year
     )
+
+
+# --- seed §4's publicity figures: the account's followers (a snapshot), its posts, a series' edition -------
+
+
+def followers(as_of: str, n: int, recorded_at: str = "2025-01-02T01:00:00+00:00") -> dict:
+    return envelope(
+        "events",
+        "followers_counted",
+        count_id=f"count-{next(_ids)}",
+        channel="wechat",
+        as_of=as_of,
+        followers=n,
+        recorded_at=recorded_at,
+    )
+
+
+def post(issued_on: str, kind: str = "article", channels: tuple[str, ...] = ("wechat",)) -> dict:
+    return envelope(
+        "events",
+        "publication_issued",
+        publication_id=f"pub-{next(_ids)}",
+        title=f"文稿{next(_ids)}",
+        kind=kind,
+        issued_on=issued_on,
+        copies_printed=20000 if "print" in channels else 0,
+        channels=list(channels),
+    )
+
+
+FOLLOWERS = [followers("2023-12-31", 98_500), followers("2024-12-31", 112_041), followers("2024-06-30", 105_210)]
+
+
+@pytest.mark.parametrize("order", [FOLLOWERS, FOLLOWERS[::-1]], ids=["in order", "reversed"])
+def test_followers_are_the_latest_count_up_to_the_end_never_a_sum(order):
+    assert figures_of(order)["wechat"]["followers"] == 112_041
+    assert figures_of(order, (1900, 2024))["wechat"]["followers"] == 112_041
+    assert figures_of(order, (1900, 2023))["wechat"]["followers"] == 98_500  # a report ending in 2023
+    assert figures_of(order, (2025, 2025))["wechat"]["followers"] == 0
+
+
+def test_a_second_count_for_the_same_day_corrects_the_first_in_either_order():
+    first = followers("2024-12-31", 112_014, recorded_at="2025-01-02T01:00:00+00:00")
+    correction = followers("2024-12-31", 112_041, recorded_at="2025-01-02T09:30:00+08:00")  # 01:30 UTC: later
+    for order in ([first, correction], [correction, first]):
+        assert figures_of(order)["wechat"]["followers"] == 112_041
+
+
+def test_the_years_posts_are_its_articles_and_a_posted_guide_is_not_one_of_them():
+    envelopes = [
+        post("2024-01-05"),
+        post("2024-12-30"),
+        post("2023-12-31"),
+        post("2025-03-01", "newcomer_guide", ("print", "wechat")),
+    ]
+    assert figures_of(envelopes, (2024, 2024))["wechat"]["posts"] == 2
+    assert figures_of(envelopes, (2025, 2025))["wechat"] == {"followers": 0, "posts": 0}
+    assert figures_of(envelopes)["publications"]["article"] == {
+        "issued": 3,
+        "printed": 0,
+        "distributed": 0,
+        "on_wechat": 3,
+    }
+
+
+def test_an_open_event_of_a_series_gives_the_years_edition_and_counts_its_heads():
+    envelopes = [
+        held("other", "2023-05-20", 900, kind="other", entry="open_headcount", series="happiness_day", edition=7),
+        held("other", "2024-05-18", 1200, kind="other", entry="open_headcount", series="happiness_day", edition=8),
+        held("summer_birds", "2024-07-15", 52, 50),
+    ]
+    assert figures_of(envelopes, (2024, 2024))["series"] == {"happiness_day": {"edition": 8}}
+    assert figures_of(envelopes, (2023, 2023))["series"] == {"happiness_day": {"edition": 7}}
+    assert figures_of(envelopes, (2024, 2024))["participations"] == 1252
+    assert figures_of([held("summer_birds", "2024-07-15", 52, 50)])["series"] == {}
+
+
+def report_of(envelopes: list[dict], years: tuple[int, int] = (2019, 2025)) -> list[dict]:
+    folded = both_paths(envelopes)
+    overall = headline(folded.sums(years), folded.distinct(years))
+    standing = headline(folded.sums((1900, years[1])), folded.distinct((1900, years[1])))
+    by_year = {y: headline(folded.sums((y, y)), folded.distinct((y, y))) for y in range(years[0], years[1] + 1)}
+    return report_sections(*years, overall, by_year, standing)
+
+
+def test_the_report_says_section_4s_publicity_figures_as_the_document_does():
+    envelopes = [
+        held("other", "2024-05-18", 1200, kind="other", entry="open_headcount", series="happiness_day", edition=8),
+        *FOLLOWERS,
+        *(post(f"2024-{m:02d}-15") for m in range(1, 13)),
+        post("2025-03-01", "newcomer_guide", ("print", "wechat")),
+    ]
+    [activities] = report_of(envelopes)
+    assert activities["title"] == "四、活动、关爱与志愿服务"
+    assert activities["text"].startswith(
+        "2024年，开展第8个市民幸福体验日活动。“我在慈溪”公众号累计关注人数112041人。"
+        "2024年，“我在慈溪”公众号全年推送各类文稿12篇。"
+        "2025年，编印20000份新市民来慈指南，免费向新市民分发0份，并在“我在慈溪”微信公众号发布。"
+    )
+    assert report_of([post("2024-01-05")], (2025, 2025)) == []  # 2024's posts are not 2025's
+
+
+def test_snapshots_are_live_in_the_database_as_folded_and_rebuild_agrees(session):
+    """The live path through the tables: snapshots arriving out of order keep the latest, and a refold of the
+    archive agrees; a tampered snapshot is found and repaired."""
+    envelopes = [
+        *FOLLOWERS[::-1],
+        held("other", "2024-05-18", 1200, kind="other", entry="open_headcount", series="happiness_day", edition=8),
+    ]
+    for e in envelopes:
+        store.record(session, f.loaded(e))
+        session.commit()
+    assert store.live_figures(session) == fold(envelopes)
+    assert store.figures_for(session)["wechat"]["followers"] == 112_041
+    assert store.figures_for(session, (1900, 2023))["wechat"]["followers"] == 98_500
+    by_year = store.breakdown(session, "year")
+    assert [by_year[y]["wechat"]["followers"] for y in (2023, 2024)] == [98_500, 112_041]
+    assert by_year[2024]["series"] == {"happiness_day": {"edition": 8}}
+    assert store.rebuild(session)["equal"]
+    session.execute(update(FigureLatest).where(FigureLatest.metric == "followers:wechat").values(value=1))
+    session.commit()
+    checked = store.rebuild(session, repair=True)
+    assert not checked["equal"] and checked["repaired"] and any("latest" in d for d in checked["differences"])
+    assert store.rebuild(session)["equal"] and store.figures_for(session)["wechat"]["followers"] == 112_041

@@ -6,7 +6,7 @@ Downgrade gathers the settings in force on each date a row begins into one event
 reference is the settings' references, one each.
 
 Revision ID: events_0005
-Revises: events_0006
+Revises: events_0008
 """
 
 import json
@@ -17,7 +17,7 @@ from alembic import op
 from shared.platform.migrations import create_policy_table
 
 revision = "events_0005"
-down_revision = "events_0006"
+down_revision = "events_0008"
 branch_labels = None
 depends_on = None
 
