@@ -11,8 +11,8 @@ from services.events import schemas as s
 from services.events import workflow
 from services.events.attendance import attendance_summary
 from services.events.exceptions import ActivityNotFound, DuplicateName, TeamNotFound, VenueNotFound
+from services.events.policy import policy_in_force
 from services.events.views import activities_out, activity_out
-from services.events.workflow import current_policy
 from shared.cixi.towns import resolve_town
 from shared.platform.auth import Caller
 from shared.platform.clock import local_date, local_day_bounds
@@ -127,7 +127,7 @@ class ActivityDesk(WorkerDesk):
             clean["town"] = find_venue(self.db, clean["venue_id"]).town
         if "organiser_team_id" in clean:
             check_team(self.db, clean["organiser_team_id"])
-        policy = current_policy(self.db, local_date(now))
+        policy = policy_in_force(self.db, local_date(now))
         row = workflow.update_activity(self.db, self.outbox, activity_id, clean, now, policy.hold_minutes)
         return activity_out(self.db, row)
 

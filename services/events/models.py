@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.platform.models import UtcDateTime
+from shared.platform.policy_store import PolicyColumns
 
 
 class Base(DeclarativeBase):
@@ -37,19 +38,11 @@ ACTIVE = (PENDING, CONFIRMED, OFFERED, WAITLISTED)
 SCHEDULED, ACTIVITY_CANCELLED, COMPLETED = "scheduled", "cancelled", "completed"
 
 
-class Policy(Base):
-    """Operational rules that officials change ([assumed] values), one row per version."""
+class PolicyValue(PolicyColumns, Base):
+    """One operational rule that officials change ([assumed] values): a row of the shared policy store, one per
+    setting (services/events/policy.py names them)."""
 
-    __tablename__ = "events_policies"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    effective_from: Mapped[date] = mapped_column(Date, unique=True)
-    policy_ref: Mapped[str] = mapped_column(String(200))
-    hold_minutes: Mapped[int] = mapped_column(Integer)
-    reminder_lead_hours: Mapped[int] = mapped_column(Integer)
-    max_party_size: Mapped[int] = mapped_column(Integer)
-    check_in_opens_minutes: Mapped[int] = mapped_column(Integer)
-    child_max_age: Mapped[int] = mapped_column(Integer)
+    __tablename__ = "policy_values"
 
 
 class Venue(Base):

@@ -14,9 +14,10 @@ from services.events import models as m
 from services.events import schemas as s
 from services.events.activities import find_activity
 from services.events.exceptions import NotEligible, RegistrationNotFound
+from services.events.policy import EventsPolicy, policy_in_force
 from services.events.rules import Audience, build_party, local_date
 from services.events.views import attendance_out, registration_out, registrations_out
-from services.events.workflow import Seat, current_policy, ensure_open
+from services.events.workflow import Seat, ensure_open
 from shared.platform.auth import Caller, require_acting_for
 from shared.platform.personal_data import normalise_phone
 from shared.platform.unit_of_work import WorkerDesk, transactional
@@ -30,8 +31,8 @@ def find_registration(session: Session, registration_id, caller: Caller) -> m.Re
 
 
 class RegistrationDesk(WorkerDesk):
-    def policy(self, now: datetime) -> m.Policy:
-        return current_policy(self.db, local_date(now))
+    def policy(self, now: datetime) -> EventsPolicy:
+        return policy_in_force(self.db, local_date(now))
 
     @transactional
     def register(self, data: dict, caller: Caller) -> dict:

@@ -10,7 +10,7 @@ capacity cannot be exceeded even if a code path forgets the lock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,15 +26,6 @@ from services.events.exceptions import (
 )
 from services.events.rules import hold_expiry, waitlist_order
 from shared.platform.ids import new_id
-
-
-def current_policy(session: Session, on: date) -> m.Policy:
-    policy = session.scalars(
-        select(m.Policy).where(m.Policy.effective_from <= on).order_by(m.Policy.effective_from.desc()).limit(1)
-    ).first()
-    if policy is None:
-        raise RuntimeError(f"no events policy in force on {on}; the migration seeds one")
-    return policy
 
 
 def lock_activity(session: Session, activity_id: str) -> m.Activity:

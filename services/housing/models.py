@@ -17,33 +17,34 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, synonym
 
 from shared.cixi.appeals import AppealColumns
 from shared.platform.jobs import JobColumns
 from shared.platform.models import utcnow
+from shared.platform.policy_store import DOCUMENT, PolicyColumns
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class PolicyVersion(Base):
-    """One version of a programme's rules (thresholds, amounts, switches), in force from `effective_from`.
+class PolicyVersion(PolicyColumns, Base):
+    """One version of a programme's rules (thresholds, amounts, switches), in force from `effective_from`: a row
+    of the shared policy store (shared/platform/policy_store.py) whose `name` is the programme and whose `value` is the
+    JSON document of its rules (unit `document`).
 
     Every amount housing computes records the id and reference of the row it was computed from.
     """
 
     __tablename__ = "policy_versions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    programme: Mapped[str] = mapped_column(String(40))
-    effective_from: Mapped[date] = mapped_column(Date)
-    policy_ref: Mapped[str] = mapped_column(String(200))
-    rules: Mapped[str] = mapped_column(Text)  # JSON document
+    unit: Mapped[str] = mapped_column(String(20), default=DOCUMENT)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    programme = synonym("name")  # housing's word for the row's name
+    rules = synonym("value")  # the programme's rules, as JSON
 
-    __table_args__ = (UniqueConstraint("programme", "effective_from", name="uq_policy_programme_from"),)
+    __table_args__ = (UniqueConstraint("name", "effective_from", name="uq_policy_programme_from"),)
 
 
 class OpenCase(Base):

@@ -1,6 +1,7 @@
 """Eligibility and amount rules of the three programmes: pure functions of the facts and a policy document.
 
-Each rule can be switched off in the policy row; a failed rule yields a machine-readable reason code.
+Each rule can be switched off in the policy row. A rule answers with a `RuleResult`
+(shared/platform/rule_results.py) whose `rule` is the machine-readable reason code a refusal carries.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from shared.platform.dates import add_months
 from shared.platform.personal_data import age_on
+from shared.platform.rule_results import RuleResult, failed_codes
 
 # reason codes (stable: callers, appeals and stats key on them)
 UNDER_MIN_AGE = "under_min_age"
@@ -32,23 +34,53 @@ class SubsidyFacts:
     employed_in_cixi: bool | None = None  # not asked: the rule is not applied
 
 
+def subsidy_checks(facts: SubsidyFacts, rules: dict, on: date) -> list[RuleResult]:
+    """Every rent-subsidy rule the policy row applies, passed or failed, in the order they are checked."""
+    results: list[RuleResult] = []
+    if rules.get("min_age") is not None:
+        results.append(_min_age(facts.id_number, rules["min_age"], on))
+    if rules.get("eligible_categories") is not None:
+        covered = facts.category in rules["eligible_categories"]
+        detail = f"category {facts.category}"
+        results.append(_rule(CATEGORY_NOT_COVERED, covered, "a covered category", "category not covered", detail))
+    if rules.get("require_residence_permit"):
+        results.append(_permit(facts.has_residence_permit, f"residence permit: {facts.has_residence_permit}"))
+    if rules.get("require_no_home_in_cixi"):
+        results.append(_no_home(facts.owns_home_in_cixi))
+    if rules.get("require_employment_in_cixi"):
+        results.append(_employed(facts.employed_in_cixi is not False, facts.employed_in_cixi))  # None: not asked
+    sized = str(facts.household_size) in rules.get("guaranteed_area_m2", {})
+    detail = f"household of {facts.household_size}"
+    results.append(_rule(HOUSEHOLD_SIZE_NOT_COVERED, sized, "a covered household size", "size not covered", detail))
+    return results
+
+
 def subsidy_eligibility(facts: SubsidyFacts, rules: dict, on: date) -> list[str]:
     """Reason codes why the household does not qualify for the rent subsidy; empty when it does."""
-    reasons: list[str] = []
-    min_age = rules.get("min_age")
-    if min_age is not None and age_on(facts.id_number, on) < min_age:
-        reasons.append(UNDER_MIN_AGE)
-    if rules.get("eligible_categories") is not None and facts.category not in rules["eligible_categories"]:
-        reasons.append(CATEGORY_NOT_COVERED)
-    if rules.get("require_residence_permit") and not facts.has_residence_permit:
-        reasons.append(NO_RESIDENCE_PERMIT)
-    if rules.get("require_no_home_in_cixi") and facts.owns_home_in_cixi:
-        reasons.append(OWNS_HOME_IN_CIXI)
-    if rules.get("require_employment_in_cixi") and facts.employed_in_cixi is False:
-        reasons.append(NOT_EMPLOYED_IN_CIXI)
-    if str(facts.household_size) not in rules.get("guaranteed_area_m2", {}):
-        reasons.append(HOUSEHOLD_SIZE_NOT_COVERED)
-    return reasons
+    return failed_codes(subsidy_checks(facts, rules, on))
+
+
+def _rule(code: str, passed: bool, met: str, unmet: str, detail: str) -> RuleResult:
+    return RuleResult(code, passed, met if passed else unmet, detail)
+
+
+def _min_age(id_number: str, min_age: int, on: date) -> RuleResult:
+    age = age_on(id_number, on)
+    return _rule(UNDER_MIN_AGE, age >= min_age, f"aged {min_age} or over", f"under {min_age}", f"aged {age} on {on}")
+
+
+def _permit(passed: bool, detail: str) -> RuleResult:
+    return _rule(NO_RESIDENCE_PERMIT, passed, "residence permit held", "residence permit required", detail)
+
+
+def _no_home(owns_home: bool) -> RuleResult:
+    detail = f"owns a home in Cixi: {owns_home}"
+    return _rule(OWNS_HOME_IN_CIXI, not owns_home, "no home in Cixi", "owns a home in Cixi", detail)
+
+
+def _employed(passed: bool, employed) -> RuleResult:
+    detail = f"employed in Cixi: {employed}"
+    return _rule(NOT_EMPLOYED_IN_CIXI, passed, "employed in Cixi", "not employed in Cixi", detail)
 
 
 def monthly_subsidy_fen(category: str, household_size: int, monthly_rent_fen: int, rules: dict) -> int:
@@ -75,18 +107,24 @@ class TenancyFacts:
     employed_in_cixi: bool
 
 
+def tenancy_checks(facts: TenancyFacts, rules: dict, on: date) -> list[RuleResult]:
+    """Every 保租房 rule the policy row applies, passed or failed, in the order they are checked."""
+    results: list[RuleResult] = []
+    if rules.get("min_age") is not None:
+        results.append(_min_age(facts.id_number, rules["min_age"], on))
+    if rules.get("require_no_home_in_cixi"):
+        results.append(_no_home(facts.owns_home_in_cixi))
+    if rules.get("require_employment_in_cixi"):
+        results.append(_employed(bool(facts.employed_in_cixi), facts.employed_in_cixi))
+    if rules.get("require_residence_permit_unless_local"):
+        held = facts.is_local_hukou or facts.has_residence_permit
+        detail = f"local hukou: {facts.is_local_hukou}, residence permit: {facts.has_residence_permit}"
+        results.append(_permit(held, detail))
+    return results
+
+
 def tenancy_eligibility(facts: TenancyFacts, rules: dict, on: date) -> list[str]:
-    reasons: list[str] = []
-    min_age = rules.get("min_age")
-    if min_age is not None and age_on(facts.id_number, on) < min_age:
-        reasons.append(UNDER_MIN_AGE)
-    if rules.get("require_no_home_in_cixi") and facts.owns_home_in_cixi:
-        reasons.append(OWNS_HOME_IN_CIXI)
-    if rules.get("require_employment_in_cixi") and not facts.employed_in_cixi:
-        reasons.append(NOT_EMPLOYED_IN_CIXI)
-    if rules.get("require_residence_permit_unless_local") and not (facts.is_local_hukou or facts.has_residence_permit):
-        reasons.append(NO_RESIDENCE_PERMIT)
-    return reasons
+    return failed_codes(tenancy_checks(facts, rules, on))
 
 
 def rent_cap_fen(market_rent_fen: int, rules: dict) -> int:

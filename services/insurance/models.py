@@ -7,13 +7,13 @@ index used to find a person again, `resident_id` the platform-wide pseudonym tha
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.cixi.appeals import AppealColumns
 from shared.platform import clock
+from shared.platform.policy_store import PolicyColumns
 
 # statuses in which a person holds (or is about to hold) a scheme; only one such enrolment per scheme
 LIVE_STATUSES = ("pending", "active", "suspended")
@@ -27,16 +27,13 @@ class Base(DeclarativeBase):
     pass
 
 
-class PolicyValue(Base):
-    """One yearly policy figure (a rate, a bound, an amount), valid from `effective_year` until superseded."""
+class PolicyValue(PolicyColumns, Base):
+    """One yearly policy figure (a rate, a bound, an amount): a row of the shared policy store whose `value` is a
+    JSON number and whose `effective_from` is 1 January of the year it is first in force (services/insurance/
+    policy.py asks by year)."""
 
     __tablename__ = "policy_values"
 
-    name: Mapped[str] = mapped_column(String(80), primary_key=True)
-    effective_year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    unit: Mapped[str] = mapped_column(String(20))
-    policy_ref: Mapped[str] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 

@@ -1,7 +1,10 @@
 """The yearly policy book: every rate, bound and amount the rules use, read from `policy_values`.
 
-A figure is valid from its `effective_year` until a later row for the same name supersedes it, so a
-new year's average wage is one row added by a migration and nothing in the code changes.
+`policy_values` is a table of the shared policy store (shared/platform/policy_store.py). Insurance's figures are yearly:
+each row's `effective_from` is 1 January of the year it is first in force, and the book is asked by year. A
+figure is valid from its year until a later row for the same name supersedes it, so a new year's average wage
+is one row added by a migration and nothing in the code changes. The rules read one book per call, loaded
+at once, so that every figure an answer cites comes from the same reading.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.insurance.exceptions import PolicyMissing
 from services.insurance.models import PolicyValue
+from shared.platform.policy_store import PolicyStore
+
+STORE = PolicyStore(PolicyValue, parse_float=Decimal)  # rates stay exact: money is computed from them
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class PolicyBook:
 
 
 def load_book(session: Session) -> PolicyBook:
-    rows = session.scalars(select(PolicyValue)).all()
     return PolicyBook(
-        Figure(row.name, row.effective_year, Decimal(row.value), row.unit, row.policy_ref) for row in rows
+        Figure(entry.name, entry.effective_from.year, Decimal(entry.value), entry.unit, entry.policy_ref)
+        for entry in STORE.listing(session)
     )

@@ -15,6 +15,7 @@ from services.insurance.exceptions import BeforeSchemeStart
 from services.insurance.policy import PolicyBook
 from services.insurance.retirement import category_of, retirement
 from shared.platform.dates import add_months
+from shared.platform.rule_results import RuleResult
 
 SCHEMES = ("pension", "medical", "elderly_care")
 ROUTES: dict[str, tuple[str, ...]] = {
@@ -96,24 +97,6 @@ class Facts:
 
 
 # --- results -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    rule: str
-    passed: bool
-    reason: str  # short: what an answer quotes ("hukou required")
-    detail: str  # the facts and the figure compared
-    policy_ref: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "rule": self.rule,
-            "passed": self.passed,
-            "reason": self.reason,
-            "detail": self.detail,
-            "policy_ref": self.policy_ref,
-        }
 
 
 @dataclass

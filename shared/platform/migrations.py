@@ -115,6 +115,21 @@ def drop_audit_table(op) -> None:
     op.drop_table("audit_log")
 
 
+def create_policy_table(op, table: str, *extra: sa.Column) -> sa.Table:
+    """A service's policy table in the shared store's shape (`shared.platform.policy_store.PolicyColumns`)."""
+    return op.create_table(
+        table,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(80), nullable=False),
+        sa.Column("effective_from", sa.Date, nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("unit", sa.String(20), nullable=False),
+        sa.Column("policy_ref", sa.String(300), nullable=False),
+        *extra,
+        sa.UniqueConstraint("name", "effective_from", name=f"uq_{table}_name_from"),
+    )
+
+
 def drop_platform_tables(op) -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")

@@ -17,9 +17,11 @@ PERSONAL = re.compile(
 # columns whose names match but that hold no person's data
 NOT_PERSONAL = {
     ("housing", "projects", "name"): "a housing project",
+    ("housing", "policy_versions", "name"): "a programme of the policy store",
     ("housing", "operator_assessments", "review_note"): "a reviewer's note on an operator (a company)",
     ("insurance", "policy_values", "name"): "a policy value's label",
     ("insurance", "policy_values", "note"): "a policy value's source",
+    ("events", "policy_values", "name"): "a policy value's label",
     ("events", "venues", "name"): "a venue",
     ("events", "volunteer_teams", "name"): "a team",
     ("events", "care_visits", "children"): "how many children a care visit reached (a count)",

@@ -65,7 +65,7 @@ def test_a_write_outside_this_process_is_seen_once_the_cache_entry_is_older_than
         connection.execute(update(PolicyVersion).where(PolicyVersion.id == row.id).values(policy_ref="elsewhere"))
     with Session(engine) as other:
         assert policy_in_force(other, RENT_SUBSIDY, ON).policy_ref == "first"  # within the TTL: cached
-    now = policy_module.time.monotonic()
-    monkeypatch.setattr(policy_module.time, "monotonic", lambda: now + policy_module.POLICY_CACHE_SECONDS)
+    now = policy_module.STORE.monotonic()
+    monkeypatch.setattr(policy_module.STORE, "monotonic", lambda: now + policy_module.POLICY_CACHE_SECONDS)
     with Session(engine) as other:
         assert policy_in_force(other, RENT_SUBSIDY, ON).policy_ref == "elsewhere"

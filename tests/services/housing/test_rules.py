@@ -152,6 +152,22 @@ def test_tenancy_eligibility(overrides, reasons):
     assert rules.tenancy_eligibility(rules.TenancyFacts(**values), TENANCY_POLICY, TODAY) == reasons
 
 
+def test_every_rule_answers_a_rule_result_whose_failure_code_is_an_eligibility_reason():
+    """The codes are what events carry and notify words for the resident: each one is in the contract."""
+    from shared.cixi.contracts.housing import ELIGIBILITY_REASONS
+
+    minor = make_id_number("20100101")
+    refused = facts(id_number=minor, category="none", household_size=11, has_residence_permit=False,
+                    owns_home_in_cixi=True, employed_in_cixi=False)  # fmt: skip
+    checks = rules.subsidy_checks(refused, POLICY, TODAY)
+    assert [check.rule for check in checks] == rules.subsidy_eligibility(refused, POLICY, TODAY)
+    tenant = rules.TenancyFacts(minor, False, False, True, False)
+    checks += rules.tenancy_checks(tenant, TENANCY_POLICY, TODAY)
+    assert all(not check.passed and check.reason and check.detail for check in checks)
+    assert {check.rule for check in checks} == set(ELIGIBILITY_REASONS)
+    assert all(check.passed for check in rules.subsidy_checks(facts(), POLICY, TODAY))
+
+
 @pytest.mark.parametrize(("rent", "ok"), [(90000, True), (90001, False), (1, True)])
 def test_rent_cap(rent, ok):
     assert rules.rent_within_cap(rent, 100000, TENANCY_POLICY) is ok

@@ -188,3 +188,15 @@ def test_health(housing):
 
     with ServiceRpcProxy("housing", housing) as proxy:
         assert proxy.health()["status"] == "ok"
+
+
+def test_list_policies_answers_every_version_oldest_first(call):
+    listed = call("cw-1", "caseworker").list_policies("rent_subsidy")
+    assert [row["effective_from"] for row in listed] == ["2019-01-01", "2023-01-01"]
+    assert {row["programme"] for row in listed} == {"rent_subsidy"}
+    assert "frontline_worker" in listed[1]["rules"]["eligible_categories"] and listed[1]["policy_ref"]
+    assert {row["programme"] for row in call("rv-1", "reviewer").list_policies()} == {
+        "rent_subsidy",
+        "tenancy",
+        "operator_subsidy",
+    }
