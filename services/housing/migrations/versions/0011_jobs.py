@@ -1,7 +1,7 @@
 """jobs: disbursements and expiry sweeps run as jobs in resumable chunks, not held by one RPC (issue #18 item 6)
 
 Revision ID: housing_0011
-Revises: housing_0010
+Revises: housing_0009
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from shared.platform.jobs import create_jobs_table, drop_jobs_table
 
 revision = "housing_0011"
-down_revision = "housing_0010"
+down_revision = "housing_0009"
 branch_labels = None
 depends_on = None
 
