@@ -19,6 +19,8 @@ from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
 from nameko.messaging import QueueConsumer
 
+from shared.platform.topology import redeclare_missing
+
 log = logging.getLogger(__name__)
 
 # socket errors (reset, broken pipe), closed connections or channels, and kombu's wrapper of both when
@@ -76,6 +78,7 @@ class UndecodableTolerantQueueConsumer(BrokerTolerantQueueConsumer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._reconnecting = False
         self.unsettled: dict = {}  # channel -> delivery tags handed to a provider, not acked nor requeued
 
     @property
@@ -89,6 +92,9 @@ class UndecodableTolerantQueueConsumer(BrokerTolerantQueueConsumer):
         super().on_consume_ready(connection, channel, consumers, **kwargs)
 
     def get_consumers(self, consumer_cls, channel):
+        if self._reconnecting:  # the first time, each provider's setup has waited for its exchange
+            redeclare_missing(channel, [provider.queue.exchange for provider in self._providers])
+        self._reconnecting = True
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
             consumer.on_decode_error = self._tracked(provider.undecodable)

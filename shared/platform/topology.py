@@ -159,6 +159,26 @@ def await_exchange(config: dict, exchange: Exchange) -> None:
     _existing.add(key)
 
 
+def redeclare_missing(channel, exchanges) -> None:
+    """After a reconnection, an exchange that went away meanwhile (its vhost deleted and made again, a broker
+    reset) is declared again where this identity may, before the queues are bound to it; where it may not, the
+    bind fails and kombu tries the connection again after its back-off, until the topology step has run."""
+    connection = channel.connection
+    for exchange in {e.name: e for e in exchanges if e is not None and e.name and e.no_declare}.values():
+        probe = connection.channel()
+        try:
+            probe.exchange_declare(exchange.name, exchange.type, passive=True)
+            continue
+        except NotFound:
+            pass
+        finally:
+            if probe.is_open:
+                probe.close()
+        declaring = copy.copy(exchange)
+        declaring.no_declare = False
+        declaring(connection.channel()).declare()
+
+
 def _exists(connection: Connection, exchange: Exchange) -> bool:
     channel = connection.channel()  # a refused declare closes its channel: one each
     try:

@@ -19,6 +19,7 @@ from shared.platform.rpc import rpc
 from shared.platform.service import PlatformService
 from shared.platform.startup import check
 from tests.shared.test_outbox_and_consumer import traced  # noqa: F401 (the fixture)
+from tests.support.waiting import wait_for
 
 TRACEPARENT = f"00-{'4b' * 16}-00f067aa0ba902b7-01"
 
@@ -111,7 +112,11 @@ def test_an_onward_rpc_is_the_child_of_the_worker_that_makes_it(traced, containe
     with ServiceRpcProxy("trace_front", config, context_data={"traceparent": TRACEPARENT}) as front:
         assert front.relay() == "pong"
 
-    spans = {span.name: span for span in traced.get_finished_spans()}
+    def finished():  # a worker's span ends after its reply has gone: the caller can be first
+        spans = {span.name: span for span in traced.get_finished_spans()}
+        return spans if {"trace_front.relay", "trace_back.ping"} <= set(spans) else None
+
+    spans = wait_for(finished, what="both workers' spans finished")
     relay, ping = spans["trace_front.relay"], spans["trace_back.ping"]
     assert f"{relay.context.trace_id:032x}" == f"{ping.context.trace_id:032x}" == "4b" * 16
     assert relay.parent.span_id == 0x00F067AA0BA902B7 and ping.parent.span_id == relay.context.span_id
