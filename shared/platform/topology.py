@@ -142,8 +142,7 @@ def await_exchange(config: dict, exchange: Exchange) -> None:
     key = (config[AMQP_URI_CONFIG_KEY], exchange.name)
     if key in _existing:
         return
-    declaring = copy.copy(exchange)
-    declaring.no_declare = False
+    declaring = _declarable(exchange)
     waits = 0
     with get_connection(key[0], config.get(AMQP_SSL_CONFIG_KEY), config.get(LOGIN_METHOD_CONFIG_KEY)) as connection:
         while not _exists(connection, exchange):
@@ -165,21 +164,18 @@ def redeclare_missing(channel, exchanges) -> None:
     bind fails and kombu tries the connection again after its back-off, until the topology step has run."""
     connection = channel.connection
     for exchange in {e.name: e for e in exchanges if e is not None and e.name and e.no_declare}.values():
-        probe = connection.channel()
-        try:
-            probe.exchange_declare(exchange.name, exchange.type, passive=True)
-            continue
-        except NotFound:
-            pass
-        finally:
-            if probe.is_open:
-                probe.close()
-        declaring = copy.copy(exchange)
-        declaring.no_declare = False
-        declaring(connection.channel()).declare()
+        if not _exists(connection, exchange):
+            _declarable(exchange)(connection.channel()).declare()
 
 
-def _exists(connection: Connection, exchange: Exchange) -> bool:
+def _declarable(exchange: Exchange) -> Exchange:
+    declaring = copy.copy(exchange)
+    declaring.no_declare = False
+    return declaring
+
+
+def _exists(connection, exchange: Exchange) -> bool:
+    """`connection`: kombu's or py-amqp's; either opens the channel the passive declare needs."""
     channel = connection.channel()  # a refused declare closes its channel: one each
     try:
         channel.exchange_declare(exchange.name, exchange.type, passive=True)
@@ -187,7 +183,8 @@ def _exists(connection: Connection, exchange: Exchange) -> bool:
     except NotFound:
         return False
     finally:
-        connection.maybe_close_channel(channel)
+        if channel.is_open:
+            channel.close()
 
 
 def declare_all(amqp_uri: str, config: dict, services) -> int:
