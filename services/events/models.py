@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.platform.jobs import JobColumns
 from shared.platform.models import UtcDateTime
 from shared.platform.policy_store import PolicyColumns
 
@@ -304,3 +305,9 @@ class FollowerCount(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (CheckConstraint("followers >= 0", name="ck_follower_count"),)
+
+
+class Job(JobColumns, Base):
+    """A batch run as a job (shared/platform/jobs.py): the retention purge."""
+
+    __tablename__ = "jobs"

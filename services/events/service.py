@@ -16,6 +16,7 @@ from shared.platform.auth import requires
 from shared.platform.clock import Clock
 from shared.platform.db import Database
 from shared.platform.errors import ValidationError
+from shared.platform.jobs import JobRunner
 from shared.platform.outbox import Outbox
 from shared.platform.personal_data_provider import Pii
 from shared.platform.rpc import rpc
@@ -32,6 +33,7 @@ class EventsService(PlatformService):
     outbox = Outbox()
     pii = Pii()
     clock = Clock()
+    jobs = JobRunner(m.Job)
     desk = Application(Desk)
     audit = Audit({m.Registration: AuditedCase("registration", ("decision_reason", "cancel_reason"))})
     retention_rules = retention.RULES

@@ -2,45 +2,21 @@
 
 Each verb reads the service clock once (`self.clock.now()`) and hands that moment to the domain modules
 (`subsidy`, `recertification`, `tenancy`, `operator_subsidy`, `disbursement`), which never read a clock of
-their own and never commit. A verb that writes is `@transactional`. Two write many cases and commit as they
-go, each for a documented reason: the expiry sweeps (a page of cases per transaction, `_end_in_pages`). The
-disbursement is a job (shared/platform/jobs.py): the verb starts it, and the service's job runner pays it a page per
-transaction (`disbursement.chunk`).
+their own and never commit. A verb that writes is `@transactional`. The disbursement and the expiry sweeps
+are jobs (shared/platform/jobs.py): the verb starts one, and the service's job runner does the work a page per
+transaction (`disbursement.chunk`, `expiry.KINDS`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
-from services.housing import disbursement, operator_subsidy, plans, recertification, rules, subsidy, tenancy
+from services.housing import disbursement, expiry, operator_subsidy, plans, recertification, rules, subsidy, tenancy
 from services.housing.pay_periods import PaySchedule
 from services.housing.policy import policies_listed
 from shared.platform.auth import Caller
 from shared.platform.clock import local_date
 from shared.platform.unit_of_work import WorkerDesk, transactional
 
-EXPIRY_PAGE = 500
-
-
-def _end_in_pages(session: Session, query, end_one, clock, page: int = EXPIRY_PAGE) -> int:
-    """End every case `query` selects, a page per transaction, so a sweep over many cases never holds one
-    long write transaction; `end_one(case, now)` moves one case on. Each ended case leaves the query's
-    result, so the next page starts from the top again."""
-    ended = 0
-    while True:
-        cases = session.scalars(query.limit(page)).all()
-        if not cases:
-            session.rollback()  # end the read
-            return ended
-        try:
-            now = clock.now()
-            for case in cases:
-                end_one(case, now)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        ended += len(cases)
+EXPIRY_SWEEP = "system:expiry_sweep"  # who started a sweep the hourly timer started
 
 
 class Desk(WorkerDesk):
@@ -95,20 +71,24 @@ class Desk(WorkerDesk):
     def end_subsidy(self, application_id, reason, caller: Caller) -> dict:
         return subsidy.end_by_caseworker(self.db, self.outbox, caller, application_id, reason, self.clock.now())
 
-    def end_expired_subsidies(self, as_of_period: str) -> int:
-        def end_one(application, now):
-            subsidy.end(self.db, self.outbox, application, "term_expired", now)
-
-        return _end_in_pages(self.db, subsidy.expired(as_of_period), end_one, self.clock)
+    def end_expired_subsidies(self, as_of_period: str, by: str) -> dict:
+        """Start the sweep of subsidies over before `as_of_period` (or return the one running for it)."""
+        key, params = expiry.subsidies_params(as_of_period)
+        return self.worker.jobs.start_job(self.db, expiry.SUBSIDIES, key, params, by)
 
     def current_period(self) -> str:
         return rules.period_of(self.today())
 
     def expire_terms(self) -> None:
-        """Subsidies not re-certified and leases not renewed end when their term is over."""
+        """Subsidies not re-certified and leases not renewed end when their term is over: a sweep is started
+        for each that has a case due."""
         today = self.today()
-        self.end_expired_subsidies(rules.period_of(today))
-        self.end_expired_tenancies(today)
+        for kind, (key, params) in (
+            (expiry.SUBSIDIES, expiry.subsidies_params(rules.period_of(today))),
+            (expiry.TENANCIES, expiry.tenancies_params(today)),
+        ):
+            if expiry.any_due(self.db, kind, params):
+                self.worker.jobs.start_job(self.db, kind, key, params, EXPIRY_SWEEP)
 
     def run_disbursement(self, period: str, backfill: bool, caller: Caller) -> dict:
         """Start the period's disbursement job (or return the one running for it): the runner pays it."""
@@ -171,11 +151,10 @@ class Desk(WorkerDesk):
     def renew_tenancy(self, tenancy_id, changes: dict) -> dict:
         return tenancy.renew_tenancy(self.db, self.outbox, self.pii, tenancy_id, changes, self.clock.now())
 
-    def end_expired_tenancies(self, today) -> int:
-        def end_one(lease, now):
-            tenancy.end_lease(self.db, self.outbox, lease, "lease_expired", now)
-
-        return _end_in_pages(self.db, tenancy.expired(today), end_one, self.clock)
+    def end_expired_tenancies(self, as_of, by: str) -> dict:
+        """Start the sweep of leases over before `as_of` (or return the one running for it)."""
+        key, params = expiry.tenancies_params(as_of)
+        return self.worker.jobs.start_job(self.db, expiry.TENANCIES, key, params, by)
 
     # --- C. 运营奖补 -----------------------------------------------------------------------------------
 

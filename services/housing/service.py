@@ -5,7 +5,7 @@ application object of shared/platform/unit_of_work.py) and returns what the verb
 
 from __future__ import annotations
 
-from services.housing import appeals, disbursement, recertification, retention
+from services.housing import appeals, disbursement, expiry, recertification, retention
 from services.housing.desk import Desk
 from services.housing.models import Appeal, Job, OperatorAssessment, SubsidyApplication, Tenancy, TenancyApplication
 from services.housing.schemas import (
@@ -26,7 +26,7 @@ from shared.platform.audit import Audit, AuditedCase
 from shared.platform.auth import requires
 from shared.platform.clock import Clock
 from shared.platform.db import Database
-from shared.platform.jobs import JobRunner, JobStatus
+from shared.platform.jobs import JobRunner
 from shared.platform.outbox import Outbox
 from shared.platform.personal_data_provider import Pii
 from shared.platform.rpc import rpc
@@ -38,7 +38,7 @@ from shared.platform.validation import load
 SUBSIDY_APPLICATION = SubsidyApplicationSchema()  # the busiest input, loaded by one instance (keeps no state)
 
 
-class HousingService(AppealDesk, JobStatus, PlatformService):
+class HousingService(AppealDesk, PlatformService):
     name = "housing"
 
     db = Database()
@@ -56,7 +56,7 @@ class HousingService(AppealDesk, JobStatus, PlatformService):
         OperatorAssessment: AuditedCase("operator_subsidy", ("review_note",)),
     })  # fmt: skip
     desk = Application(Desk)
-    jobs = JobRunner(Job, {disbursement.JOB: disbursement.KIND})
+    jobs = JobRunner(Job, {disbursement.JOB: disbursement.KIND, **expiry.KINDS})
 
     retention_rules = retention.RULES
     appeal_model = Appeal
@@ -137,7 +137,7 @@ class HousingService(AppealDesk, JobStatus, PlatformService):
     def end_expired_subsidies(self, as_of_period=None) -> dict:
         period = as_of_period or self.desk.current_period()
         load(PeriodSchema(), {"period": period}, field="as_of_period")
-        return {"as_of_period": period, "ended": self.desk.end_expired_subsidies(period)}
+        return self.desk.end_expired_subsidies(period, self.auth.caller.subject)
 
     @timer("EXPIRY_SWEEP_SECONDS", 3600)
     def expire_terms(self) -> None:
@@ -231,7 +231,7 @@ class HousingService(AppealDesk, JobStatus, PlatformService):
     @requires("admin")
     def end_expired_tenancies(self, as_of=None) -> dict:
         today = parse_date(as_of, "as_of") if as_of else self.desk.today()
-        return {"as_of": today.isoformat(), "ended": self.desk.end_expired_tenancies(today)}
+        return self.desk.end_expired_tenancies(today, self.auth.caller.subject)
 
     # --- C. 运营奖补 ---------------------------------------------------------------------------------
 

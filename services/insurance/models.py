@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.cixi.appeals import AppealColumns
 from shared.platform import clock
+from shared.platform.jobs import JobColumns
 from shared.platform.policy_store import PolicyColumns
 
 # statuses in which a person holds (or is about to hold) a scheme; only one such enrolment per scheme
@@ -149,3 +150,9 @@ class Appeal(AppealColumns, Base):
     """An appeal (复核申请) against a rejected enrolment (shared/cixi/appeals.py)."""
 
     __tablename__ = "appeals"
+
+
+class Job(JobColumns, Base):
+    """A batch run as a job (shared/platform/jobs.py): the retention purge."""
+
+    __tablename__ = "jobs"

@@ -4,13 +4,14 @@ contributions), `lifecycle` (states, coverage), `workflow` (the counter's steps 
 
 from services.insurance import gauges, retention
 from services.insurance.appeals import ENROLMENT, EnrolmentAppeals, acting_subject
-from services.insurance.models import Appeal, Enrolment
+from services.insurance.models import Appeal, Enrolment, Job
 from services.insurance.workflow import Desk
 from shared.cixi.appeals import AppealDesk
 from shared.platform.audit import Audit, AuditedCase
 from shared.platform.auth import requires
 from shared.platform.clock import Clock
 from shared.platform.db import Database
+from shared.platform.jobs import JobRunner
 from shared.platform.outbox import Outbox
 from shared.platform.personal_data_provider import Pii
 from shared.platform.rpc import rpc
@@ -28,6 +29,7 @@ class InsuranceService(AppealDesk, PlatformService):
     outbox = Outbox()
     pii = Pii()
     clock = Clock()
+    jobs = JobRunner(Job)
     audit = Audit({
         Enrolment: AuditedCase("enrolment", ("reason",)),
         Appeal: AuditedCase("appeal", ("reasons", "statement")),

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Index, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.platform import clock
+from shared.platform.jobs import JobColumns
 
 utcnow = clock.utcnow
 
@@ -208,3 +209,9 @@ class SendRateBucket(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     refilled_at: Mapped[float] = mapped_column(Float)
+
+
+class Job(JobColumns, Base):
+    """A batch run as a job (shared/platform/jobs.py): the retention purge."""
+
+    __tablename__ = "jobs"

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from services.notify import callback_guard, gauges, retention, statuses, subscriptions, vendor_callbacks
 from services.notify.dependencies import Courier
 from services.notify.desk import Desk
-from services.notify.models import Broadcast
+from services.notify.models import Broadcast, Job
 from services.notify.schemas import (
     BroadcastDecisionSchema,
     BroadcastSchema,
@@ -26,6 +26,7 @@ from shared.platform.auth import require_acting_for, requires
 from shared.platform.batch_consumer import subscribe
 from shared.platform.clock import Clock
 from shared.platform.db import Database
+from shared.platform.jobs import JobRunner
 from shared.platform.outbox import Outbox
 from shared.platform.personal_data_provider import Pii
 from shared.platform.rpc import rpc
@@ -45,6 +46,7 @@ class NotifyService(PlatformService):
     outbox = Outbox()
     pii = Pii()
     clock = Clock()
+    jobs = JobRunner(Job)
     courier = Courier()
     desk = Application(Desk)
     audit = Audit({Broadcast: AuditedCase("broadcast", ("rejected_reason",))})

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.platform.jobs import JobColumns
 from shared.platform.models import utcnow
 
 # SQLite autoincrements only an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit sequence
@@ -81,3 +82,9 @@ class FigureLatest(FigureKey, Base):
 
     rank: Mapped[str] = mapped_column(String(120))
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Job(JobColumns, Base):
+    """A batch run as a job (shared/platform/jobs.py): the retention purge."""
+
+    __tablename__ = "jobs"

@@ -10,11 +10,13 @@ in `fold.RULES`).
 from __future__ import annotations
 
 from services.stats.desk import SERVICE_NAME, Desk, consumed_kinds
+from services.stats.models import Job
 from services.stats.schemas import RebuildQuery, ReportQuery, SummaryQuery
 from shared.platform import service as platform  # not the class itself: `nameko run` would start it as a service too
 from shared.platform.auth import requires
 from shared.platform.batch_consumer import subscribe
 from shared.platform.db import Database
+from shared.platform.jobs import JobRunner
 from shared.platform.retention import Kept
 from shared.platform.rpc import rpc
 from shared.platform.unit_of_work import Application
@@ -27,6 +29,7 @@ class StatsService(platform.PlatformService):
     name = SERVICE_NAME
 
     db = Database()
+    jobs = JobRunner(Job)
     desk = Application(Desk)
 
     # reasoning and size per year: docs/operations.md ("Retention")

@@ -4,7 +4,9 @@
     jobs = JobRunner(Job, {"disbursement": JobKind(disbursement.chunk, roles=("admin",))})
 
     self.jobs.start_job(session, "disbursement", key="2025-06", params={...}, by=caller.subject)
-    class HousingService(AppealDesk, JobStatus, PlatformService)  # `job_status(job_id)` over RPC
+
+Every service has a runner and its `job_status(job_id)` RPC (shared/platform/service.py), and every runner also
+runs the platform's own kinds, which its service class names (`platform_job_kinds`: the retention purge).
 
 Why: a disbursement held one unacknowledged RPC for the whole run. Past RabbitMQ's `consumer_timeout`
 (30 minutes by default) the broker closed the channel and redelivered the call, which ran again; a rollout
@@ -41,14 +43,12 @@ from sqlalchemy import Index, Integer, String, Text, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from shared.platform.auth import requires
 from shared.platform.clock import Clock
 from shared.platform.crashpoints import crash_point
 from shared.platform.db import database_of
 from shared.platform.errors import NotFound
 from shared.platform.ids import new_id
 from shared.platform.models import UtcDateTime, utcnow
-from shared.platform.rpc import rpc
 from shared.platform.validation import echo
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class ChunkContext:
 @dataclass(frozen=True)
 class JobKind:
     """`chunk(context) -> Chunk`; `total(session, params)` counts the items at start (None if unknown);
-    `roles` may start the job and read its status."""
+    `roles` may start the job and read its status. `context.outbox` is None in a service without an outbox."""
 
     chunk: Callable[[ChunkContext], Chunk]
     roles: tuple[str, ...]
@@ -218,20 +218,25 @@ def _add_counts(result: dict, counts: dict) -> dict:
 class JobRunner(DependencyProvider):
     """`self.jobs`: start a job, read its status; and the loop that runs the chunks of every active job."""
 
-    def __init__(self, model, kinds: dict[str, JobKind], database_attr: str = "db", outbox_attr: str = "outbox"):
+    def __init__(
+        self, model, kinds: dict[str, JobKind] | None = None, database_attr: str = "db", outbox_attr: str = "outbox"
+    ):
         self.model = model
-        self.kinds = kinds
+        self.kinds = dict(kinds or {})
         self.database_attr = database_attr
         self.outbox_attr = outbox_attr
 
     def setup(self):
         config = self.container.config
+        platform_kinds = getattr(self.container.service_cls, "platform_job_kinds", None)
+        if platform_kinds is not None:
+            self.kinds = {**platform_kinds(self.model, config), **self.kinds}
         self.poll_seconds = float(config.get("JOBS_POLL_SECONDS", DEFAULT_POLL_SECONDS))
         size = config.get("JOB_CHUNK_SIZE")
         self.sizes = {kind: int(size or spec.size) for kind, spec in self.kinds.items()}
         self.database = database_of(self.container, self.database_attr)
         dependencies = self.container.dependencies
-        self.outbox = next(dep for dep in dependencies if getattr(dep, "attr_name", None) == self.outbox_attr)
+        self.outbox = next((dep for dep in dependencies if getattr(dep, "attr_name", None) == self.outbox_attr), None)
         self.clock = next((dep for dep in dependencies if isinstance(dep, Clock)), None)
         self.wake = Event()
 
@@ -340,7 +345,7 @@ class JobRunner(DependencyProvider):
         return job
 
     def _run_chunk(self, session: Session, job, spec: JobKind) -> None:
-        writer = self.outbox.writer_for(session)
+        writer = self.outbox.writer_for(session) if self.outbox is not None else None
         now = self.now()
         context = ChunkContext(session, writer, now, json.loads(job.params), job.cursor, self.sizes[job.kind])
         chunk = spec.chunk(context)
@@ -362,7 +367,8 @@ class JobRunner(DependencyProvider):
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        self.outbox.committed(writer)
+        if writer is not None:
+            self.outbox.committed(writer)
         crash_point(self.container.service_name, "jobs.after_commit")
 
     def _failed_chunk(self, job, exc: Exception) -> None:
@@ -384,16 +390,3 @@ class JobRunner(DependencyProvider):
 
 
 CLAIMED = ("id", "kind", "params", "cursor", "done", "chunks", "result", "failures", "version")
-
-
-class JobStatus:
-    """Mixed into a `PlatformService` with `jobs = JobRunner(...)`: the `job_status` RPC, the same in every
-    service (an entrypoint on the service class only, see `PlatformService.__init_subclass__`). Every kind of
-    job today is an admin's; the runner also checks the job's own kind's roles."""
-
-    extra_entrypoints = (("job_status", lambda: rpc(read_only=True)),)
-
-    @requires("admin")
-    def job_status(self, job_id) -> dict:
-        """A job's progress, for the roles that may start it; any other job id is `NotFound`."""
-        return self.jobs.status(self.db, job_id, self.auth.caller)

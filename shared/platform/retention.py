@@ -7,11 +7,14 @@
 
 Periods come from config (`RETENTION_DAYS: {kind: days}`), defaulting to the rule's own. A purge works in
 batches, each committed on its own, so a crash loses nothing and the next run carries on; a row erased
-no longer matches its rule's `due` query, which is what makes it resumable and idempotent. Figures in
-stats come from events, not from these rows, so a purge never changes them.
+no longer matches its rule's `due` query, which is what makes it resumable and idempotent. In a service the
+purge is a job (`purge_kind`, shared/platform/jobs.py): a batch per chunk, one active purge per service
+whichever replica or timer starts it, its progress in `job_status`. Figures in stats come from events, not
+from these rows, so a purge never changes them.
 
 Every service also gets `PLATFORM_RULES` (its outbox and its processed-event ledger, which every service
-database has); a record kept on purpose is declared as `Kept`, so the report says so instead of hiding it.
+database has) and `finished_jobs` of its own jobs table; a record kept on purpose is declared as `Kept`, so
+the report says so instead of hiding it.
 The periods' reasoning is in docs/operations.md ("Retention") and docs/decisions.md.
 """
 
@@ -24,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from shared.platform.jobs import Chunk, ChunkContext, JobKind
 from shared.platform.models import OutboxMessage, ProcessedEvent
 
 DEFAULT_BATCH = 500
@@ -31,6 +35,9 @@ PUBLISHED_OUTBOX_DAYS = 7
 LEDGER_DAYS = 35
 # a dead letter is replayed only while every ledger row it could collide with is certainly still there
 DLQ_REPLAY_MARGIN_DAYS = 7
+FINISHED_JOBS_DAYS = 90
+PURGE_JOB = "retention_purge"
+PURGE_KEY = "retention"  # one active purge per service: a second start, by anyone, is the same job
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,6 @@ def purge(
     now: datetime,
     dry_run: bool = True,
     batch_size: int = DEFAULT_BATCH,
-    max_batches: int | None = None,
 ) -> dict:
     """Returns {kind: {"days": d, "cutoff": iso, "due" or "erased": n}} for every rule."""
     report = {}
@@ -79,24 +85,67 @@ def purge(
             if dry_run:
                 entry["due"] = session.scalar(select(func.count()).select_from(rule.due(cutoff).subquery())) or 0
             else:
-                entry["erased"] = _erase_in_batches(session, rule, cutoff, batch_size, max_batches)
+                entry["erased"] = _erase_in_batches(session, rule, cutoff, batch_size)
         report[rule.kind] = entry
     return report
 
 
-def _erase_in_batches(
-    session: Session, rule: RetentionRule, cutoff: datetime, batch_size: int, max_batches: int | None
-) -> int:
-    erased = batches = 0
-    while max_batches is None or batches < max_batches:
-        keys = [row[0] if len(row) == 1 else tuple(row) for row in session.execute(rule.due(cutoff).limit(batch_size))]
-        if not keys:
-            break
-        rule.erase(session, keys)
+def _erase_in_batches(session: Session, rule: RetentionRule, cutoff: datetime, batch_size: int) -> int:
+    erased = 0
+    while keys := _erase_batch(session, rule, cutoff, batch_size):
         session.commit()
-        erased += len(keys)
-        batches += 1
+        erased += keys
     return erased
+
+
+def _erase_batch(session: Session, rule: RetentionRule, cutoff: datetime, batch_size: int) -> int:
+    """Erase up to `batch_size` of what is due, in the session's transaction; how many."""
+    keys = [row[0] if len(row) == 1 else tuple(row) for row in session.execute(rule.due(cutoff).limit(batch_size))]
+    if keys:
+        rule.erase(session, keys)
+    return len(keys)
+
+
+def purge_kind(rules: Iterable[RetentionRule | Kept], config: dict) -> JobKind:
+    """The purge as a job: a chunk erases one batch of one rule's due rows (the cursor is the rule's place);
+    a rule's last batch, shorter than a chunk, moves it to the next. Its result counts what each rule erased."""
+    erasable = [rule for rule in rules if isinstance(rule, RetentionRule)]
+
+    def chunk(context: ChunkContext) -> Chunk:
+        place = int(context.cursor or 0)
+        if place >= len(erasable):
+            return Chunk(str(place), finished=True)
+        rule = erasable[place]
+        cutoff = context.now - timedelta(days=retention_days(config, rule))
+        erased = _erase_batch(context.session, rule, cutoff, context.size)
+        if erased < context.size:  # the rule has nothing more due: the next chunk takes the next rule
+            place += 1
+        return Chunk(str(place), done=erased, counts={rule.kind: erased}, finished=place >= len(erasable))
+
+    return JobKind(chunk, roles=("admin",), size=DEFAULT_BATCH)
+
+
+def finished_jobs(job_model) -> RetentionRule:
+    """A service's finished jobs (`job_model`, its table of shared.platform.jobs rows), by finished_at: the
+    hourly purge alone starts one a service an hour. An active job is never due."""
+
+    def erase(session: Session, ids: list) -> None:
+        session.execute(
+            delete(job_model)
+            .where(job_model.id.in_(ids), job_model.finished_at.is_not(None))
+            .execution_options(synchronize_session=False)
+        )
+
+    return RetentionRule(
+        "finished_jobs",
+        FINISHED_JOBS_DAYS,
+        due=lambda cutoff: select(job_model.id).where(
+            job_model.finished_at.is_not(None), job_model.finished_at < cutoff
+        ),
+        erase=erase,
+        description="jobs that completed or failed, by finished_at (who started each is a staff subject)",
+        tables=(job_model.__tablename__,),
+    )
 
 
 def _erase_published_outbox(session: Session, ids: list) -> None:

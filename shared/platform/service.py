@@ -1,8 +1,8 @@
 """The base every service class extends: health over RPC and HTTP, Prometheus metrics, caller auth,
-and the personal-data purge.
+the personal-data purge, and `job_status` of its jobs.
 
 nameko collects dependencies from the class and its bases, so each service declares only its own domain
-entrypoints and its `db` / `outbox`.
+entrypoints and its `db` / `outbox` / `jobs` (a `shared.platform.jobs.JobRunner` of its `jobs` table).
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from shared.platform.auth import Auth, requires
 from shared.platform.errors import NotFound, ValidationError
 from shared.platform.logs import LogContext
 from shared.platform.metrics import EntrypointMetrics
-from shared.platform.models import utcnow
 from shared.platform.probes import liveness, probe, readiness
-from shared.platform.retention import PLATFORM_RULES, purge
+from shared.platform.retention import PLATFORM_RULES, PURGE_JOB, PURGE_KEY, finished_jobs, purge, purge_kind
 from shared.platform.rpc import rpc
 from shared.platform.startup import StartupCheck
 from shared.platform.timers import timer
@@ -37,7 +36,7 @@ log = logging.getLogger(__name__)
 
 PURGE_INTERVAL_SECONDS = 3600
 METRICS_REFRESH_SECONDS = 15
-PURGE_MAX_BATCHES_PER_RUN = 200
+SCHEDULED = "system:scheduled_purge"  # who started a purge the timer started
 
 
 class PlatformService:
@@ -133,19 +132,33 @@ class PlatformService:
 
     @requires("admin")
     def purge_personal_data(self, dry_run: bool = True) -> dict:
-        """What the retention rules would erase now (dry run), or erase it."""
+        """What the retention rules would erase now (dry run: a count per rule, answered at once), or start
+        the purge's job and return it (`job_status` follows it; its result counts what each rule erased)."""
         if not isinstance(dry_run, bool):
             raise ValidationError({"dry_run": ["must be true or false"]})
-        return self._purge(dry_run=dry_run)
+        if not dry_run:
+            return self.jobs.start_job(self.db, PURGE_JOB, PURGE_KEY, {}, self.auth.caller.subject)
+        factory = sessionmaker(bind=self.db.get_bind(), expire_on_commit=False)
+        rules = self.all_retention_rules(self.jobs.model)
+        return purge(factory, rules, self.config, self.jobs.now(), dry_run=True)
 
     def scheduled_purge(self) -> None:
         if self.config.get("RETENTION_PURGE_ENABLED", True):
-            self._purge(dry_run=False, max_batches=PURGE_MAX_BATCHES_PER_RUN)
+            self.jobs.start_job(self.db, PURGE_JOB, PURGE_KEY, {}, SCHEDULED)
 
-    def _purge(self, dry_run: bool, max_batches: int | None = None) -> dict:
-        factory = sessionmaker(bind=self.db.get_bind(), expire_on_commit=False)
-        rules = (*PLATFORM_RULES, *self.retention_rules)
-        return purge(factory, rules, self.config, utcnow(), dry_run=dry_run, max_batches=max_batches)
+    @classmethod
+    def all_retention_rules(cls, job_model) -> tuple:
+        return (*PLATFORM_RULES, finished_jobs(job_model), *cls.retention_rules)
+
+    @classmethod
+    def platform_job_kinds(cls, job_model, config: dict) -> dict:
+        """The kinds of job every service's runner runs beside its own (`shared.platform.jobs.JobRunner`)."""
+        return {PURGE_JOB: purge_kind(cls.all_retention_rules(job_model), config)}
+
+    @requires("admin")
+    def job_status(self, job_id) -> dict:
+        """A job's progress, for the roles that may start its kind; any other job id is `NotFound`."""
+        return self.jobs.status(self.db, job_id, self.auth.caller)
 
 
 PLATFORM_ENTRYPOINTS = (
@@ -156,6 +169,7 @@ PLATFORM_ENTRYPOINTS = (
     ("http_metrics", lambda: http("GET", "/metrics")),
     ("purge_personal_data", lambda: rpc),
     ("get_case_history", lambda: rpc(read_only=True)),
+    ("job_status", lambda: rpc(read_only=True)),
     ("scheduled_purge", lambda: timer("PURGE_INTERVAL_SECONDS", PURGE_INTERVAL_SECONDS)),
     ("keep_gauges", lambda: timer("METRICS_REFRESH_SECONDS", METRICS_REFRESH_SECONDS, eager=True)),
 )

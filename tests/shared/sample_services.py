@@ -12,6 +12,7 @@ from shared.platform.batch_consumer import subscribe
 from shared.platform.contracts import DataSchema, fields, register, registry
 from shared.platform.db import Database
 from shared.platform.event_consumer import event_consumer
+from shared.platform.jobs import JobColumns, JobRunner
 from shared.platform.models import UtcDateTime
 from shared.platform.outbox import Outbox
 from shared.platform.retention import RetentionRule
@@ -41,6 +42,10 @@ class Contact(SampleBase):
     closed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class SampleJob(JobColumns, SampleBase):
+    __tablename__ = "jobs"
+
+
 class Received(SampleBase):
     __tablename__ = "received"
 
@@ -62,6 +67,7 @@ class SamplerService(PlatformService):
 
     db = Database()
     outbox = Outbox()
+    jobs = JobRunner(SampleJob)
 
     @rpc
     def make(self, key: str, fail_times: int = 0, permanent: bool = False) -> str:

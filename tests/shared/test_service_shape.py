@@ -20,7 +20,6 @@ ENTRYPOINTS = ("rpc", "timer", "http", "event_handler")
 WORKER_DEPENDENCIES = ("self.db", "self.outbox", "self.pii")
 # a verb that writes is `@transactional`; these modules commit themselves, on purpose
 COMMITS_ON_PURPOSE = {
-    "housing/desk.py": "the expiry sweeps end a page of cases per transaction",
     "housing/disbursement.py": "`run()`, the benchmark's, pays a batch per transaction (a job's chunk: the runner)",
     "notify/broadcasts.py": "a broadcast records a page of recipients per transaction, under a lease",
     "notify/callback_guard.py": "a callback's nonce is spent before the callback is applied, so a replay is refused",

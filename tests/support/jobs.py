@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eventlet.queue import LightQueue
 
-from shared.platform.jobs import JobRunner
+from shared.platform.jobs import ChunkContext, JobKind, JobRunner
 from tests.support.waiting import wait_for
 
 FINISHED = ("completed", "failed")
@@ -26,6 +26,19 @@ def disburse(admin, period: str, backfill: bool = False, timeout: float = 60) ->
     done = until_finished(admin, admin.run_disbursement(period, backfill=backfill), timeout)
     assert done["status"] == "completed", done
     return done["result"]
+
+
+def run_inline(kind: JobKind, session, outbox, now, params: dict, size: int = 2) -> dict:
+    """A job of `kind` run to its end in this process the way the runner runs it, a chunk per commit, without
+    a service: its summed counters."""
+    cursor, counts = "", {}
+    while True:
+        chunk = kind.chunk(ChunkContext(session, outbox, now, params, cursor, size))
+        session.commit()
+        cursor = chunk.cursor
+        counts = {name: counts.get(name, 0) + value for name, value in chunk.counts.items()}
+        if chunk.finished:
+            return counts
 
 
 class GatedRunner:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.housing import disbursement, recertification, subsidy
+from services.housing import disbursement, expiry, recertification, subsidy
 from services.housing.exceptions import DuplicateApplication, InvalidTransition, MakerCheckerViolation
 from services.housing.models import Disbursement, OpenCase, SubsidyApplication
 from services.housing.rules import shift_period
@@ -25,6 +25,7 @@ from shared.platform.personal_data import DEV_KEYS
 from shared.platform.personal_data_provider import PiiTools
 from shared.platform.validation import load
 from tests.services.housing.conftest import housing_desk, subsidy_application
+from tests.support.jobs import run_inline
 
 CASEWORKER = Caller("cw-1", frozenset({"caseworker"}))
 REVIEWER = Caller("rv-1", frozenset({"reviewer"}))
@@ -110,10 +111,15 @@ def test_expiry_ends_subsidies_whose_term_is_over(session):
     application = session.get(SubsidyApplication, lapsed)
     application.end_period = "2020-12"
     session.commit()
-    assert desk(session).end_expired_subsidies(session.get(SubsidyApplication, current).start_period) == 1
+
+    def sweep(as_of_period: str) -> dict:
+        _, params = expiry.subsidies_params(as_of_period)
+        return run_inline(expiry.KINDS[expiry.SUBSIDIES], session, outbox(session), utcnow(), params)
+
+    assert sweep(session.get(SubsidyApplication, current).start_period) == {"ended": 1}
     assert subsidy.get(session, CASEWORKER, lapsed)["end_reason"] == "term_expired"
     assert subsidy.get(session, CASEWORKER, current)["status"] == "approved"
-    assert desk(session).end_expired_subsidies("2021-01") == 0
+    assert sweep("2021-01") == {"ended": 0}
 
 
 def test_caseworker_ends_a_subsidy_and_the_resident_may_apply_again(session):

@@ -9,6 +9,7 @@ from nameko.exceptions import RemoteError
 from shared.platform.contracts import validate_envelope
 from shared.platform.errors import Forbidden, ValidationError
 from tests.services.housing.conftest import project, subsidy_application, tenancy_application, unit
+from tests.support.jobs import until_finished
 
 
 def test_unit_rent_cap_is_checked_at_listing(call):
@@ -164,8 +165,10 @@ def test_renewal_and_lease_expiry(call):
     assert (ended["status"], ended["end_reason"]) == ("ended", "no_longer_eligible")
     with pytest.raises(ValidationError):
         caseworker.renew_tenancy(leases[0]["tenancy_id"], {"owns_home_in_cixi": "no"})
-    assert admin.end_expired_tenancies("2025-01-01") == {"as_of": "2025-01-01", "ended": 1}  # the third lease
-    assert admin.end_expired_tenancies("2025-01-01")["ended"] == 0
+    sweep = admin.end_expired_tenancies("2025-01-01")
+    assert (sweep["kind"], sweep["key"], sweep["total"]) == ("tenancy_expiry", "2025-01-01", 1)  # the third lease
+    assert until_finished(admin, sweep)["result"] == {"ended": 1}
+    assert until_finished(admin, admin.end_expired_tenancies("2025-01-01"))["result"] == {"ended": 0}
     assert len(caseworker.list_units(project_id, "vacant")) == 2
     with pytest.raises(RemoteError) as raised:
         caseworker.end_tenancy(leases[2]["tenancy_id"], "moved_out")

@@ -115,7 +115,10 @@ def test_gateway_rate_limit_is_respected_without_losing_or_doubling(start_notify
     notify = start_notify(
         # 40 a second after a burst of 100: the next batch comes sooner than the tokens for it however slow
         # the machine (at 150 a second a loaded run sent too slowly to be refused at all)
-        at=DAYTIME, gateway_options={"rate": 40, "burst": 100}, SMS_RATE_PER_SECOND=10_000, SMS_BURST=10_000
+        at=DAYTIME,
+        gateway_options={"rate": 40, "burst": 100},
+        SMS_RATE_PER_SECOND=10_000,
+        SMS_BURST=10_000,
     )
     token = token_for("admin", "admin")
     notify.add_contacts(250)
