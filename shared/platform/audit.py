@@ -251,6 +251,11 @@ class Audit(DependencyProvider):
             session.info[TRAIL_KEY] = trail  # read by the flush listener, and for rows written with Core
         return trail
 
+    def watch(self, session: Session, actor: str, correlation_id: str | None) -> None:
+        """Record the status changes of a session no worker owns (a job's chunk): `actor` is who started it."""
+        if self.cases:
+            session.info[TRAIL_KEY] = AuditTrail(session, actor, (), correlation_id, self.cases)
+
     def start(self):
         if self.cases:  # one listener on the session factory, not one per worker session
             event.listen(self.database.Session, "before_flush", self._before_flush)

@@ -12,8 +12,9 @@ Why: a disbursement held one unacknowledged RPC for the whole run. Past RabbitMQ
 (30 minutes by default) the broker closed the channel and redelivered the call, which ran again; a rollout
 killed it; the CLI waited up to an hour on a reply. Now nothing waits on the broker.
 
-The guarantee: a chunk is one transaction. The handler's rows and outbox events, the job's new cursor and
-its counters commit together, or none of it does. The chunk's first statement bumps the job's `version`
+The guarantee: a chunk is one transaction. The handler's rows and outbox events, the audit records of the
+cases it moves (actor: who started the job; correlation id: the job's), the job's new cursor and its counters
+commit together, or none of it does. The chunk's first statement bumps the job's `version`
 where it still holds the one read: on PostgreSQL the row was read FOR UPDATE SKIP LOCKED, so of several
 replicas exactly one runs a given chunk and the others move on (as the outbox relay does); on SQLite the bump
 takes the write lock, and a runner that read an older version finds nothing to bump and leaves the chunk.
@@ -43,6 +44,7 @@ from sqlalchemy import Index, Integer, String, Text, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
+from shared.platform.audit import Audit
 from shared.platform.clock import Clock
 from shared.platform.crashpoints import crash_point
 from shared.platform.db import database_of
@@ -238,6 +240,7 @@ class JobRunner(DependencyProvider):
         dependencies = self.container.dependencies
         self.outbox = next((dep for dep in dependencies if getattr(dep, "attr_name", None) == self.outbox_attr), None)
         self.clock = next((dep for dep in dependencies if isinstance(dep, Clock)), None)
+        self.audit = next((dep for dep in dependencies if isinstance(dep, Audit)), None)
         self.wake = Event()
 
     def start(self):
@@ -346,6 +349,8 @@ class JobRunner(DependencyProvider):
 
     def _run_chunk(self, session: Session, job, spec: JobKind) -> None:
         writer = self.outbox.writer_for(session) if self.outbox is not None else None
+        if self.audit is not None:  # a case a chunk moves is audited as any RPC's: by who started the job
+            self.audit.watch(session, job.started_by, job.id)
         now = self.now()
         context = ChunkContext(session, writer, now, json.loads(job.params), job.cursor, self.sizes[job.kind])
         chunk = spec.chunk(context)
@@ -389,4 +394,4 @@ class JobRunner(DependencyProvider):
             session.commit()
 
 
-CLAIMED = ("id", "kind", "params", "cursor", "done", "chunks", "result", "failures", "version")
+CLAIMED = ("id", "kind", "params", "started_by", "cursor", "done", "chunks", "result", "failures", "version")

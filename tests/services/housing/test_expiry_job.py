@@ -15,6 +15,7 @@ from services.housing import expiry
 from services.housing.desk import EXPIRY_SWEEP
 from services.housing.models import Job, SubsidyApplication
 from services.housing.service import HousingService
+from shared.platform.audit import case_history
 from shared.platform.clock import Clock
 from shared.platform.db import make_engine
 from shared.platform.errors import Forbidden
@@ -24,6 +25,14 @@ from tests.support.databases import migrate
 from tests.support.waiting import wait_for
 
 AFTER_THE_TERMS = datetime(2026, 2, 1, 4, tzinfo=UTC)  # the seeded subsidies' terms end with 2025-12
+
+
+def audited_ends(engine) -> list[tuple]:
+    """(actor, correlation id, reason) of each subsidy's audit record of its end."""
+    with Session(engine) as session:
+        ids = session.scalars(select(SubsidyApplication.id).order_by(SubsidyApplication.id)).all()
+        records = [record for case_id in ids for record in case_history(session, "subsidy_application", case_id)]
+    return [(r["actor"], r["correlation_id"], r["reason"]) for r in records if r["to_state"] == "ended"]
 
 
 def ended(engine) -> tuple[int, int]:
@@ -49,6 +58,7 @@ def test_the_rpc_returns_the_sweep_before_any_case_is_ended_and_the_runner_ends_
         seen.append((state["status"], state["done"], ended(engine)))
     assert seen == [("running", CHUNK, (2, 2)), ("running", 2 * CHUNK, (4, 4)), ("completed", SUBSIDIES, (5, 5))]
     assert state["result"] == {"ended": SUBSIDIES}
+    assert audited_ends(engine) == [("ops", job["job_id"], "term_expired")] * SUBSIDIES  # as any RPC's change
     with pytest.raises(Forbidden):
         proxy("cw-1", "caseworker").end_expired_tenancies("2026-01-01")
 
@@ -92,6 +102,7 @@ def test_the_hourly_sweep_starts_a_job_only_when_a_case_is_due(swept):
     clock.frozen = AFTER_THE_TERMS
     wait_for(lambda: ended(engine) == (SUBSIDIES, SUBSIDIES), what="the lapsed subsidies ended")
     assert jobs(engine) == [(expiry.SUBSIDIES, "2026-02", EXPIRY_SWEEP)]
+    assert {actor for actor, _, _ in audited_ends(engine)} == {EXPIRY_SWEEP}
     ticks = len(checks)
     wait_for(lambda: len(checks) >= ticks + 4, what="two more ticks")
     assert jobs(engine) == [(expiry.SUBSIDIES, "2026-02", EXPIRY_SWEEP)]  # nothing due again: no second job
