@@ -73,7 +73,7 @@ status: venv
 SUITE := $(if $(PYTEST),$(BIN)/python -m pytest,$(BIN)/python -m tests.shards)
 # the markers whose suites run only by their own targets; pyproject's addopts deselects the same ones, and a
 # target that passes its own -m (which replaces addopts' -m) leaves them out again (tests/shared/test_shards.py)
-OWN_TARGETS := cluster or pg_failover or broker_fuzz or demo_full or prometheus or image
+OWN_TARGETS := cluster or pg_failover or broker_fuzz or demo_full or prometheus or image or faults
 
 test: venv broker tools ## the whole suite: unit, service (real RabbitMQ, SQLite and PostgreSQL), end to end
 	$(SUITE) -q --durations=15
@@ -97,12 +97,13 @@ test-reverse: venv broker tools ## the suite in reverse order
 test-fast: venv broker
 	$(BIN)/python -m pytest -q -m "not e2e and not slow and not ($(OWN_TARGETS))"
 
-# then the broker fuzz suite's long form and the HTTP flood benchmark (docs/reliability.md, "Hostile input")
+# then the broker fuzz suite and the HTTP flood benchmark (docs/reliability.md, "Hostile input"); .ci/run runs
+# the short form (FAULT_APPROVALS=40 BROKER_FUZZ_EXAMPLES=25, about 6 minutes)
+FAULT_APPROVALS ?= 1000
 BROKER_FUZZ_EXAMPLES ?= 100
-test-faults: venv broker ## the long fault suite: 1,000 approvals through each fault, the broker fuzz, the HTTP flood
-	FAULT_APPROVALS=1000 BROKER_FUZZ_EXAMPLES=$(BROKER_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s \
-		-m "not cluster and not pg_failover" tests/faults \
-		tests/fuzz/test_broker_fuzz.py
+test-faults: venv broker ## the fault suite (FAULT_APPROVALS through each fault), the broker fuzz, the HTTP flood
+	FAULT_APPROVALS=$(FAULT_APPROVALS) BROKER_FUZZ_EXAMPLES=$(BROKER_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -ra \
+		-m "faults or broker_fuzz" tests/faults/test_faults.py tests/fuzz/test_broker_fuzz.py
 	$(BIN)/python -m bench.http_flood
 
 # A three-node RabbitMQ cluster of the suite's own (ops/cluster.py), quorum queues, two replicas of housing,

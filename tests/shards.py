@@ -26,18 +26,20 @@ LOGS = REPO / "var" / "test"
 # belongs to exactly one shard (tests/shared/test_shards.py checks it).
 SHARDS: dict[str, tuple[str, ...]] = {
     # shard minutes on the quiet run of 2026-12-03 07:53 UTC: housing 8.7 + insurance 1.6; notify 7.7 + stats
-    # 0.6; events 3.8 + e2e 3.5 + faults 3.2; deploy, fuzz and shared 8.3 + ops 2.4
-    "cases": ("tests/services/housing", "tests/services/insurance"),
-    "messages": ("tests/services/notify", "tests/services/stats"),
+    # 0.6; events 3.8 + e2e 3.5 + faults 3.2; deploy, fuzz and shared 8.3 + ops 2.4. Since the fault suite has
+    # its own target (marker `faults`), insurance runs beside notify and ops beside events and e2e.
+    "cases": ("tests/services/housing",),
+    "messages": ("tests/services/notify", "tests/services/stats", "tests/services/insurance"),
     "flows": (
         "tests/cluster",  # deselected by the `cluster` marker: `make test-cluster` runs it
         "tests/contract",
         "tests/e2e",
-        "tests/faults",
+        "tests/faults",  # deselected by the `faults` and `pg_failover` markers: their own targets run them
         "tests/image",  # deselected by the `image` marker: `make image-test` runs it
+        "tests/ops",
         "tests/services/events",
     ),
-    "checks": ("tests/deploy", "tests/fuzz", "tests/ops", "tests/shared"),
+    "checks": ("tests/deploy", "tests/fuzz", "tests/shared"),
 }
 
 

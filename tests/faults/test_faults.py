@@ -8,7 +8,8 @@ Faults that hit shared infrastructure never touch the machine's own servers: the
 private RabbitMQ node and stats on a private PostgreSQL cluster, both started here and removed afterwards.
 Where either cannot be started, the faults that need it are skipped with the reason.
 
-`make test` runs a short stream per fault; `make test-faults` runs the long form (FAULT_APPROVALS=1000).
+Marker `faults`: only `make test-faults` runs it, the long form by default (FAULT_APPROVALS=1000); `.ci/run`
+runs it with 40 approvals per fault, after `make test`.
 The table of figures is printed at the end of the module and written to var/faults.json.
 """
 
@@ -43,7 +44,7 @@ from tests.support.private_rabbit import PrivateRabbitUnavailable, private_rabbi
 from tests.support.residents import distinct_applications
 from tests.support.waiting import ConditionNotMet, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 APPROVALS = int(os.environ.get("FAULT_APPROVALS", "40"))
 OUTAGE_SECONDS = 5
