@@ -3,18 +3,20 @@ admin other than its author approves it (maker-checker on mass messaging; both s
 rejects it. Content comes only from an approved template; a variable may not carry a signature bracket
 (【】, which would pose as another sender), nor a link or a phone number the template is not approved for.
 
-Then it is recorded in pages (a cursor on resident_id commits with each page, so a
-restart resumes exactly where it stopped, never recording anyone twice), then sent by the dispatcher
-like any other notification, under the same quiet hours, opt-outs and rate limits."""
+Then it is recorded by a job (shared/platform/jobs.py, kind `broadcast_recording`, keyed by the broadcast): a page
+of recipients per chunk (`JOB_CHUNK_SIZE`, 2000), the broadcast's cursor on resident_id committed with each page,
+so a restart or another replica resumes exactly where it stopped, never recording anyone twice; then it is sent
+by the dispatcher like any other notification, under the same quiet hours, opt-outs and rate limits."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select
 
 from services.notify import metrics, rules, statuses
-from services.notify.models import Broadcast, Contact, Notification, OptOut, Template
+from services.notify.delivery import Settings
+from services.notify.models import Broadcast, Contact, Job, Notification, OptOut, Template
 from services.notify.provider_templates import PHONE, URL
 from services.notify.schemas import iso
 from services.notify.templating import render
@@ -22,6 +24,7 @@ from shared.cixi.towns import resolve_town
 from shared.platform.db import move_status
 from shared.platform.errors import Conflict, MakerCheckerViolation, ValidationError
 from shared.platform.ids import new_id
+from shared.platform.jobs import Chunk, ChunkContext, JobKind
 from shared.platform.validation import echo, text_problem
 
 AWAITING_APPROVAL = "awaiting_approval"
@@ -144,25 +147,9 @@ def decide(session, broadcast: Broadcast, approve: bool, by: str, now, reason: s
     return broadcast
 
 
-def claim_recording(session, now: datetime, lease: timedelta, owner: str) -> Broadcast | None:
-    """The oldest broadcast still recording whose lease is free, expired or already ours."""
-    token = owner
-    free = or_(Broadcast.lease_until.is_(None), Broadcast.lease_until < now, Broadcast.lease_owner == owner)
-    candidate = session.scalar(
-        select(Broadcast.id).where(Broadcast.status == RECORDING, free).order_by(Broadcast.created_at).limit(1)
-    )
-    if candidate is None:
-        session.rollback()
-        return None
-    session.execute(
-        update(Broadcast).where(Broadcast.id == candidate, free).values(lease_owner=token, lease_until=now + lease)
-    )
-    session.commit()
-    return session.scalar(select(Broadcast).where(Broadcast.id == candidate, Broadcast.lease_owner == token))
-
-
-def record_page(session, broadcast: Broadcast, page_size: int, now: datetime, quiet: tuple, lease: timedelta) -> int:
-    """Record the next page of recipients and move the cursor in the same transaction."""
+def record_page(session, broadcast: Broadcast, page_size: int, now: datetime, quiet: tuple) -> int:
+    """Record the next page of recipients and move the cursor, in the session's transaction; the last page
+    (shorter than `page_size`) moves the broadcast on to sending."""
     page = session.execute(
         audience(broadcast.segment)
         .add_columns(Contact.phone_encrypted, Contact.phone_index, Contact.phone_masked)
@@ -208,11 +195,31 @@ def record_page(session, broadcast: Broadcast, page_size: int, now: datetime, qu
     if len(rows) < page_size:
         broadcast.status = SENDING
         broadcast.recorded_at = now
-        broadcast.lease_owner = broadcast.lease_until = None
-    else:
-        broadcast.lease_until = now + lease
-    session.commit()
     return len(rows)
+
+
+RECORDING_JOB = "broadcast_recording"
+
+
+def start_recording(jobs, session, broadcast: Broadcast, by: str) -> None:
+    """Start the job recording a broadcast that may go (it commits the session's transaction with it)."""
+    jobs.start_job(session, RECORDING_JOB, broadcast.id, {"broadcast_id": broadcast.id}, by)
+
+
+def record_chunk(context: ChunkContext) -> Chunk:
+    broadcast = context.session.get(Broadcast, context.params["broadcast_id"])
+    if broadcast is None or broadcast.status != RECORDING:
+        return Chunk(context.cursor, finished=True)
+    quiet = Settings.from_config(context.config).quiet
+    recorded = record_page(context.session, broadcast, context.size, context.now, quiet)
+    return Chunk(broadcast.cursor, done=recorded, counts={"recorded": recorded}, finished=broadcast.status != RECORDING)
+
+
+def _expected(session, params: dict) -> int:
+    return session.get(Broadcast, params["broadcast_id"]).expected
+
+
+RECORDING_KIND = JobKind(record_chunk, roles=("admin",), total=_expected, size=2000)
 
 
 def in_flight(session, broadcast_id: str) -> int:
@@ -258,6 +265,10 @@ def progress(session, broadcast: Broadcast) -> dict:
         "status": broadcast.status,
         "expected": broadcast.expected,
         "recorded": broadcast.recorded,
+        # the job recording it (`job_status`, `newcitizen job`); none while it awaits approval or was rejected
+        "job_id": session.scalar(
+            select(Job.id).where(Job.kind == RECORDING_JOB, Job.key == broadcast.id).order_by(Job.created_at.desc())
+        ),
         "by_status": {status: int(counts.get(status, 0)) for status in statuses.ALL},
         "created_by": broadcast.created_by,
         "created_at": iso(broadcast.created_at),

@@ -52,7 +52,6 @@ class Settings:
     claim_size: int = 1000
     lease: timedelta = timedelta(seconds=60)
     send_concurrency: int = 4
-    broadcast_page: int = 2000
     broadcast_approval_above: int = 1000  # residents; a larger broadcast needs a second admin
 
     @classmethod
@@ -67,7 +66,6 @@ class Settings:
             claim_size=int(config.get("DISPATCH_CLAIM_SIZE", cls.claim_size)),
             lease=timedelta(seconds=float(config.get("DISPATCH_LEASE_SECONDS", 60))),
             send_concurrency=int(config.get("SEND_CONCURRENCY", cls.send_concurrency)),
-            broadcast_page=int(config.get("BROADCAST_PAGE_SIZE", cls.broadcast_page)),
             broadcast_approval_above=int(config.get("BROADCAST_APPROVAL_ABOVE", cls.broadcast_approval_above)),
         )
 

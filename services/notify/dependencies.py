@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
@@ -15,7 +14,6 @@ from services.notify.providers import build_providers
 from services.notify.send_rate import SharedTokenBucket
 from shared.platform.clock import Clock
 from shared.platform.db import Database, make_engine
-from shared.platform.ids import new_id
 from shared.platform.outbox import Outbox
 from shared.platform.personal_data_provider import PiiTools, keys_from_config
 
@@ -35,8 +33,9 @@ class CourierHandle:
 
 
 class Courier(DependencyProvider):
-    """Owns the providers and runs three loops: record broadcasts, dispatch due notifications, and sweep
-    (receipt timeouts, finished broadcasts). Every loop works from the database, so replicas share it."""
+    """Owns the providers and runs two loops: dispatch due notifications, and sweep (receipt timeouts,
+    finished broadcasts). Every loop works from the database, so replicas share it. (A broadcast's recording
+    is a job of the service's runner: `broadcasts.record_chunk`.)"""
 
     def __init__(self, database_attr: str = "db"):
         self.database_attr = database_attr
@@ -55,7 +54,6 @@ class Courier(DependencyProvider):
         self.db_engine = make_engine(config[self._dependency(Database, self.database_attr).url_key])
         self.Session = sessionmaker(bind=self.db_engine, expire_on_commit=False)
         self.threads: list = []
-        self.owner = new_id()  # this container's name on the leases it holds
         self.clock = self._dependency(Clock)
         self.settings = Settings.from_config(config)
         self.interval = float(config.get("DISPATCH_INTERVAL_SECONDS", 1.0))
@@ -77,7 +75,6 @@ class Courier(DependencyProvider):
         }
         self.pii = PiiTools(keys_from_config(config))
         self.dispatch_wakeup: LightQueue = LightQueue()
-        self.record_wakeup: LightQueue = LightQueue()
         self.enabled = bool(config.get("DISPATCH_ENABLED", True))
         self.dispatchers = max(1, int(config.get("DISPATCH_LOOPS", 1)))
 
@@ -98,10 +95,7 @@ class Courier(DependencyProvider):
             self.threads = [
                 spawn(self._dispatch_loop, identifier=f"{name}.dispatch.{i}") for i in range(self.dispatchers)
             ]
-            self.threads += [
-                spawn(self._record_loop, identifier=f"{name}.broadcast_recorder"),
-                spawn(self._sweep_loop, identifier=f"{name}.delivery_sweep"),
-            ]
+            self.threads.append(spawn(self._sweep_loop, identifier=f"{name}.delivery_sweep"))
 
     def stop(self):
         for thread in self.threads:
@@ -123,7 +117,6 @@ class Courier(DependencyProvider):
 
     def wake(self) -> None:
         self.dispatch_wakeup.put(True)
-        self.record_wakeup.put(True)
 
     @staticmethod
     def _wait(queue: LightQueue, seconds: float) -> None:
@@ -143,32 +136,6 @@ class Courier(DependencyProvider):
                 handled = 0
             if not handled:
                 self._wait(self.dispatch_wakeup, self.interval)
-
-    def _record_loop(self):
-        while True:
-            try:
-                recorded = self.record_broadcast_page()
-            except Exception:
-                log.exception("broadcast recording failed; retrying")
-                recorded = 0
-            if recorded:
-                self.dispatch_wakeup.put(True)
-                # SQLite work never yields: without this, recording 112,041 rows back to back starves the
-                # hub for seconds — RPC replies, receipts and AMQP handshakes (10 s limit) with it
-                eventlet.sleep(0)
-            else:
-                self._wait(self.record_wakeup, self.interval)
-
-    def record_broadcast_page(self) -> int:
-        now = self.clock.now()
-        with self.Session() as session:
-            broadcast = broadcasts.claim_recording(session, now, self.settings.lease, self.owner)
-            if broadcast is None:
-                return 0
-            count = broadcasts.record_page(
-                session, broadcast, self.settings.broadcast_page, now, self.settings.quiet, self.settings.lease
-            )
-            return count or 1  # an empty last page still finished a recording
 
     def _sweep_loop(self):
         while True:

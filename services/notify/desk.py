@@ -197,7 +197,8 @@ class Desk(WorkerDesk):
             self.courier.settings.broadcast_approval_above,
             links_approved,
         )
-        self.courier.wake()
+        if broadcast.status == broadcasts.RECORDING:
+            broadcasts.start_recording(self.worker.jobs, self.db, broadcast, by)
         return broadcast
 
     def decide_broadcast(self, broadcast_id, approve: bool, by: str, reason: str | None = None) -> dict:
@@ -212,7 +213,8 @@ class Desk(WorkerDesk):
         self.worker.audit.record(
             "broadcast", broadcast.id, broadcast.status, from_state=before, to_state=broadcast.status, reason=reason
         )
-        self.courier.wake()
+        if broadcast.status == broadcasts.RECORDING:
+            broadcasts.start_recording(self.worker.jobs, self.db, broadcast, by)
 
     def get_broadcast(self, broadcast_id) -> dict:
         return broadcasts.progress(self.db, self._broadcast(broadcast_id))

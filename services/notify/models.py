@@ -189,8 +189,6 @@ class Broadcast(Base):
     cursor: Mapped[str] = mapped_column(String(64), default="")  # last resident_id recorded
     expected: Mapped[int] = mapped_column(Integer, default=0)  # consenting contacts when it was created
     recorded: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    lease_owner: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

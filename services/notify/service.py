@@ -8,7 +8,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-from services.notify import callback_guard, gauges, retention, statuses, subscriptions, vendor_callbacks
+from services.notify import broadcasts, callback_guard, gauges, retention, statuses, subscriptions, vendor_callbacks
 from services.notify.dependencies import Courier
 from services.notify.desk import Desk
 from services.notify.models import Broadcast, Job
@@ -46,7 +46,7 @@ class NotifyService(PlatformService):
     outbox = Outbox()
     pii = Pii()
     clock = Clock()
-    jobs = JobRunner(Job)
+    jobs = JobRunner(Job, {broadcasts.RECORDING_JOB: broadcasts.RECORDING_KIND})
     courier = Courier()
     desk = Application(Desk)
     audit = Audit({Broadcast: AuditedCase("broadcast", ("rejected_reason",))})

@@ -150,7 +150,7 @@ class Chunk:
 @dataclass
 class ChunkContext:
     """What a handler gets: the chunk's session (commit is the runner's), an outbox writer on it, the
-    moment the chunk runs at (the service clock's), the job's params and the chunk size."""
+    moment the chunk runs at (the service clock's), the job's params, the chunk size and the service's config."""
 
     session: Session
     outbox: object
@@ -158,6 +158,7 @@ class ChunkContext:
     params: dict
     cursor: str
     size: int
+    config: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ class JobRunner(DependencyProvider):
         if platform_kinds is not None:
             self.kinds = {**platform_kinds(self.model, config), **self.kinds}
         self.poll_seconds = float(config.get("JOBS_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+        self.enabled = bool(config.get("JOBS_ENABLED", True))  # false: only `step()` by hand runs a chunk (tests)
         size = config.get("JOB_CHUNK_SIZE")
         self.sizes = {kind: int(size or spec.size) for kind, spec in self.kinds.items()}
         self.database = database_of(self.container, self.database_attr)
@@ -244,7 +246,8 @@ class JobRunner(DependencyProvider):
         self.wake = Event()
 
     def start(self):
-        self.container.spawn_managed_thread(self._loop, identifier=f"{self.container.service_name}.jobs")
+        if self.enabled:
+            self.container.spawn_managed_thread(self._loop, identifier=f"{self.container.service_name}.jobs")
 
     def get_dependency(self, worker_ctx) -> JobRunner:
         return self
@@ -352,7 +355,8 @@ class JobRunner(DependencyProvider):
         if self.audit is not None:  # a case a chunk moves is audited as any RPC's: by who started the job
             self.audit.watch(session, job.started_by, job.id)
         now = self.now()
-        context = ChunkContext(session, writer, now, json.loads(job.params), job.cursor, self.sizes[job.kind])
+        params = json.loads(job.params)
+        context = ChunkContext(session, writer, now, params, job.cursor, self.sizes[job.kind], self.container.config)
         chunk = spec.chunk(context)
         crash_point(self.container.service_name, "jobs.before_commit")
         session.execute(

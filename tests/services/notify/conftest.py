@@ -17,6 +17,7 @@ from services.notify.service import NotifyService
 from shared.platform.clock import SHANGHAI, Clock
 from shared.platform.contracts import build_envelope
 from shared.platform.db import make_engine
+from shared.platform.jobs import JobRunner
 from shared.platform.models import OutboxMessage
 from shared.platform.personal_data import mask_phone
 from shared.platform.personal_data_provider import PiiTools, keys_from_config
@@ -70,6 +71,11 @@ class Notify:
     @property
     def courier(self):
         return next(dep for dep in self.container.dependencies if isinstance(dep, Courier))
+
+    @property
+    def jobs(self) -> JobRunner:
+        """The service's job runner: with `JOBS_ENABLED=False`, `jobs.step()` runs one chunk by hand."""
+        return next(dep for dep in self.container.dependencies if isinstance(dep, JobRunner))
 
     @property
     def clock(self) -> Clock:

@@ -103,15 +103,24 @@ def test_quiet_hours_hold_promotional_until_eight_but_not_transactional(start_no
 def test_broadcast_resumes_after_a_crash_without_duplicates(start_notify, token_for):
     total = 200
     notify = start_notify(
-        at=DAYTIME, DISPATCH_ENABLED=False, BROADCAST_PAGE_SIZE=40, DISPATCH_CLAIM_SIZE=30, DISPATCH_LEASE_SECONDS=1
+        at=DAYTIME,
+        DISPATCH_ENABLED=False,
+        JOBS_ENABLED=False,
+        JOB_CHUNK_SIZE=40,
+        DISPATCH_CLAIM_SIZE=30,
+        DISPATCH_LEASE_SECONDS=1,
     )
     admin = token_for("admin", "admin")
     notify.add_contacts(total)
     with notify.rpc(admin) as rpc:
         broadcast = rpc.broadcast("policy_notice", {"all": True}, TITLE)
+    assert notify.jobs.step() and notify.jobs.step()  # two chunks of the recording job
+    with notify.rpc(admin) as rpc:
+        assert rpc.get_broadcast(broadcast["id"])["recorded"] == 80  # the cursor committed with each page
+        job = rpc.job_status(rpc.get_broadcast(broadcast["id"])["job_id"])
+        assert (job["kind"], job["key"], job["status"]) == ("broadcast_recording", broadcast["id"], "running")
+        assert (job["done"], job["total"], job["started_by"]) == (80, total, "admin")
     courier = notify.courier
-    assert courier.record_broadcast_page() == 40
-    assert courier.record_broadcast_page() == 40  # 80 recorded, the cursor committed with each page
 
     delivery = courier.delivery
     # a claim handed to the gateway whose result was never recorded: the process dies right after the HTTP call
@@ -123,7 +132,7 @@ def test_broadcast_resumes_after_a_crash_without_duplicates(start_notify, token_
     assert len(delivery._send(outgoing)["sms"]) == 30
     assert delivery.dispatch() == 30  # and one claim that was recorded
 
-    notify.restart(DISPATCH_ENABLED=True)
+    notify.restart(DISPATCH_ENABLED=True, JOBS_ENABLED=True)
     progress = progress_when(notify, admin, broadcast["id"], completed)
     assert progress["recorded"] == total and progress["by_status"]["delivered"] == total
 
