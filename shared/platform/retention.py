@@ -127,7 +127,7 @@ def purge_kind(rules: Iterable[RetentionRule | Kept], config: dict) -> JobKind:
 
 def finished_jobs(job_model) -> RetentionRule:
     """A service's finished jobs (`job_model`, its table of shared.platform.jobs rows), by finished_at: the
-    hourly purge alone starts one a service an hour. An active job is never due."""
+    hourly purge alone starts one a replica an hour. An active job is never due."""
 
     def erase(session: Session, ids: list) -> None:
         session.execute(
