@@ -128,32 +128,12 @@ def purge_kind(rules: Iterable[RetentionRule | Kept], config: dict) -> JobKind:
 def finished_jobs(job_model) -> RetentionRule:
     """A service's finished jobs (`job_model`, its table of shared.platform.jobs rows), by finished_at: the
     hourly purge alone starts one a replica an hour. An active job is never due."""
-
-    def erase(session: Session, ids: list) -> None:
-        session.execute(
-            delete(job_model)
-            .where(job_model.id.in_(ids), job_model.finished_at.is_not(None))
-            .execution_options(synchronize_session=False)
-        )
-
-    return RetentionRule(
+    return stamped(
         "finished_jobs",
         FINISHED_JOBS_DAYS,
-        due=lambda cutoff: select(job_model.id).where(
-            job_model.finished_at.is_not(None), job_model.finished_at < cutoff
-        ),
-        erase=erase,
-        description="jobs that completed or failed, by finished_at (who started each is a staff subject)",
-        tables=(job_model.__tablename__,),
-    )
-
-
-def _erase_published_outbox(session: Session, ids: list) -> None:
-    # the published_at condition again: a row is never erased unless the broker confirmed it
-    session.execute(
-        delete(OutboxMessage)
-        .where(OutboxMessage.event_id.in_(ids), OutboxMessage.published_at.is_not(None))
-        .execution_options(synchronize_session=False)
+        job_model.id,
+        job_model.finished_at,
+        "jobs that completed or failed, by finished_at (who started each is a staff subject)",
     )
 
 
@@ -165,15 +145,33 @@ def _erase_ledger(session: Session, keys: list) -> None:
     )
 
 
-PUBLISHED_OUTBOX = RetentionRule(
+def stamped(kind: str, days: int, key, stamp, description: str) -> RetentionRule:
+    """Rows due once `stamp` is older than the period, never while it is null (the delete checks it again), erased
+    by `key` (both columns of one model)."""
+    model = key.class_
+
+    def erase(session: Session, keys: list) -> None:
+        session.execute(
+            delete(model).where(key.in_(keys), stamp.is_not(None)).execution_options(synchronize_session=False)
+        )
+
+    return RetentionRule(
+        kind,
+        days,
+        due=lambda cutoff: select(key).where(stamp.is_not(None), stamp < cutoff),
+        erase=erase,
+        description=description,
+        tables=(model.__tablename__,),
+    )
+
+
+# a row is never erased unless the broker confirmed it
+PUBLISHED_OUTBOX = stamped(
     "published_outbox",
     PUBLISHED_OUTBOX_DAYS,
-    due=lambda cutoff: select(OutboxMessage.event_id).where(
-        OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < cutoff
-    ),
-    erase=_erase_published_outbox,
-    description="outbox rows the broker confirmed, by published_at; an unpublished row is never due",
-    tables=(OutboxMessage.__tablename__,),
+    OutboxMessage.event_id,
+    OutboxMessage.published_at,
+    "outbox rows the broker confirmed, by published_at; an unpublished row is never due",
 )
 PROCESSED_EVENTS = RetentionRule(
     "processed_events",
