@@ -233,7 +233,7 @@ class JobRunner(DependencyProvider):
         config = self.container.config
         platform_kinds = getattr(self.container.service_cls, "platform_job_kinds", None)
         if platform_kinds is not None:
-            self.kinds = {**platform_kinds(self.model, config), **self.kinds}
+            self.kinds = {**platform_kinds(self.model), **self.kinds}
         self.poll_seconds = float(config.get("JOBS_POLL_SECONDS", DEFAULT_POLL_SECONDS))
         self.enabled = bool(config.get("JOBS_ENABLED", True))  # false: only `step()` by hand runs a chunk (tests)
         size = config.get("JOB_CHUNK_SIZE")

@@ -106,7 +106,7 @@ def _erase_batch(session: Session, rule: RetentionRule, cutoff: datetime, batch_
     return len(keys)
 
 
-def purge_kind(rules: Iterable[RetentionRule | Kept], config: dict) -> JobKind:
+def purge_kind(rules: Iterable[RetentionRule | Kept]) -> JobKind:
     """The purge as a job: a chunk erases one batch of one rule's due rows (the cursor is the rule's place);
     a rule's last batch, shorter than a chunk, moves it to the next. Its result counts what each rule erased."""
     erasable = [rule for rule in rules if isinstance(rule, RetentionRule)]
@@ -116,7 +116,7 @@ def purge_kind(rules: Iterable[RetentionRule | Kept], config: dict) -> JobKind:
         if place >= len(erasable):
             return Chunk(str(place), finished=True)
         rule = erasable[place]
-        cutoff = context.now - timedelta(days=retention_days(config, rule))
+        cutoff = context.now - timedelta(days=retention_days(context.config, rule))
         erased = _erase_batch(context.session, rule, cutoff, context.size)
         if erased < context.size:  # the rule has nothing more due: the next chunk takes the next rule
             place += 1

@@ -151,9 +151,9 @@ class PlatformService:
         return (*PLATFORM_RULES, finished_jobs(job_model), *cls.retention_rules)
 
     @classmethod
-    def platform_job_kinds(cls, job_model, config: dict) -> dict:
+    def platform_job_kinds(cls, job_model) -> dict:
         """The kinds of job every service's runner runs beside its own (`shared.platform.jobs.JobRunner`)."""
-        return {PURGE_JOB: purge_kind(cls.all_retention_rules(job_model), config)}
+        return {PURGE_JOB: purge_kind(cls.all_retention_rules(job_model))}
 
     @requires("admin")
     def job_status(self, job_id) -> dict:
